@@ -1,0 +1,107 @@
+// The webhook contract between the WordPress plugin and the service: the one place
+// that defines what a site may send to POST /v1/events and what it gets back.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+export const EVENT_TYPES = [
+  'login_failed',
+  'login_succeeded',
+  'xmlrpc_login_failed',
+  'xmlrpc_multicall',
+  'app_password_failed',
+  'rest_auth_failed',
+  'user_enumeration',
+  'blocked_username',
+  'lostpassword_unknown_user',
+  'pingback',
+] as const;
+export const eventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export const MAX_EVENTS_PER_BATCH = 500;
+export const MAX_BODY_BYTES = 256 * 1024;
+/** Field limits; the plugin truncates to these so one odd username cannot void a batch. */
+export const LIMITS = { username: 255, user_agent: 512, path: 2048, error_code: 64, url: 2048, version: 64 } as const;
+
+// Reports may be delayed by the plugin's spool, never dated ahead of us.
+const MAX_CLOCK_SKEW_MS = 300_000;
+
+const isoTimestamp = z
+  .string()
+  .datetime({ offset: true, message: 'must be an ISO-8601 timestamp with a time zone' })
+  .refine((s) => Date.parse(s) <= Date.now() + MAX_CLOCK_SKEW_MS, 'is in the future');
+
+const ipAddress = z
+  .string()
+  .max(64)
+  .refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+
+const attemptEventSchema = z.strictObject({
+  id: z.uuid({ message: 'must be a UUID' }),
+  type: eventTypeSchema,
+  ip: ipAddress,
+  occurred_at: isoTimestamp,
+  username: z.string().max(LIMITS.username).nullish(),
+  user_agent: z.string().max(LIMITS.user_agent).nullish(),
+  path: z.string().max(LIMITS.path).nullish(),
+  /** WP_Error code of a failed login, e.g. incorrect_password, invalid_username. */
+  error_code: z.string().max(LIMITS.error_code).nullish(),
+  /** Attempts carried by this one request: 1, or the auth calls inside an XML-RPC multicall. */
+  weight: z.number().int().min(1).max(10_000).default(1),
+});
+
+/** Sent once on activation (and on settings change): who the site is. */
+const helloEventSchema = z.strictObject({
+  id: z.uuid({ message: 'must be a UUID' }),
+  type: z.literal('hello'),
+  occurred_at: isoTimestamp,
+  site_url: z.string().max(LIMITS.url).nullish(),
+  plugin_version: z.string().max(LIMITS.version).nullish(),
+  wp_version: z.string().max(LIMITS.version).nullish(),
+  php_version: z.string().max(LIMITS.version).nullish(),
+});
+
+export const eventSchema = z.discriminatedUnion('type', [
+  helloEventSchema,
+  attemptEventSchema.extend({ type: eventTypeSchema }),
+]);
+export type IncomingEvent = z.infer<typeof eventSchema>;
+export type AttemptEvent = z.infer<typeof attemptEventSchema>;
+export type HelloEvent = z.infer<typeof helloEventSchema>;
+
+export const eventBatchSchema = z.strictObject({
+  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+export type EventBatch = z.infer<typeof eventBatchSchema>;
+
+export const decisionSchema = z.object({
+  ip: z.string(),
+  ip_key: z.string(),
+  jail: z.string(),
+  banned_until: z.string(),
+});
+
+export const eventBatchResponseSchema = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  decisions: z.array(decisionSchema),
+});
+export type EventBatchResponse = z.infer<typeof eventBatchResponseSchema>;
+
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+});
+
+/** "events[3].ip: must be an IPv4 or IPv6 address" — names the field a person must fix. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path
+        .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+        .join('');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
