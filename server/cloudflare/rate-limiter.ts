@@ -1,0 +1,88 @@
+// Client-side limiter for Cloudflare's API: sliding windows over the requests we sent,
+// plus a pause everyone honours after a 429. Going over Cloudflare's limit blocks every
+// call for five minutes, unbans included, so we would rather wait here.
+import { performance } from 'node:perf_hooks';
+
+export interface RateWindow {
+  limit: number;
+  windowMs: number;
+}
+
+export class StoppedError extends Error {
+  constructor() {
+    super('enforcer stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+export class RateLimiter {
+  private readonly windows: Array<RateWindow & { sent: number[] }>;
+  private pausedUntil = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private totalSent = 0;
+
+  constructor(windows: RateWindow[], private readonly clock: () => number = () => performance.now()) {
+    this.windows = windows.map((w) => ({ ...w, limit: Math.max(1, Math.floor(w.limit)), sent: [] }));
+  }
+
+  /** Resolves when one more request fits in every window; callers are served in order. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.waitForRoom(signal));
+    // A caller that gave up must not block the ones behind it.
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** After a 429: nobody sends before `ms` from now. */
+  pauseFor(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock() + ms);
+  }
+
+  pausedForMs(): number {
+    return Math.max(0, this.pausedUntil - this.clock());
+  }
+
+  /** Requests still allowed in the tightest window right now. */
+  headroom(): number {
+    const now = this.clock();
+    return Math.min(...this.windows.map((w) => w.limit - w.sent.filter((t) => t > now - w.windowMs).length));
+  }
+
+  get sent(): number {
+    return this.totalSent;
+  }
+
+  private async waitForRoom(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal?.aborted) throw new StoppedError();
+      const now = this.clock();
+      let waitMs = Math.max(0, this.pausedUntil - now);
+      for (const w of this.windows) {
+        while (w.sent.length && w.sent[0]! <= now - w.windowMs) w.sent.shift();
+        if (w.sent.length >= w.limit) waitMs = Math.max(waitMs, w.sent[0]! + w.windowMs - now + 1);
+      }
+      if (waitMs <= 0) {
+        for (const w of this.windows) w.sent.push(now);
+        this.totalSent++;
+        return;
+      }
+      await sleep(waitMs, signal);
+    }
+  }
+}
+
+/** setTimeout as a promise that an AbortSignal cuts short (rejecting with StoppedError). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new StoppedError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new StoppedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

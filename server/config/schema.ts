@@ -1,0 +1,44 @@
+// The service's configuration: one zod schema, file and environment merged into it.
+import { z } from 'zod';
+import { durationSchema } from './duration.ts';
+import { jailsConfigSchema } from '../jail/jail-config.ts';
+import { parseCidr } from '../jail/ip.ts';
+import { cloudflareConfigSchema } from '../cloudflare/config.ts';
+
+const cidrSchema = z.string().refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range');
+
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65_535).default(8787),
+  data_dir: z.string().min(1).default('./data'),
+  /** Defaults to <data_dir>/edgejail.db. */
+  database: z.string().min(1).optional(),
+  /** Bearer token for the admin API; generated into <data_dir>/admin-token when absent. */
+  admin_token: z.string().min(24, 'must be at least 24 characters').optional(),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How far a signed request's timestamp may be from our clock. */
+  signature_max_skew: durationSchema.default(300),
+  /** IPv6 addresses are counted and banned by this prefix: one host usually owns a whole /64. */
+  ipv6_prefix: z.union([z.literal(32), z.literal(48), z.literal(64), z.literal(128)]).default(64),
+  allowlist: z.array(cidrSchema).default([]),
+  jails: jailsConfigSchema,
+  retention: z
+    .strictObject({
+      events: durationSchema.default('30d'),
+      purge_interval: durationSchema.default('1h'),
+    })
+    .prefault({}),
+  /** Shedding limits: a flood must be answered with 429/503, never grow the process until the OOM killer calls. */
+  overload: z
+    .strictObject({
+      max_inflight_ingest: z.number().int().min(1).default(64),
+      max_event_loop_delay_ms: z.number().int().min(10).default(1000),
+      max_rss_mb: z.number().int().min(32).default(400),
+      retry_after_seconds: z.number().int().min(1).default(5),
+    })
+    .prefault({}),
+  cloudflare: cloudflareConfigSchema,
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,115 @@
+// One signed batch from a site: store every event, let the jails count the ones that
+// count, record any bans, all in one transaction so a 2xx means it is on disk.
+import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent } from '../contract/events.ts';
+import type { Store, SiteRow } from '../store/store.ts';
+import type { BanService } from '../bans/ban-service.ts';
+import { observeEvent, type JailState } from '../jail/engine.ts';
+import { ipKeyOf, normaliseIp } from '../jail/ip.ts';
+import { ignoreReasonFor } from '../jail/ignore.ts';
+import type { CidrSet } from '../jail/ip.ts';
+
+export interface IngestContext {
+  store: Store;
+  jails: JailState;
+  bans: BanService;
+  ipv6Prefix: number;
+  ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
+}
+
+export interface IngestOutcome {
+  response: EventBatchResponse;
+  acceptedByType: Map<string, number>;
+  ignored: number;
+  bansCreated: number;
+}
+
+export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch, nowMs: number): IngestOutcome {
+  const receivedAt = new Date(nowMs).toISOString();
+  const acceptedByType = new Map<string, number>();
+  const batchIps = new Map<string, string>(); // ip_key -> ip as the site sent it
+  let accepted = 0;
+  let duplicates = 0;
+  let ignored = 0;
+  let bansCreated = 0;
+  const lists = ctx.ignoreLists();
+
+  ctx.store.transaction(() => {
+    for (const event of batch.events) {
+      if (event.type === 'hello') {
+        recordHello(ctx.store, site, event as HelloEvent, receivedAt);
+        accepted++;
+        acceptedByType.set('hello', (acceptedByType.get('hello') ?? 0) + 1);
+        continue;
+      }
+      const attempt = event as AttemptEvent;
+      // The contract already checked it is an IP; normalising makes ::ffff:1.2.3.4 and 1.2.3.4 one attacker.
+      const ip = normaliseIp(attempt.ip) ?? attempt.ip;
+      const ipKey = ipKeyOf(ip, ctx.ipv6Prefix);
+      const ignoredReason = ignoreReasonFor(ip, lists);
+      const occurredAt = new Date(attempt.occurred_at).toISOString();
+      const inserted = ctx.store.insertEvent({
+        id: attempt.id,
+        site_id: site.id,
+        type: attempt.type,
+        ip,
+        ip_key: ipKey,
+        username: attempt.username ?? null,
+        user_agent: attempt.user_agent ?? null,
+        path: attempt.path ?? null,
+        weight: attempt.weight,
+        occurred_at: occurredAt,
+        received_at: receivedAt,
+        ignored_reason: ignoredReason,
+      });
+      batchIps.set(ipKey, attempt.ip);
+      if (!inserted) {
+        duplicates++;
+        continue;
+      }
+      accepted++;
+      acceptedByType.set(attempt.type, (acceptedByType.get(attempt.type) ?? 0) + 1);
+      if (ignoredReason) {
+        ignored++;
+        continue;
+      }
+      const decisions = observeEvent(
+        ctx.jails,
+        {
+          id: attempt.id,
+          siteId: site.id,
+          type: attempt.type,
+          ipKey,
+          username: attempt.username ?? null,
+          weight: attempt.weight,
+          occurredAtMs: Date.parse(occurredAt),
+        },
+        nowMs,
+      );
+      for (const decision of decisions) bansCreated += ctx.bans.applyDecision(decision, nowMs).length;
+    }
+    ctx.store.touchSite(site.id, receivedAt);
+  });
+
+  const decisions: EventBatchResponse['decisions'] = [];
+  for (const [ipKey, ip] of batchIps) {
+    const ban = ctx.bans.currentBan(ipKey, nowMs);
+    if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
+  }
+  return { response: { accepted, duplicates, decisions }, acceptedByType, ignored, bansCreated };
+}
+
+function recordHello(store: Store, site: SiteRow, hello: HelloEvent, at: string): void {
+  store.recordHello(site.id, {
+    site_url: hello.site_url ?? null,
+    plugin_version: hello.plugin_version ?? null,
+    wp_version: hello.wp_version ?? null,
+    at,
+  });
+  store.audit({
+    at,
+    actor: `site:${site.id}`,
+    action: 'hello',
+    site_id: site.id,
+    detail: { event_id: hello.id, site_url: hello.site_url, plugin_version: hello.plugin_version, wp_version: hello.wp_version, php_version: hello.php_version },
+  });
+}

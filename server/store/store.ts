@@ -1,0 +1,181 @@
+// The only place the core writes SQL: named prepared statements over the audit store,
+// created once per database. Enforcement's own statements live in enforcement.ts.
+import type { Db } from './db.ts';
+
+export interface SiteRow {
+  id: string;
+  name: string;
+  secret: string;
+  created_at: string;
+  secret_rotated_at: string | null;
+  site_url: string | null;
+  plugin_version: string | null;
+  wp_version: string | null;
+  last_hello_at: string | null;
+  last_event_at: string | null;
+}
+export type PublicSite = Omit<SiteRow, 'secret'>;
+
+export interface EventRow {
+  seq: number;
+  id: string;
+  site_id: string;
+  type: string;
+  ip: string;
+  ip_key: string;
+  username: string | null;
+  user_agent: string | null;
+  path: string | null;
+  weight: number;
+  occurred_at: string;
+  received_at: string;
+  ignored_reason: string | null;
+}
+export type NewEvent = Omit<EventRow, 'seq'>;
+
+export interface BanRow {
+  id: number;
+  ip_key: string;
+  jail: string;
+  reason: string;
+  trigger_event_ids: string | null;
+  ban_count: number;
+  created_at: string;
+  expires_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+  state: 'active' | 'lifted';
+}
+export type NewBan = Pick<BanRow, 'ip_key' | 'jail' | 'reason' | 'trigger_event_ids' | 'ban_count' | 'created_at' | 'expires_at'>;
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  ip_key?: string | null;
+  ban_id?: number | null;
+  site_id?: string | null;
+  detail?: unknown;
+}
+
+const PUBLIC_SITE_COLUMNS =
+  'id, name, created_at, secret_rotated_at, site_url, plugin_version, wp_version, last_hello_at, last_event_at';
+
+export function createStore(db: Db) {
+  const s = {
+    insertSite: db.prepare('INSERT INTO sites (id, name, secret, created_at) VALUES (?, ?, ?, ?)'),
+    siteById: db.prepare('SELECT * FROM sites WHERE id = ?'),
+    listSites: db.prepare(`SELECT ${PUBLIC_SITE_COLUMNS} FROM sites ORDER BY created_at`),
+    rotateSecret: db.prepare('UPDATE sites SET secret = ?, secret_rotated_at = ? WHERE id = ?'),
+    removeSite: db.prepare('DELETE FROM sites WHERE id = ?'),
+    recordHello: db.prepare(
+      'UPDATE sites SET site_url = ?, plugin_version = ?, wp_version = ?, last_hello_at = ? WHERE id = ?',
+    ),
+    touchSite: db.prepare('UPDATE sites SET last_event_at = ? WHERE id = ?'),
+
+    insertEvent: db.prepare(`INSERT INTO events
+      (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at, ignored_reason)
+      VALUES (@id, @site_id, @type, @ip, @ip_key, @username, @user_agent, @path, @weight, @occurred_at, @received_at, @ignored_reason)
+      ON CONFLICT(id) DO NOTHING`),
+    eventsForIpKey: db.prepare('SELECT * FROM events WHERE ip_key = ? ORDER BY occurred_at DESC LIMIT ?'),
+    countedEventsSince: db.prepare(
+      'SELECT * FROM events WHERE occurred_at > ? AND ignored_reason IS NULL ORDER BY occurred_at',
+    ),
+    oldestEventSeqBefore: db.prepare('SELECT max(seq) AS seq FROM (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)'),
+    deleteEventsUpToSeq: db.prepare('DELETE FROM events WHERE seq <= ? AND received_at < ?'),
+    countEvents: db.prepare('SELECT count(*) AS n FROM events'),
+
+    insertBan: db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state)
+      VALUES (@ip_key, @jail, @reason, @trigger_event_ids, @ban_count, @created_at, @expires_at, 'active')`),
+    banById: db.prepare('SELECT * FROM bans WHERE id = ?'),
+    activeBans: db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
+    activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
+    expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
+    nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
+    liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
+    extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ? WHERE id = ? AND state = 'active'"),
+    bansForIpKey: db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
+    recentBans: db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
+    bansSince: db.prepare('SELECT * FROM bans WHERE created_at > ? ORDER BY created_at'),
+    countBansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
+
+    insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    lastAuditId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM audit_log'),
+    banChangesSince: db.prepare(`SELECT id, actor, ip_key FROM audit_log
+      WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire') ORDER BY id LIMIT 10000`),
+    auditForIpKey: db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
+
+    enqueueEnforcement: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
+      ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
+
+    listAllowlist: db.prepare('SELECT * FROM allowlist ORDER BY created_at'),
+    addAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by) VALUES (?, ?, ?, ?)
+      ON CONFLICT(cidr) DO UPDATE SET note = excluded.note`),
+    removeAllowlist: db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
+  };
+
+  return {
+    db,
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+
+    insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
+      s.insertSite.run(site.id, site.name, site.secret, site.created_at);
+    },
+    siteById: (id: string) => s.siteById.get(id) as SiteRow | undefined,
+    listSites: () => s.listSites.all() as PublicSite[],
+    rotateSecret: (id: string, secret: string, at: string) => s.rotateSecret.run(secret, at, id).changes > 0,
+    removeSite: (id: string) => s.removeSite.run(id).changes > 0,
+    recordHello(id: string, hello: { site_url: string | null; plugin_version: string | null; wp_version: string | null; at: string }) {
+      s.recordHello.run(hello.site_url, hello.plugin_version, hello.wp_version, hello.at, id);
+    },
+    touchSite: (id: string, at: string) => void s.touchSite.run(at, id),
+
+    /** Returns false for an event id already stored: the caller counts it as a duplicate. */
+    insertEvent: (event: NewEvent) => s.insertEvent.run(event).changes > 0,
+    eventsForIpKey: (ipKey: string, limit = 500) => s.eventsForIpKey.all(ipKey, limit) as EventRow[],
+    countedEventsSince: (iso: string) => s.countedEventsSince.iterate(iso) as IterableIterator<EventRow>,
+    countEvents: () => (s.countEvents.get() as { n: number }).n,
+    /** Deletes one chunk of events received before `iso`; returns how many went. */
+    purgeEventsChunk(iso: string, chunk: number): number {
+      const { seq } = s.oldestEventSeqBefore.get(iso, chunk) as { seq: number | null };
+      return seq === null ? 0 : s.deleteEventsUpToSeq.run(seq, iso).changes;
+    },
+
+    insertBan: (ban: NewBan) => Number(s.insertBan.run(ban).lastInsertRowid),
+    banById: (id: number) => s.banById.get(id) as BanRow | undefined,
+    activeBans: () => s.activeBans.all() as BanRow[],
+    activeBansForIpKey: (ipKey: string) => s.activeBansForIpKey.all(ipKey) as BanRow[],
+    expiredActiveBans: (nowIso: string) => s.expiredActiveBans.all(nowIso) as BanRow[],
+    nextExpiry: () => (s.nextExpiry.get() as { at: string | null }).at,
+    liftBan: (id: number, at: string, by: string) => s.liftBan.run(at, by, id).changes > 0,
+    extendBan: (id: number, expiresAt: string, reason: string) => s.extendBan.run(expiresAt, reason, id).changes > 0,
+    bansForIpKey: (ipKey: string, limit = 200) => s.bansForIpKey.all(ipKey, limit) as BanRow[],
+    recentBans: (limit: number) => s.recentBans.all(limit) as BanRow[],
+    bansSince: (iso: string) => s.bansSince.iterate(iso) as IterableIterator<BanRow>,
+    countBansByState: () => s.countBansByState.all() as Array<{ state: string; n: number }>,
+
+    audit(entry: AuditEntry): void {
+      s.insertAudit.run(
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.ip_key ?? null,
+        entry.ban_id ?? null,
+        entry.site_id ?? null,
+        entry.detail === undefined ? null : JSON.stringify(entry.detail),
+      );
+    },
+    lastAuditId: () => (s.lastAuditId.get() as { id: number }).id,
+    banChangesSince: (id: number) => s.banChangesSince.all(id) as Array<{ id: number; actor: string; ip_key: string }>,
+    auditForIpKey: (ipKey: string, limit = 500) => s.auditForIpKey.all(ipKey, limit) as Array<Record<string, unknown>>,
+
+    enqueueEnforcement: (ipKey: string, at: string) => void s.enqueueEnforcement.run(ipKey, at, at),
+
+    listAllowlist: () => s.listAllowlist.all() as Array<{ cidr: string; note: string | null; created_at: string; created_by: string }>,
+    addAllowlist: (cidr: string, note: string | null, at: string, by: string) => void s.addAllowlist.run(cidr, note, at, by),
+    removeAllowlist: (cidr: string) => s.removeAllowlist.run(cidr).changes > 0,
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

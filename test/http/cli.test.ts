@@ -1,0 +1,77 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { attempt, signedHeaders, tempDir, ADMIN_TOKEN } from '../support/service.ts';
+import { runCli, startServiceProcess } from '../support/process.ts';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN };
+
+test('site add --json prints exactly id and secret; list and errors never show a secret', () => {
+  const add = runCli(['site', 'add', 'blog', '--json'], env);
+  assert.equal(add.status, 0, add.stderr);
+  const site = JSON.parse(add.stdout);
+  assert.deepEqual(Object.keys(site), ['id', 'secret']);
+  assert.ok(Buffer.from(site.secret, 'hex').length >= 32);
+  const list = runCli(['site', 'list', '--json'], env);
+  assert.ok(list.stdout.includes(site.id));
+  assert.ok(!list.stdout.includes(site.secret));
+  const rotated = JSON.parse(runCli(['site', 'rotate-secret', site.id, '--json'], env).stdout);
+  assert.notEqual(rotated.secret, site.secret);
+  const audit = new Database(join(tmp.dir, 'edgejail.db'), { readonly: true }).prepare('SELECT group_concat(detail) AS d FROM audit_log').get() as { d: string };
+  assert.ok(!audit.d?.includes(site.secret) && !audit.d?.includes(rotated.secret), 'the audit log never holds a secret');
+  assert.equal(runCli(['site', 'remove', 'no-such-site'], env).status, 1);
+});
+
+test('ban, bans, history, unban and status from the command line', () => {
+  const ban = runCli(['ban', '203.0.113.9', '--for', '2h', '--reason', 'seen in nginx log'], env);
+  assert.equal(ban.status, 0, ban.stderr);
+  assert.match(ban.stdout, /^banned 203\.0\.113\.9 until /);
+  const bans = JSON.parse(runCli(['bans', '--json'], env).stdout);
+  assert.equal(bans[0].ip_key, '203.0.113.9');
+  assert.equal(bans[0].reason, 'seen in nginx log');
+  assert.equal(bans[0].cloudflare, 'dry_run');
+  const history = JSON.parse(runCli(['history', '203.0.113.9', '--json'], env).stdout);
+  assert.equal(history.bans.length, 1);
+  assert.equal(runCli(['unban', '203.0.113.9'], env).status, 0);
+  assert.equal(runCli(['unban', '203.0.113.9'], env).status, 1);
+  assert.equal(runCli(['ban', '127.0.0.1'], env).status, 1, 'loopback is never banned');
+  const badDuration = runCli(['ban', '203.0.113.9', '--for', 'forever'], env);
+  assert.equal(badDuration.status, 1);
+  assert.match(badDuration.stderr, /not a duration/);
+  const status = JSON.parse(runCli(['status', '--json'], env).stdout);
+  assert.equal(status.bans.lifted, 1);
+});
+
+test('a ban from the CLI reaches a running service within a second', async () => {
+  const site = JSON.parse(runCli(['site', 'add', 'live', '--json'], env).stdout);
+  const svc = await startServiceProcess(env);
+  try {
+    assert.equal(runCli(['ban', '198.51.100.200', '--for', '1h'], env).status, 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const body = JSON.stringify({ events: [attempt('198.51.100.200', { username: 'x' })] });
+    const res = await (await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body })).json();
+    assert.equal(res.decisions[0]?.jail, 'manual');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('purge deletes events past retention and keeps bans', () => {
+  const db = new Database(join(tmp.dir, 'edgejail.db'));
+  const siteId = (db.prepare('SELECT id FROM sites LIMIT 1').get() as { id: string }).id;
+  const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+  const insert = db.prepare(`INSERT INTO events (id, site_id, type, ip, ip_key, weight, occurred_at, received_at) VALUES (?, ?, 'login_failed', '192.0.2.1', '192.0.2.1', 1, ?, ?)`);
+  for (let i = 0; i < 7; i++) insert.run(crypto.randomUUID(), siteId, old, old);
+  const bansBefore = (db.prepare('SELECT count(*) AS n FROM bans').get() as { n: number }).n;
+  db.close();
+  const purge = runCli(['purge', '--older-than', '30d'], env);
+  assert.equal(purge.status, 0, purge.stderr);
+  assert.match(purge.stdout, /^purged 7 events/);
+  const after = new Database(join(tmp.dir, 'edgejail.db'), { readonly: true });
+  assert.equal((after.prepare("SELECT count(*) AS n FROM events WHERE ip = '192.0.2.1'").get() as { n: number }).n, 0);
+  assert.equal((after.prepare('SELECT count(*) AS n FROM bans').get() as { n: number }).n, bansBefore);
+  after.close();
+});

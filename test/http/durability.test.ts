@@ -1,0 +1,86 @@
+// The promises behind a 2xx, checked against the real process: restart keeps counts and
+// bans, kill -9 right after an answer loses nothing, a flood is shed with 429.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { attempt, signedHeaders, tempDir, ADMIN_TOKEN } from '../support/service.ts';
+import { runCli, startServiceProcess } from '../support/process.ts';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN };
+
+function addSite(): { id: string; secret: string } {
+  const r = runCli(['site', 'add', 'durability', '--json'], env);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function post(url: string, site: { id: string; secret: string }, events: unknown[]) {
+  const body = JSON.stringify({ events });
+  const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });
+  return { status: res.status, json: await res.json() };
+}
+
+test('a restart keeps every event, the jail counts and the bans', async () => {
+  const site = addSite();
+  let svc = await startServiceProcess(env);
+  assert.equal((await post(svc.url, site, Array.from({ length: 4 }, () => attempt('203.0.113.80')))).status, 200);
+  await post(svc.url, site, [attempt('203.0.113.81', { type: 'blocked_username' })]);
+  assert.equal(await svc.stop(), 0, svc.output());
+
+  svc = await startServiceProcess(env);
+  const fifth = await post(svc.url, site, [attempt('203.0.113.80')]);
+  assert.equal(fifth.json.decisions[0]?.jail, 'wordpress', 'four failures before the restart plus one after is five');
+  const bans = await (await fetch(`${svc.url}/v1/bans`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  assert.deepEqual(bans.bans.map((b: { ip_key: string }) => b.ip_key).sort(), ['203.0.113.80', '203.0.113.81']);
+  await svc.stop();
+});
+
+test('kill -9 straight after a 200 loses no acknowledged event', async () => {
+  const site = addSite();
+  const svc = await startServiceProcess(env);
+  const events = Array.from({ length: 200 }, (_, i) => attempt(`198.18.1.${i}`));
+  const res = await post(svc.url, site, events);
+  assert.equal(res.status, 200);
+  assert.equal(res.json.accepted, 200);
+  await svc.stop('SIGKILL');
+  const db = new Database(join(tmp.dir, 'edgejail.db'), { readonly: true });
+  const stored = db.prepare(`SELECT count(*) AS n FROM events WHERE id IN (${events.map(() => '?').join(',')})`).get(...events.map((e) => e.id)) as { n: number };
+  db.close();
+  assert.equal(stored.n, 200);
+});
+
+test('more ingest requests in flight than allowed are shed with 429 and Retry-After', async () => {
+  const site = addSite();
+  const config = join(tmp.dir, 'overload.json');
+  await import('node:fs').then((fs) => fs.writeFileSync(config, JSON.stringify({ overload: { max_inflight_ingest: 1, retry_after_seconds: 7 } })));
+  const svc = await startServiceProcess({ ...env, EDGEJAIL_CONFIG: config });
+  const body = JSON.stringify({ events: [attempt('203.0.113.90')] });
+  const { port } = new URL(svc.url);
+  // Hold one request open mid-body, so it stays in flight.
+  const held = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { ...signedHeaders(site, body), 'content-length': String(body.length) } });
+  held.on('error', () => {});
+  held.write(body.slice(0, 10));
+  await new Promise((r) => setTimeout(r, 200));
+  const shed = await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });
+  assert.equal(shed.status, 429);
+  assert.equal(shed.headers.get('retry-after'), '7');
+  held.end(body.slice(10));
+  await new Promise((r) => held.on('response', r));
+  const after = await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });
+  assert.equal(after.status, 200, 'once the held request is done, ingest is open again');
+  await svc.stop();
+});
+
+test('a bad config stops start-up with a message naming the key', async () => {
+  const config = join(tmp.dir, 'bad.json');
+  await import('node:fs').then((fs) => fs.writeFileSync(config, JSON.stringify({ jails: { wordpress: { maxretry: 0 } }, port: 'eighty' })));
+  await assert.rejects(startServiceProcess({ ...env, EDGEJAIL_CONFIG: config }), (error: Error) => {
+    assert.match(error.message, /jails\.wordpress\.maxretry/);
+    assert.match(error.message, /port/);
+    return true;
+  });
+});

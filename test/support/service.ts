@@ -1,0 +1,82 @@
+// Builds the real app over a real SQLite file in a temp dir, with a site and a signer:
+// what every HTTP test starts from.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type BuildOptions } from '../../server/app.ts';
+import { loadConfig } from '../../server/config/load.ts';
+import type { Config } from '../../server/config/schema.ts';
+import { signBody } from '../../server/auth/site-signature.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export function tempDir(prefix = 'edgejail-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({ EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { log_level: 'silent', ...overrides });
+}
+
+export interface TestSite {
+  id: string;
+  secret: string;
+}
+
+export function addSite(app: FastifyInstance, name = 'test-site'): TestSite {
+  const site = { id: randomUUID(), name, secret: randomBytes(32).toString('hex'), created_at: new Date().toISOString() };
+  app.core.store.insertSite(site);
+  return { id: site.id, secret: site.secret };
+}
+
+export function signedHeaders(site: TestSite, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const ts = String(timestamp);
+  return {
+    'content-type': 'application/json',
+    'x-edgejail-site': site.id,
+    'x-edgejail-timestamp': ts,
+    'x-edgejail-signature': `sha256=${signBody(site.secret, ts, body)}`,
+  };
+}
+
+export function attempt(ip: string, overrides: Record<string, unknown> = {}) {
+  return {
+    id: randomUUID(),
+    type: 'login_failed',
+    ip,
+    occurred_at: new Date().toISOString(),
+    username: 'admin',
+    user_agent: 'curl/8',
+    path: '/wp-login.php',
+    weight: 1,
+    ...overrides,
+  };
+}
+
+export async function postEvents(app: FastifyInstance, site: TestSite, events: unknown[]) {
+  const body = JSON.stringify({ events });
+  return app.inject({ method: 'POST', url: '/v1/events', headers: signedHeaders(site, body), payload: body });
+}
+
+export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+export async function startService(overrides: Record<string, unknown> = {}, options: BuildOptions = {}, env: NodeJS.ProcessEnv = {}) {
+  const tmp = tempDir();
+  const config = testConfig(tmp.dir, overrides, env);
+  const app = await buildApp(config, { backgroundJobs: false, ...options });
+  await app.ready();
+  const site = addSite(app);
+  return {
+    app,
+    config,
+    site,
+    dir: tmp.dir,
+    async close() {
+      await app.close();
+      tmp.cleanup();
+    },
+  };
+}
