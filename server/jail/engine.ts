@@ -1,0 +1,566 @@
+// The jail engine: fail2ban's semantics (maxretry within findtime → bantime, bantime
+// increment, recidive) as plain functions over a plain state object. No clock, no I/O:
+// callers pass `nowMs`, persist what comes back, and rebuild the state after a restart.
+//
+// Rules that are not spelled out by fail2ban's names:
+// - A window holds one ip_key's counted events per jail (per site too when scope is "site").
+//   An event counts if it occurred within findtime of now and after the key's last ban in
+//   that jail ended: what happened before or during a ban was already punished, or was
+//   blocked at the edge and is only arriving late from a spool.
+// - The engine records its own decisions. The service may pass them back through
+//   observeBan; a ban already known (same jail and ip_key, same creation or expiry time)
+//   is not counted twice.
+// - A ban lifted early by an admin does not count towards escalation or recidive (fail2ban
+//   also forgets a ban on a manual unban).
+// - Past bans are remembered for escalation until `maxtime` after they ended: an address
+//   that stays quiet for as long as the longest ban starts over.
+import { formatDuration } from '../config/duration.ts';
+import type { EventType } from '../contract/events.ts';
+import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
+
+export interface JailEvent {
+  id: string;
+  siteId: string;
+  type: EventType;
+  ipKey: string;
+  username: string | null;
+  weight: number;
+  occurredAtMs: number;
+}
+
+export interface BanDecision {
+  ipKey: string;
+  jail: string;
+  /** 1 = first offence. */
+  banCount: number;
+  durationSeconds: number;
+  expiresAtMs: number;
+  /** e.g. "5 failures (login_failed×4, xmlrpc_multicall×1) in 10m". */
+  reason: string;
+  /** Events in the window that reached maxretry; empty for a jail that counts bans. */
+  triggerEventIds: string[];
+}
+
+export interface PastBan {
+  ipKey: string;
+  /** A jail name, or 'manual'. */
+  jail: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  liftedAtMs: number | null;
+}
+
+interface WindowEntry {
+  id: string;
+  t: number;
+  /** Raw attempts (the event's weight, or 1 for a ban). */
+  attempts: number;
+  /** What it counts towards maxretry: attempts × the repeat-offender multiplier. */
+  counted: number;
+  /** Event type, or for a jail counting bans the jail that banned. */
+  label: string;
+  siteId: string | null;
+  /** Lower-cased: WordPress user logins match case-insensitively. */
+  username: string | null;
+}
+
+interface KeyWindow {
+  ipKey: string;
+  /** Sorted by t. */
+  entries: WindowEntry[];
+  sum: number;
+  touchedAtMs: number;
+}
+
+interface Jail {
+  name: string;
+  config: JailConfig;
+  findtimeMs: number;
+  maxtimeMs: number;
+  countsBans: boolean;
+  /** Insertion order = least recently updated first (a touched window is re-inserted). */
+  windows: Map<string, KeyWindow>;
+}
+
+interface BanMark {
+  jail: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  liftedAtMs: number | null;
+}
+
+export interface JailState {
+  readonly jails: Jail[];
+  readonly jailsByType: Map<string, Jail[]>;
+  readonly banJails: Jail[];
+  readonly forgivingJails: Jail[];
+  /** ip_key → its bans still remembered. */
+  readonly bans: Map<string, BanMark[]>;
+  /** When to look at an ip_key's bans again to forget old ones; a min-heap on atMs. */
+  readonly forgetQueue: Array<{ atMs: number; ipKey: string }>;
+  readonly banMemoryMs: number;
+  readonly maxTrackedKeys: number;
+  readonly random: () => number;
+  evictions: number;
+  /** The latest nowMs seen; used where the API passes no clock (observeUnban). */
+  clockMs: number;
+}
+
+export function createJailState(
+  jails: JailsConfig,
+  options: { maxTrackedKeys?: number; random?: () => number } = {},
+): JailState {
+  const enabled: Jail[] = Object.entries(jails)
+    .filter(([, config]) => config.enabled)
+    .map(([name, config]) => ({
+      name,
+      config,
+      findtimeMs: config.findtime * 1000,
+      maxtimeMs: config.bantime_increment.maxtime * 1000,
+      countsBans: config.event_types.includes(BAN_EVENT),
+      windows: new Map(),
+    }));
+  const jailsByType = new Map<string, Jail[]>();
+  for (const jail of enabled) {
+    if (jail.countsBans) continue;
+    for (const type of jail.config.event_types) jailsByType.set(type, [...(jailsByType.get(type) ?? []), jail]);
+  }
+  return {
+    jails: enabled,
+    jailsByType,
+    banJails: enabled.filter((jail) => jail.countsBans),
+    forgivingJails: enabled.filter((jail) => !jail.countsBans && jail.config.forgive_on_success),
+    bans: new Map(),
+    forgetQueue: [],
+    banMemoryMs: Math.max(0, ...enabled.map((jail) => Math.max(jail.maxtimeMs, jail.findtimeMs))),
+    maxTrackedKeys: options.maxTrackedKeys ?? 200_000,
+    random: options.random ?? Math.random,
+    evictions: 0,
+    clockMs: 0,
+  };
+}
+
+/** Counts one event in every jail that watches its type; returns the bans it causes (recidive included). */
+export function observeEvent(state: JailState, event: JailEvent, nowMs: number): BanDecision[] {
+  advanceClock(state, nowMs);
+  if (event.type === 'login_succeeded') forgive(state, event);
+  const decisions: BanDecision[] = [];
+  for (const jail of state.jailsByType.get(event.type) ?? []) {
+    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true);
+    if (decision) decisions.push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, true));
+  }
+  return decisions;
+}
+
+/**
+ * Records a ban from any jail or 'manual': it counts for escalation and feeds the jails
+ * that count bans, which may decide a ban of their own (returned).
+ */
+export function observeBan(state: JailState, ban: PastBan, nowMs: number): BanDecision[] {
+  advanceClock(state, nowMs);
+  const known = (state.bans.get(ban.ipKey) ?? []).find(
+    (mark) => mark.jail === ban.jail && (mark.createdAtMs === ban.createdAtMs || mark.expiresAtMs === ban.expiresAtMs),
+  );
+  if (known) {
+    if (ban.liftedAtMs !== null && known.liftedAtMs === null) liftMark(state, ban.ipKey, known, ban.liftedAtMs);
+    return [];
+  }
+  return recordBan(state, ban, nowMs, true);
+}
+
+/** An admin lifted the ip_key's active ban in `jail` (null = every jail) early. */
+export function observeUnban(state: JailState, ipKey: string, jail: string | null): void {
+  for (const mark of state.bans.get(ipKey) ?? []) {
+    if ((jail === null || mark.jail === jail) && mark.liftedAtMs === null && mark.expiresAtMs > state.clockMs) {
+      liftMark(state, ipKey, mark, state.clockMs);
+    }
+  }
+}
+
+/** Drops windows with nothing left inside findtime and bans past memory. Cheap: stops at the first recently touched window. */
+export function pruneJailState(state: JailState, nowMs: number): void {
+  advanceClock(state, nowMs);
+  for (const jail of state.jails) {
+    const cutoff = nowMs - jail.findtimeMs;
+    for (const [key, window] of jail.windows) {
+      // Windows are in update order; one touched within findtime may hold live entries, and so may all after it.
+      if (window.touchedAtMs > cutoff) break;
+      dropOlderThan(window, cutoff);
+      if (window.entries.length === 0) jail.windows.delete(key);
+    }
+  }
+  const queue = state.forgetQueue;
+  while (queue.length && queue[0]!.atMs <= nowMs) {
+    const { ipKey } = heapPop(queue);
+    forgetOldBans(state, ipKey, nowMs);
+  }
+}
+
+/**
+ * Rebuilds windows and ban history after a restart (from the events and bans in SQLite),
+ * replaying them in time order under the same rules as live, but deciding nothing: a ban
+ * that was due is in `bans` already.
+ */
+export function restoreJailState(
+  state: JailState,
+  input: { events: Iterable<JailEvent>; bans: Iterable<PastBan> },
+  nowMs: number,
+): void {
+  advanceClock(state, nowMs);
+  const events = [...input.events].sort((a, b) => a.occurredAtMs - b.occurredAtMs);
+  const bans = [...input.bans].sort((a, b) => a.createdAtMs - b.createdAtMs);
+  let e = 0;
+  let b = 0;
+  while (e < events.length || b < bans.length) {
+    const nextBan = bans[b];
+    const nextEvent = events[e];
+    if (nextBan && (!nextEvent || nextBan.createdAtMs <= nextEvent.occurredAtMs)) {
+      recordBan(state, nextBan, nowMs, false);
+      b++;
+      continue;
+    }
+    const event = nextEvent!;
+    e++;
+    if (event.type === 'login_succeeded') forgive(state, event);
+    for (const jail of state.jailsByType.get(event.type) ?? []) {
+      countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, false);
+    }
+  }
+  pruneJailState(state, nowMs);
+}
+
+export function jailStats(state: JailState): { trackedKeys: Record<string, number>; evictions: number } {
+  return {
+    trackedKeys: Object.fromEntries(state.jails.map((jail) => [jail.name, jail.windows.size])),
+    evictions: state.evictions,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+
+function advanceClock(state: JailState, nowMs: number): void {
+  if (nowMs > state.clockMs) state.clockMs = nowMs;
+}
+
+function windowKey(jail: Jail, siteId: string, ipKey: string): string {
+  return jail.config.scope === 'site' && !jail.countsBans ? `${siteId}\u0000${ipKey}` : ipKey;
+}
+
+function eventEntry(event: JailEvent): WindowEntry {
+  return {
+    id: event.id,
+    t: event.occurredAtMs,
+    attempts: event.weight,
+    counted: event.weight,
+    label: event.type,
+    siteId: event.siteId,
+    username: event.username === null ? null : event.username.toLowerCase(),
+  };
+}
+
+function banOf(decision: BanDecision, nowMs: number): PastBan {
+  return { ipKey: decision.ipKey, jail: decision.jail, createdAtMs: nowMs, expiresAtMs: decision.expiresAtMs, liftedAtMs: null };
+}
+
+const effectiveEnd = (mark: BanMark): number =>
+  mark.liftedAtMs === null ? mark.expiresAtMs : Math.min(mark.liftedAtMs, mark.expiresAtMs);
+
+function lastBanEnd(state: JailState, jail: string, ipKey: string): number {
+  let end = -Infinity;
+  for (const mark of state.bans.get(ipKey) ?? []) if (mark.jail === jail) end = Math.max(end, effectiveEnd(mark));
+  return end;
+}
+
+/** Bans of the key before this one that still count (this jail's, or every jail's with overalljails). */
+function previousBans(state: JailState, jail: Jail, ipKey: string, atMs: number): number {
+  const overall = jail.config.bantime_increment.overalljails;
+  let n = 0;
+  for (const mark of state.bans.get(ipKey) ?? []) {
+    if (mark.liftedAtMs !== null || (!overall && mark.jail !== jail.name)) continue;
+    if (mark.createdAtMs <= atMs && effectiveEnd(mark) + jail.maxtimeMs > atMs) n++;
+  }
+  return n;
+}
+
+/**
+ * fail2ban's observer makes a repeat offender need fewer failures: each one counts
+ * (2^n)/2 + 1 times (n = previous bans, capped at 20), so after one ban a failure counts
+ * 1.5, after two 3, after three 5. Only in jails with bantime_increment, as in fail2ban.
+ */
+function repeatOffenderMultiplier(previous: number): number {
+  return previous > 0 ? (1 << Math.min(previous, 20)) / 2 + 1 : 1;
+}
+
+/**
+ * Adds one entry to a jail's window for `key` and, when `decide`, returns the ban if some
+ * window of findtime now reaches maxretry. O(1) amortised for events arriving in order;
+ * an out-of-order event costs a binary search plus a pass over the key's own entries,
+ * which stay below about 2 × maxretry because a window that reaches maxretry is cleared.
+ */
+function countInJail(
+  state: JailState,
+  jail: Jail,
+  key: string,
+  ipKey: string,
+  entry: WindowEntry,
+  nowMs: number,
+  decide: boolean,
+): BanDecision | null {
+  const cutoff = nowMs - jail.findtimeMs;
+  if (entry.t <= cutoff) return null; // too old to count, as fail2ban ignores old log lines
+  const lastEnd = lastBanEnd(state, jail.name, ipKey);
+  if (entry.t < lastEnd) return null;
+  if (decide && nowMs < lastEnd) return null; // still banned here: no second decision
+
+  const increment = jail.config.bantime_increment;
+  const previous = increment.enabled ? previousBans(state, jail, ipKey, decide ? nowMs : entry.t) : 0;
+  entry.counted = entry.attempts * repeatOffenderMultiplier(previous);
+
+  const window = touchWindow(state, jail, key, ipKey, nowMs);
+  dropOlderThan(window, cutoff);
+  if (window.entries.length && window.entries[0]!.t < lastEnd) dropBefore(window, lastEnd);
+  const index = insertSorted(window, entry);
+  if (!decide) return null;
+
+  const trigger = findTrigger(window, index, jail);
+  if (!trigger) return null;
+  jail.windows.delete(key);
+  return decideBan(state, jail, ipKey, trigger, nowMs, previous);
+}
+
+function touchWindow(state: JailState, jail: Jail, key: string, ipKey: string, nowMs: number): KeyWindow {
+  let window = jail.windows.get(key);
+  if (window) {
+    jail.windows.delete(key);
+  } else {
+    window = { ipKey, entries: [], sum: 0, touchedAtMs: nowMs };
+    if (jail.windows.size >= state.maxTrackedKeys) {
+      const oldest = jail.windows.keys().next();
+      if (!oldest.done) {
+        jail.windows.delete(oldest.value);
+        state.evictions++;
+      }
+    }
+  }
+  window.touchedAtMs = Math.max(window.touchedAtMs, nowMs);
+  jail.windows.set(key, window);
+  return window;
+}
+
+/** Drops entries with t <= cutoff (they are sorted, so from the front). */
+function dropOlderThan(window: KeyWindow, cutoff: number): void {
+  let k = 0;
+  while (k < window.entries.length && window.entries[k]!.t <= cutoff) window.sum -= window.entries[k++]!.counted;
+  if (k) window.entries.splice(0, k);
+}
+
+function dropBefore(window: KeyWindow, t: number): void {
+  dropOlderThan(window, t - 1);
+}
+
+function insertSorted(window: KeyWindow, entry: WindowEntry): number {
+  const entries = window.entries;
+  window.sum += entry.counted;
+  if (entries.length === 0 || entries[entries.length - 1]!.t <= entry.t) {
+    entries.push(entry);
+    return entries.length - 1;
+  }
+  // After any entries with the same time, so a window "ending at t" takes all of them.
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]!.t <= entry.t) lo = mid + 1;
+    else hi = mid;
+  }
+  entries.splice(lo, 0, entry);
+  return lo;
+}
+
+/** First index whose t is > t0 (binary search). */
+function firstAfter(entries: WindowEntry[], t0: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]!.t <= t0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The entries of a window (t − findtime, t] that reaches maxretry, among the windows the
+ * new entry at `index` belongs to (those ending at its time up to findtime later), or null.
+ */
+function findTrigger(window: KeyWindow, index: number, jail: Jail): WindowEntry[] | null {
+  const { entries } = window;
+  const maxretry = jail.config.maxretry;
+  const newT = entries[index]!.t;
+  // In order (the common case): everything kept is within findtime of the newest entry.
+  if (index === entries.length - 1 && entries[0]!.t > newT - jail.findtimeMs) {
+    return window.sum >= maxretry ? entries.slice() : null;
+  }
+  let lo = firstAfter(entries, newT - jail.findtimeMs);
+  let sum = 0;
+  for (let k = lo; k <= index; k++) sum += entries[k]!.counted;
+  for (let end = index; ; ) {
+    if (sum >= maxretry) return entries.slice(lo, end + 1);
+    end++;
+    if (end >= entries.length || entries[end]!.t >= newT + jail.findtimeMs) return null;
+    sum += entries[end]!.counted;
+    while (entries[lo]!.t <= entries[end]!.t - jail.findtimeMs) sum -= entries[lo++]!.counted;
+  }
+}
+
+function decideBan(
+  state: JailState,
+  jail: Jail,
+  ipKey: string,
+  trigger: WindowEntry[],
+  nowMs: number,
+  previousForRetries: number,
+): BanDecision {
+  const config = jail.config;
+  const increment = config.bantime_increment;
+  // banCount reports this jail's history even when the duration does not escalate.
+  const previous = increment.enabled ? previousForRetries : previousBans(state, jail, ipKey, nowMs);
+  let seconds = config.bantime;
+  if (increment.enabled) {
+    // fail2ban's bantime.increment: bantime × factor^n, or × multipliers[min(n, len−1)]; capped at maxtime; plus random up to rndtime.
+    const multiplier = increment.multipliers
+      ? increment.multipliers[Math.min(previous, increment.multipliers.length - 1)]!
+      : increment.factor ** Math.min(previous, 64);
+    seconds = Math.min(config.bantime * multiplier, increment.maxtime);
+    if (increment.rndtime) seconds += Math.floor(state.random() * (increment.rndtime + 1));
+  }
+  seconds = Math.round(seconds);
+  return {
+    ipKey,
+    jail: jail.name,
+    banCount: previous + 1,
+    durationSeconds: seconds,
+    expiresAtMs: nowMs + seconds * 1000,
+    reason: describeTrigger(jail, trigger, previousForRetries),
+    triggerEventIds: jail.countsBans ? [] : trigger.map((entry) => entry.id),
+  };
+}
+
+function describeTrigger(jail: Jail, trigger: WindowEntry[], previous: number): string {
+  const byLabel = new Map<string, number>();
+  let attempts = 0;
+  let counted = 0;
+  for (const entry of trigger) {
+    byLabel.set(entry.label, (byLabel.get(entry.label) ?? 0) + entry.attempts);
+    attempts += entry.attempts;
+    counted += entry.counted;
+  }
+  const parts = [...byLabel].map(([label, n]) => `${label}×${n}`).join(', ');
+  const noun = jail.countsBans ? (attempts === 1 ? 'ban' : 'bans') : attempts === 1 ? 'failure' : 'failures';
+  let reason = `${attempts} ${noun} (${parts}) in ${formatDuration(jail.config.findtime)}`;
+  if (counted !== attempts) {
+    reason += `, counted as ${counted} after ${previous} previous ${previous === 1 ? 'ban' : 'bans'}`;
+  }
+  return reason;
+}
+
+/** Remembers a ban and, unless it was lifted, counts it in the jails that count bans. */
+function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolean): BanDecision[] {
+  const mark: BanMark = { jail: ban.jail, createdAtMs: ban.createdAtMs, expiresAtMs: ban.expiresAtMs, liftedAtMs: ban.liftedAtMs };
+  const marks = state.bans.get(ban.ipKey);
+  if (marks) marks.push(mark);
+  else state.bans.set(ban.ipKey, [mark]);
+  heapPush(state.forgetQueue, { atMs: effectiveEnd(mark) + state.banMemoryMs, ipKey: ban.ipKey });
+  if (ban.liftedAtMs !== null) return [];
+
+  const decisions: BanDecision[] = [];
+  for (const jail of state.banJails) {
+    if (jail.name === ban.jail) continue;
+    const entry: WindowEntry = {
+      id: banEntryId(ban.jail, ban.createdAtMs),
+      t: ban.createdAtMs,
+      attempts: 1,
+      counted: 1,
+      label: ban.jail,
+      siteId: null,
+      username: null,
+    };
+    const decision = countInJail(state, jail, ban.ipKey, ban.ipKey, entry, nowMs, decide);
+    if (decision) decisions.push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, decide));
+  }
+  return decisions;
+}
+
+const banEntryId = (jail: string, createdAtMs: number): string => `${jail}@${createdAtMs}`;
+
+/** A lifted ban stops counting: for escalation (its mark) and in the jails that count bans. */
+function liftMark(state: JailState, ipKey: string, mark: BanMark, liftedAtMs: number): void {
+  mark.liftedAtMs = liftedAtMs;
+  const id = banEntryId(mark.jail, mark.createdAtMs);
+  for (const jail of state.banJails) {
+    const window = jail.windows.get(ipKey);
+    if (!window) continue;
+    removeEntries(window, (entry) => entry.id === id);
+    if (window.entries.length === 0) jail.windows.delete(ipKey);
+  }
+}
+
+function removeEntries(window: KeyWindow, drop: (entry: WindowEntry) => boolean): void {
+  const kept = window.entries.filter((entry) => !drop(entry));
+  if (kept.length === window.entries.length) return;
+  window.entries = kept;
+  window.sum = kept.reduce((sum, entry) => sum + entry.counted, 0);
+}
+
+/** A successful login forgives the address's failures for that username on that site. */
+function forgive(state: JailState, event: JailEvent): void {
+  if (event.username === null) return;
+  const username = event.username.toLowerCase();
+  for (const jail of state.forgivingJails) {
+    const key = windowKey(jail, event.siteId, event.ipKey);
+    const window = jail.windows.get(key);
+    if (!window) continue;
+    removeEntries(window, (entry) => entry.username === username && entry.siteId === event.siteId);
+    if (window.entries.length === 0) jail.windows.delete(key);
+  }
+}
+
+function forgetOldBans(state: JailState, ipKey: string, nowMs: number): void {
+  const marks = state.bans.get(ipKey);
+  if (!marks) return;
+  const kept = marks.filter((mark) => effectiveEnd(mark) + state.banMemoryMs > nowMs);
+  if (kept.length) state.bans.set(ipKey, kept);
+  else state.bans.delete(ipKey);
+}
+
+// A small binary min-heap on atMs: pruning finds the bans due to be forgotten without scanning them all.
+function heapPush(heap: Array<{ atMs: number; ipKey: string }>, item: { atMs: number; ipKey: string }): void {
+  heap.push(item);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]!.atMs <= heap[i]!.atMs) break;
+    [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+    i = parent;
+  }
+}
+
+function heapPop(heap: Array<{ atMs: number; ipKey: string }>): { atMs: number; ipKey: string } {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  if (heap.length) {
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && heap[left]!.atMs < heap[smallest]!.atMs) smallest = left;
+      if (right < heap.length && heap[right]!.atMs < heap[smallest]!.atMs) smallest = right;
+      if (smallest === i) break;
+      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+      i = smallest;
+    }
+  }
+  return top;
+}
