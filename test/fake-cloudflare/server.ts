@@ -263,7 +263,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     let headers: Record<string, string> = {};
     let body: unknown;
     let drop = false;
-    let routeKey = `${method} (no route)`;
+    // Resolve the route first so that every answer, faults included, is counted under it.
+    const matching = routes.filter((r) => r.regex.test(path));
+    const route = matching.find((r) => r.method === method);
+    const routeKey = route ? `${method} ${route.template}` : `${method} (no route)`;
 
     const retryAfter = rateLimited(now);
     try {
@@ -279,13 +282,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 1000);
       drop = fault?.kind === 'drop_response';
 
-      const matching = routes.filter((r) => r.regex.test(path));
-      const route = matching.find((r) => r.method === method);
       if (!route) {
         if (matching.length) throw new CfError(405, [{ code: 7001, message: `${method} method not allowed for this endpoint` }]);
         throw noRoute(`${API_PREFIX}${path}`);
       }
-      routeKey = `${method} ${route.template}`;
       const params = { ...(route.regex.exec(path)!.groups ?? {}) };
       checkAuth(req, route.auth);
       checkOwner(params, `${API_PREFIX}${path}`);
