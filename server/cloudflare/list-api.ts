@@ -1,0 +1,141 @@
+// The account IP list calls: find or create our list, bulk add/remove items and poll
+// the asynchronous operation to its end, read items back with cursor paging. Cloudflare
+// allows one pending bulk operation per account, so they run one at a time here.
+import type { CloudflareApi, CallContext } from './api.ts';
+import { CloudflareCallError } from './api.ts';
+import { sleep } from './rate-limiter.ts';
+import type { CloudflareConfig } from './config.ts';
+
+export interface ListItem {
+  id: string;
+  ip: string;
+  comment: string;
+}
+
+// Cloudflare's maximum page size for list items.
+const ITEMS_PER_PAGE = 500;
+const MAX_PAGES = 2_000;
+
+export function createListApi(api: CloudflareApi, config: CloudflareConfig, stopSignal: AbortSignal) {
+  const lists = api.client.rules.lists;
+  const accountId = config.account_id!;
+  let listId: string | null = null;
+  let bulkChain: Promise<unknown> = Promise.resolve();
+
+  /** Serialises bulk operations: the next starts only after the previous one finished polling. */
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = bulkChain.then(fn, fn);
+    bulkChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async function findList(): Promise<{ id: string; num_items: number } | null> {
+    const page = await api.call({ operation: 'find_list', target: `list ${config.list_name} in account:${accountId}` }, (options) =>
+      lists.list({ account_id: accountId }, options),
+    );
+    const found = (page.result ?? []).find((list) => list.name === config.list_name && list.kind === 'ip');
+    return found ? { id: found.id, num_items: found.num_items } : null;
+  }
+
+  async function createList(): Promise<string> {
+    const created = await api.call({ operation: 'create_list', target: `list ${config.list_name} in account:${accountId}` }, (options) =>
+      lists.create(
+        { account_id: accountId, kind: 'ip', name: config.list_name, description: 'IP addresses banned by EdgeJail; managed automatically' },
+        options,
+      ),
+    );
+    return created.id;
+  }
+
+  /** Polls until the operation completed (resolves) or failed (throws a retryable error). */
+  async function waitForOperation(operationId: string, context: CallContext): Promise<void> {
+    const started = Date.now();
+    let delay = config.bulk_poll.initial_ms;
+    for (;;) {
+      await sleep(delay, stopSignal).catch(() => {
+        throw new CloudflareCallError('stopped', 'enforcer stopped while polling a bulk operation');
+      });
+      const status = await api.call({ ...context, operation: 'poll_bulk_operation', target: `operation ${operationId}` }, (options) =>
+        lists.bulkOperations.get(operationId, { account_id: accountId }, options),
+      );
+      if (status.status === 'completed') return;
+      if (status.status === 'failed') {
+        throw new CloudflareCallError('server', `bulk operation ${operationId} failed: ${'error' in status ? status.error : 'no reason given'}`);
+      }
+      if (Date.now() - started > config.bulk_poll.give_up_after_ms) {
+        throw new CloudflareCallError('timeout', `bulk operation ${operationId} still ${status.status}; will check again later`);
+      }
+      delay = Math.min(delay * 2, config.bulk_poll.max_ms);
+    }
+  }
+
+  return {
+    /** Our list's id, created when missing (the WAF rule that uses it comes from `edgejail cloudflare setup`). */
+    async ensureList(): Promise<string> {
+      if (listId) return listId;
+      const found = await findList();
+      listId = found ? found.id : await createList();
+      return listId;
+    },
+
+    findList,
+    createList,
+
+    addItems(items: Array<{ ip: string; comment: string }>, context: Omit<CallContext, 'operation'>): Promise<void> {
+      return exclusive(async () => {
+        const id = await this.ensureList();
+        const { operation_id } = await api.call({ ...context, operation: 'add_list_items', target: `${items.length} items to list ${config.list_name}` }, (options) =>
+          lists.items.create(id, { account_id: accountId, body: items }, options),
+        );
+        await waitForOperation(operation_id, { ...context, operation: 'poll_bulk_operation' });
+      });
+    },
+
+    deleteItems(itemIds: string[], context: Omit<CallContext, 'operation'>): Promise<void> {
+      return exclusive(async () => {
+        const id = await this.ensureList();
+        const { operation_id } = await api.call({ ...context, operation: 'delete_list_items', target: `${itemIds.length} items from list ${config.list_name}` }, (options) =>
+          lists.items.delete(id, { account_id: accountId, items: itemIds.map((itemId) => ({ id: itemId })) }, options),
+        );
+        await waitForOperation(operation_id, { ...context, operation: 'poll_bulk_operation' });
+      });
+    },
+
+    /** Every item of the list, following cursors to the end. */
+    async readAll(context: Omit<CallContext, 'operation'> = {}): Promise<ListItem[]> {
+      const id = await this.ensureList();
+      return readPages(id, undefined, context);
+    },
+
+    /** Items whose ip starts with `prefix` (Cloudflare's search for IP lists). */
+    async search(prefix: string, context: Omit<CallContext, 'operation'> = {}): Promise<ListItem[]> {
+      const id = await this.ensureList();
+      return readPages(id, prefix, context);
+    },
+
+    /** Forget the cached list id (after a 404 on the list). */
+    forgetList(): void {
+      listId = null;
+    },
+  };
+
+  async function readPages(id: string, search: string | undefined, context: Omit<CallContext, 'operation'>): Promise<ListItem[]> {
+    const items: ListItem[] = [];
+    let cursor: string | undefined;
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const result = await api.call(
+        { ...context, operation: 'read_list_items', target: `list ${config.list_name}${search ? ` search ${search}` : ''} page ${page}` },
+        (options) =>
+          lists.items.list(id, { account_id: accountId, per_page: ITEMS_PER_PAGE, ...(search ? { search } : {}), ...(cursor ? { cursor } : {}) }, options),
+      );
+      for (const item of result.result ?? []) {
+        if ('ip' in item) items.push({ id: item.id, ip: item.ip, comment: item.comment ?? '' });
+      }
+      cursor = result.result_info?.cursors?.after;
+      if (!cursor || !(result.result ?? []).length) break;
+    }
+    return items;
+  }
+}
+
+export type ListApi = ReturnType<typeof createListApi>;

@@ -1,0 +1,211 @@
+// Enforcement's SQL: the per-ip_key state at Cloudflare, the outbox the core fills,
+// the bans that decide what must be blocked, and the record of every API call.
+import type { Db } from './db.ts';
+
+export type EnforcementRowState =
+  | 'pending'
+  | 'applying'
+  | 'active'
+  | 'removing'
+  | 'removed'
+  | 'failed'
+  | 'foreign'
+  | 'dry_run';
+
+export interface EnforcementRow {
+  ip_key: string;
+  backend: string;
+  scope: string | null;
+  state: EnforcementRowState;
+  cloudflare_id: string | null;
+  create_uncertain: number;
+  target: string | null;
+  value: string | null;
+  mode: string | null;
+  notes: string | null;
+  applied_until: string | null;
+  foreign_rule_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  applied_at: string | null;
+  updated_at: string;
+  rev: number;
+}
+export type EnforcementWrite = Omit<EnforcementRow, 'rev'>;
+
+/** What the bans table wants at Cloudflare for one ip_key right now. */
+export interface DesiredBlock {
+  ip_key: string;
+  until: string;
+  jails: string[];
+  ban_id: number;
+}
+
+export interface OutboxRow {
+  ip_key: string;
+  queued_at: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+}
+
+export interface CloudflareActionRecord {
+  at: string;
+  ip_key?: string | null;
+  ban_id?: number | null;
+  operation: string;
+  target?: string | null;
+  outcome: 'ok' | 'error' | 'dry_run';
+  http_status?: number | null;
+  cf_error_codes?: number[] | null;
+  error?: string | null;
+  duration_ms?: number | null;
+  batch_id?: number | null;
+}
+
+export interface CloudflareActionRow {
+  id: number;
+  at: string;
+  ip_key: string | null;
+  ban_id: number | null;
+  operation: string;
+  target: string | null;
+  outcome: string;
+  http_status: number | null;
+  cf_error_codes: string | null;
+  error: string | null;
+  duration_ms: number | null;
+  batch_id: number | null;
+}
+
+interface DesiredRaw {
+  ip_key: string;
+  until: string | null;
+  jails: string | null;
+  ban_id: number | null;
+}
+
+const toDesired = (raw: DesiredRaw | undefined): DesiredBlock | null =>
+  raw && raw.until !== null
+    ? { ip_key: raw.ip_key, until: raw.until, jails: JSON.parse(raw.jails ?? '[]') as string[], ban_id: raw.ban_id ?? 0 }
+    : null;
+
+export function createEnforcementStore(db: Db) {
+  const s = {
+    desiredFor: db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
+      FROM bans WHERE ip_key = ? AND state = 'active' AND expires_at > ?`),
+    desiredAll: db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
+      FROM bans WHERE state = 'active' AND expires_at > ? GROUP BY ip_key`),
+    latestBanId: db.prepare('SELECT max(id) AS id FROM bans WHERE ip_key = ?'),
+
+    enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
+    saveEnforcement: db.prepare(`INSERT INTO cloudflare_enforcement
+      (ip_key, backend, scope, state, cloudflare_id, create_uncertain, target, value, mode, notes, applied_until,
+       foreign_rule_id, attempts, last_error, applied_at, updated_at, rev)
+      VALUES (@ip_key, @backend, @scope, @state, @cloudflare_id, @create_uncertain, @target, @value, @mode, @notes, @applied_until,
+       @foreign_rule_id, @attempts, @last_error, @applied_at, @updated_at, 1)
+      ON CONFLICT(ip_key) DO UPDATE SET backend = excluded.backend, scope = excluded.scope, state = excluded.state,
+        cloudflare_id = excluded.cloudflare_id, create_uncertain = excluded.create_uncertain, target = excluded.target,
+        value = excluded.value, mode = excluded.mode, notes = excluded.notes, applied_until = excluded.applied_until,
+        foreign_rule_id = excluded.foreign_rule_id, attempts = excluded.attempts, last_error = excluded.last_error,
+        applied_at = excluded.applied_at, updated_at = excluded.updated_at, rev = cloudflare_enforcement.rev + 1`),
+    liveEnforcement: db.prepare(
+      "SELECT * FROM cloudflare_enforcement WHERE state NOT IN ('removed') ORDER BY ip_key",
+    ),
+    countByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state'),
+
+    dueOutbox: db.prepare('SELECT * FROM enforcement_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, ip_key LIMIT ?'),
+    outboxRow: db.prepare('SELECT * FROM enforcement_outbox WHERE ip_key = ?'),
+    claimOutbox: db.prepare('UPDATE enforcement_outbox SET attempts = attempts + 1 WHERE ip_key = ? RETURNING *'),
+    completeOutbox: db.prepare('DELETE FROM enforcement_outbox WHERE ip_key = ? AND attempts = ?'),
+    rescheduleOutbox: db.prepare(
+      'UPDATE enforcement_outbox SET next_attempt_at = ?, last_error = ? WHERE ip_key = ? AND attempts = ?',
+    ),
+    enqueue: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
+      ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
+    outboxDepth: db.prepare('SELECT count(*) AS n FROM enforcement_outbox'),
+    outboxDueCount: db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE next_attempt_at <= ?'),
+    nextOutboxAfter: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at > ?'),
+    outboxKeys: db.prepare('SELECT ip_key FROM enforcement_outbox'),
+
+    insertAction: db.prepare(`INSERT INTO cloudflare_actions
+      (at, ip_key, ban_id, operation, target, outcome, http_status, cf_error_codes, error, duration_ms, batch_id)
+      VALUES (@at, @ip_key, @ban_id, @operation, @target, @outcome, @http_status, @cf_error_codes, @error, @duration_ms, @batch_id)`),
+    insertBatch: db.prepare('INSERT INTO cloudflare_batches (at, operation, size) VALUES (?, ?, ?)'),
+    insertBatchItem: db.prepare('INSERT OR IGNORE INTO cloudflare_batch_items (batch_id, ip_key) VALUES (?, ?)'),
+    actionsForIpKey: db.prepare(`SELECT * FROM cloudflare_actions
+      WHERE ip_key = @ip_key OR batch_id IN (SELECT batch_id FROM cloudflare_batch_items WHERE ip_key = @ip_key)
+      ORDER BY id DESC LIMIT @limit`),
+    countActions: db.prepare("SELECT count(*) AS n FROM cloudflare_actions WHERE outcome != 'dry_run'"),
+
+    insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
+      VALUES (?, 'system', ?, ?, ?, NULL, ?)`),
+  };
+
+  return {
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+
+    desiredFor: (ipKey: string, nowIso: string) => toDesired(s.desiredFor.get(ipKey, nowIso) as DesiredRaw),
+    desiredAll(nowIso: string): Map<string, DesiredBlock> {
+      const map = new Map<string, DesiredBlock>();
+      for (const raw of s.desiredAll.iterate(nowIso) as IterableIterator<DesiredRaw>) {
+        const desired = toDesired(raw);
+        if (desired) map.set(desired.ip_key, desired);
+      }
+      return map;
+    },
+    latestBanId: (ipKey: string) => (s.latestBanId.get(ipKey) as { id: number | null }).id,
+
+    enforcementOf: (ipKey: string) => s.enforcementOf.get(ipKey) as EnforcementRow | undefined,
+    saveEnforcement: (row: EnforcementWrite) => void s.saveEnforcement.run(row),
+    liveEnforcement: () => s.liveEnforcement.all() as EnforcementRow[],
+    countByState: () => Object.fromEntries((s.countByState.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n])),
+
+    dueOutbox: (nowIso: string, limit: number) => s.dueOutbox.all(nowIso, limit) as OutboxRow[],
+    outboxRow: (ipKey: string) => s.outboxRow.get(ipKey) as OutboxRow | undefined,
+    /** Marks one attempt started; the returned `attempts` identifies this claim. */
+    claimOutbox: (ipKey: string) => s.claimOutbox.get(ipKey) as OutboxRow | undefined,
+    /** Deletes the row only if nobody re-queued it since the claim (a re-queue resets attempts to 0). */
+    completeOutbox: (ipKey: string, claimedAttempts: number) => s.completeOutbox.run(ipKey, claimedAttempts).changes > 0,
+    rescheduleOutbox: (ipKey: string, claimedAttempts: number, nextIso: string, error: string) =>
+      void s.rescheduleOutbox.run(nextIso, error.slice(0, 500), ipKey, claimedAttempts),
+    enqueue: (ipKey: string, nowIso: string) => void s.enqueue.run(ipKey, nowIso, nowIso),
+    outboxDepth: () => (s.outboxDepth.get() as { n: number }).n,
+    outboxDueCount: (nowIso: string) => (s.outboxDueCount.get(nowIso) as { n: number }).n,
+    /** When the next row waiting on backoff becomes due. */
+    nextOutboxAfter: (nowIso: string) => (s.nextOutboxAfter.get(nowIso) as { at: string | null }).at,
+    outboxKeys: () => new Set((s.outboxKeys.all() as Array<{ ip_key: string }>).map((r) => r.ip_key)),
+
+    recordAction(action: CloudflareActionRecord): void {
+      s.insertAction.run({
+        at: action.at,
+        ip_key: action.ip_key ?? null,
+        ban_id: action.ban_id ?? null,
+        operation: action.operation,
+        target: action.target ?? null,
+        outcome: action.outcome,
+        http_status: action.http_status ?? null,
+        cf_error_codes: action.cf_error_codes?.length ? JSON.stringify(action.cf_error_codes) : null,
+        error: action.error ? action.error.slice(0, 500) : null,
+        duration_ms: action.duration_ms ?? null,
+        batch_id: action.batch_id ?? null,
+      });
+    },
+    /** Opens a batch for a bulk list operation and lists the ip_keys it carries. */
+    createBatch(at: string, operation: 'add' | 'remove', ipKeys: string[]): number {
+      return db.transaction(() => {
+        const id = Number(s.insertBatch.run(at, operation, ipKeys.length).lastInsertRowid);
+        for (const ipKey of ipKeys) s.insertBatchItem.run(id, ipKey);
+        return id;
+      })();
+    },
+    actionsForIpKey: (ipKey: string, limit = 200) => s.actionsForIpKey.all({ ip_key: ipKey, limit }) as CloudflareActionRow[],
+    countApiActions: () => (s.countActions.get() as { n: number }).n,
+
+    auditSystem(at: string, action: string, ipKey: string | null, banId: number | null, detail: unknown): void {
+      s.insertAudit.run(at, action, ipKey, banId, JSON.stringify(detail));
+    },
+  };
+}
+
+export type EnforcementStore = ReturnType<typeof createEnforcementStore>;
