@@ -12,8 +12,9 @@
 //   is not counted twice.
 // - A ban lifted early by an admin does not count towards escalation or recidive (fail2ban
 //   also forgets a ban on a manual unban).
-// - Past bans are remembered for escalation until `maxtime` after they ended: an address
-//   that stays quiet for as long as the longest ban starts over.
+// - An address's past bans are remembered for escalation until `maxtime` after its latest
+//   ban ended: one that stays quiet for as long as the longest ban starts over, while a
+//   persistent one keeps its whole history (and stays at maxtime).
 import { formatDuration } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
@@ -98,6 +99,8 @@ export interface JailState {
   readonly bans: Map<string, BanMark[]>;
   /** When to look at an ip_key's bans again to forget old ones; a min-heap on atMs. */
   readonly forgetQueue: Array<{ atMs: number; ipKey: string }>;
+  /** The one live forgetQueue entry per ip_key; other entries for it are stale. */
+  readonly forgetScheduled: Map<string, number>;
   readonly banMemoryMs: number;
   readonly maxTrackedKeys: number;
   readonly random: () => number;
@@ -132,6 +135,7 @@ export function createJailState(
     forgivingJails: enabled.filter((jail) => !jail.countsBans && jail.config.forgive_on_success),
     bans: new Map(),
     forgetQueue: [],
+    forgetScheduled: new Map(),
     banMemoryMs: Math.max(0, ...enabled.map((jail) => Math.max(jail.maxtimeMs, jail.findtimeMs))),
     maxTrackedKeys: options.maxTrackedKeys ?? 200_000,
     random: options.random ?? Math.random,
@@ -191,8 +195,8 @@ export function pruneJailState(state: JailState, nowMs: number): void {
   }
   const queue = state.forgetQueue;
   while (queue.length && queue[0]!.atMs <= nowMs) {
-    const { ipKey } = heapPop(queue);
-    forgetOldBans(state, ipKey, nowMs);
+    const { ipKey, atMs } = heapPop(queue);
+    if (state.forgetScheduled.get(ipKey) === atMs) forgetOldBans(state, ipKey, nowMs);
   }
 }
 
@@ -275,17 +279,19 @@ function lastBanEnd(state: JailState, jail: string, ipKey: string): number {
 function previousBans(state: JailState, jail: Jail, ipKey: string, atMs: number): number {
   const overall = jail.config.bantime_increment.overalljails;
   let n = 0;
+  let latestEnd = -Infinity;
   for (const mark of state.bans.get(ipKey) ?? []) {
-    if (mark.liftedAtMs !== null || (!overall && mark.jail !== jail.name)) continue;
-    if (mark.createdAtMs <= atMs && effectiveEnd(mark) + jail.maxtimeMs > atMs) n++;
+    if (mark.liftedAtMs !== null || (!overall && mark.jail !== jail.name) || mark.createdAtMs > atMs) continue;
+    n++;
+    latestEnd = Math.max(latestEnd, effectiveEnd(mark));
   }
-  return n;
+  return latestEnd + jail.maxtimeMs > atMs ? n : 0;
 }
 
 /**
  * fail2ban's observer makes a repeat offender need fewer failures: each one counts
  * (2^n)/2 + 1 times (n = previous bans, capped at 20), so after one ban a failure counts
- * 1.5, after two 3, after three 5. Only in jails with bantime_increment, as in fail2ban.
+ * 2, after two 3, after three 5. Only in jails with bantime_increment, as in fail2ban.
  */
 function repeatOffenderMultiplier(previous: number): number {
   return previous > 0 ? (1 << Math.min(previous, 20)) / 2 + 1 : 1;
@@ -470,7 +476,7 @@ function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolea
   const marks = state.bans.get(ban.ipKey);
   if (marks) marks.push(mark);
   else state.bans.set(ban.ipKey, [mark]);
-  heapPush(state.forgetQueue, { atMs: effectiveEnd(mark) + state.banMemoryMs, ipKey: ban.ipKey });
+  scheduleForget(state, ban.ipKey, effectiveEnd(mark) + state.banMemoryMs);
   if (ban.liftedAtMs !== null) return [];
 
   const decisions: BanDecision[] = [];
@@ -525,12 +531,21 @@ function forgive(state: JailState, event: JailEvent): void {
   }
 }
 
+/** Forgets an address's bans once its latest one ended longer ago than any jail remembers. */
 function forgetOldBans(state: JailState, ipKey: string, nowMs: number): void {
   const marks = state.bans.get(ipKey);
   if (!marks) return;
-  const kept = marks.filter((mark) => effectiveEnd(mark) + state.banMemoryMs > nowMs);
-  if (kept.length) state.bans.set(ipKey, kept);
-  else state.bans.delete(ipKey);
+  const forgetAt = Math.max(...marks.map(effectiveEnd)) + state.banMemoryMs;
+  if (forgetAt > nowMs) return scheduleForget(state, ipKey, forgetAt);
+  state.bans.delete(ipKey);
+  state.forgetScheduled.delete(ipKey);
+}
+
+function scheduleForget(state: JailState, ipKey: string, atMs: number): void {
+  // Looking again later than needed is harmless: previousBans checks recency itself.
+  if ((state.forgetScheduled.get(ipKey) ?? -Infinity) >= atMs) return;
+  state.forgetScheduled.set(ipKey, atMs);
+  heapPush(state.forgetQueue, { atMs, ipKey });
 }
 
 // A small binary min-heap on atMs: pruning finds the bans due to be forgotten without scanning them all.
