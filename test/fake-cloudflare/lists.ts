@@ -19,7 +19,12 @@ export interface ListInfo {
 export interface ListItem { id: string; ip: string; comment?: string; created_on: string; modified_on: string }
 
 interface StoredItem { item: ListItem; network: IpNetwork }
-interface StoredList { info: Omit<ListInfo, 'num_items' | 'num_referencing_filters'>; items: Map<string, StoredItem> }
+interface StoredList {
+  info: Omit<ListInfo, 'num_items' | 'num_referencing_filters'>;
+  items: Map<string, StoredItem>;
+  /** Items wider than one IPv4 address or one IPv6 /64, rebuilt after each write. */
+  ranges?: StoredItem[];
+}
 
 type BulkStatus = 'pending' | 'running' | 'completed' | 'failed';
 interface BulkOperation {
@@ -210,6 +215,7 @@ export class ListStore {
     }
     return this.startOperation(now, () => {
       for (const [key, s] of list.items) if (ids.has(s.item.id)) list.items.delete(key);
+      delete list.ranges;
       list.info.modified_on = new Date(now + this.opts.bulkOperationMs).toISOString();
       return null;
     });
@@ -228,8 +234,11 @@ export class ListStore {
   covers(name: string, ip: IpAddress): boolean {
     const list = this.byName(name);
     if (!list) return false;
-    for (const s of list.items.values()) if (networkContains(s.network, ip)) return true;
-    return false;
+    // Most items are single IPv4 addresses or IPv6 /64s: look those up by key, scan only the rest.
+    const exact = ip.version === 4 ? formatNetwork(networkOf(ip, 32)).slice(0, -3) : formatNetwork(networkOf(ip, 64));
+    if (list.items.has(exact)) return true;
+    list.ranges ??= [...list.items.values()].filter((s) => s.network.prefix < (s.network.version === 4 ? 32 : 64));
+    return list.ranges.some((s) => networkContains(s.network, ip));
   }
 
   allListNames(): string[] {
@@ -276,6 +285,7 @@ export class ListStore {
     if (total > this.opts.maxItems) return ITEM_LIMIT_ERROR;
     list.items.clear();
     for (const [k, v] of next) list.items.set(k, v);
+    delete list.ranges;
     list.info.modified_on = stamp;
     return null;
   }
