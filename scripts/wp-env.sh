@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# A throwaway WordPress on real PHP and a private MariaDB, for the plugin's tests and
+# the end-to-end test. Needs nothing but Debian 12 and root (it apt-installs what is
+# missing). Nothing here touches the system's own MariaDB, /etc/wordpress or systemd.
+#
+# Use it sourced (functions + variables) or run it:
+#   source scripts/wp-env.sh && wp_env_setup      # install, start DB, fresh site, plugin active
+#   bash scripts/wp-env.sh setup | stop | serve PORT | env
+#
+# Variables (set before sourcing to override; exported after wp_env_setup):
+#   WP_ENV_DIR            state folder (default <repo>/.tmp/wp-env): mysql/ data, run/, site/, logs
+#   WP_ENV_ROOT           the WordPress document root ($WP_ENV_DIR/site); the plugin is
+#                         symlinked as wp-content/plugins/edgejail -> <repo>/wp-plugin/edgejail
+#   WP_ENV_DB_SOCKET      MariaDB unix socket (no TCP: two checkouts never collide on a port)
+#   WP_ENV_DB_NAME/USER/PASSWORD   the site's database (dropped and re-created by wp_env_setup)
+#   WP_ENV_ADMIN_USER/PASSWORD     administrator of the site
+#   WP_ENV_USER/PASSWORD           a subscriber with a known password ("alice")
+#   WP_ENV_DEBUG_LOG      WordPress's debug.log (WP_DEBUG on, display off)
+# The site URL follows the Host header, so any port or server (php -S, nginx) can serve it.
+# wp-config.php sets DISABLE_WP_CRON (tests run cron hooks themselves), WP_ENVIRONMENT_TYPE
+# local (application passwords over plain http) and includes $WP_ENV_DIR/wp-config-extra.php
+# when that file exists (e.g. EDGEJAIL_* constants for an end-to-end run).
+#
+# Functions:
+#   wp_env_setup            all of the below, in order; idempotent, fast when already done
+#   wp_env_install_packages apt-get install what is missing
+#   wp_env_start_db         start the private mariadbd unless it is running (remembers it started it)
+#   wp_env_reset_db         drop and create the site's database and user
+#   wp_env_create_site      core files (hard links to /usr/share/wordpress), wp-config.php, plugin link
+#   wp_env_install_wp       wp_install() + users + activate the plugin (scripts/wp-install.php)
+#   wp_env_mysql ARGS...    mysql client on the private server, as root
+#   wp_env_serve PORT [LOG] php -S for the site in the background; prints its pid
+#   wp_env_stop             stop what this shell started (the database server); use in a trap
+#   wp_env_lock             serialise runs sharing $WP_ENV_DIR (flock, held until the shell exits)
+
+WP_ENV_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+: "${WP_ENV_DIR:=$WP_ENV_REPO/.tmp/wp-env}"
+: "${WP_ENV_DB_NAME:=edgejail_wp}"
+: "${WP_ENV_DB_USER:=edgejail_wp}"
+: "${WP_ENV_DB_PASSWORD:=edgejail_wp_pw}"
+: "${WP_ENV_ADMIN_USER:=siteadmin}"
+: "${WP_ENV_ADMIN_PASSWORD:=siteadmin-pw-1}"
+: "${WP_ENV_USER:=alice}"
+: "${WP_ENV_PASSWORD:=alice-pw-1}"
+WP_ENV_ROOT="$WP_ENV_DIR/site"
+WP_ENV_DEBUG_LOG="$WP_ENV_DIR/debug.log"
+WP_ENV_PACKAGES=(wordpress php-cli php-mysql php-curl php-xml php-mbstring phpunit mariadb-server mariadb-client)
+
+_wp_env_socket_path() {
+  local sock="$WP_ENV_DIR/run/mysqld.sock"
+  # Unix socket paths are limited to 107 bytes.
+  if [ ${#sock} -gt 100 ]; then sock="/tmp/edgejail-wp-env-$(printf '%s' "$WP_ENV_DIR" | md5sum | cut -c1-12).sock"; fi
+  printf '%s' "$sock"
+}
+WP_ENV_DB_SOCKET="$(_wp_env_socket_path)"
+
+_wp_env_log() { printf '[wp-env] %s\n' "$*" >&2; }
+
+wp_env_lock() {
+  mkdir -p "$WP_ENV_DIR"
+  exec {WP_ENV_LOCK_FD}>"$WP_ENV_DIR/.lock"
+  if ! flock -n "$WP_ENV_LOCK_FD"; then
+    _wp_env_log "waiting for another run using $WP_ENV_DIR"
+    flock "$WP_ENV_LOCK_FD"
+  fi
+}
+
+wp_env_install_packages() {
+  local missing=() pkg
+  for pkg in "${WP_ENV_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  _wp_env_log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Debian's maintainer scripts must not start a system-wide mariadb (no systemd in CI).
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
+  if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$WP_ENV_DIR/apt.log" 2>&1; then
+    apt-get update >>"$WP_ENV_DIR/apt.log" 2>&1
+    apt-get install -y --no-install-recommends "${missing[@]}" >>"$WP_ENV_DIR/apt.log" 2>&1 || {
+      [ $created_policy = 1 ] && rm -f "$policy"
+      _wp_env_log "apt-get failed, see $WP_ENV_DIR/apt.log"; tail -20 "$WP_ENV_DIR/apt.log" >&2; return 1; }
+  fi
+  [ $created_policy = 1 ] && rm -f "$policy"
+  return 0
+}
+
+wp_env_mysql() { mysql --no-defaults --socket="$WP_ENV_DB_SOCKET" -uroot "$@"; }
+
+_wp_env_db_alive() { mysqladmin --no-defaults --socket="$WP_ENV_DB_SOCKET" -uroot ping >/dev/null 2>&1; }
+
+wp_env_start_db() {
+  local data="$WP_ENV_DIR/mysql" run="$WP_ENV_DIR/run"
+  mkdir -p "$run"
+  if _wp_env_db_alive; then return 0; fi
+  local as_user=()
+  [ "$(id -u)" = 0 ] && as_user=(--user=root)
+  if [ ! -d "$data/mysql" ]; then
+    _wp_env_log "initialising MariaDB in $data"
+    rm -rf "$data"; mkdir -p "$data"
+    mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=normal \
+      --skip-test-db "${as_user[@]}" >"$WP_ENV_DIR/mariadb-install.log" 2>&1 \
+      || { tail -20 "$WP_ENV_DIR/mariadb-install.log" >&2; return 1; }
+  fi
+  rm -f "$WP_ENV_DB_SOCKET"
+  mariadbd --no-defaults --datadir="$data" --socket="$WP_ENV_DB_SOCKET" --skip-networking \
+    --pid-file="$run/mysqld.pid" --log-error="$WP_ENV_DIR/mariadb.log" "${as_user[@]}" \
+    --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
+  WP_ENV_DB_PID=$!
+  local i
+  for i in $(seq 1 150); do
+    _wp_env_db_alive && { WP_ENV_STARTED_DB=1; return 0; }
+    kill -0 "$WP_ENV_DB_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  _wp_env_log "MariaDB did not start"; tail -20 "$WP_ENV_DIR/mariadb.log" >&2
+  return 1
+}
+
+wp_env_reset_db() {
+  wp_env_mysql <<SQL
+DROP DATABASE IF EXISTS \`$WP_ENV_DB_NAME\`;
+CREATE DATABASE \`$WP_ENV_DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$WP_ENV_DB_USER'@'localhost' IDENTIFIED BY '$WP_ENV_DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$WP_ENV_DB_NAME\`.* TO '$WP_ENV_DB_USER'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+}
+
+wp_env_create_site() {
+  local src=/usr/share/wordpress site="$WP_ENV_ROOT" entry
+  mkdir -p "$site"
+  # Core: hard links when possible (same filesystem), copies otherwise. A real copy of the
+  # top level is needed anyway: PHP resolves symlinks in __FILE__, and wp-load.php would
+  # then pick up Debian's /usr/share/wordpress/wp-config.php.
+  if [ ! -f "$site/wp-settings.php" ] || [ "$site/wp-includes/version.php" -ot "$src/wp-includes/version.php" ]; then
+    _wp_env_log "laying WordPress core into $site"
+    for entry in "$src"/*; do
+      case "$(basename "$entry")" in wp-config.php|wp-content) continue ;; esac
+      rm -rf "${site:?}/$(basename "$entry")"
+      cp -al "$entry" "$site/" 2>/dev/null || cp -a "$entry" "$site/"
+    done
+  fi
+  mkdir -p "$site/wp-content/plugins" "$site/wp-content/themes" "$site/wp-content/uploads" "$site/wp-content/mu-plugins"
+  ln -sfn "$src/wp-content/themes/twentytwentythree" "$site/wp-content/themes/twentytwentythree"
+  ln -sfn "$WP_ENV_REPO/wp-plugin/edgejail" "$site/wp-content/plugins/edgejail"
+  # No mail leaves a throwaway site (and Debian has no sendmail here).
+  printf '<?php\nadd_filter( "pre_wp_mail", "__return_true" );\n' >"$site/wp-content/mu-plugins/wp-env-no-mail.php"
+  [ -f "$WP_ENV_DIR/salts.php" ] || php -r '
+    $keys = array("AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT");
+    echo "<?php\n"; foreach ($keys as $k) { printf("define(%s, %s);\n", var_export($k, true), var_export(bin2hex(random_bytes(32)), true)); }' >"$WP_ENV_DIR/salts.php"
+  cat >"$site/wp-config.php" <<PHP
+<?php
+// Written by scripts/wp-env.sh; rewritten on every setup.
+define( 'DB_NAME', '$WP_ENV_DB_NAME' );
+define( 'DB_USER', '$WP_ENV_DB_USER' );
+define( 'DB_PASSWORD', '$WP_ENV_DB_PASSWORD' );
+define( 'DB_HOST', 'localhost:$WP_ENV_DB_SOCKET' );
+define( 'DB_CHARSET', 'utf8mb4' );
+define( 'DB_COLLATE', '' );
+\$table_prefix = 'wp_';
+require __DIR__ . '/../salts.php';
+\$edgejail_env_host = isset( \$_SERVER['HTTP_HOST'] ) && preg_match( '/^[A-Za-z0-9.:\\[\\]-]+\$/', \$_SERVER['HTTP_HOST'] ) ? \$_SERVER['HTTP_HOST'] : '127.0.0.1';
+define( 'WP_HOME', 'http://' . \$edgejail_env_host );
+define( 'WP_SITEURL', 'http://' . \$edgejail_env_host );
+define( 'WP_ENVIRONMENT_TYPE', 'local' );
+define( 'DISABLE_WP_CRON', true );
+define( 'AUTOMATIC_UPDATER_DISABLED', true );
+define( 'WP_AUTO_UPDATE_CORE', false );
+define( 'FS_METHOD', 'direct' );
+define( 'WP_DEBUG', true );
+define( 'WP_DEBUG_DISPLAY', false );
+define( 'WP_DEBUG_LOG', '$WP_ENV_DEBUG_LOG' );
+if ( file_exists( __DIR__ . '/../wp-config-extra.php' ) ) {
+	require __DIR__ . '/../wp-config-extra.php';
+}
+if ( ! defined( 'ABSPATH' ) ) {
+	define( 'ABSPATH', __DIR__ . '/' );
+}
+require_once ABSPATH . 'wp-settings.php';
+PHP
+}
+
+wp_env_install_wp() {
+  WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" WP_ENV_ADMIN_PASSWORD="$WP_ENV_ADMIN_PASSWORD" \
+    WP_ENV_USER="$WP_ENV_USER" WP_ENV_PASSWORD="$WP_ENV_PASSWORD" \
+    php "$WP_ENV_REPO/scripts/wp-install.php" install
+  WP_ENV_ROOT="$WP_ENV_ROOT" php "$WP_ENV_REPO/scripts/wp-install.php" activate
+}
+
+wp_env_setup() {
+  mkdir -p "$WP_ENV_DIR"
+  wp_env_install_packages || return 1
+  wp_env_start_db || return 1
+  wp_env_reset_db || return 1
+  wp_env_create_site || return 1
+  : >"$WP_ENV_DEBUG_LOG"
+  wp_env_install_wp || return 1
+  export WP_ENV_DIR WP_ENV_ROOT WP_ENV_DB_SOCKET WP_ENV_DB_NAME WP_ENV_DB_USER WP_ENV_DB_PASSWORD \
+    WP_ENV_ADMIN_USER WP_ENV_ADMIN_PASSWORD WP_ENV_USER WP_ENV_PASSWORD WP_ENV_DEBUG_LOG
+}
+
+wp_env_serve() {
+  local port="$1" log="${2:-$WP_ENV_DIR/php-server-$1.log}"
+  php -S "127.0.0.1:$port" -t "$WP_ENV_ROOT" "$WP_ENV_REPO/scripts/wp-router.php" >"$log" 2>&1 &
+  local pid=$! i
+  for i in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { echo "$pid"; return 0; }
+    sleep 0.1
+  done
+  _wp_env_log "php -S on port $port did not start"; cat "$log" >&2; return 1
+}
+
+wp_env_stop() {
+  if [ "${WP_ENV_STARTED_DB:-0}" = 1 ]; then
+    mysqladmin --no-defaults --socket="$WP_ENV_DB_SOCKET" -uroot shutdown >/dev/null 2>&1 \
+      || { [ -n "${WP_ENV_DB_PID:-}" ] && kill "$WP_ENV_DB_PID" 2>/dev/null; }
+    [ -n "${WP_ENV_DB_PID:-}" ] && wait "$WP_ENV_DB_PID" 2>/dev/null
+    WP_ENV_STARTED_DB=0
+  fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  case "${1:-setup}" in
+    setup) wp_env_setup; echo "WordPress ready in $WP_ENV_ROOT (MariaDB socket $WP_ENV_DB_SOCKET; left running)" ;;
+    stop) WP_ENV_STARTED_DB=1; wp_env_stop ;;
+    serve) wp_env_serve "${2:?port}" ;;
+    env) for v in WP_ENV_DIR WP_ENV_ROOT WP_ENV_DB_SOCKET WP_ENV_DB_NAME WP_ENV_DB_USER WP_ENV_DB_PASSWORD \
+      WP_ENV_ADMIN_USER WP_ENV_ADMIN_PASSWORD WP_ENV_USER WP_ENV_PASSWORD WP_ENV_DEBUG_LOG; do echo "$v=${!v}"; done ;;
+    *) echo "usage: $0 setup|stop|serve PORT|env" >&2; exit 2 ;;
+  esac
+fi

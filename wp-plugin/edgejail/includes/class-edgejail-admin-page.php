@@ -1,0 +1,358 @@
+<?php
+/**
+ * Settings > EdgeJail: the settings form and the status box.
+ *
+ * @package EdgeJail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Settings API page. The secret is write-only: the form never contains it, and an
+ * empty secret field keeps the stored one.
+ */
+class EdgeJail_Admin_Page {
+
+	const SLUG  = 'edgejail';
+	const GROUP = 'edgejail';
+
+	/** Transient (per user) holding the last connection test's result for one page view. */
+	const TEST_RESULT = 'edgejail_connection_test_';
+
+	/**
+	 * The plugin.
+	 *
+	 * @var EdgeJail_Plugin
+	 */
+	private $plugin;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param EdgeJail_Plugin $plugin The plugin.
+	 */
+	public function __construct( EdgeJail_Plugin $plugin ) {
+		$this->plugin = $plugin;
+	}
+
+	/**
+	 * Hooks.
+	 */
+	public function register_hooks() {
+		add_action( 'admin_menu', array( $this, 'add_page' ) );
+		add_action( 'admin_init', array( $this, 'register_settings' ) );
+		add_action( 'admin_post_edgejail_test_connection', array( $this, 'handle_test_connection' ) );
+		add_action( 'admin_post_edgejail_flush_spool', array( $this, 'handle_flush_spool' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( EDGEJAIL_PLUGIN_FILE ), array( $this, 'add_settings_link' ) );
+	}
+
+	/**
+	 * `admin_menu`.
+	 */
+	public function add_page() {
+		add_options_page( __( 'EdgeJail', 'edgejail' ), __( 'EdgeJail', 'edgejail' ), 'manage_options', self::SLUG, array( $this, 'render' ) );
+	}
+
+	/**
+	 * Link from the plugins list.
+	 *
+	 * @param array $links Links.
+	 * @return array
+	 */
+	public function add_settings_link( $links ) {
+		array_unshift( $links, '<a href="' . esc_url( admin_url( 'options-general.php?page=' . self::SLUG ) ) . '">' . esc_html__( 'Settings', 'edgejail' ) . '</a>' );
+		return $links;
+	}
+
+	/**
+	 * Field definitions: key => [label, kind, help].
+	 *
+	 * @return array
+	 */
+	private static function fields() {
+		return array(
+			'service'  => array(
+				'url'     => array( __( 'Service URL', 'edgejail' ), 'url', __( 'Base URL of your EdgeJail service, e.g. https://edgejail.example.com', 'edgejail' ) ),
+				'site_id' => array( __( 'Site ID', 'edgejail' ), 'text', __( 'From `edgejail site add`.', 'edgejail' ) ),
+				'secret'  => array( __( 'Secret', 'edgejail' ), 'secret', __( 'From `edgejail site add`. Never shown again; leave empty to keep the stored one.', 'edgejail' ) ),
+				'timeout' => array( __( 'Timeout (seconds)', 'edgejail' ), 'number', __( 'Total time allowed for one report (default 1). Reports are sent after the page is delivered.', 'edgejail' ) ),
+				'connect_timeout' => array( __( 'Connect timeout (seconds)', 'edgejail' ), 'number', __( 'Default 0.5; never more than the timeout.', 'edgejail' ) ),
+				'spool_max' => array( __( 'Spool size (events)', 'edgejail' ), 'integer', __( 'Events kept while the service is unreachable; the oldest are dropped beyond this.', 'edgejail' ) ),
+			),
+			'network'  => array(
+				'trusted_proxies' => array( __( 'Trusted proxies', 'edgejail' ), 'list', __( 'Your own proxies or load balancers in front of WordPress (IPs or CIDR ranges, one per line). Their X-Forwarded-For is used. Cloudflare is recognised automatically.', 'edgejail' ) ),
+				'origin_bans'     => array( __( 'Origin fallback', 'edgejail' ), 'checkbox', __( 'Answer 403 at wp-login.php and XML-RPC to IPs the service has banned (protects an origin attacked directly, bypassing Cloudflare).', 'edgejail' ) ),
+			),
+			'policy'   => array(
+				'blocked_usernames'        => array( __( 'Blocked usernames', 'edgejail' ), 'list', __( 'Logins with these usernames fail at once and are reported (e.g. admin, administrator). Do not list a username a real user has.', 'edgejail' ) ),
+				'block_user_enumeration'   => array( __( 'Block user enumeration', 'edgejail' ), 'checkbox', __( 'Refuse ?author=N scans and the /wp/v2/users listing to visitors who are not logged in.', 'edgejail' ) ),
+				'refuse_multicall_auth'    => array( __( 'Refuse XML-RPC multicall logins', 'edgejail' ), 'checkbox', __( 'Refuse system.multicall requests that carry credentials (hundreds of passwords per request).', 'edgejail' ) ),
+				'report_successful_logins' => array( __( 'Report successful logins', 'edgejail' ), 'checkbox', __( 'Lets the service forgive a typo once the right password is given.', 'edgejail' ) ),
+			),
+		);
+	}
+
+	/**
+	 * `admin_init`: the Settings API registration.
+	 */
+	public function register_settings() {
+		register_setting(
+			self::GROUP,
+			EdgeJail_Settings::OPTION,
+			array(
+				'type'              => 'array',
+				'sanitize_callback' => array( $this, 'sanitize' ),
+				'default'           => EdgeJail_Settings::defaults(),
+			)
+		);
+		$sections = array(
+			'service' => __( 'Service', 'edgejail' ),
+			'network' => __( 'Client IP and origin', 'edgejail' ),
+			'policy'  => __( 'Policy', 'edgejail' ),
+		);
+		foreach ( self::fields() as $section => $fields ) {
+			add_settings_section( 'edgejail_' . $section, $sections[ $section ], '__return_false', self::SLUG );
+			foreach ( $fields as $key => $field ) {
+				add_settings_field(
+					'edgejail_' . $key,
+					$field[0],
+					array( $this, 'render_field' ),
+					self::SLUG,
+					'edgejail_' . $section,
+					array(
+						'key'       => $key,
+						'kind'      => $field[1],
+						'help'      => $field[2],
+						'label_for' => 'edgejail_' . $key,
+					)
+				);
+			}
+		}
+	}
+
+	/**
+	 * Sanitises the submitted form into the stored option.
+	 *
+	 * @param mixed $input Submitted values.
+	 * @return array
+	 */
+	public function sanitize( $input ) {
+		$input  = is_array( $input ) ? wp_unslash( $input ) : array();
+		$stored = get_option( EdgeJail_Settings::OPTION, array() );
+		$stored = array_merge( EdgeJail_Settings::defaults(), is_array( $stored ) ? $stored : array() );
+		$output = $stored;
+		foreach ( self::fields() as $fields ) {
+			foreach ( $fields as $key => $field ) {
+				if ( EdgeJail_Settings::is_locked( $key ) ) {
+					continue; // wp-config.php decides; keep whatever was stored.
+				}
+				if ( 'checkbox' === $field[1] ) {
+					$output[ $key ] = ! empty( $input[ $key ] );
+					continue;
+				}
+				$raw = isset( $input[ $key ] ) ? $input[ $key ] : '';
+				if ( 'secret' === $field[1] && '' === trim( (string) $raw ) ) {
+					continue;
+				}
+				// The secret is never displayed, and must reach the HMAC byte for byte.
+				$text  = is_string( $raw ) ? ( 'secret' === $field[1] ? $raw : sanitize_textarea_field( $raw ) ) : '';
+				$clean = EdgeJail_Settings::clean( $key, $text );
+				if ( null === $clean ) {
+					/* translators: %s: field label */
+					add_settings_error( EdgeJail_Settings::OPTION, 'edgejail_' . $key, sprintf( __( '%s: the value is not valid and was not saved.', 'edgejail' ), $field[0] ) );
+					continue;
+				}
+				$output[ $key ] = $clean;
+			}
+		}
+		$this->warn_about_real_blocked_users( $output['blocked_usernames'] );
+		return $output;
+	}
+
+	/**
+	 * Blocking a username a real account uses would lock that person out.
+	 *
+	 * @param string[] $usernames Blocked usernames.
+	 */
+	private function warn_about_real_blocked_users( array $usernames ) {
+		foreach ( $usernames as $username ) {
+			if ( get_user_by( 'login', $username ) ) {
+				/* translators: %s: username */
+				add_settings_error( EdgeJail_Settings::OPTION, 'edgejail_blocked_real_user', sprintf( __( 'Warning: "%s" is a real account on this site and can no longer log in while it is blocked.', 'edgejail' ), $username ), 'warning' );
+			}
+		}
+	}
+
+	/**
+	 * One field.
+	 *
+	 * @param array $args key, kind, help.
+	 */
+	public function render_field( $args ) {
+		$key    = $args['key'];
+		$kind   = $args['kind'];
+		$locked = EdgeJail_Settings::is_locked( $key );
+		$value  = $this->plugin->settings()->get( $key );
+		$name   = EdgeJail_Settings::OPTION . '[' . $key . ']';
+		$id     = 'edgejail_' . $key;
+		$attrs  = $locked ? ' disabled="disabled"' : '';
+		switch ( $kind ) {
+			case 'secret':
+				$placeholder = '' !== $value ? __( 'A secret is stored (not shown)', 'edgejail' ) : __( 'Not set', 'edgejail' );
+				printf( '<input type="password" id="%s" name="%s" value="" class="regular-text" autocomplete="new-password" placeholder="%s"%s />', esc_attr( $id ), esc_attr( $name ), esc_attr( $placeholder ), $attrs ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- $attrs is a constant string.
+				break;
+			case 'checkbox':
+				printf( '<input type="checkbox" id="%s" name="%s" value="1"%s%s />', esc_attr( $id ), esc_attr( $name ), checked( (bool) $value, true, false ), $attrs ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- checked() and a constant string.
+				break;
+			case 'list':
+				printf( '<textarea id="%s" name="%s" rows="4" cols="40" class="large-text code"%s>%s</textarea>', esc_attr( $id ), esc_attr( $name ), $attrs, esc_textarea( implode( "\n", (array) $value ) ) ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- constant string.
+				break;
+			default:
+				$type = 'url' === $kind ? 'url' : ( 'text' === $kind ? 'text' : 'number' );
+				$step = 'number' === $kind ? ' step="0.1" min="0.1" max="5"' : ( 'integer' === $kind ? ' step="1" min="10"' : '' );
+				printf( '<input type="%s" id="%s" name="%s" value="%s" class="regular-text"%s%s />', esc_attr( $type ), esc_attr( $id ), esc_attr( $name ), esc_attr( (string) $value ), $step, $attrs ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- constant strings.
+		}
+		if ( $locked ) {
+			/* translators: %s: constant name */
+			echo '<p class="description"><strong>' . esc_html( sprintf( __( 'Set by %s in wp-config.php.', 'edgejail' ), EdgeJail_Settings::constant_name( $key ) ) ) . '</strong></p>';
+		}
+		echo '<p class="description">' . esc_html( $args['help'] ) . '</p>';
+	}
+
+	/**
+	 * The page.
+	 */
+	public function render() {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage EdgeJail.', 'edgejail' ), 403 );
+		}
+		echo '<div class="wrap"><h1>' . esc_html__( 'EdgeJail', 'edgejail' ) . '</h1>';
+		$this->render_status();
+		echo '<form method="post" action="' . esc_url( admin_url( 'options.php' ) ) . '">';
+		settings_fields( self::GROUP );
+		do_settings_sections( self::SLUG );
+		submit_button();
+		echo '</form></div>';
+	}
+
+	/**
+	 * The status box.
+	 */
+	private function render_status() {
+		$settings = $this->plugin->settings();
+		$status   = $this->plugin->status();
+		$status->refresh();
+		$values = $status->all();
+		$ranges = $this->plugin->cloudflare_ranges()->current();
+		$never  = __( 'never', 'edgejail' );
+		$rows   = array(
+			__( 'Configured', 'edgejail' )         => $settings->is_configured() ? __( 'yes', 'edgejail' ) : __( 'no: set the service URL, site ID and secret', 'edgejail' ),
+			__( 'Last event sent', 'edgejail' )    => $values['last_sent_at'] ? self::format_time( $values['last_sent_at'] ) . ' (' . (int) $values['last_sent_count'] . ')' : $never,
+			__( 'Spooled events', 'edgejail' )     => (string) $this->plugin->spool()->count(),
+			__( 'Dropped (spool full)', 'edgejail' ) => (string) (int) $values['dropped_overflow'],
+			__( 'Dropped (refused by service)', 'edgejail' ) => (string) (int) $values['dropped_rejected'],
+			__( 'Last error', 'edgejail' )         => $values['last_error'] ? self::format_time( $values['last_error_at'] ) . ': ' . $values['last_error'] : __( 'none', 'edgejail' ),
+			__( 'Retrying after', 'edgejail' )     => $values['backoff_until'] > time() ? self::format_time( $values['backoff_until'] ) : '-',
+			__( 'Cloudflare ranges', 'edgejail' )  => $ranges['fetched_at'] ? sprintf( 'refreshed %s', self::format_time( $ranges['fetched_at'] ) ) : __( 'bundled list', 'edgejail' ),
+		);
+		echo '<div class="card" id="edgejail-status"><h2>' . esc_html__( 'Status', 'edgejail' ) . '</h2><table class="widefat striped"><tbody>';
+		foreach ( $rows as $label => $value ) {
+			echo '<tr><th scope="row">' . esc_html( $label ) . '</th><td>' . esc_html( $value ) . '</td></tr>';
+		}
+		echo '</tbody></table>';
+		$result = get_transient( self::TEST_RESULT . get_current_user_id() );
+		if ( is_array( $result ) ) {
+			delete_transient( self::TEST_RESULT . get_current_user_id() );
+			printf( '<div class="notice notice-%s inline"><p>%s</p></div>', $result['ok'] ? 'success' : 'error', esc_html( $result['message'] ) );
+		}
+		echo '<p>';
+		$this->render_action_button( 'edgejail_test_connection', __( 'Test connection', 'edgejail' ) );
+		echo ' ';
+		$this->render_action_button( 'edgejail_flush_spool', __( 'Send spooled events now', 'edgejail' ) );
+		echo '</p></div>';
+	}
+
+	/**
+	 * A small form posting to admin-post.php with a nonce.
+	 *
+	 * @param string $action Action.
+	 * @param string $label  Button label.
+	 */
+	private function render_action_button( $action, $label ) {
+		echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '" style="display:inline">';
+		echo '<input type="hidden" name="action" value="' . esc_attr( $action ) . '" />';
+		wp_nonce_field( $action );
+		submit_button( $label, 'secondary', 'submit', false );
+		echo '</form>';
+	}
+
+	/**
+	 * Connection test: a signed hello, sent now, and what the service answered.
+	 */
+	public function handle_test_connection() {
+		$this->check_request( 'edgejail_test_connection' );
+		if ( ! $this->plugin->settings()->is_configured() ) {
+			$result = array(
+				'ok'      => false,
+				'message' => __( 'Not configured: set the service URL, site ID and secret first.', 'edgejail' ),
+			);
+		} else {
+			$response = $this->plugin->transport()->post_events( array( EdgeJail_Event_Builder::hello() ) );
+			$result   = array(
+				'ok'      => $response->is_success(),
+				/* translators: %s: the service's answer */
+				'message' => $response->is_success() ? __( 'Connected: the service accepted a signed hello event.', 'edgejail' ) : sprintf( __( 'Connection failed: %s', 'edgejail' ), $response->describe() ),
+			);
+		}
+		set_transient( self::TEST_RESULT . get_current_user_id(), $result, 5 * MINUTE_IN_SECONDS );
+		$this->back_to_page();
+	}
+
+	/**
+	 * "Send spooled events now": ignores the backoff once.
+	 */
+	public function handle_flush_spool() {
+		$this->check_request( 'edgejail_flush_spool' );
+		$outcome = $this->plugin->reporter()->flush_spool( true );
+		$status  = $this->plugin->status()->all();
+		set_transient(
+			self::TEST_RESULT . get_current_user_id(),
+			array(
+				'ok'      => 'sent' === $outcome || null === $outcome,
+				'message' => null === $outcome ? __( 'Nothing was waiting.', 'edgejail' ) : ( 'sent' === $outcome ? __( 'Spooled events sent.', 'edgejail' ) : $status['last_error'] ),
+			),
+			5 * MINUTE_IN_SECONDS
+		);
+		$this->back_to_page();
+	}
+
+	/**
+	 * Capability and nonce of an admin-post action.
+	 *
+	 * @param string $action Nonce action.
+	 */
+	private function check_request( $action ) {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage EdgeJail.', 'edgejail' ), 403 );
+		}
+		check_admin_referer( $action );
+	}
+
+	/**
+	 * Redirects back to the page.
+	 */
+	private function back_to_page() {
+		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::SLUG ) );
+		exit;
+	}
+
+	/**
+	 * A timestamp in the site's format and time zone.
+	 *
+	 * @param int $timestamp Unix time.
+	 * @return string
+	 */
+	private static function format_time( $timestamp ) {
+		return wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), (int) $timestamp );
+	}
+}

@@ -1,0 +1,99 @@
+<?php
+/**
+ * Origin fallback: IPs the service says are banned, remembered locally.
+ *
+ * @package EdgeJail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Attackers who find the origin's address bypass Cloudflare. The service's answer to
+ * each batch lists the IPs of that batch that are banned; those are kept as transients
+ * (the object cache when there is one) so wp-login.php and xmlrpc.php can answer 403
+ * before WordPress spends a password hash on them.
+ *
+ * Entries live at most MAX_TTL even when the ban is longer, so a ban lifted at the
+ * service is not enforced here for long; a still-banned IP that tries again after
+ * that is reported and re-cached from the service's answer.
+ */
+class EdgeJail_Ban_Cache {
+
+	const PREFIX  = 'edgejail_ban_';
+	const MAX_TTL = 3600;
+
+	/** IPv6 bans may cover a whole /64, which one host usually owns. */
+	const IPV6_PREFIX_BITS = 64;
+
+	/**
+	 * Stores the service's decisions.
+	 *
+	 * @param array $decisions Items of the response's "decisions".
+	 * @return int How many were stored.
+	 */
+	public function remember( array $decisions ) {
+		$stored = 0;
+		$now    = time();
+		foreach ( $decisions as $decision ) {
+			if ( ! is_array( $decision ) || empty( $decision['ip_key'] ) || empty( $decision['banned_until'] ) || ! is_string( $decision['banned_until'] ) ) {
+				continue;
+			}
+			$key   = EdgeJail_Ip::normalize_cidr( $decision['ip_key'] );
+			$until = strtotime( $decision['banned_until'] );
+			if ( null === $key || false === $until || $until <= $now ) {
+				continue;
+			}
+			set_transient( self::transient_name( $key ), $until, min( self::MAX_TTL, $until - $now ) );
+			++$stored;
+		}
+		return $stored;
+	}
+
+	/**
+	 * Whether the address (or its IPv6 /64) is banned.
+	 *
+	 * @param string $ip Normalised address.
+	 * @return bool
+	 */
+	public function is_banned( $ip ) {
+		$keys = array( $ip );
+		if ( EdgeJail_Ip::is_ipv6( $ip ) ) {
+			$keys[] = EdgeJail_Ip::prefix( $ip, self::IPV6_PREFIX_BITS );
+		}
+		foreach ( $keys as $key ) {
+			$until = get_transient( self::transient_name( $key ) );
+			if ( false !== $until && (int) $until > time() ) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * Forgets every cached ban stored in the options table (uninstall; with an external
+	 * object cache the entries simply expire within MAX_TTL).
+	 */
+	public static function forget_all() {
+		global $wpdb;
+		$wpdb->query(
+			$wpdb->prepare(
+				"DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s",
+				$wpdb->esc_like( '_transient_' . self::PREFIX ) . '%',
+				$wpdb->esc_like( '_transient_timeout_' . self::PREFIX ) . '%'
+			)
+		);
+		if ( ! wp_using_ext_object_cache() ) {
+			wp_cache_flush(); // Only this request's in-memory copies.
+		}
+	}
+
+	/**
+	 * Transient name of a ban key.
+	 *
+	 * @param string $key Normalised address or CIDR.
+	 * @return string
+	 */
+	private static function transient_name( $key ) {
+		return self::PREFIX . md5( $key );
+	}
+}

@@ -1,0 +1,119 @@
+<?php
+/**
+ * Activation, deactivation, upgrades and uninstall.
+ *
+ * @package EdgeJail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Everything the plugin creates is created here, and removed here.
+ */
+class EdgeJail_Lifecycle {
+
+	const DB_VERSION        = 1;
+	const DB_VERSION_OPTION = 'edgejail_db_version';
+
+	/** Every option the plugin writes. */
+	const OPTIONS = array(
+		EdgeJail_Settings::OPTION,
+		EdgeJail_Status::OPTION,
+		EdgeJail_Cloudflare_Ranges::OPTION,
+		self::DB_VERSION_OPTION,
+	);
+
+	/**
+	 * Activation hook.
+	 *
+	 * @param bool $network_wide Activated for the whole network.
+	 */
+	public static function activate( $network_wide = false ) {
+		self::for_each_site( $network_wide, array( __CLASS__, 'install_site' ) );
+		EdgeJail_Plugin::instance()->report_hello();
+	}
+
+	/**
+	 * Deactivation hook: stops the jobs, keeps data (uninstall removes it).
+	 *
+	 * @param bool $network_wide Deactivated for the whole network.
+	 */
+	public static function deactivate( $network_wide = false ) {
+		self::for_each_site( $network_wide, array( 'EdgeJail_Cron', 'unschedule' ) );
+	}
+
+	/**
+	 * uninstall.php: removes options, table, cached bans and jobs of every site.
+	 */
+	public static function uninstall() {
+		self::for_each_site( is_multisite(), array( __CLASS__, 'uninstall_site' ) );
+	}
+
+	/**
+	 * `admin_init`: brings the table up to date after an update, and re-creates
+	 * missing jobs (e.g. after a site migration).
+	 */
+	public static function maybe_upgrade() {
+		if ( (int) get_option( self::DB_VERSION_OPTION ) !== self::DB_VERSION ) {
+			self::install_site();
+		}
+		EdgeJail_Cron::schedule();
+	}
+
+	/**
+	 * Creates what one site needs.
+	 */
+	public static function install_site() {
+		EdgeJail_Spool::create_table();
+		add_option( EdgeJail_Settings::OPTION, EdgeJail_Settings::defaults(), '', true );
+		add_option( EdgeJail_Status::OPTION, EdgeJail_Status::defaults(), '', true );
+		update_option( self::DB_VERSION_OPTION, self::DB_VERSION, true );
+		EdgeJail_Cron::schedule();
+	}
+
+	/**
+	 * Removes everything from one site.
+	 */
+	public static function uninstall_site() {
+		EdgeJail_Cron::unschedule();
+		EdgeJail_Spool::drop_table();
+		foreach ( self::OPTIONS as $option ) {
+			delete_option( $option );
+		}
+		self::delete_transients();
+	}
+
+	/**
+	 * Deletes every edgejail_* transient kept in the options table (cached bans, the
+	 * last connection test). With an external object cache they expire on their own.
+	 */
+	private static function delete_transients() {
+		global $wpdb;
+		$wpdb->query(
+			$wpdb->prepare(
+				"DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s",
+				$wpdb->esc_like( '_transient_edgejail_' ) . '%',
+				$wpdb->esc_like( '_transient_timeout_edgejail_' ) . '%'
+			)
+		);
+		wp_cache_delete( 'alloptions', 'options' );
+	}
+
+	/**
+	 * Runs $callback for the current site, or for every site of the network.
+	 *
+	 * @param bool     $all_sites Whether to visit every site.
+	 * @param callable $callback  Work.
+	 */
+	private static function for_each_site( $all_sites, $callback ) {
+		if ( ! $all_sites || ! is_multisite() ) {
+			call_user_func( $callback );
+			return;
+		}
+		foreach ( get_sites( array( 'fields' => 'ids', 'number' => 0 ) ) as $site_id ) {
+			switch_to_blog( $site_id );
+			call_user_func( $callback );
+			restore_current_blog();
+		}
+	}
+}

@@ -1,0 +1,296 @@
+<?php
+/**
+ * Wires the parts together; every hook the plugin uses is registered from here.
+ *
+ * @package EdgeJail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The plugin's single instance and the services it shares.
+ */
+final class EdgeJail_Plugin {
+
+	/**
+	 * The instance.
+	 *
+	 * @var EdgeJail_Plugin|null
+	 */
+	private static $instance = null;
+
+	/**
+	 * Settings.
+	 *
+	 * @var EdgeJail_Settings
+	 */
+	private $settings;
+
+	/**
+	 * Delivery state.
+	 *
+	 * @var EdgeJail_Status
+	 */
+	private $status;
+
+	/**
+	 * Local store.
+	 *
+	 * @var EdgeJail_Spool
+	 */
+	private $spool;
+
+	/**
+	 * HTTP client.
+	 *
+	 * @var EdgeJail_Transport
+	 */
+	private $transport;
+
+	/**
+	 * Origin ban cache.
+	 *
+	 * @var EdgeJail_Ban_Cache
+	 */
+	private $ban_cache;
+
+	/**
+	 * Cloudflare ranges.
+	 *
+	 * @var EdgeJail_Cloudflare_Ranges
+	 */
+	private $cloudflare_ranges;
+
+	/**
+	 * Event queue of this request.
+	 *
+	 * @var EdgeJail_Reporter
+	 */
+	private $reporter;
+
+	/**
+	 * Early authentication failures.
+	 *
+	 * @var EdgeJail_Auth_Guard
+	 */
+	private $auth_guard;
+
+	/**
+	 * Whether hooks are registered.
+	 *
+	 * @var bool
+	 */
+	private $registered = false;
+
+	/**
+	 * The instance.
+	 *
+	 * @return EdgeJail_Plugin
+	 */
+	public static function instance() {
+		if ( null === self::$instance ) {
+			self::$instance = new self();
+		}
+		return self::$instance;
+	}
+
+	/**
+	 * Builds the shared services (cheap: nothing is read until used).
+	 */
+	private function __construct() {
+		$this->settings          = new EdgeJail_Settings();
+		$this->status            = new EdgeJail_Status();
+		$this->spool             = new EdgeJail_Spool();
+		$this->transport         = new EdgeJail_Transport( $this->settings );
+		$this->ban_cache         = new EdgeJail_Ban_Cache();
+		$this->cloudflare_ranges = new EdgeJail_Cloudflare_Ranges();
+		$this->reporter          = new EdgeJail_Reporter( $this->settings, $this->status, $this->spool, $this->transport, $this->ban_cache );
+		$this->auth_guard        = new EdgeJail_Auth_Guard();
+	}
+
+	/**
+	 * Registers every hook.
+	 */
+	public function register_hooks() {
+		if ( $this->registered ) {
+			return;
+		}
+		$this->registered = true;
+
+		( new EdgeJail_Login_Monitor( $this ) )->register_hooks();
+		( new EdgeJail_Xmlrpc_Monitor( $this ) )->register_hooks();
+		( new EdgeJail_Rest_Monitor( $this ) )->register_hooks();
+		( new EdgeJail_Enumeration_Monitor( $this ) )->register_hooks();
+		( new EdgeJail_Cron( $this ) )->register_hooks();
+
+		add_action( 'add_option_' . EdgeJail_Settings::OPTION, array( $this, 'settings_changed' ) );
+		add_action( 'update_option_' . EdgeJail_Settings::OPTION, array( $this, 'settings_changed' ) );
+		add_action( 'update_option_' . EdgeJail_Cloudflare_Ranges::OPTION, array( $this->cloudflare_ranges, 'reset' ) );
+
+		if ( is_admin() ) {
+			require_once EDGEJAIL_PLUGIN_DIR . '/includes/class-edgejail-admin-page.php';
+			add_action( 'admin_init', array( 'EdgeJail_Lifecycle', 'maybe_upgrade' ) );
+			( new EdgeJail_Admin_Page( $this ) )->register_hooks();
+		}
+	}
+
+	/**
+	 * Settings were saved: use them, and introduce the site to the (maybe new) service.
+	 */
+	public function settings_changed() {
+		$this->settings->refresh();
+		$this->report_hello();
+	}
+
+	/**
+	 * Queues the hello event, if the plugin is configured.
+	 */
+	public function report_hello() {
+		$this->settings->refresh();
+		if ( $this->settings->is_configured() ) {
+			$this->reporter->record( EdgeJail_Event_Builder::hello(), 'hello' );
+		}
+	}
+
+	/**
+	 * Queues an attempt event for this request's batch. Does nothing when the plugin is
+	 * not configured or the request has no client address (WP-CLI, cron).
+	 *
+	 * @param string      $type          Event type.
+	 * @param array       $fields        username, error_code, weight, path.
+	 * @param string|null $aggregate_key Same key in one request: one event, weights added.
+	 */
+	public function report( $type, array $fields = array(), $aggregate_key = null ) {
+		if ( ! $this->settings->is_configured() ) {
+			return;
+		}
+		$ip = $this->client_ip();
+		if ( null === $ip ) {
+			return;
+		}
+		$this->reporter->record( EdgeJail_Event_Builder::attempt( $type, $ip, $fields, $_SERVER ), $aggregate_key );
+	}
+
+	/**
+	 * The real client address of this request.
+	 *
+	 * @return string|null
+	 */
+	public function client_ip() {
+		$trusted = array();
+		foreach ( $this->settings->get( 'trusted_proxies' ) as $cidr ) {
+			$range = EdgeJail_Ip::parse_cidr( $cidr );
+			if ( null !== $range ) {
+				$trusted[] = $range;
+			}
+		}
+		$resolver = new EdgeJail_Client_Ip( $this->cloudflare_ranges->parsed(), $trusted );
+		return $resolver->resolve( $_SERVER );
+	}
+
+	/**
+	 * Whether the service has banned this request's client (origin fallback).
+	 *
+	 * @return bool
+	 */
+	public function is_client_banned() {
+		if ( ! $this->settings->get( 'origin_bans' ) ) {
+			return false;
+		}
+		$ip = $this->client_ip();
+		return null !== $ip && $this->ban_cache->is_banned( $ip );
+	}
+
+	/**
+	 * Ends the request with 403, before WordPress does any real work.
+	 *
+	 * @param string $where What was refused (wp-login, xmlrpc, rest, user_enumeration).
+	 */
+	public function deny( $where ) {
+		/**
+		 * Fires just before EdgeJail answers 403 and exits.
+		 *
+		 * @param string $where What was refused.
+		 */
+		do_action( 'edgejail_deny', $where );
+		if ( ! headers_sent() ) {
+			status_header( 403 );
+			nocache_headers();
+			header( 'Content-Type: text/plain; charset=utf-8' );
+		}
+		echo esc_html__( 'Forbidden: too many failed attempts from your address.', 'edgejail' );
+		exit;
+	}
+
+	/**
+	 * Settings.
+	 *
+	 * @return EdgeJail_Settings
+	 */
+	public function settings() {
+		return $this->settings;
+	}
+
+	/**
+	 * Delivery state.
+	 *
+	 * @return EdgeJail_Status
+	 */
+	public function status() {
+		return $this->status;
+	}
+
+	/**
+	 * Local store.
+	 *
+	 * @return EdgeJail_Spool
+	 */
+	public function spool() {
+		return $this->spool;
+	}
+
+	/**
+	 * HTTP client.
+	 *
+	 * @return EdgeJail_Transport
+	 */
+	public function transport() {
+		return $this->transport;
+	}
+
+	/**
+	 * Origin ban cache.
+	 *
+	 * @return EdgeJail_Ban_Cache
+	 */
+	public function ban_cache() {
+		return $this->ban_cache;
+	}
+
+	/**
+	 * Cloudflare ranges.
+	 *
+	 * @return EdgeJail_Cloudflare_Ranges
+	 */
+	public function cloudflare_ranges() {
+		return $this->cloudflare_ranges;
+	}
+
+	/**
+	 * This request's event queue.
+	 *
+	 * @return EdgeJail_Reporter
+	 */
+	public function reporter() {
+		return $this->reporter;
+	}
+
+	/**
+	 * Early authentication failures.
+	 *
+	 * @return EdgeJail_Auth_Guard
+	 */
+	public function auth_guard() {
+		return $this->auth_guard;
+	}
+}

@@ -1,0 +1,186 @@
+<?php
+/**
+ * Signed HTTP requests to the EdgeJail service, with short timeouts.
+ *
+ * @package EdgeJail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Signs each request with HMAC-SHA256(secret, timestamp + "." + raw body), as the
+ * service verifies it. Uses curl directly when it is there (millisecond timeouts, no
+ * Expect: 100-continue round trip), the WordPress HTTP API otherwise.
+ */
+class EdgeJail_Transport {
+
+	/**
+	 * Settings.
+	 *
+	 * @var EdgeJail_Settings
+	 */
+	private $settings;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param EdgeJail_Settings $settings Settings.
+	 */
+	public function __construct( EdgeJail_Settings $settings ) {
+		$this->settings = $settings;
+	}
+
+	/**
+	 * POST /v1/events.
+	 *
+	 * @param array $events Events (1-500).
+	 * @return EdgeJail_Service_Response
+	 */
+	public function post_events( array $events ) {
+		return $this->request( 'POST', '/v1/events', self::encode_batch( $events ) );
+	}
+
+	/**
+	 * A signed GET (the body signed is the empty string).
+	 *
+	 * @param string $path Path under the service URL.
+	 * @return EdgeJail_Service_Response
+	 */
+	public function get( $path ) {
+		return $this->request( 'GET', $path, '' );
+	}
+
+	/**
+	 * The JSON body of a batch.
+	 *
+	 * @param array $events Events.
+	 * @return string
+	 */
+	public static function encode_batch( array $events ) {
+		return (string) wp_json_encode( array( 'events' => array_values( $events ) ), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
+	}
+
+	/**
+	 * The signature header value for a body sent at a time.
+	 *
+	 * @param string $secret    Shared secret.
+	 * @param int    $timestamp Unix seconds.
+	 * @param string $body      Raw body.
+	 * @return string
+	 */
+	public static function signature( $secret, $timestamp, $body ) {
+		return 'sha256=' . hash_hmac( 'sha256', $timestamp . '.' . $body, $secret );
+	}
+
+	/**
+	 * Sends one signed request.
+	 *
+	 * @param string $method GET or POST.
+	 * @param string $path   Path.
+	 * @param string $body   Raw body.
+	 * @return EdgeJail_Service_Response
+	 */
+	private function request( $method, $path, $body ) {
+		if ( ! $this->settings->is_configured() ) {
+			return new EdgeJail_Service_Response( 0, '', null, 'not configured (URL, site id and secret are needed)' );
+		}
+		$timestamp = time();
+		$headers   = array(
+			'Content-Type'         => 'application/json',
+			'Accept'               => 'application/json',
+			'X-EdgeJail-Site'      => $this->settings->get( 'site_id' ),
+			'X-EdgeJail-Timestamp' => (string) $timestamp,
+			'X-EdgeJail-Signature' => self::signature( $this->settings->get( 'secret' ), $timestamp, $body ),
+			'User-Agent'           => 'EdgeJail-WordPress/' . EDGEJAIL_PLUGIN_VERSION,
+		);
+		$url       = $this->settings->get( 'url' ) . $path;
+		$timeout   = (float) $this->settings->get( 'timeout' );
+		$connect   = (float) $this->settings->get( 'connect_timeout' );
+		if ( function_exists( 'curl_init' ) ) {
+			return $this->send_with_curl( $method, $url, $headers, $body, $connect, $timeout );
+		}
+		return $this->send_with_wp_http( $method, $url, $headers, $body, $timeout );
+	}
+
+	/**
+	 * Sends with the curl extension.
+	 *
+	 * @param string $method  Method.
+	 * @param string $url     URL.
+	 * @param array  $headers Headers.
+	 * @param string $body    Body.
+	 * @param float  $connect Connect timeout (s).
+	 * @param float  $timeout Total timeout (s).
+	 * @return EdgeJail_Service_Response
+	 */
+	private function send_with_curl( $method, $url, array $headers, $body, $connect, $timeout ) {
+		$lines = array( 'Expect:' );
+		foreach ( $headers as $name => $value ) {
+			$lines[] = $name . ': ' . $value;
+		}
+		$retry_after = null;
+		$handle      = curl_init( $url );
+		$options     = array(
+			CURLOPT_CUSTOMREQUEST  => $method,
+			CURLOPT_HTTPHEADER     => $lines,
+			CURLOPT_RETURNTRANSFER => true,
+			CURLOPT_FOLLOWLOCATION => false,
+			CURLOPT_NOSIGNAL       => true,
+			CURLOPT_CONNECTTIMEOUT_MS => (int) ceil( $connect * 1000 ),
+			CURLOPT_TIMEOUT_MS     => (int) ceil( $timeout * 1000 ),
+			CURLOPT_HEADERFUNCTION => function ( $curl, $line ) use ( &$retry_after ) {
+				if ( 0 === stripos( $line, 'retry-after:' ) ) {
+					$retry_after = trim( substr( $line, 12 ) );
+				}
+				return strlen( $line );
+			},
+		);
+		if ( defined( 'CURLOPT_PROTOCOLS' ) ) {
+			$options[ CURLOPT_PROTOCOLS ] = CURLPROTO_HTTP | CURLPROTO_HTTPS;
+		}
+		if ( 'POST' === $method ) {
+			$options[ CURLOPT_POSTFIELDS ] = $body;
+		}
+		curl_setopt_array( $handle, $options );
+		$response_body = curl_exec( $handle );
+		$status        = (int) curl_getinfo( $handle, CURLINFO_RESPONSE_CODE );
+		$error         = false === $response_body ? curl_error( $handle ) : '';
+		curl_close( $handle );
+		if ( false === $response_body ) {
+			return new EdgeJail_Service_Response( 0, '', null, $error );
+		}
+		return new EdgeJail_Service_Response( $status, $response_body, $retry_after );
+	}
+
+	/**
+	 * Sends with the WordPress HTTP API (hosts without the curl extension).
+	 *
+	 * @param string $method  Method.
+	 * @param string $url     URL.
+	 * @param array  $headers Headers.
+	 * @param string $body    Body.
+	 * @param float  $timeout Total timeout (s).
+	 * @return EdgeJail_Service_Response
+	 */
+	private function send_with_wp_http( $method, $url, array $headers, $body, $timeout ) {
+		$result = wp_remote_request(
+			$url,
+			array(
+				'method'      => $method,
+				'headers'     => $headers,
+				'body'        => 'POST' === $method ? $body : null,
+				'timeout'     => $timeout,
+				'redirection' => 0,
+				'blocking'    => true,
+			)
+		);
+		if ( is_wp_error( $result ) ) {
+			return new EdgeJail_Service_Response( 0, '', null, $result->get_error_message() );
+		}
+		return new EdgeJail_Service_Response(
+			(int) wp_remote_retrieve_response_code( $result ),
+			wp_remote_retrieve_body( $result ),
+			wp_remote_retrieve_header( $result, 'retry-after' )
+		);
+	}
+}
