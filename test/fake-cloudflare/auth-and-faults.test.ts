@@ -146,6 +146,23 @@ describe('injected faults', () => {
     await assert.rejects(impatient.user.tokens.verify(), Cloudflare.APIConnectionTimeoutError);
   });
 
+  it('success_false answers 200 with success:false and applies nothing; the SDK does not notice', async () => {
+    fake.injectFault({ kind: 'success_false', match: { method: 'POST' } });
+    const res = await fetch(`${fake.baseURL}/accounts/${fake.accountId}/firewall/access_rules/rules`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'block', configuration: { target: 'ip', value: '192.0.2.5' } }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { success: boolean; result: unknown; errors: unknown[] };
+    assert.equal(body.success, false);
+    assert.equal(body.result, null);
+    assert.equal(body.errors.length, 1);
+    assert.equal(fake.accessRules().length, 0);
+    fake.injectFault({ kind: 'success_false' });
+    assert.equal(await blockIp(cf, '192.0.2.5'), null, 'the SDK unwraps result:null as if it were a success');
+  });
+
   it('clearFaults removes faults that have not fired', async () => {
     fake.injectFault({ kind: 'server_error', times: 5 });
     fake.clearFaults();

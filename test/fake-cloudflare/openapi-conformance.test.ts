@@ -103,6 +103,7 @@ describe('conformance to Cloudflare’s OpenAPI schema', { skip: schemaFile ? fa
     const put = await call('PUT', entry, { rules: [{ action: 'block', expression: 'ip.src in $bans', description: 'EdgeJail' }] });
     const rulesetId = (put.body.result as { id: string }).id;
     await call('GET', entry);
+    await call('GET', `/zones/${fake.zoneId}/rulesets`);
     await call('POST', `/zones/${fake.zoneId}/rulesets/${rulesetId}/rules`, { action: 'managed_challenge', expression: 'ip.src in $bans', enabled: false });
   });
 });

@@ -87,6 +87,17 @@ export class RulesetStore {
     return structuredClone(ruleset);
   }
 
+  /** GET /rulesets: every ruleset of the scope without its rules, in one page (no cursor). */
+  list(scope: RulesetScope): Array<Omit<Ruleset, 'rules'>> {
+    const out: Array<Omit<Ruleset, 'rules'>> = [];
+    for (const entry of this.byId.values()) {
+      if (entry.scope !== scope) continue;
+      const { rules: _rules, ...summary } = entry.ruleset;
+      out.push(structuredClone(summary));
+    }
+    return out;
+  }
+
   get(scope: RulesetScope, rulesetId: string): Ruleset {
     return structuredClone(this.find(scope, rulesetId));
   }

@@ -29,7 +29,8 @@ export interface FakeCloudflareOptions {
 
 export interface Fault {
   match?: { method?: string; pathIncludes?: string };
-  kind: 'rate_limit' | 'server_error' | 'slow' | 'drop_response' | 'bulk_operation_failed';
+  /** `success_false` (an addition to the agreed list): 200 with `success:false`, nothing applied. */
+  kind: 'rate_limit' | 'server_error' | 'slow' | 'drop_response' | 'bulk_operation_failed' | 'success_false';
   times?: number;
   retryAfterSeconds?: number;
   status?: number;
@@ -174,6 +175,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     defs.push(
       { method: 'GET', template: `${rsBase}/phases/{phase}/entrypoint`, auth: 'token', handle: (c) => ({ result: rs.getEntrypoint(rScope(c), c.params.phase!) }) },
       { method: 'PUT', template: `${rsBase}/phases/{phase}/entrypoint`, auth: 'token', handle: (c) => ({ result: rs.putEntrypoint(rScope(c), c.params.phase!, c.body, date(c)) }) },
+      { method: 'GET', template: rsBase, auth: 'token', handle: (c) => ({ result: rs.list(rScope(c)), result_info: {} }) },
       { method: 'GET', template: `${rsBase}/{ruleset_id}`, auth: 'token', handle: (c) => ({ result: rs.get(rScope(c), c.params.ruleset_id!) }) },
       { method: 'POST', template: `${rsBase}/{ruleset_id}/rules`, auth: 'token', handle: (c) => ({ result: rs.addRule(rScope(c), c.params.ruleset_id!, c.body, date(c)) }) },
       { method: 'PATCH', template: `${rsBase}/{ruleset_id}/rules/{rule_id}`, auth: 'token', handle: (c) => ({ result: rs.editRule(rScope(c), c.params.ruleset_id!, c.params.rule_id!, c.body, date(c)) }) },
@@ -275,12 +277,16 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     try {
       if (retryAfter !== null) throw new CfError(429, [RATE_LIMITED], { 'retry-after': String(retryAfter) });
 
-      const fault = takeFault(['rate_limit', 'server_error', 'slow', 'drop_response'], method, path);
+      const fault = takeFault(['rate_limit', 'server_error', 'slow', 'drop_response', 'success_false'], method, path);
       if (fault?.kind === 'rate_limit') {
         throw new CfError(429, [RATE_LIMITED], { 'retry-after': String(fault.retryAfterSeconds ?? 1) });
       }
       if (fault?.kind === 'server_error') {
         throw new CfError(fault.status ?? 500, [{ code: 10001, message: 'Internal server error (injected fault)' }]);
+      }
+      if (fault?.kind === 'success_false') {
+        // The SDK never reads `success`: a client must check it itself (NOTES).
+        throw new CfError(200, [{ code: 10001, message: 'Internal error (injected fault: 200 with success:false)' }]);
       }
       if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 1000);
       drop = fault?.kind === 'drop_response';
@@ -337,7 +343,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     }
     if (path === '/__fake/faults' && method === 'POST') {
       const f = parseBody() as Fault | undefined;
-      const kinds: Fault['kind'][] = ['rate_limit', 'server_error', 'slow', 'drop_response', 'bulk_operation_failed'];
+      const kinds: Fault['kind'][] = ['rate_limit', 'server_error', 'slow', 'drop_response', 'bulk_operation_failed', 'success_false'];
       if (!f || typeof f !== 'object' || !kinds.includes(f.kind)) return json(400, { error: `body must be a Fault with kind one of ${kinds.join(', ')}` });
       fake.injectFault(f);
       return json(200, { ok: true });
