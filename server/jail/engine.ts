@@ -203,7 +203,9 @@ export function pruneJailState(state: JailState, nowMs: number): void {
 /**
  * Rebuilds windows and ban history after a restart (from the events and bans in SQLite),
  * replaying them in time order under the same rules as live, but deciding nothing: a ban
- * that was due is in `bans` already.
+ * that was due is in `bans` already. Pass events from the last max(findtime) and bans
+ * (lifted ones too) from at least the last max(maxtime) plus the longest ban; older bans
+ * simply stop counting towards escalation.
  */
 export function restoreJailState(
   state: JailState,
