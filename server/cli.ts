@@ -62,7 +62,7 @@ function parseArgs(argv: string[]): Args {
   return { positional, flags };
 }
 
-const print = (line = '') => process.stdout.write(`${line}\n`);
+const print = (line = ''): void => void process.stdout.write(`${line}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
 function needIp(value: string | undefined, config: Config): { ip: string; ipKey: string } {
@@ -72,7 +72,10 @@ function needIp(value: string | undefined, config: Config): { ip: string; ipKey:
 }
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): void {
-  if (!rows.length) return print('(none)');
+  if (!rows.length) {
+    print('(none)');
+    return;
+  }
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   print(columns.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   for (const row of rows) print(columns.map((c, i) => String(row[c] ?? '').padEnd(widths[i]!)).join('  '));

@@ -9,7 +9,7 @@ const cidrSchema = z.string().refine((s) => parseCidr(s) !== null, 'must be an I
 
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65_535).default(8787),
+  port: z.coerce.number({ message: 'must be a port number (0-65535)' }).int().min(0).max(65_535).default(8787),
   data_dir: z.string().min(1).default('./data'),
   /** Defaults to <data_dir>/edgejail.db. */
   database: z.string().min(1).optional(),
@@ -19,13 +19,13 @@ export const configSchema = z.strictObject({
   /** How far a signed request's timestamp may be from our clock. */
   signature_max_skew: durationSchema.default(300),
   /** IPv6 addresses are counted and banned by this prefix: one host usually owns a whole /64. */
-  ipv6_prefix: z.union([z.literal(32), z.literal(48), z.literal(64), z.literal(128)]).default(64),
+  ipv6_prefix: z.union([z.literal(32), z.literal(48), z.literal(64), z.literal(128)], { message: 'must be 32, 48, 64 or 128 (the prefixes Cloudflare can block)' }).default(64),
   allowlist: z.array(cidrSchema).default([]),
   jails: jailsConfigSchema,
   retention: z
     .strictObject({
-      events: durationSchema.default('30d'),
-      purge_interval: durationSchema.default('1h'),
+      events: durationSchema.prefault('30d'),
+      purge_interval: durationSchema.prefault('1h'),
     })
     .prefault({}),
   /** Shedding limits: a flood must be answered with 429/503, never grow the process until the OOM killer calls. */

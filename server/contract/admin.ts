@@ -1,11 +1,10 @@
 // Payloads of the admin API: one schema each, the types come from them.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.ts';
-import { parseCidr } from '../jail/ip.ts';
+import { normaliseIp, parseCidr } from '../jail/ip.ts';
 
 export const manualBanSchema = z.strictObject({
-  ip: z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address'),
+  ip: z.string().refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address'),
   duration: durationSchema.refine((s) => s > 0, 'must be longer than 0 s').default(3600),
   reason: z.string().trim().min(1).max(500).default('manual ban'),
 });

@@ -1,7 +1,7 @@
 // The webhook contract between the WordPress plugin and the service: the one place
 // that defines what a site may send to POST /v1/events and what it gets back.
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { normaliseIp } from '../jail/ip.ts';
 
 export const EVENT_TYPES = [
   'login_failed',
@@ -34,7 +34,7 @@ const isoTimestamp = z
 const ipAddress = z
   .string()
   .max(64)
-  .refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+  .refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address (no zone id, no brackets)');
 
 const attemptEventSchema = z.strictObject({
   id: z.uuid({ message: 'must be a UUID' }),

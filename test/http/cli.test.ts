@@ -32,7 +32,7 @@ test('ban, bans, history, unban and status from the command line', () => {
   const bans = JSON.parse(runCli(['bans', '--json'], env).stdout);
   assert.equal(bans[0].ip_key, '203.0.113.9');
   assert.equal(bans[0].reason, 'seen in nginx log');
-  assert.equal(bans[0].cloudflare, 'dry_run');
+  assert.equal(bans[0].cloudflare, 'pending', 'no service has processed the outbox yet');
   const history = JSON.parse(runCli(['history', '203.0.113.9', '--json'], env).stdout);
   assert.equal(history.bans.length, 1);
   assert.equal(runCli(['unban', '203.0.113.9'], env).status, 0);

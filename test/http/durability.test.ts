@@ -77,10 +77,10 @@ test('more ingest requests in flight than allowed are shed with 429 and Retry-Af
 
 test('a bad config stops start-up with a message naming the key', async () => {
   const config = join(tmp.dir, 'bad.json');
-  await import('node:fs').then((fs) => fs.writeFileSync(config, JSON.stringify({ jails: { wordpress: { maxretry: 0 } }, port: 'eighty' })));
+  await import('node:fs').then((fs) => fs.writeFileSync(config, JSON.stringify({ jails: { wordpress: { maxretry: 0 } }, ipv6_prefix: 60 })));
   await assert.rejects(startServiceProcess({ ...env, EDGEJAIL_CONFIG: config }), (error: Error) => {
     assert.match(error.message, /jails\.wordpress\.maxretry/);
-    assert.match(error.message, /port/);
+    assert.match(error.message, /ipv6_prefix: must be 32, 48, 64 or 128/);
     return true;
   });
 });

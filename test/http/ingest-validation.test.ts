@@ -14,6 +14,7 @@ const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
   ['unknown type', { type: 'login_maybe' }, /^events\[1\]\.type: /],
   ['ip is not an address', { ip: '203.0.113.999' }, /^events\[1\]\.ip: must be an IPv4 or IPv6 address/],
   ['ip is a hostname', { ip: 'example.com' }, /^events\[1\]\.ip: /],
+  ['ip carries a zone id', { ip: 'fe80::1%eth0' }, /^events\[1\]\.ip: /],
   ['occurred_at has no zone', { occurred_at: '2026-11-25T10:00:00' }, /^events\[1\]\.occurred_at: must be an ISO-8601/],
   ['occurred_at in the future', { occurred_at: future }, /^events\[1\]\.occurred_at: is in the future/],
   ['username longer than 255', { username: 'a'.repeat(256) }, /^events\[1\]\.username: /],

@@ -1,0 +1,58 @@
+// Load generator for signed POST /v1/events, run in its own process so it does not share
+// the service's CPU budget with the event loop it measures. Every request carries fresh
+// event ids and a fresh signature, so nothing is answered as a cheap duplicate.
+import autocannon from 'autocannon';
+import { createHmac, randomUUID } from 'node:crypto';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const url = String(args.url);
+const site = String(args.site);
+const secret = String(args.secret);
+const batch = Number(args.batch ?? 1);
+const duration = Number(args.duration ?? 10);
+const connections = Number(args.connections ?? 20);
+const distinctIps = Number(args.ips ?? 100_000);
+
+let counter = 0;
+function nextBody(): string {
+  const now = new Date().toISOString();
+  const events = [];
+  for (let i = 0; i < batch; i++) {
+    const n = counter++ % distinctIps;
+    events.push({ id: randomUUID(), type: 'login_failed', ip: `100.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`, occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+  }
+  return JSON.stringify({ events });
+}
+
+const result = await autocannon({
+  url: `${url}/v1/events`,
+  method: 'POST',
+  connections,
+  duration,
+  requests: [
+    {
+      setupRequest: (req) => {
+        const body = nextBody();
+        const ts = String(Math.floor(Date.now() / 1000));
+        const sig = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+        return { ...req, body, headers: { 'content-type': 'application/json', 'x-edgejail-site': site, 'x-edgejail-timestamp': ts, 'x-edgejail-signature': `sha256=${sig}` } };
+      },
+    },
+  ],
+});
+
+{
+  const ok = result['2xx'];
+  process.stdout.write(
+    `${JSON.stringify({
+      requests_per_s: ok / duration,
+      events_per_s: (ok * batch) / duration,
+      p50_ms: result.latency.p50,
+      p99_ms: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      status_codes: result.statusCodeStats,
+    })}\n`,
+  );
+}
