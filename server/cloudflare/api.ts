@@ -50,7 +50,10 @@ interface Observation {
 
 // Cloudflare's Retry-After can be up to 5 minutes; anything far beyond is a bad header.
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
-const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
+const WINDOW_SKEW_MS = 1_000;
+// A 429 without Retry-After (Cloudflare sends one for its global limit; a list write
+// refused while another is pending may not): a short pause, then the outbox retries.
+const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
 
 export interface CloudflareApi {
   client: Cloudflare;
@@ -106,7 +109,9 @@ export function createCloudflareApi(options: {
   });
 
   const limiter = new RateLimiter([
-    { limit: config.rate_limit.requests * (1 - config.rate_limit.safety_margin), windowMs: config.rate_limit.per_seconds * 1000 },
+    // Counted over a slightly longer window than Cloudflare's: our requests reach it a little
+    // after we count them, and a burst at the window's edge must not land inside its next window.
+    { limit: config.rate_limit.requests * (1 - config.rate_limit.safety_margin), windowMs: config.rate_limit.per_seconds * 1000 + WINDOW_SKEW_MS },
     { limit: config.rate_limit.max_per_second, windowMs: 1000 },
   ]);
 

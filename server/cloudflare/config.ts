@@ -32,6 +32,8 @@ const cloudflareFields = z.strictObject({
       safety_margin: z.number().min(0).max(0.9).default(0.2),
       /** Cloudflare also caps 200 requests/s per client IP; we stay far below. */
       max_per_second: z.number().int().min(1).max(200).default(20),
+      /** List items added or deleted per `per_seconds` (Cloudflare: 10,000 changes per 5 minutes). */
+      list_item_changes: z.number().int().min(1).default(10_000),
     })
     .prefault({}),
   /** The SDK's own retries sleep on Retry-After without a cap, so by default we retry through the outbox instead. */
@@ -65,9 +67,14 @@ const cloudflareFields = z.strictObject({
   page_size: z.number().int().min(5).max(1000).default(500),
 });
 
+/** Account scope covers every zone; zone scope only when a zone id alone is given. */
+function defaultScope(c: { scope?: 'account' | 'zone'; account_id?: string; zone_id?: string }): 'account' | 'zone' {
+  return c.scope ?? (!c.account_id && c.zone_id ? 'zone' : 'account');
+}
+
 export const cloudflareConfigSchema = cloudflareFields
   .superRefine((c, ctx) => {
-    const scope = c.scope ?? (c.account_id ? 'account' : 'zone');
+    const scope = defaultScope(c);
     if (!c.api_token) return; // dry-run needs nothing else
     if (c.backend === 'list' && !c.account_id) {
       ctx.addIssue({ code: 'custom', path: ['account_id'], message: 'the list backend needs CLOUDFLARE_ACCOUNT_ID (lists belong to an account)' });
@@ -77,7 +84,7 @@ export const cloudflareConfigSchema = cloudflareFields
       ctx.addIssue({ code: 'custom', path: ['zone_id'], message: 'set CLOUDFLARE_ACCOUNT_ID or CLOUDFLARE_ZONE_ID with CLOUDFLARE_API_TOKEN' });
     }
   })
-  .transform((c) => ({ ...c, scope: c.scope ?? (c.account_id ? ('account' as const) : ('zone' as const)) }))
+  .transform((c) => ({ ...c, scope: defaultScope(c) }))
   .prefault({});
 
 export type CloudflareConfig = z.infer<typeof cloudflareConfigSchema>;

@@ -2,7 +2,13 @@
 // one batch (lists) at a time, retries failures with backoff for as long as it takes,
 // and reconciles Cloudflare with the bans table at start-up and periodically.
 import { performance } from 'node:perf_hooks';
-import { createEnforcementStore, type CloudflareActionRow, type EnforcementStore } from '../store/enforcement.ts';
+import {
+  createEnforcementStore,
+  enforcementStateOf,
+  type CloudflareActionRow,
+  type EnforcementState,
+  type EnforcementStore,
+} from '../store/enforcement.ts';
 import type { Db } from '../store/db.ts';
 import { createCloudflareApi, CloudflareCallError, type CloudflareApi } from './api.ts';
 import { createAccessRulesBackend } from './access-rules-backend.ts';
@@ -15,7 +21,7 @@ import { driftCount, emptyReport, iso, type EnforcementBackend, type KeyOutcome,
 
 export type { ReconcileReport } from './state.ts';
 
-export type EnforcementState = 'applied' | 'pending' | 'applying' | 'removing' | 'failed' | 'dry_run' | 'foreign' | null;
+export type { EnforcementState } from '../store/enforcement.ts';
 
 export interface EnforcerStatus {
   mode: 'enforcing' | 'dry_run';
@@ -58,6 +64,19 @@ const IDLE_POLL_MS = 2_000;
 // How long stop() lets in-flight calls finish before aborting them.
 const STOP_GRACE_MS = 3_000;
 const DUE_FETCH_LIMIT = 2_000;
+
+const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Waits for `promise` at most `ms`; true when it settled in time. Leaves no timer behind. */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function createEnforcer(options: EnforcerOptions): Enforcer {
   const { db, config, logger } = options;
@@ -119,28 +138,44 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return jittered;
   }
 
-  function settle(outcome: KeyOutcome, claimedAttempts: number): void {
-    const { ipKey, error } = outcome;
-    if (!error || outcome.permanent) {
-      if (outcome.permanent) {
-        lastError = `${ipKey}: ${(error as Error).message}`;
-        logger.error({ ipKey, err: (error as Error).message }, 'ip_key cannot be enforced at Cloudflare; not retrying');
-      }
-      store.completeOutbox(ipKey, claimedAttempts);
-      return;
-    }
-    if (error instanceof CloudflareCallError && error.kind === 'stopped') return; // picked up again at the next start
-    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    lastError = `${ipKey}: ${text}`;
-    const delay = backoffMs(claimedAttempts, error);
+  /**
+   * Records a run's outcomes: done keys leave the outbox (unless re-queued meanwhile),
+   * failed keys wait one shared backoff so a failed bulk call is retried as one batch.
+   */
+  function settleOutcomes(outcomes: KeyOutcome[], claims: Map<string, number>): void {
+    const stopped = (e: unknown) => e instanceof CloudflareCallError && e.kind === 'stopped';
+    const failed = outcomes.filter((o) => o.error && !o.permanent && !stopped(o.error));
+    const attempts = Math.max(0, ...failed.map((o) => claims.get(o.ipKey) ?? 1));
+    const delay = failed.length ? backoffMs(attempts, failed[0]!.error) : 0;
     const at = iso(now());
     store.transaction(() => {
-      store.rescheduleOutbox(ipKey, claimedAttempts, iso(now() + delay), text);
-      const row = store.enforcementOf(ipKey);
-      if (row) store.saveEnforcement({ ...row, attempts: row.attempts + 1, last_error: text.slice(0, 500), updated_at: at });
+      for (const outcome of outcomes) {
+        const { ipKey, error } = outcome;
+        const claimed = claims.get(ipKey)!;
+        if (!error || outcome.permanent) {
+          store.completeOutbox(ipKey, claimed);
+          continue;
+        }
+        if (stopped(error)) continue; // picked up again at the next start
+        const text = describeError(error);
+        store.rescheduleOutbox(ipKey, claimed, iso(now() + delay), text);
+        const row = store.enforcementOf(ipKey);
+        if (row) store.saveEnforcement({ ...row, attempts: row.attempts + 1, last_error: text.slice(0, 500), updated_at: at });
+      }
     });
-    const log = claimedAttempts >= 5 ? logger.error.bind(logger) : logger.warn.bind(logger);
-    log({ ipKey, attempt: claimedAttempts, retryInMs: Math.round(delay), err: text }, 'Cloudflare enforcement failed; will retry');
+    for (const o of outcomes.filter((o) => o.permanent)) {
+      lastError = `${o.ipKey}: ${describeError(o.error)}`;
+      logger.error({ ipKey: o.ipKey, err: describeError(o.error) }, 'ip_key cannot be enforced at Cloudflare; not retrying');
+    }
+    if (failed.length) {
+      const err = describeError(failed[0]!.error);
+      lastError = `${failed[0]!.ipKey}: ${err}`;
+      const log = attempts >= 5 ? logger.error.bind(logger) : logger.warn.bind(logger);
+      log(
+        { ipKeys: failed.slice(0, 5).map((o) => o.ipKey), count: failed.length, attempt: attempts, retryInMs: Math.round(delay), err },
+        'Cloudflare enforcement failed; will retry',
+      );
+    }
   }
 
   /** Claims keys, runs the backend on them, and records each outcome in the outbox. */
@@ -160,7 +195,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } catch (error) {
         outcomes = keys.map((ipKey) => ({ ipKey, error }));
       }
-      store.transaction(() => outcomes.forEach((o) => settle(o, claims.get(o.ipKey)!)));
+      settleOutcomes(outcomes, claims);
     } finally {
       releases.forEach((release) => release());
     }
@@ -270,12 +305,12 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       if (reconcileTimer) clearInterval(reconcileTimer);
       wake();
       const settled = Promise.all([loop, ...tasks, reconciling?.catch(() => undefined)]);
-      const graceful = await Promise.race([settled.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
+      const graceful = await withinMs(settled, STOP_GRACE_MS);
       if (!graceful) {
         // Whatever was in flight is recorded as uncertain and resolved at the next start.
         stopController.abort();
         api?.abortInFlight();
-        await Promise.race([settled, sleep(STOP_GRACE_MS)]);
+        await withinMs(settled, STOP_GRACE_MS);
       }
       stopController.abort();
       logger.info({ outboxDepth: store.outboxDepth() }, 'Cloudflare enforcement stopped');
@@ -287,7 +322,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       if (!running) throw new Error('drain() needs a started enforcer');
       for (;;) {
         if (!tasks.size && !reconciling && store.outboxDueCount(iso(now())) === 0) return;
-        await Promise.race([...tasks, reconciling, sleep(20)]);
+        await withinMs(Promise.race([...tasks, reconciling]), 20);
         await sleep(1);
       }
     },
@@ -312,25 +347,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       };
     },
 
-    enforcementStateOf(ipKey: string): EnforcementState {
-      const desired = store.desiredFor(ipKey, iso(now()));
-      const row = store.enforcementOf(ipKey);
-      if (!row) return desired ? 'pending' : null;
-      switch (row.state) {
-        case 'active':
-          return desired ? 'applied' : 'removing';
-        case 'foreign':
-          return desired ? 'foreign' : null;
-        case 'dry_run':
-          return desired ? 'dry_run' : null;
-        case 'removed':
-          return desired ? 'pending' : null;
-        case 'failed':
-          return 'failed';
-        default:
-          return row.state;
-      }
-    },
+    enforcementStateOf: (ipKey) => enforcementStateOf(db, ipKey, config, now()),
 
     actionsFor: (ipKey, limit) => store.actionsForIpKey(ipKey, limit),
   };

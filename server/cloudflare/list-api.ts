@@ -3,7 +3,7 @@
 // allows one pending bulk operation per account, so they run one at a time here.
 import type { CloudflareApi, CallContext } from './api.ts';
 import { CloudflareCallError } from './api.ts';
-import { sleep } from './rate-limiter.ts';
+import { RateLimiter, sleep, StoppedError } from './rate-limiter.ts';
 import type { CloudflareConfig } from './config.ts';
 
 export interface ListItem {
@@ -19,8 +19,16 @@ const MAX_PAGES = 2_000;
 export function createListApi(api: CloudflareApi, config: CloudflareConfig, stopSignal: AbortSignal) {
   const lists = api.client.rules.lists;
   const accountId = config.account_id!;
-  let listId: string | null = null;
+  let listId: Promise<string> | null = null;
   let bulkChain: Promise<unknown> = Promise.resolve();
+  // Cloudflare also counts list item changes; a botnet-sized ban wave must not trip that limit either.
+  const changes = new RateLimiter([
+    { limit: config.rate_limit.list_item_changes * (1 - config.rate_limit.safety_margin), windowMs: config.rate_limit.per_seconds * 1000 },
+  ]);
+  const acquireChanges = (count: number) =>
+    changes.acquire(stopSignal, count).catch((error) => {
+      throw error instanceof StoppedError ? new CloudflareCallError('stopped', 'enforcer stopped') : error;
+    });
 
   /** Serialises bulk operations: the next starts only after the previous one finished polling. */
   function exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -55,13 +63,15 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
       await sleep(delay, stopSignal).catch(() => {
         throw new CloudflareCallError('stopped', 'enforcer stopped while polling a bulk operation');
       });
-      const status = await api.call({ ...context, operation: 'poll_bulk_operation', target: `operation ${operationId}` }, (options) =>
-        lists.bulkOperations.get(operationId, { account_id: accountId }, options),
-      );
+      // A failed operation is thrown inside the call, so the action log shows it as the error it is.
+      const status = await api.call({ ...context, operation: 'poll_bulk_operation', target: `operation ${operationId}` }, async (options) => {
+        const answer = await lists.bulkOperations.get(operationId, { account_id: accountId }, options);
+        if (answer.status === 'failed') {
+          throw new CloudflareCallError('server', `bulk operation ${operationId} failed: ${'error' in answer ? answer.error : 'no reason given'}`);
+        }
+        return answer;
+      });
       if (status.status === 'completed') return;
-      if (status.status === 'failed') {
-        throw new CloudflareCallError('server', `bulk operation ${operationId} failed: ${'error' in status ? status.error : 'no reason given'}`);
-      }
       if (Date.now() - started > config.bulk_poll.give_up_after_ms) {
         throw new CloudflareCallError('timeout', `bulk operation ${operationId} still ${status.status}; will check again later`);
       }
@@ -71,10 +81,13 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
 
   return {
     /** Our list's id, created when missing (the WAF rule that uses it comes from `edgejail cloudflare setup`). */
-    async ensureList(): Promise<string> {
-      if (listId) return listId;
-      const found = await findList();
-      listId = found ? found.id : await createList();
+    ensureList(): Promise<string> {
+      // One lookup shared by concurrent callers (worker and reconciler), so the list is never created twice.
+      listId ??= (async () => {
+        const found = await findList();
+        return found ? found.id : await createList();
+      })();
+      listId.catch(() => (listId = null));
       return listId;
     },
 
@@ -84,6 +97,7 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
     addItems(items: Array<{ ip: string; comment: string }>, context: Omit<CallContext, 'operation'>): Promise<void> {
       return exclusive(async () => {
         const id = await this.ensureList();
+        await acquireChanges(items.length);
         const { operation_id } = await api.call({ ...context, operation: 'add_list_items', target: `${items.length} items to list ${config.list_name}` }, (options) =>
           lists.items.create(id, { account_id: accountId, body: items }, options),
         );
@@ -94,6 +108,7 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
     deleteItems(itemIds: string[], context: Omit<CallContext, 'operation'>): Promise<void> {
       return exclusive(async () => {
         const id = await this.ensureList();
+        await acquireChanges(itemIds.length);
         const { operation_id } = await api.call({ ...context, operation: 'delete_list_items', target: `${itemIds.length} items from list ${config.list_name}` }, (options) =>
           lists.items.delete(id, { account_id: accountId, items: itemIds.map((itemId) => ({ id: itemId })) }, options),
         );

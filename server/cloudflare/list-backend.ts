@@ -22,6 +22,8 @@ import type { DesiredBlock, EnforcementRow } from '../store/enforcement.ts';
 
 const BACKEND = 'list';
 const ITEMS_PER_PAGE = 500;
+// ip_keys one enforcement run takes: several bulk requests of list_batch_size, then one read-back of ids.
+const KEYS_PER_RUN = 5_000;
 
 interface PendingAdd {
   ipKey: string;
@@ -288,7 +290,7 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
   return {
     name: BACKEND,
     scopeLabel: label,
-    batchSize: config.list_batch_size,
+    batchSize: Math.max(KEYS_PER_RUN, config.list_batch_size),
     concurrency: 1,
     enforce,
     reconcile,

@@ -16,18 +16,22 @@ export class StoppedError extends Error {
 }
 
 export class RateLimiter {
-  private readonly windows: Array<RateWindow & { sent: number[] }>;
+  private readonly windows: Array<RateWindow & { sent: Array<{ at: number; weight: number }>; used: number }>;
   private pausedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
   private totalSent = 0;
 
   constructor(windows: RateWindow[], private readonly clock: () => number = () => performance.now()) {
-    this.windows = windows.map((w) => ({ ...w, limit: Math.max(1, Math.floor(w.limit)), sent: [] }));
+    this.windows = windows.map((w) => ({ ...w, limit: Math.max(1, Math.floor(w.limit)), sent: [], used: 0 }));
   }
 
-  /** Resolves when one more request fits in every window; callers are served in order. */
-  acquire(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.waitForRoom(signal));
+  /**
+   * Resolves when `weight` more units (requests, or list item changes) fit in every
+   * window; callers are served in order. A weight above a window's limit waits for an
+   * empty window rather than forever.
+   */
+  acquire(signal?: AbortSignal, weight = 1): Promise<void> {
+    const turn = this.queue.then(() => this.waitForRoom(signal, weight));
     // A caller that gave up must not block the ones behind it.
     this.queue = turn.catch(() => undefined);
     return turn;
@@ -42,28 +46,44 @@ export class RateLimiter {
     return Math.max(0, this.pausedUntil - this.clock());
   }
 
-  /** Requests still allowed in the tightest window right now. */
+  /** Units still allowed in the tightest window right now. */
   headroom(): number {
     const now = this.clock();
-    return Math.min(...this.windows.map((w) => w.limit - w.sent.filter((t) => t > now - w.windowMs).length));
+    return Math.min(...this.windows.map((w) => {
+      this.expire(w, now);
+      return w.limit - w.used;
+    }));
   }
 
   get sent(): number {
     return this.totalSent;
   }
 
-  private async waitForRoom(signal?: AbortSignal): Promise<void> {
+  private expire(w: (typeof this.windows)[number], now: number): void {
+    while (w.sent.length && w.sent[0]!.at <= now - w.windowMs) w.used -= w.sent.shift()!.weight;
+  }
+
+  private async waitForRoom(signal: AbortSignal | undefined, weight: number): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw new StoppedError();
       const now = this.clock();
       let waitMs = Math.max(0, this.pausedUntil - now);
       for (const w of this.windows) {
-        while (w.sent.length && w.sent[0]! <= now - w.windowMs) w.sent.shift();
-        if (w.sent.length >= w.limit) waitMs = Math.max(waitMs, w.sent[0]! + w.windowMs - now + 1);
+        this.expire(w, now);
+        const need = Math.min(weight, w.limit);
+        // Wait until enough of the oldest entries have left the window.
+        let freed = w.limit - w.used;
+        for (let i = 0; freed < need && i < w.sent.length; i++) {
+          freed += w.sent[i]!.weight;
+          if (freed >= need) waitMs = Math.max(waitMs, w.sent[i]!.at + w.windowMs - now + 1);
+        }
       }
       if (waitMs <= 0) {
-        for (const w of this.windows) w.sent.push(now);
-        this.totalSent++;
+        for (const w of this.windows) {
+          w.sent.push({ at: now, weight });
+          w.used += weight;
+        }
+        this.totalSent += weight;
         return;
       }
       await sleep(waitMs, signal);

@@ -209,3 +209,41 @@ export function createEnforcementStore(db: Db) {
 }
 
 export type EnforcementStore = ReturnType<typeof createEnforcementStore>;
+
+// Per-database store for callers that hold only a Db (the CLI); statements prepared once.
+const storesByDb = new WeakMap<Db, EnforcementStore>();
+function storeFor(db: Db): EnforcementStore {
+  let store = storesByDb.get(db);
+  if (!store) storesByDb.set(db, (store = createEnforcementStore(db)));
+  return store;
+}
+
+export type EnforcementState = 'applied' | 'pending' | 'applying' | 'removing' | 'failed' | 'dry_run' | 'foreign' | null;
+
+/**
+ * What Cloudflare holds for an ip_key, in the words the API and dashboard use, from the
+ * bans table and the enforcement row alone (so the CLI can answer without an enforcer).
+ * `_config` is accepted for callers that have it; the rows already say whether we ran dry.
+ */
+export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, nowMs = Date.now()): EnforcementState {
+  const store = storeFor(db);
+  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
+  const row = store.enforcementOf(ipKey);
+  if (!row) return desired ? 'pending' : null;
+  switch (row.state) {
+    case 'active':
+      return desired ? 'applied' : 'removing';
+    case 'foreign':
+    case 'dry_run':
+      return desired ? row.state : null;
+    case 'removed':
+      return desired ? 'pending' : null;
+    default:
+      return row.state;
+  }
+}
+
+/** Every Cloudflare call made for an ip_key (its own calls and the bulk calls that carried it), newest first. */
+export function cloudflareActionsFor(db: Db, ipKey: string, limit = 200): CloudflareActionRow[] {
+  return storeFor(db).actionsForIpKey(ipKey, limit);
+}

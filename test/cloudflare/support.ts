@@ -50,6 +50,7 @@ export function testConfig(fake: FakeCloudflare | null, overrides: Record<string
     retry: { base_ms: 20, max_ms: 300 },
     bulk_poll: { initial_ms: 20, max_ms: 100 },
     sdk: { timeout_ms: 2_000, max_retries: 0 },
+    rate_limit: { max_per_second: 150 },
     ...overrides,
   });
 }
