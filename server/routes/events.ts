@@ -18,7 +18,8 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.post('/v1/events', { preHandler: app.auth([app.verifySite]) }, async (request) => {
+  // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
+  app.post('/v1/events', { preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {
     const started = process.hrtime.bigint();
     const parsed = eventBatchSchema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
