@@ -18,7 +18,8 @@
 #   WP_ENV_DEBUG_LOG      WordPress's debug.log (WP_DEBUG on, display off)
 # The site URL follows the Host header, so any port or server (php -S, nginx) can serve it.
 # wp-config.php sets DISABLE_WP_CRON (tests run cron hooks themselves), WP_ENVIRONMENT_TYPE
-# local (application passwords over plain http) and includes $WP_ENV_DIR/wp-config-extra.php
+# local (application passwords over plain http), WP_HTTP_BLOCK_EXTERNAL (WordPress's own HTTP
+# API reaches no host but the site's, so no update checks leave the machine) and includes $WP_ENV_DIR/wp-config-extra.php
 # when that file exists (e.g. EDGEJAIL_* constants for an end-to-end run).
 #
 # Functions:
@@ -168,6 +169,8 @@ define( 'WP_SITEURL', 'http://' . \$edgejail_env_host );
 define( 'WP_ENVIRONMENT_TYPE', 'local' );
 define( 'DISABLE_WP_CRON', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
+// Tests reach loopback only: no update checks, no wordpress.org (the site's own host stays reachable).
+define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'WP_AUTO_UPDATE_CORE', false );
 define( 'FS_METHOD', 'direct' );
 define( 'WP_DEBUG', true );

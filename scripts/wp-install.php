@@ -3,7 +3,7 @@
  * Installs the wp-env WordPress (wp_install() on the empty database) and activates the
  * plugin, as a site owner would from the dashboard. Used by scripts/wp-env.sh.
  *
- * php scripts/wp-install.php install|activate   (WP_ENV_* from the environment)
+ * php scripts/wp-install.php install|activate|deactivate   (WP_ENV_* from the environment)
  */
 
 $edgejail_step = isset( $argv[1] ) ? $argv[1] : '';
@@ -51,5 +51,12 @@ if ( 'activate' === $edgejail_step ) {
 	exit( 0 );
 }
 
-fwrite( STDERR, "usage: php scripts/wp-install.php install|activate\n" );
+if ( 'deactivate' === $edgejail_step ) {
+	require getenv( 'WP_ENV_ROOT' ) . '/wp-load.php';
+	require_once ABSPATH . 'wp-admin/includes/plugin.php';
+	deactivate_plugins( 'edgejail/edgejail.php' );
+	exit( is_plugin_active( 'edgejail/edgejail.php' ) ? 1 : 0 );
+}
+
+fwrite( STDERR, "usage: php scripts/wp-install.php install|activate|deactivate\n" );
 exit( 2 );
