@@ -54,7 +54,7 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 		$plugin = EdgeJail_Plugin::instance();
 		$wpdb->query( 'TRUNCATE TABLE ' . EdgeJail_Spool::table() );
 		update_option( EdgeJail_Status::OPTION, EdgeJail_Status::defaults() );
-		delete_option( EdgeJail_Cloudflare_Ranges::OPTION );
+		update_option( EdgeJail_Cloudflare_Ranges::OPTION, EdgeJail_Cloudflare_Ranges::bundled(), true );
 		$plugin->cloudflare_ranges()->reset();
 		EdgeJail_Ban_Cache::forget_all();
 		update_option( EdgeJail_Settings::OPTION, $settings );

@@ -48,6 +48,9 @@ class LifecycleTest extends EdgeJail_Test_Case {
 		$this->assertSame( EdgeJail_Cron::SCHEDULE, wp_get_schedule( EdgeJail_Cron::FLUSH_HOOK ) );
 		$this->assertSame( 'daily', wp_get_schedule( EdgeJail_Cron::RANGES_HOOK ) );
 		$this->assertSame( '1', (string) get_option( EdgeJail_Lifecycle::DB_VERSION_OPTION ) );
+		global $wpdb;
+		$autoload = $wpdb->get_col( "SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE 'edgejail%' AND autoload = 'yes' ORDER BY option_name" );
+		$this->assertSame( array( 'edgejail_cloudflare_ranges', 'edgejail_db_version', 'edgejail_settings', 'edgejail_status' ), $autoload, 'everything a request needs comes with alloptions' );
 		$this->assertSame( 'sent', $this->deliver() );
 		$this->assertSame( array( 'hello' ), array_column( self::$capture->events(), 'type' ) );
 		$this->assertTrue( self::$capture->requests()[0]['signature_valid'] );

@@ -60,6 +60,15 @@ class EdgeJail_Cloudflare_Ranges {
 		if ( is_array( $stored ) && ! empty( $stored['ipv4'] ) && ! empty( $stored['ipv6'] ) ) {
 			return $stored;
 		}
+		return self::bundled();
+	}
+
+	/**
+	 * The list shipped with the plugin.
+	 *
+	 * @return array{ipv4: string[], ipv6: string[], fetched_at: int}
+	 */
+	public static function bundled() {
 		return array(
 			'ipv4'       => self::BUNDLED_IPV4,
 			'ipv6'       => self::BUNDLED_IPV6,

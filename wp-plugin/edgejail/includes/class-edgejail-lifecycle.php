@@ -67,6 +67,8 @@ class EdgeJail_Lifecycle {
 		EdgeJail_Spool::create_table();
 		add_option( EdgeJail_Settings::OPTION, EdgeJail_Settings::defaults(), '', true );
 		add_option( EdgeJail_Status::OPTION, EdgeJail_Status::defaults(), '', true );
+		// Stored (autoloaded) from the start, so resolving a client IP never costs a query.
+		add_option( EdgeJail_Cloudflare_Ranges::OPTION, EdgeJail_Cloudflare_Ranges::bundled(), '', true );
 		update_option( self::DB_VERSION_OPTION, self::DB_VERSION, true );
 		EdgeJail_Cron::schedule();
 	}

@@ -38,6 +38,10 @@ class EdgeJail_Login_Monitor {
 	 * Hooks.
 	 */
 	public function register_hooks() {
+		if ( isset( $GLOBALS['pagenow'] ) && 'wp-login.php' === $GLOBALS['pagenow'] ) {
+			// As early as a plugin can: the theme and later plugins are not even loaded.
+			add_action( 'plugins_loaded', array( $this, 'refuse_banned_client' ), 0 );
+		}
 		add_action( 'login_init', array( $this, 'refuse_banned_client' ), 0 );
 		add_filter( 'authenticate', array( $this, 'stop_banned_or_blocked' ), 1, 3 );
 		add_action( 'wp_login_failed', array( $this, 'report_failure' ), 10, 2 );
@@ -46,7 +50,8 @@ class EdgeJail_Login_Monitor {
 	}
 
 	/**
-	 * `login_init`: a banned client gets a 403 before wp-login.php does anything.
+	 * `plugins_loaded` on wp-login.php, and `login_init` for login pages that load
+	 * wp-login.php some other way: a banned client gets a 403 before it does anything.
 	 */
 	public function refuse_banned_client() {
 		if ( $this->plugin->is_client_banned() ) {
