@@ -1,0 +1,82 @@
+// Metrics a Grafana board needs beyond the ones the routes keep: bans by jail, the state
+// of every block at Cloudflare, Cloudflare API calls by operation and status, the
+// enforcer's limiter, outbox and reconciler, and how long each site has been silent.
+// All read at scrape time from SQLite or the enforcer, so they are right after a restart.
+import type { FastifyInstance } from 'fastify';
+import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import { createDashboardQueries } from '../store/dashboard-queries.ts';
+
+type Sample = { labels?: Record<string, string>; value: number };
+
+export async function boardMetrics(app: FastifyInstance): Promise<void> {
+  const { core, metrics, enforcer } = app;
+  const queries = createDashboardQueries(core.db);
+
+  metrics.gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', () =>
+    queries.activeBansByJail().map((r) => ({ labels: { jail: r.jail }, value: r.n })),
+  );
+
+  metrics.gauge('edgejail_cloudflare_blocks', 'IP keys by enforcement state at Cloudflare (active, pending, failed, dry_run, ...)', () =>
+    queries.enforcementByState().map((r) => ({ labels: { state: r.state }, value: r.n })),
+  );
+
+  // cloudflare_actions only grows, so the totals are kept and only new rows are read per scrape.
+  const calls = new Map<string, Required<Sample>>();
+  let lastActionId = 0;
+  metrics.gauge(
+    'edgejail_cloudflare_api_calls',
+    'Cloudflare API calls recorded in the database, by operation, outcome (ok, error, dry_run) and HTTP status (0: no response); graph with increase()',
+    () => {
+      for (const row of queries.apiCallsSince(lastActionId)) {
+        const labels = { operation: row.operation, outcome: row.outcome, status: String(row.status) };
+        const key = `${labels.operation}|${labels.outcome}|${labels.status}`;
+        const entry = calls.get(key);
+        if (entry) entry.value += row.n;
+        else calls.set(key, { labels, value: row.n });
+        lastActionId = Math.max(lastActionId, row.last_id);
+      }
+      return [...calls.values()];
+    },
+  );
+
+  // One status read per scrape feeds every enforcer gauge below.
+  let cached: { at: number; status: EnforcerStatus | null } = { at: -1, status: null };
+  const status = (): EnforcerStatus | null => {
+    const at = Date.now();
+    if (at - cached.at > 100) {
+      try {
+        cached = { at, status: enforcer.status() };
+      } catch (error) {
+        app.log.warn({ err: error }, 'enforcer status unavailable for /metrics');
+        cached = { at, status: null };
+      }
+    }
+    return cached.status;
+  };
+  const fromStatus = (name: string, help: string, read: (s: EnforcerStatus) => number | null | undefined) =>
+    metrics.gauge(name, help, () => {
+      const s = status();
+      const value = s ? read(s) : null;
+      return value === null || value === undefined || !Number.isFinite(value) ? [] : [{ value }];
+    });
+
+  fromStatus('edgejail_cloudflare_enforcing', '1 when bans are sent to Cloudflare, 0 in dry-run', (s) => (s.mode === 'enforcing' ? 1 : 0));
+  fromStatus('edgejail_cloudflare_outbox_due', 'Outbox entries due now (the rest wait for a retry backoff)', (s) => s.outboxDue);
+  fromStatus('edgejail_cloudflare_in_flight', 'IP keys being worked on at Cloudflare now', (s) => s.inFlight);
+  fromStatus('edgejail_cloudflare_requests_sent', 'HTTP requests sent to Cloudflare since the process started', (s) => s.apiCalls);
+  fromStatus('edgejail_cloudflare_limiter_headroom', 'Requests the client-side rate limiter still allows in its tightest window', (s) => s.limiterHeadroom);
+  fromStatus('edgejail_cloudflare_rate_limited_seconds', 'Seconds every Cloudflare call still waits after a 429', (s) => s.rateLimitedForMs / 1000);
+  fromStatus('edgejail_cloudflare_drift_repaired', 'Differences between the bans and Cloudflare that reconciles repaired since start', (s) => s.driftRepaired);
+  fromStatus('edgejail_cloudflare_last_reconcile_timestamp_seconds', 'When the last reconcile ran (unix seconds)', (s) =>
+    s.lastReconcile ? Date.parse(s.lastReconcile.at) / 1000 : null,
+  );
+  fromStatus('edgejail_cloudflare_last_reconcile_errors', 'Errors in the last reconcile', (s) => s.lastReconcile?.errors.length ?? null);
+
+  metrics.gauge('edgejail_site_seconds_since_last_event', 'Seconds since each site last reported (alert when a site goes quiet)', () => {
+    const nowMs = core.now();
+    return queries
+      .siteLastEvent()
+      .filter((s) => s.last_event_at)
+      .map((s) => ({ labels: { site: s.id, name: s.name }, value: Math.max(0, Math.round((nowMs - Date.parse(s.last_event_at!)) / 1000)) }));
+  });
+}

@@ -1,0 +1,105 @@
+// Everything the overview page shows, gathered from the core, the enforcer and the
+// read-only aggregates into plain data; the view only renders it.
+import type { FastifyInstance } from 'fastify';
+import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import type { BanRow } from '../store/store.ts';
+import type { DashboardQueries } from '../store/dashboard-queries.ts';
+import { ipKeyOf } from '../jail/ip.ts';
+import type { ChartInput } from './chart.ts';
+
+export const WINDOW_MS = 24 * 3600_000;
+export const BUCKET_SECONDS = 1800;
+const MAX_SERIES = 7;
+export const MAX_BANS_SHOWN = 200;
+
+export interface BanView {
+  ban: BanRow;
+  cloudflare: string | null;
+}
+
+/** "203.0.113." → "203.0.113.0/24"; an IPv6 ip_key stays its prefix, a bare IPv6 address becomes its /64. */
+export function networkLabel(raw: { net: string; family: 4 | 6 }): string {
+  if (raw.family === 4) return `${raw.net}0/24`;
+  return raw.net.includes('/') ? raw.net : ipKeyOf(raw.net, 64);
+}
+
+export function overviewData(app: FastifyInstance, queries: DashboardQueries, nowMs: number, filter = '') {
+  const { core, enforcer } = app;
+  const sinceIso = new Date(nowMs - WINDOW_MS).toISOString();
+
+  // Chart: one series per site with attempts, the quietest folded into "other sites".
+  const bucketMs = BUCKET_SECONDS * 1000;
+  const firstBucket = Math.floor((nowMs - WINDOW_MS) / bucketMs) * bucketMs;
+  const bucketStartsMs: number[] = [];
+  for (let t = firstBucket; t <= nowMs; t += bucketMs) bucketStartsMs.push(t);
+  const sites = core.store.listSites();
+  const siteName = new Map(sites.map((s) => [s.id, s.name]));
+  const bySite = new Map<string, number[]>();
+  for (const row of queries.attemptsByBucket(sinceIso, BUCKET_SECONDS)) {
+    const index = Math.round((row.bucket * 1000 - firstBucket) / bucketMs);
+    if (index < 0 || index >= bucketStartsMs.length) continue;
+    let values = bySite.get(row.site_id);
+    if (!values) bySite.set(row.site_id, (values = new Array<number>(bucketStartsMs.length).fill(0)));
+    values[index]! += row.attempts;
+  }
+  const ranked = [...bySite.entries()]
+    .map(([siteId, values]) => ({ label: siteName.get(siteId) ?? siteId, values, total: values.reduce((a, b) => a + b, 0) }))
+    .sort((a, b) => b.total - a.total || a.label.localeCompare(b.label));
+  const series = ranked.slice(0, MAX_SERIES).map(({ label, values }) => ({ label, values }));
+  if (ranked.length > MAX_SERIES) {
+    const rest = ranked.slice(MAX_SERIES);
+    series.push({ label: `${rest.length} other sites`, values: bucketStartsMs.map((_, i) => rest.reduce((sum, s) => sum + s.values[i]!, 0)) });
+  }
+  const chart: ChartInput = { bucketStartsMs, series, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
+
+  const needle = filter.trim().toLowerCase();
+  const allActive = core.store.activeBans();
+  const matching = needle ? allActive.filter((b) => `${b.ip_key} ${b.jail} ${b.reason}`.toLowerCase().includes(needle)) : allActive;
+  // Newest first: the ban someone is looking for is usually the one that just happened.
+  const bans: BanView[] = [...matching]
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
+    .slice(0, MAX_BANS_SHOWN)
+    .map((ban) => ({ ban, cloudflare: enforcer.enforcementStateOf(ban.ip_key) }));
+
+  const totals = queries.totals(sinceIso);
+  const networks = new Map<string, { network: string; attempts: number; ips: number }>();
+  for (const raw of queries.topNetworks(sinceIso, 20)) {
+    const network = networkLabel(raw);
+    const entry = networks.get(network) ?? { network, attempts: 0, ips: 0 };
+    entry.attempts += raw.attempts;
+    entry.ips += raw.ips;
+    networks.set(network, entry);
+  }
+
+  let cloudflare: EnforcerStatus | null;
+  try {
+    cloudflare = enforcer.status();
+  } catch (error) {
+    app.log.warn({ err: error }, 'enforcer status unavailable for the dashboard');
+    cloudflare = null;
+  }
+
+  return {
+    nowMs,
+    sinceIso,
+    filter,
+    chart,
+    siteCount: sites.length,
+    totals: {
+      attempts: totals.attempts,
+      ips: totals.ips,
+      ignored: totals.ignored,
+      activeBans: allActive.length,
+      bansCreated: queries.bansCreatedSince(sinceIso),
+    },
+    bans,
+    bansMatching: matching.length,
+    topIps: queries.topIps(sinceIso, 10).map((row) => ({ ...row, banned: core.bans.currentBan(row.ip_key, nowMs) !== null })),
+    topNetworks: [...networks.values()].sort((a, b) => b.attempts - a.attempts).slice(0, 10),
+    topUsernames: queries.topUsernames(sinceIso, 10),
+    cloudflare,
+    recentAudit: queries.recentAudit(12),
+  };
+}
+
+export type OverviewData = ReturnType<typeof overviewData>;

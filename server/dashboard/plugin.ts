@@ -1,0 +1,334 @@
+// GET /dashboard and its forms: admin sign-in with the admin token into an in-memory
+// session (HttpOnly, SameSite=Strict cookie), a CSRF token on every form, a strict CSP,
+// and every action through the core so it lands in the audit log as admin:dashboard.
+// Registered with the prefix /dashboard; everything here is scoped to it.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { allowlistEntrySchema, manualBanSchema } from '../contract/admin.ts';
+import { describeZodError } from '../contract/events.ts';
+import { formatDuration } from '../config/duration.ts';
+import { HttpError } from '../http/errors.ts';
+import { ignoreReasonFor } from '../jail/ignore.ts';
+import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
+import { createDashboardQueries } from '../store/dashboard-queries.ts';
+import type { CloudflareActionRow } from '../store/enforcement.ts';
+import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
+import {
+  allowlistFormMetaSchema,
+  banFormMetaSchema,
+  extendFormSchema,
+  loginFormSchema,
+  parseFormBody,
+  unbanFormSchema,
+  withoutBlanks,
+} from './forms.ts';
+import { createLoginThrottle } from './login-throttle.ts';
+import { overviewData } from './overview-data.ts';
+import { createSessionStore, DEFAULT_SESSION_LIMITS, newToken, sameSecret, type Flash, type Session } from './sessions.ts';
+import { ipPage } from './views/ip.ts';
+import { loginPage } from './views/login.ts';
+import { messagePage } from './views/message.ts';
+import { overviewPage } from './views/overview.ts';
+
+export const DASHBOARD_ACTOR = 'admin:dashboard';
+
+/** No inline script or style, nothing from elsewhere, no framing, forms post only to us. */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const ASSETS: Record<string, { type: string; body: string }> = {
+  'style.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/style.css', import.meta.url), 'utf8') },
+  'live.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/live.js', import.meta.url), 'utf8') },
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    dashboardSession?: Session | null;
+  }
+}
+
+type Back = 'overview' | 'ip';
+
+function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpError(400, 'invalid_form', describeZodError(result.error));
+  return result.data;
+}
+
+export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  const { core } = app;
+  const queries = createDashboardQueries(core.db);
+  const sessions = createSessionStore(core.now, DEFAULT_SESSION_LIMITS);
+  const throttle = createLoginThrottle(core.now);
+  const sessionMaxAge = Math.floor(DEFAULT_SESSION_LIMITS.absoluteMs / 1000);
+
+  app.decorateRequest('dashboardSession', null);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
+    done(null, parseFormBody(body as string)),
+  );
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('content-security-policy', DASHBOARD_CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (!request.url.startsWith('/dashboard/assets/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  const sendHtml = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const csrf = request.dashboardSession?.csrf;
+    if (error instanceof HttpError) {
+      return sendHtml(reply.headers(error.headers), error.statusCode, messagePage({ title: titleFor(error.statusCode), text: error.message, csrf }));
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) return sendHtml(reply, status, messagePage({ title: titleFor(status), text: error.message, csrf }));
+    request.log.error({ err: error }, 'dashboard request failed');
+    return sendHtml(reply, 500, messagePage({ title: 'Something broke', text: 'The dashboard failed to handle this request; the service log has the details.', csrf }));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendHtml(reply, 404, messagePage({ title: 'Not found', text: `There is no dashboard page at ${request.url.split('?')[0]}.`, csrf: request.dashboardSession?.csrf })),
+  );
+
+  /** Signed-in pages: no session means the sign-in page for a GET, a plain 401 for a form post. */
+  async function requireSession(request: FastifyRequest, reply: FastifyReply) {
+    const session = sessions.get(readCookie(request, SESSION_COOKIE));
+    if (!session) {
+      if (request.method === 'GET' || request.method === 'HEAD') return reply.redirect('/dashboard/login', 303);
+      return sendHtml(reply, 401, messagePage({ title: 'Signed out', text: 'Your session has ended; sign in again and repeat the action.', link: { href: '/dashboard/login', text: 'Sign in' } }));
+    }
+    request.dashboardSession = session;
+  }
+
+  /** Every state change carries the session's CSRF token in a hidden field. */
+  async function requireCsrf(request: FastifyRequest) {
+    const sent = (request.body as Record<string, unknown> | undefined)?.csrf;
+    if (typeof sent !== 'string' || !sameSecret(sent, request.dashboardSession!.csrf)) {
+      throw new HttpError(403, 'csrf', 'This form did not come from this dashboard session (or the page is too old). Reload the page and try again.');
+    }
+  }
+  const signedIn = { preHandler: requireSession };
+  const action = { preHandler: [requireSession, requireCsrf] };
+
+  app.get<{ Params: { file: string } }>('/assets/:file', async (request, reply) => {
+    const asset = ASSETS[request.params.file];
+    if (!asset) throw new HttpError(404, 'not_found', 'No such asset.');
+    return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
+  });
+
+  // ---- sign in / out ----
+
+  app.get('/login', async (request, reply) => {
+    if (sessions.get(readCookie(request, SESSION_COOKIE))) return reply.redirect('/dashboard', 303);
+    const csrf = readCookie(request, LOGIN_CSRF_COOKIE) ?? newToken();
+    reply.header('set-cookie', cookieHeader(request, LOGIN_CSRF_COOKIE, csrf, 3600));
+    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: (request.query as Record<string, unknown>).bye === '1' }));
+  });
+
+  app.post('/login', async (request, reply) => {
+    const form = parseForm(loginFormSchema, request.body ?? {});
+    const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE);
+    if (!cookieCsrf || !sameSecret(form.csrf, cookieCsrf)) {
+      throw new HttpError(403, 'csrf', 'The sign-in form has expired or did not come from this dashboard. Open the sign-in page again.');
+    }
+    const retryAfter = throttle.retryAfterSeconds(request.ip);
+    if (retryAfter > 0) {
+      throw new HttpError(429, 'too_many_logins', `Too many wrong tokens; try again in ${retryAfter} s.`, { 'retry-after': String(retryAfter) });
+    }
+    if (!(await isAdminToken(form.token.trim()))) {
+      throttle.fail(request.ip);
+      request.log.info('dashboard sign-in refused: wrong admin token');
+      return sendHtml(reply, 401, loginPage({ csrf: cookieCsrf, error: 'That is not the admin token.' }));
+    }
+    const session = sessions.create();
+    reply.header('set-cookie', [cookieHeader(request, SESSION_COOKIE, session.id, sessionMaxAge), clearCookieHeader(request, LOGIN_CSRF_COOKIE)]);
+    return reply.redirect('/dashboard', 303);
+  });
+
+  app.post('/logout', action, async (request, reply) => {
+    sessions.destroy(request.dashboardSession!.id);
+    reply.header('set-cookie', clearCookieHeader(request, SESSION_COOKIE));
+    return reply.redirect('/dashboard/login?bye=1', 303);
+  });
+
+  // ---- pages ----
+
+  function renderOverview(request: FastifyRequest, reply: FastifyReply, status = 200, flash?: Flash) {
+    const session = request.dashboardSession!;
+    const q = request.query as Record<string, unknown>;
+    const filter = typeof q.q === 'string' ? q.q.slice(0, 100) : '';
+    const shownFlash = flash ?? takeFlash(session);
+    const data = overviewData(app, queries, core.now(), filter);
+    return sendHtml(reply, status, overviewPage(data, { csrf: session.csrf, live: q.live === '1', flash: shownFlash }));
+  }
+
+  function renderIp(request: FastifyRequest, reply: FastifyReply, ipKey: string, status = 200, flash?: Flash) {
+    const session = request.dashboardSession!;
+    const nowMs = core.now();
+    const html = ipPage(
+      {
+        nowMs,
+        ipKey,
+        banAddress: ipKey.split('/')[0]!,
+        currentBan: core.bans.currentBan(ipKey, nowMs),
+        cloudflare: app.enforcer.enforcementStateOf(ipKey),
+        events: core.store.eventsForIpKey(ipKey, 500),
+        bans: core.store.bansForIpKey(ipKey, 200),
+        audit: core.store.auditForIpKey(ipKey, 500),
+        cloudflareActions: app.enforcer.actionsFor(ipKey) as CloudflareActionRow[],
+        siteNames: new Map(core.store.listSites().map((s) => [s.id, s.name])),
+      },
+      { csrf: session.csrf, flash: flash ?? takeFlash(session) },
+    );
+    return sendHtml(reply, status, html);
+  }
+
+  app.get('/', signedIn, async (request, reply) => renderOverview(request, reply));
+
+  app.get('/ip', signedIn, async (request, reply) => {
+    const key = (request.query as Record<string, unknown>).key;
+    return renderIp(request, reply, ipKeyFromInput(typeof key === 'string' ? key : ''));
+  });
+
+  // ---- actions: Post/Redirect/Get on success, the page again with a 4xx on bad input ----
+
+  /** Runs an action; its input errors are shown on the page the form came from. */
+  function act(back: (request: FastifyRequest) => { to: Back; ipKey?: string }, run: (request: FastifyRequest) => { text: string; ipKey?: string }) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const target = back(request);
+      try {
+        const done = run(request);
+        request.dashboardSession!.flash = { kind: 'ok', text: done.text };
+        const ipKey = done.ipKey ?? target.ipKey;
+        return reply.redirect(target.to === 'ip' && ipKey ? `/dashboard/ip?key=${encodeURIComponent(ipKey)}` : '/dashboard', 303);
+      } catch (error) {
+        if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
+        const flash: Flash = { kind: 'error', text: error.message };
+        if (target.to === 'ip' && target.ipKey) return renderIp(request, reply, target.ipKey, error.statusCode, flash);
+        return renderOverview(request, reply, error.statusCode, flash);
+      }
+    };
+  }
+  const body = (request: FastifyRequest) => (request.body ?? {}) as Record<string, string>;
+  /** Where a form returns to; an unreadable ip_key sends it back to the overview. */
+  const backOf = (request: FastifyRequest) => {
+    const b = body(request);
+    const to: Back = b.back === 'ip' ? 'ip' : 'overview';
+    const raw = b.ip_key ?? b.ip ?? b.cidr ?? '';
+    let ipKey: string | undefined;
+    try {
+      ipKey = raw ? ipKeyFromInput(raw) : undefined;
+    } catch {
+      ipKey = undefined;
+    }
+    return { to, ipKey };
+  };
+
+  app.post('/bans/unban', action, act(backOf, (request) => {
+    const form = parseForm(unbanFormSchema, body(request));
+    const ipKey = ipKeyFromInput(form.ip_key);
+    const lifted = core.bans.unban(ipKey, DASHBOARD_ACTOR);
+    if (!lifted.length) throw new HttpError(404, 'not_banned', `${ipKey} has no active ban.`);
+    return { text: `Unbanned ${ipKey} (${lifted.length} ban${lifted.length === 1 ? '' : 's'} lifted).`, ipKey };
+  }));
+
+  app.post('/bans/extend', action, act(backOf, (request) => {
+    const form = parseForm(extendFormSchema, body(request));
+    const ipKey = ipKeyFromInput(form.ip_key);
+    const nowMs = core.now();
+    const current = core.bans.currentBan(ipKey, nowMs);
+    if (!current) throw new HttpError(404, 'not_banned', `${ipKey} has no active ban to extend.`);
+    const until = current.expiresAtMs + form.by * 1000;
+    // A manual ban reaching the new expiry; the enforcer blocks until the furthest ban ends.
+    core.bans.manualBan({
+      ipKey,
+      durationSeconds: Math.ceil((until - nowMs) / 1000),
+      reason: `extended by ${formatDuration(form.by)} from the dashboard`,
+      actor: DASHBOARD_ACTOR,
+    });
+    return { text: `Extended the ban on ${ipKey} by ${formatDuration(form.by)}, to ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, ipKey };
+  }));
+
+  app.post('/bans', action, act(backOf, (request) => {
+    const b = body(request);
+    parseForm(banFormMetaSchema, b);
+    const input = parseForm(manualBanSchema, withoutBlanks({ ip: b.ip, duration: b.duration, reason: b.reason }));
+    const ip = normaliseIp(input.ip);
+    if (!ip) throw new HttpError(400, 'invalid_ip', `"${input.ip}" is not an IP address EdgeJail can ban.`);
+    const refusal = ignoreReasonFor(ip, core.ignoreLists());
+    if (refusal) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${refusal}); EdgeJail never bans it.`);
+    const ipKey = ipKeyOf(ip, core.config.ipv6_prefix);
+    const { extended } = core.bans.manualBan({ ipKey, durationSeconds: input.duration, reason: input.reason, actor: DASHBOARD_ACTOR });
+    return { text: `${extended ? 'Extended the manual ban on' : 'Banned'} ${ipKey} for ${formatDuration(input.duration)}.`, ipKey };
+  }));
+
+  app.post('/allowlist', action, act(backOf, (request) => {
+    const b = body(request);
+    const meta = parseForm(allowlistFormMetaSchema, b);
+    const entry = parseForm(allowlistEntrySchema, { cidr: (b.cidr ?? '').trim(), note: b.note?.trim() || null });
+    core.addAllowlist(entry.cidr, entry.note ?? null, DASHBOARD_ACTOR);
+    let text = `Allowlisted ${entry.cidr}: never counted, never banned.`;
+    const single = meta.unban ? singleAddressKey(entry.cidr, core.config.ipv6_prefix) : null;
+    if (single) {
+      const lifted = core.bans.unban(single, DASHBOARD_ACTOR);
+      if (lifted.length) text += ` Lifted ${lifted.length} ban${lifted.length === 1 ? '' : 's'} on ${single}.`;
+    }
+    return { text, ipKey: single ?? undefined };
+  }));
+
+  /** The admin API's own check (constant-time), so the dashboard never holds the token itself. */
+  async function isAdminToken(token: string): Promise<boolean> {
+    if (!token) return false;
+    try {
+      await app.verifyAdmin({ headers: { authorization: `Bearer ${token}` } } as FastifyRequest);
+      return true;
+    } catch (error) {
+      if (error instanceof HttpError && error.statusCode === 401) return false;
+      throw error;
+    }
+  }
+
+  function takeFlash(session: Session): Flash | null {
+    const flash = session.flash ?? null;
+    delete session.flash;
+    return flash;
+  }
+
+  /** An IP address (keyed as the jails key it) or an IPv6 prefix such as 2001:db8::/64. */
+  function ipKeyFromInput(text: string): string {
+    const trimmed = text.trim();
+    const ip = normaliseIp(trimmed);
+    if (ip) return ipKeyOf(ip, core.config.ipv6_prefix);
+    const slash = trimmed.indexOf('/');
+    if (slash > 0) {
+      const network = normaliseIp(trimmed.slice(0, slash));
+      const prefix = trimmed.slice(slash + 1);
+      if (network?.includes(':') && /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= 128) return ipKeyOf(network, Number(prefix));
+    }
+    throw new HttpError(400, 'invalid_ip', `"${trimmed.slice(0, 100)}" is not an IP address or IPv6 prefix.`);
+  }
+}
+
+/** The ip_key a single-address allowlist entry stands for, so its bans can be lifted; null for a range. */
+function singleAddressKey(cidr: string, ipv6Prefix: number): string | null {
+  const parsed = parseCidr(cidr);
+  if (!parsed) return null;
+  if (parsed.family === 4) return parsed.prefix === 32 ? parsed.network : null;
+  return parsed.prefix === 128 ? ipKeyOf(parsed.network, ipv6Prefix) : null;
+}
+
+function titleFor(status: number): string {
+  return ({ 400: 'That did not work', 401: 'Signed out', 403: 'Refused', 404: 'Not found', 422: 'Not allowed', 429: 'Slow down' } as Record<number, string>)[status] ?? 'Error';
+}

@@ -1,0 +1,79 @@
+// Dashboard sessions live in memory only: a restart signs everyone out, which is the safe
+// failure. The cookie carries a random id; the CSRF token is per session and never leaves
+// the pages it is embedded in.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+export interface Session {
+  id: string;
+  csrf: string;
+  createdAtMs: number;
+  lastSeenAtMs: number;
+  /** One message for the next page after a redirect (Post/Redirect/Get). */
+  flash?: Flash;
+}
+
+export interface SessionLimits {
+  idleMs: number;
+  absoluteMs: number;
+  /** Oldest sessions are dropped beyond this, so repeated logins cannot grow memory. */
+  max: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 2 * 3600_000, absoluteMs: 12 * 3600_000, max: 200 };
+
+export const newToken = () => randomBytes(32).toString('base64url');
+
+/** Compares two secrets in constant time whatever their lengths. */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+export function createSessionStore(now: () => number, limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
+  // Map iteration order is insertion order: the first entry is the oldest session.
+  const sessions = new Map<string, Session>();
+
+  const expired = (s: Session, nowMs: number) => nowMs - s.lastSeenAtMs > limits.idleMs || nowMs - s.createdAtMs > limits.absoluteMs;
+
+  function sweep(nowMs: number): void {
+    for (const [id, s] of sessions) if (expired(s, nowMs)) sessions.delete(id);
+    while (sessions.size >= limits.max) sessions.delete(sessions.keys().next().value!);
+  }
+
+  return {
+    create(): Session {
+      const nowMs = now();
+      sweep(nowMs);
+      const session: Session = { id: newToken(), csrf: newToken(), createdAtMs: nowMs, lastSeenAtMs: nowMs };
+      sessions.set(session.id, session);
+      return session;
+    },
+
+    /** The live session with this id (its idle timer restarted), or null. */
+    get(id: string | undefined): Session | null {
+      if (!id) return null;
+      const session = sessions.get(id);
+      if (!session) return null;
+      const nowMs = now();
+      if (expired(session, nowMs)) {
+        sessions.delete(id);
+        return null;
+      }
+      session.lastSeenAtMs = nowMs;
+      return session;
+    },
+
+    destroy(id: string): void {
+      sessions.delete(id);
+    },
+
+    size: () => sessions.size,
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;

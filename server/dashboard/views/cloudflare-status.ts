@@ -1,0 +1,46 @@
+// The Cloudflare sync card: is the enforcer keeping Cloudflare in step with the bans,
+// and how much of the API budget is left.
+import type { EnforcerStatus } from '../../cloudflare/enforcer.ts';
+import { html, type Renderable } from '../html.ts';
+import { formatCount, formatSpan, formatTime, relativeTime } from '../format.ts';
+import { cloudflareBadge } from './components.ts';
+
+const BACKENDS: Record<string, string> = { access_rules: 'IP Access Rules', list: 'IP list + WAF rule' };
+
+// The enforcement table's own words, mapped to the ones the bans table shows.
+const ROW_STATES: Record<string, string> = { active: 'applied' };
+
+function row(label: string, value: Renderable) {
+  return html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`;
+}
+
+export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
+  if (!status) {
+    return html`<section class="card" aria-labelledby="cf-heading"><h2 id="cf-heading">Cloudflare sync</h2>
+      <p class="empty">The enforcer's status is unavailable; the service log says why.</p></section>`;
+  }
+  const modeBadge = !status.running
+    ? html`<span class="badge badge-bad">stopped</span>`
+    : status.mode === 'dry_run'
+      ? html`<span class="badge badge-info">dry-run: nothing is sent</span>`
+      : html`<span class="badge badge-good">enforcing</span>`;
+  const states = Object.entries(status.states).filter(([state, n]) => n > 0 && state !== 'removed');
+  const report = status.lastReconcile;
+  const drift = report ? report.orphansRemoved + report.missingReapplied + report.idsRepaired + report.foreignGone : 0;
+  return html`<section class="card" aria-labelledby="cf-heading">
+    <div class="card-head"><h2 id="cf-heading">Cloudflare sync</h2>${modeBadge}</div>
+    <table class="compact kv"><tbody>
+      ${row('Backend', html`${BACKENDS[status.backend] ?? status.backend} <span class="muted">${status.scope}</span>`)}
+      ${row('Blocks', states.length ? html`<span class="badges">${states.map(([state, n]) => html`${cloudflareBadge(ROW_STATES[state] ?? state)} ${formatCount(n)} `)}</span>` : html`<span class="muted">none</span>`)}
+      ${row('Outbox', html`${formatCount(status.outboxDepth)} waiting · ${formatCount(status.outboxDue)} due now · ${formatCount(status.inFlight)} in flight`)}
+      ${row('Last reconcile', report
+        ? html`<time datetime="${report.at}" title="${formatTime(report.at)}">${relativeTime(report.at, nowMs)}</time> · saw ${formatCount(report.seen)}, repaired ${formatCount(drift)}${report.errors.length ? html` · <span class="badge badge-bad">${report.errors.length} error${report.errors.length === 1 ? '' : 's'}</span>` : ''}${status.reconcileRunning ? ' · running now' : ''}`
+        : html`<span class="muted">${status.reconcileRunning ? 'running now' : 'not yet'}</span>`)}
+      ${row('Drift repaired', html`${formatCount(status.driftRepaired)} <span class="muted">since start</span>`)}
+      ${row('API requests', html`${formatCount(status.apiCalls)} <span class="muted">since start</span>`)}
+      ${row('Rate-limit headroom', status.limiterHeadroom === null ? html`<span class="muted">—</span>` : html`${formatCount(status.limiterHeadroom)} requests`)}
+      ${row('Rate limited', status.rateLimitedForMs > 0 ? html`<span class="badge badge-busy">waiting ${formatSpan(status.rateLimitedForMs)}</span>` : 'no')}
+      ${row('Last error', status.lastError ? html`<span class="detail">${status.lastError}</span>` : html`<span class="muted">none</span>`)}
+    </tbody></table>
+  </section>`;
+}

@@ -1,0 +1,68 @@
+// Pieces several pages share: the Cloudflare badge, ban action forms, the ban/allowlist forms.
+import { html, query, type SafeHtml } from '../html.ts';
+import { CLOUDFLARE_STATE_LABELS } from '../format.ts';
+import { csrfField } from './layout.ts';
+
+export const ipLink = (ipKey: string) => html`<a class="mono" href="/dashboard/ip${query({ key: ipKey })}">${ipKey}</a>`;
+
+export function cloudflareBadge(state: string | null): SafeHtml {
+  if (!state) return html`<span class="badge badge-muted">not sent</span>`;
+  const known = CLOUDFLARE_STATE_LABELS[state];
+  return html`<span class="badge badge-${known?.tone ?? 'muted'}">${known?.text ?? state}</span>`;
+}
+
+export const EXTEND_CHOICES = [
+  { value: '1h', text: '1 hour' },
+  { value: '1d', text: '1 day' },
+  { value: '1w', text: '1 week' },
+  { value: '30d', text: '30 days' },
+];
+
+/** Unban and extend, for one row of the active bans table or the per-IP page. */
+export function banActions(ipKey: string, csrf: string, back: 'overview' | 'ip', idSuffix: string): SafeHtml {
+  const selectId = `extend-${idSuffix}`;
+  return html`<div class="actions">
+    <form method="post" action="/dashboard/bans/unban" class="inline">
+      ${csrfField(csrf)}<input type="hidden" name="ip_key" value="${ipKey}"><input type="hidden" name="back" value="${back}">
+      <button type="submit" class="danger" aria-label="Unban ${ipKey}">Unban</button>
+    </form>
+    <form method="post" action="/dashboard/bans/extend" class="inline extend">
+      ${csrfField(csrf)}<input type="hidden" name="ip_key" value="${ipKey}"><input type="hidden" name="back" value="${back}">
+      <label class="visually-hidden" for="${selectId}">Extend the ban on ${ipKey} by</label>
+      <select id="${selectId}" name="by">${EXTEND_CHOICES.map((c) => html`<option value="${c.value}">+${c.text}</option>`)}</select>
+      <button type="submit" aria-label="Extend the ban on ${ipKey}">Extend</button>
+    </form>
+  </div>`;
+}
+
+export function manualBanForm(csrf: string, options: { ip?: string; back: 'overview' | 'ip' }): SafeHtml {
+  return html`<form method="post" action="/dashboard/bans" class="stack">
+    ${csrfField(csrf)}<input type="hidden" name="back" value="${options.back}">
+    <label for="ban-ip">IP address</label>
+    <input id="ban-ip" name="ip" required inputmode="text" autocomplete="off" spellcheck="false" placeholder="203.0.113.7" value="${options.ip ?? ''}">
+    <div class="row">
+      <div class="grow">
+        <label for="ban-duration">Duration</label>
+        <input id="ban-duration" name="duration" value="1d" required aria-describedby="ban-duration-help">
+      </div>
+      <div class="grow2">
+        <label for="ban-reason">Reason</label>
+        <input id="ban-reason" name="reason" value="manual ban" maxlength="500">
+      </div>
+    </div>
+    <p id="ban-duration-help" class="help">Seconds, or 90s, 10m, 1h, 7d, 2w. Banning an IP that already has a manual ban extends it.</p>
+    <button type="submit" class="danger">Ban</button>
+  </form>`;
+}
+
+export function allowlistForm(csrf: string, options: { cidr?: string; back: 'overview' | 'ip' }): SafeHtml {
+  return html`<form method="post" action="/dashboard/allowlist" class="stack">
+    ${csrfField(csrf)}<input type="hidden" name="back" value="${options.back}">
+    <label for="allow-cidr">IP address or range</label>
+    <input id="allow-cidr" name="cidr" required autocomplete="off" spellcheck="false" placeholder="192.0.2.0/24" value="${options.cidr ?? ''}">
+    <label for="allow-note">Note</label>
+    <input id="allow-note" name="note" maxlength="500" placeholder="office, monitoring, …">
+    <div class="check"><input type="checkbox" id="allow-unban" name="unban" value="1" checked><label for="allow-unban">Also lift the bans on a single address</label></div>
+    <button type="submit">Allowlist</button>
+  </form>`;
+}

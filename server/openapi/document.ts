@@ -1,0 +1,129 @@
+// The OpenAPI 3.1 document, generated from the route table and the zod schemas with
+// zod's own JSON Schema output (3.1 uses JSON Schema 2020-12 as is).
+import { z } from 'zod';
+import { SIGNATURE_HEADER, SITE_HEADER, TIMESTAMP_HEADER } from '../auth/site-signature.ts';
+import { REQUEST_COMPONENTS, RESPONSE_COMPONENTS, ROUTE_DOCS, type RouteDoc } from './routes.ts';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** `/v1/bans/:ip` → `/v1/bans/{ip}` */
+export const openApiPath = (fastifyPath: string) => fastifyPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+/** Drops what is noise in a document: per-schema $schema/$id, and the safe-integer bounds zod puts on every int. */
+function tidy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(tidy);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value as Json)) {
+    if (k === '$schema' || k === '$id') continue;
+    if ((k === 'minimum' && v === Number.MIN_SAFE_INTEGER) || (k === 'maximum' && v === Number.MAX_SAFE_INTEGER)) continue;
+    out[k] = tidy(v);
+  }
+  return out;
+}
+
+function components(list: ReadonlyArray<[string, z.ZodType]>, io: 'input' | 'output'): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of list) registry.add(schema, { id });
+  // Transforms (durations: "1h" → 3600) have no JSON Schema; their input side is documented instead.
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io, unrepresentable: 'any' });
+  return tidy(schemas) as Record<string, Json>;
+}
+
+function nameOf(list: ReadonlyArray<[string, z.ZodType]>, schema: z.ZodType, where: string): string {
+  const found = list.find(([, s]) => s === schema);
+  if (!found) throw new Error(`OpenAPI: the schema of ${where} is not in the components list (server/openapi/routes.ts)`);
+  return found[0];
+}
+
+function security(auth: RouteDoc['auth']) {
+  if (auth === 'admin') return [{ adminToken: [] }];
+  if (auth === 'site') return [{ siteId: [], siteTimestamp: [], siteSignature: [] }];
+  return [];
+}
+
+function operation(route: RouteDoc): Json {
+  const where = `${route.method} ${route.path}`;
+  const parameters: Json[] = [];
+  for (const [name, description] of Object.entries(route.params ?? {})) {
+    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+  }
+  if (route.query) {
+    const schema = tidy(z.toJSONSchema(route.query, { io: 'input' })) as { properties?: Record<string, Json>; required?: string[] };
+    for (const [name, property] of Object.entries(schema.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: property });
+    }
+  }
+  const responses: Json = {};
+  for (const [status, response] of Object.entries(route.responses)) {
+    const content = response.schema
+      ? { [response.contentType ?? 'application/json']: { schema: ref(nameOf(RESPONSE_COMPONENTS, response.schema, `${where} → ${status}`)) } }
+      : response.contentType
+        ? { [response.contentType]: {} }
+        : undefined;
+    responses[status] = content ? { description: response.description, content } : { description: response.description };
+  }
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: [route.tag],
+    security: security(route.auth),
+    ...(parameters.length ? { parameters } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: ref(nameOf(REQUEST_COMPONENTS, route.body, `${where} body`)) } } } }
+      : {}),
+    responses,
+  };
+}
+
+export function buildOpenApiDocument(options: { version: string }): Json {
+  const paths: Record<string, Json> = {};
+  for (const route of ROUTE_DOCS) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: operation(route) };
+  }
+  const requestSchemas = components(REQUEST_COMPONENTS, 'input');
+  const responseSchemas = components(RESPONSE_COMPONENTS, 'output');
+  for (const name of Object.keys(requestSchemas)) {
+    if (name in responseSchemas) throw new Error(`OpenAPI: component ${name} is both a request and a response schema`);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'EdgeJail',
+      version: options.version,
+      summary: 'Brute-force defence for WordPress behind Cloudflare',
+      description:
+        'Sites report failed logins as signed events (`/v1/events`); jails turn them into bans enforced at Cloudflare. The admin API manages bans and the allowlist with a bearer token. Durations are seconds or `90s`, `10m`, `1h`, `7d`, `2w`.',
+      license: { name: 'GPL-2.0-or-later', identifier: 'GPL-2.0-or-later' },
+    },
+    tags: [
+      { name: 'Webhook', description: 'Called by the WordPress plugin, signed with the site secret' },
+      { name: 'Admin', description: 'Bearer token: EDGEJAIL_ADMIN_TOKEN, or the file admin-token in the data directory' },
+      { name: 'Operations', description: 'No authentication' },
+    ],
+    paths,
+    components: {
+      schemas: { ...requestSchemas, ...responseSchemas },
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token' },
+        siteId: { type: 'apiKey', in: 'header', name: headerName(SITE_HEADER), description: 'The site id' },
+        siteTimestamp: { type: 'apiKey', in: 'header', name: headerName(TIMESTAMP_HEADER), description: 'Unix seconds; within 300 s of the service clock' },
+        siteSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: headerName(SIGNATURE_HEADER),
+          description: '`sha256=` + lowercase hex HMAC-SHA256(site secret, timestamp + "." + raw body)',
+        },
+      },
+    },
+  };
+}
+
+/** x-edgejail-site → X-EdgeJail-Site, as the README spells the headers. */
+function headerName(lower: string): string {
+  return lower.split('-').map((part) => (part === 'edgejail' ? 'EdgeJail' : part.charAt(0).toUpperCase() + part.slice(1))).join('-');
+}

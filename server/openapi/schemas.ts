@@ -1,0 +1,134 @@
+// Response bodies of the admin and public routes, as zod schemas: the OpenAPI document is
+// generated from them, and the OpenAPI tests parse real responses with them, so the
+// document cannot drift from what the routes send. Request bodies are the contract's.
+import { z } from 'zod';
+import { decisionSchema, errorResponseSchema, eventBatchResponseSchema } from '../contract/events.ts';
+
+export { decisionSchema, errorResponseSchema, eventBatchResponseSchema };
+
+const isoTime = z.string().meta({ format: 'date-time', examples: ['2026-11-25T10:00:00.000Z'] });
+const ipKey = z.string().meta({ description: 'The IP address, or the IPv6 prefix it is counted and banned by', examples: ['203.0.113.7', '2001:db8:1:2::/64'] });
+
+export const cloudflareStateSchema = z
+  .enum(['applied', 'pending', 'applying', 'removing', 'failed', 'dry_run', 'foreign'])
+  .nullable()
+  .meta({ description: 'Where the block stands at Cloudflare; null when nothing was ever sent' });
+
+export const banSchema = z
+  .strictObject({
+    id: z.number().int(),
+    ip_key: ipKey,
+    jail: z.string().meta({ description: "Jail name, or 'manual'" }),
+    reason: z.string(),
+    trigger_event_ids: z.string().nullable().meta({ description: 'JSON array of the event ids that crossed the threshold' }),
+    ban_count: z.number().int().meta({ description: '1 for a first offence; drives bantime_increment' }),
+    created_at: isoTime,
+    expires_at: isoTime,
+    lifted_at: isoTime.nullable(),
+    lifted_by: z.string().nullable().meta({ description: "'expiry', 'admin:api', 'admin:cli', 'admin:dashboard'" }),
+    state: z.enum(['active', 'lifted']),
+  })
+  ;
+
+export const banWithCloudflareSchema = banSchema.extend({ cloudflare: cloudflareStateSchema });
+
+export const eventRecordSchema = z
+  .strictObject({
+    seq: z.number().int(),
+    id: z.string(),
+    site_id: z.string(),
+    type: z.string(),
+    ip: z.string(),
+    ip_key: ipKey,
+    username: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    path: z.string().nullable(),
+    weight: z.number().int(),
+    occurred_at: isoTime,
+    received_at: isoTime,
+    ignored_reason: z.string().nullable().meta({ description: 'Why the jails did not count it (allowlist, never_ban:<category>), or null' }),
+  })
+  ;
+
+export const auditEntrySchema = z
+  .strictObject({
+    id: z.number().int(),
+    at: isoTime,
+    actor: z.string(),
+    action: z.string(),
+    ip_key: z.string().nullable(),
+    ban_id: z.number().int().nullable(),
+    site_id: z.string().nullable(),
+    detail: z.string().nullable().meta({ description: 'JSON text; never holds a secret' }),
+  })
+  ;
+
+export const cloudflareActionSchema = z
+  .strictObject({
+    id: z.number().int(),
+    at: isoTime,
+    ip_key: z.string().nullable(),
+    ban_id: z.number().int().nullable(),
+    operation: z.string(),
+    target: z.string().nullable(),
+    outcome: z.enum(['ok', 'error', 'dry_run']),
+    http_status: z.number().int().nullable(),
+    cf_error_codes: z.string().nullable(),
+    error: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    batch_id: z.number().int().nullable(),
+  })
+  ;
+
+export const siteSchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    created_at: isoTime,
+    secret_rotated_at: isoTime.nullable(),
+    site_url: z.string().nullable(),
+    plugin_version: z.string().nullable(),
+    wp_version: z.string().nullable(),
+    last_hello_at: isoTime.nullable(),
+    last_event_at: isoTime.nullable(),
+  })
+  .meta({ description: 'A site as the API shows it: never with its secret' });
+
+export const allowlistRuntimeEntrySchema = z
+  .strictObject({ cidr: z.string(), note: z.string().nullable(), created_at: isoTime, created_by: z.string() })
+  ;
+
+export const cloudflareStatusSchema = z
+  .looseObject({ mode: z.string().optional() })
+  .meta({ description: "The enforcer's status: mode (dry-run, access rules, list), outbox depth, last reconcile, rate-limit headroom" });
+
+export const banListResponseSchema = z.strictObject({ bans: z.array(banWithCloudflareSchema) });
+export const manualBanResponseSchema = z.strictObject({
+  ban: banWithCloudflareSchema,
+  extended: z.boolean().meta({ description: 'true when an existing manual ban was extended instead (status 200)' }),
+});
+export const unbanResponseSchema = z.strictObject({ ip_key: ipKey, lifted: z.number().int(), bans: z.array(z.number().int()) });
+export const ipHistoryResponseSchema = z.strictObject({
+  ip_key: ipKey,
+  banned_until: isoTime.nullable(),
+  cloudflare: cloudflareStateSchema,
+  events: z.array(eventRecordSchema),
+  bans: z.array(banSchema),
+  audit: z.array(auditEntrySchema),
+  cloudflare_actions: z.array(cloudflareActionSchema),
+});
+export const allowlistResponseSchema = z.strictObject({
+  config: z.array(z.string()).meta({ description: 'Entries from the config file (read-only here)' }),
+  runtime: z.array(allowlistRuntimeEntrySchema),
+});
+export const allowlistAddResponseSchema = z.strictObject({ cidr: z.string() });
+export const allowlistRemoveResponseSchema = z.strictObject({ removed: z.string() });
+export const sitesResponseSchema = z.strictObject({ sites: z.array(siteSchema) });
+export const statusResponseSchema = z.strictObject({
+  bans: z.record(z.string(), z.number().int()).meta({ description: 'Ban rows by state' }),
+  events_stored: z.number().int(),
+  sites: z.number().int(),
+  cloudflare: cloudflareStatusSchema,
+});
+export const cloudflareRangesResponseSchema = z.strictObject({ ipv4: z.array(z.string()), ipv6: z.array(z.string()) });
+export const healthResponseSchema = z.strictObject({ status: z.literal('ok'), cloudflare: z.string().optional() });

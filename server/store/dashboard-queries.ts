@@ -1,0 +1,97 @@
+// Read-only aggregates for the dashboard and the Grafana metrics. Windows are bounded by
+// received_at (indexed) as well as occurred_at, so "the last 24 h" never scans the whole
+// retention period.
+import type { Db } from './db.ts';
+
+// Everything a site reports except a successful login is part of an attack.
+const ATTACKS = "type != 'login_succeeded'";
+const WINDOW = 'received_at >= @since AND occurred_at >= @since';
+
+export interface AttemptBucket {
+  site_id: string;
+  bucket: number;
+  attempts: number;
+}
+export interface TopIp {
+  ip_key: string;
+  attempts: number;
+  sites: number;
+  usernames: number;
+  last_seen: string;
+}
+export interface TopNetworkRaw {
+  /** "203.0.113." for IPv4 (the /24 without its last octet), the ip_key for IPv6. */
+  net: string;
+  family: 4 | 6;
+  attempts: number;
+  ips: number;
+}
+export interface TopUsername {
+  username: string;
+  attempts: number;
+  ips: number;
+}
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  ip_key: string | null;
+  ban_id: number | null;
+  site_id: string | null;
+  detail: string | null;
+}
+export interface ApiCallCount {
+  operation: string;
+  outcome: string;
+  status: number;
+  n: number;
+  last_id: number;
+}
+
+export function createDashboardQueries(db: Db) {
+  const s = {
+    attemptsByBucket: db.prepare(`SELECT site_id, (CAST(strftime('%s', occurred_at) AS INTEGER) / @bucket) * @bucket AS bucket,
+        sum(weight) AS attempts
+      FROM events WHERE ${WINDOW} AND ${ATTACKS} GROUP BY site_id, bucket ORDER BY bucket`),
+    totals: db.prepare(`SELECT coalesce(sum(weight), 0) AS attempts, count(DISTINCT ip_key) AS ips,
+        coalesce(sum(CASE WHEN ignored_reason IS NOT NULL THEN weight END), 0) AS ignored
+      FROM events WHERE ${WINDOW} AND ${ATTACKS}`),
+    bansCreatedSince: db.prepare('SELECT count(*) AS n FROM bans WHERE created_at >= ?'),
+    topIps: db.prepare(`SELECT ip_key, sum(weight) AS attempts, count(DISTINCT site_id) AS sites,
+        count(DISTINCT username) AS usernames, max(occurred_at) AS last_seen
+      FROM events WHERE ${WINDOW} AND ${ATTACKS} GROUP BY ip_key ORDER BY attempts DESC, ip_key LIMIT @limit`),
+    // rtrim of the digits leaves "a.b.c." of an IPv4 address: its /24.
+    topNetworks: db.prepare(`SELECT CASE WHEN instr(ip, ':') > 0 THEN ip_key ELSE rtrim(ip, '0123456789') END AS net,
+        CASE WHEN instr(ip, ':') > 0 THEN 6 ELSE 4 END AS family, sum(weight) AS attempts, count(DISTINCT ip) AS ips
+      FROM events WHERE ${WINDOW} AND ${ATTACKS} GROUP BY net ORDER BY attempts DESC, net LIMIT @limit`),
+    topUsernames: db.prepare(`SELECT username, sum(weight) AS attempts, count(DISTINCT ip_key) AS ips
+      FROM events WHERE ${WINDOW} AND ${ATTACKS} AND username IS NOT NULL AND username != ''
+      GROUP BY username ORDER BY attempts DESC, username LIMIT @limit`),
+    recentAudit: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
+    activeBansByJail: db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
+    apiCallsSince: db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
+      FROM cloudflare_actions WHERE id > ? GROUP BY operation, outcome, status`),
+    enforcementByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state ORDER BY state'),
+    siteLastEvent: db.prepare('SELECT id, name, last_event_at FROM sites ORDER BY name'),
+  };
+  const window = (sinceIso: string, limit = 10) => ({ since: sinceIso, limit });
+
+  return {
+    attemptsByBucket: (sinceIso: string, bucketSeconds: number) =>
+      s.attemptsByBucket.all({ since: sinceIso, bucket: bucketSeconds }) as AttemptBucket[],
+    totals: (sinceIso: string) => s.totals.get({ since: sinceIso }) as { attempts: number; ips: number; ignored: number },
+    bansCreatedSince: (sinceIso: string) => (s.bansCreatedSince.get(sinceIso) as { n: number }).n,
+    topIps: (sinceIso: string, limit?: number) => s.topIps.all(window(sinceIso, limit)) as TopIp[],
+    topNetworks: (sinceIso: string, limit?: number) => s.topNetworks.all(window(sinceIso, limit)) as TopNetworkRaw[],
+    topUsernames: (sinceIso: string, limit?: number) => s.topUsernames.all(window(sinceIso, limit)) as TopUsername[],
+    recentAudit: (limit: number) => s.recentAudit.all(limit) as AuditRow[],
+    activeBansByJail: () => s.activeBansByJail.all() as Array<{ jail: string; n: number }>,
+    /** Cloudflare calls recorded after row `afterId`, grouped; callers keep the running totals. */
+    apiCallsSince: (afterId: number) => s.apiCallsSince.all(afterId) as ApiCallCount[],
+    enforcementByState: () => s.enforcementByState.all() as Array<{ state: string; n: number }>,
+    siteLastEvent: () => s.siteLastEvent.all() as Array<{ id: string; name: string; last_event_at: string | null }>,
+  };
+}
+
+export type DashboardQueries = ReturnType<typeof createDashboardQueries>;
