@@ -17,6 +17,9 @@ import { eventRoutes } from './routes/events.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
+import { openApiPlugin } from './openapi/plugin.ts';
+import { dashboardRoutes } from './dashboard/plugin.ts';
+import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
 import { createEnforcer, type Enforcer } from './cloudflare/enforcer.ts';
 import type { SiteRow } from './store/store.ts';
@@ -79,10 +82,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await registerOverloadShedding(app, config.overload, (reason) => shed.inc({ reason }));
   await app.register(fastifyAuth);
 
+  await app.register(openApiPlugin); // first: it records every route registered after it
   await app.register(healthRoutes);
   await app.register(eventRoutes);
   await app.register(siteConfigRoutes);
   await app.register(adminRoutes);
+  await app.register(dashboardRoutes, { prefix: '/dashboard' });
+  await app.register(boardMetrics);
 
   if (options.backgroundJobs ?? true) {
     const jobs = startBackgroundJobs(app);
