@@ -75,6 +75,19 @@ class SpoolTest extends EdgeJail_Test_Case {
 		$this->assertSame( 0, $this->spool_count() );
 	}
 
+	public function test_a_hello_the_service_missed_does_not_make_attack_reports_wait() {
+		self::$capture->server->stop();
+		EdgeJail_Plugin::instance()->report_hello(); // Activated before the service was started.
+		$this->assertSame( 'spooled', $this->deliver() );
+		$this->assertSame( 0, $this->status( 'backoff_until' ) );
+		self::$capture->server->start();
+
+		$this->signon( 'first-attack', 'x' );
+		$this->assertSame( 'sent', $this->deliver() );
+		$this->assertEqualsCanonicalizing( array( 'hello', 'login_failed' ), array_column( self::$capture->events(), 'type' ) );
+		$this->assertSame( 0, $this->spool_count() );
+	}
+
 	public function test_the_spool_cap_drops_the_oldest_events_and_counts_them() {
 		$this->configure( array( 'spool_max' => 10 ) );
 		self::$capture->server->stop();

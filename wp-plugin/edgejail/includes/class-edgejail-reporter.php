@@ -220,7 +220,13 @@ class EdgeJail_Reporter {
 			$outcome = 'sent';
 		} elseif ( $response->is_retryable() ) {
 			$overflow = array_merge( array_slice( $batch, 0, $fresh_in_batch ), $overflow );
-			$this->status->record_failure( $response->describe(), $response->retry_after() );
+			if ( self::only_hello( $batch ) ) {
+				// An activation or settings save before the service is up must not make the
+				// first attack reports wait out a backoff: the hello simply rides along later.
+				$this->status->record_error( $response->describe() );
+			} else {
+				$this->status->record_failure( $response->describe(), $response->retry_after() );
+			}
 			$outcome = 'spooled';
 		} else {
 			$this->spool->remove( $spooled );
@@ -235,6 +241,21 @@ class EdgeJail_Reporter {
 		}
 		$this->status->save();
 		return $outcome;
+	}
+
+	/**
+	 * Whether a batch carries nothing but hello events.
+	 *
+	 * @param array $batch Events.
+	 * @return bool
+	 */
+	private static function only_hello( array $batch ) {
+		foreach ( $batch as $event ) {
+			if ( 'hello' !== $event['type'] ) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**
