@@ -18,6 +18,9 @@ class RealServiceTest extends EdgeJail_Test_Case {
 	/** @var int */
 	private static $port;
 
+	/** @var string */
+	private static $data_dir;
+
 	/** @var array{id:string, secret:string} */
 	private static $site_credentials;
 
@@ -30,6 +33,7 @@ class RealServiceTest extends EdgeJail_Test_Case {
 			return;
 		}
 		$data       = sys_get_temp_dir() . '/edgejail-wp-real-service-' . getmypid();
+		self::$data_dir = $data;
 		self::$port = EdgeJail_Test_Background_Server::free_port();
 		@mkdir( $data, 0700, true );
 		self::$env = array_merge(
@@ -73,6 +77,9 @@ class RealServiceTest extends EdgeJail_Test_Case {
 			}
 			proc_close( self::$service );
 			self::$service = null;
+		}
+		if ( self::$data_dir && 0 === strpos( self::$data_dir, sys_get_temp_dir() . '/edgejail-wp-real-service-' ) ) {
+			exec( 'rm -rf ' . escapeshellarg( self::$data_dir ) );
 		}
 	}
 
