@@ -111,10 +111,18 @@ export function createAccessRulesApi(api: CloudflareApi, pageSize: number) {
       return found.filter((rule) => ipKeyFromTag(rule.notes) === ipKey && (!target || sameIpValue(rule.value, target.value)));
     },
 
-    /** Any rule for this exact value, ours or not: who owns the duplicate Cloudflare refused. */
+    /**
+     * Any rule for this exact value, ours or not: who owns the duplicate Cloudflare refused.
+     * Cloudflare documents the value filter for IPv4 and IPv4 ranges only, so when it finds
+     * nothing every rule of the scope is read (rare: only after a refused duplicate).
+     */
     async findByValue(scope: ScopeParams, target: CloudflareTarget, context: Omit<CallContext, 'operation'>): Promise<AccessRule[]> {
-      const found = await listAll(scope, { value: target.value }, { ...context, operation: 'find_rule', target: `${target.target} ${target.value} in ${scopeLabel(scope)}` });
-      return found.filter((rule) => sameIpValue(rule.value, target.value));
+      const describe = `${target.target} ${target.value} in ${scopeLabel(scope)}`;
+      const filtered = (await listAll(scope, { value: target.value }, { ...context, operation: 'find_rule', target: describe }))
+        .filter((rule) => sameIpValue(rule.value, target.value));
+      if (filtered.length) return filtered;
+      return (await listAll(scope, {}, { ...context, operation: 'find_rule_scan', target: describe }))
+        .filter((rule) => sameIpValue(rule.value, target.value));
     },
 
     /** Every rule carrying our tag in this scope. */

@@ -283,6 +283,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   return {
     async start() {
       if (running) return;
+      // Its client is bound to a stop signal that has fired: a stopped enforcer stays stopped.
+      if (stopController.signal.aborted) throw new Error('this enforcer was stopped; create a new one to start again');
       running = true;
       stopping = false;
       logger.info(

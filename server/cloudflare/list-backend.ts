@@ -7,7 +7,7 @@ import type { CloudflareApi } from './api.ts';
 import { CloudflareCallError } from './api.ts';
 import { createListApi, type ListItem } from './list-api.ts';
 import { formatTag, ipKeyFromTag } from './tag.ts';
-import { cloudflareTargetFor, UnsupportedIpKeyError, type CloudflareTarget } from './target.ts';
+import { canonicalIp, cloudflareTargetFor, UnsupportedIpKeyError, type CloudflareTarget } from './target.ts';
 import {
   emptyReport,
   iso,
@@ -43,6 +43,20 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
   const save = (ipKey: string, patch: Parameters<typeof writeEnforcement>[4]) => writeEnforcement(store, ipKey, BACKEND, nowIso(), patch);
   const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+  // Untagged items someone put in our list, by address, from the last full read. A ban on
+  // one of them is covered by that item: we must not overwrite its comment (a POST would)
+  // and then delete it at unban.
+  let foreignItems = new Map<string, ListItem>();
+  const itemKey = (ip: string) => {
+    const [address = '', prefix] = ip.split('/');
+    return prefix === undefined ? canonicalIp(address) : `${canonicalIp(address)}/${prefix}`;
+  };
+  async function readAllItems(batchId: number | null): Promise<ListItem[]> {
+    const items = await list.readAll({ batchId });
+    foreignItems = new Map(items.filter((i) => !ipKeyFromTag(i.comment)).map((i) => [itemKey(i.ip), i]));
+    return items;
+  }
+
   /**
    * Finds the current items for these ip_keys by their tag, with whichever costs fewer
    * calls: one search per IPv4 key, or reading the whole list.
@@ -62,7 +76,7 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
         for (const item of await list.search(cloudflareTargetFor(ipKey).listIp, { ipKey, batchId })) add(item);
       }
     } else {
-      for (const item of await list.readAll({ batchId })) add(item);
+      for (const item of await readAllItems(batchId)) add(item);
     }
     return found;
   }
@@ -131,7 +145,7 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
         if (!(error instanceof CloudflareCallError) || error.kind === 'stopped' || error.kind === 'rate_limited') throw error;
         // A failed delete may name an item someone already removed: see what is really left.
         logger.warn({ err: error.message, batchId }, 'bulk delete failed; re-reading the list to see what is left');
-        const left = await list.readAll({ batchId });
+        const left = await readAllItems(batchId);
         const leftIds = new Set(left.map((i) => i.id));
         const leftKeys = new Set(left.map((i) => ipKeyFromTag(i.comment)));
         store.transaction(() => {
@@ -180,8 +194,20 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
           continue;
         }
         const notes = formatTag({ ipKey, jails: desired.jails, until: desired.until });
+        const foreign = row?.state === 'active' ? undefined : foreignItems.get(itemKey(target.listIp));
         if (row?.state === 'active' && row.cloudflare_id && row.notes === notes && row.scope === label) outcomes.set(ipKey, { ipKey });
-        else adds.push({ ipKey, target, notes, desired });
+        else if (foreign) {
+          if (row?.state !== 'foreign' || row.foreign_rule_id !== foreign.id) {
+            save(ipKey, {
+              scope: label, state: 'foreign', cloudflare_id: null, create_uncertain: 0, target: target.target, value: target.listIp,
+              mode: null, notes: foreign.comment, applied_until: desired.until, foreign_rule_id: foreign.id, attempts: 0, last_error: null, applied_at: at,
+            });
+            store.auditSystem(at, 'cloudflare_foreign_rule', ipKey, desired.ban_id, {
+              item_id: foreign.id, comment: foreign.comment, note: 'an item EdgeJail did not add already lists this address; it will never be deleted by EdgeJail',
+            });
+          }
+          outcomes.set(ipKey, { ipKey });
+        } else adds.push({ ipKey, target, notes, desired });
         continue;
       }
       const nothingPlaced = !row || row.state === 'removed' || (!row.cloudflare_id && !row.create_uncertain && ['pending', 'failed', 'dry_run', 'foreign'].includes(row.state));
@@ -198,7 +224,7 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
 
   async function reconcile(context: ReconcileContext): Promise<ReconcileReport> {
     const report = emptyReport(BACKEND, nowIso());
-    const items = await list.readAll();
+    const items = await readAllItems(null);
     const byKey = new Map<string, ListItem[]>();
     for (const item of items) {
       const ipKey = ipKeyFromTag(item.comment);
@@ -260,9 +286,15 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
           }
           continue;
         }
-        report.missingReapplied++;
-        audit(ipKey, desired.ban_id, { repair: 'missing_reapplied', stored_id: row?.cloudflare_id ?? null, stored_state: row?.state ?? null });
-        save(ipKey, { state: 'pending', cloudflare_id: null, create_uncertain: 0 });
+        if (row?.state === 'foreign') {
+          if ([...foreignItems.values()].some((i) => i.id === row.foreign_rule_id)) continue;
+          report.foreignGone++;
+          audit(ipKey, desired.ban_id, { repair: 'foreign_rule_gone', item_id: row.foreign_rule_id });
+        } else {
+          report.missingReapplied++;
+          audit(ipKey, desired.ban_id, { repair: 'missing_reapplied', stored_id: row?.cloudflare_id ?? null, stored_state: row?.state ?? null });
+        }
+        save(ipKey, { state: 'pending', cloudflare_id: null, create_uncertain: 0, foreign_rule_id: null });
         store.enqueue(ipKey, nowIso());
       }
       if (orphans.length) {

@@ -140,3 +140,21 @@ test('slow answers beyond the SDK timeout are retried through the outbox', async
     await h.close();
   }
 });
+
+test('stop() lets an in-flight create finish, and a stopped enforcer cannot be started again', async () => {
+  const h = await createHarness();
+  try {
+    h.fake.injectFault({ kind: 'slow', delayMs: 300, match: { method: 'POST' }, times: 1 });
+    const enforcer = await h.startEnforcer();
+    h.ban('192.0.2.95');
+    while (enforcer.status().inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    await enforcer.stop();
+    const row = h.db.prepare('SELECT state, cloudflare_id FROM cloudflare_enforcement WHERE ip_key = ?').get('192.0.2.95') as { state: string; cloudflare_id: string };
+    assert.equal(row.state, 'active');
+    assert.equal(row.cloudflare_id, taggedRules(h.fake)[0]!.id);
+    assert.equal(h.db.prepare('SELECT count(*) AS n FROM enforcement_outbox').pluck().get(), 0);
+    await assert.rejects(enforcer.start(), /was stopped/);
+  } finally {
+    await h.close();
+  }
+});

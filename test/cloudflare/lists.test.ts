@@ -155,3 +155,29 @@ test('list reconcile removes tagged leftovers, re-adds missing items and leaves 
     await h.close();
   }
 });
+
+test("an address someone else put in the list covers the ban, keeps its comment and is never deleted", async () => {
+  const h = await listHarness();
+  try {
+    const sdk = new (await import('cloudflare')).default({ apiToken: h.fake.token, baseURL: h.fake.baseURL, maxRetries: 0 });
+    const list = (await sdk.rules.lists.list({ account_id: h.fake.accountId })).result.find((l) => l.name === LIST)!;
+    await sdk.rules.lists.items.create(list.id, { account_id: h.fake.accountId, body: [{ ip: '192.0.2.210', comment: 'blocked by the security team' }] });
+    await new Promise((r) => setTimeout(r, 50));
+
+    const enforcer = await h.startEnforcer();
+    await enforcer.reconcile(); // the start-up read learns what is in the list
+    const [banId] = banMany(h, ['192.0.2.210']);
+    await h.settle(enforcer);
+    assert.equal(enforcer.enforcementStateOf('192.0.2.210'), 'foreign');
+    assert.deepEqual(h.fake.listItems(LIST).map((i) => i.comment), ['blocked by the security team']);
+
+    liftMany(h, [banId!]);
+    await h.settle(enforcer);
+    const report = await enforcer.reconcile();
+    assert.equal(report.orphansRemoved, 0);
+    assert.deepEqual(h.fake.listItems(LIST).map((i) => `${i.ip} ${i.comment}`), ['192.0.2.210 blocked by the security team']);
+    assert.equal(h.fake.callCount({ method: 'DELETE', pathIncludes: '/items' }), 0);
+  } finally {
+    await h.close();
+  }
+});
