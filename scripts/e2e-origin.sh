@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The origin of the end-to-end test and the benchmark: the WordPress that scripts/wp-env.sh
+# installs, served by nginx and a multi-worker php-fpm pool on loopback, as a real host
+# would serve it behind Cloudflare. Everything lives under $E2E_DIR (pid files, sockets,
+# logs, configs); nothing in /etc is touched and no system service is started.
+#
+#   bash scripts/e2e-origin.sh setup              packages, private MariaDB, fresh site, plugin active
+#   bash scripts/e2e-origin.sh reset-site         fresh database and site (MariaDB must be up)
+#   bash scripts/e2e-origin.sh start HOST PORT    php-fpm + nginx on HOST:PORT
+#   bash scripts/e2e-origin.sh stop               stop nginx, php-fpm and MariaDB (only ours, by pid file)
+#   bash scripts/e2e-origin.sh env                print the paths the caller needs
+#
+# Variables: E2E_DIR (default <repo>/.tmp/e2e), WP_ENV_DIR (default $E2E_DIR/wp-env, so the
+# plugin's own test suite, which uses .tmp/wp-env, never shares a database with us),
+# E2E_PHP_WORKERS (php-fpm children, default 4), E2E_NGINX_WORKERS (default 2).
+#
+# nginx's access log ($E2E_DIR/origin/access.log) is one JSON object per request:
+#   {"t": epoch seconds, "addr": peer address, "cf": CF-Connecting-IP, "method", "uri", "status", "php": 0|1}
+# The peer address of a request that did not come through the edge is what the test says it
+# is (X-Test-Client-IP via nginx's realip module): the test's attackers live on one machine,
+# so that header stands in for the packet's source address. The edge proxy strips it.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+: "${E2E_DIR:=$REPO/.tmp/e2e}"
+: "${WP_ENV_DIR:=$E2E_DIR/wp-env}"
+: "${E2E_PHP_WORKERS:=4}"
+: "${E2E_NGINX_WORKERS:=2}"
+export WP_ENV_DIR
+ORIGIN_DIR="$E2E_DIR/origin"
+# shellcheck source=scripts/wp-env.sh
+source "$REPO/scripts/wp-env.sh"
+
+log() { printf '[e2e-origin] %s\n' "$*" >&2; }
+
+install_packages() {
+  local missing=() pkg
+  for pkg in nginx php-fpm; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  mkdir -p "$E2E_DIR"
+  export DEBIAN_FRONTEND=noninteractive
+  # Debian's maintainer scripts must not start the system's nginx/php-fpm (port 80, no systemd in CI).
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
+  local ok=0
+  apt-get install -y --no-install-recommends "${missing[@]}" >"$E2E_DIR/apt.log" 2>&1 \
+    || { apt-get update >>"$E2E_DIR/apt.log" 2>&1 && apt-get install -y --no-install-recommends "${missing[@]}" >>"$E2E_DIR/apt.log" 2>&1; } \
+    || ok=1
+  [ $created_policy = 1 ] && rm -f "$policy"
+  if [ $ok != 0 ]; then log "apt-get failed, see $E2E_DIR/apt.log"; tail -20 "$E2E_DIR/apt.log" >&2; return 1; fi
+}
+
+php_fpm_binary() {
+  local bin
+  bin="$(command -v php-fpm 2>/dev/null || true)"
+  [ -n "$bin" ] || bin="$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -1)"
+  [ -x "$bin" ] || { log "no php-fpm binary found"; return 1; }
+  printf '%s' "$bin"
+}
+
+# Unix socket paths are limited to 107 bytes.
+fpm_socket() {
+  local sock="$ORIGIN_DIR/php-fpm.sock"
+  [ ${#sock} -le 100 ] || sock="/tmp/edgejail-e2e-fpm-$(printf '%s' "$ORIGIN_DIR" | md5sum | cut -c1-12).sock"
+  printf '%s' "$sock"
+}
+
+# Stops the process named by a pid file if it is still the program we started.
+stop_pidfile() {
+  local file="$1" name="$2" signal="${3:-TERM}" pid i
+  [ -f "$file" ] || return 0
+  pid="$(cat "$file" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "-$signal" "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+write_configs() {
+  local host="$1" port="$2" sock as_root_nginx='' as_root_fpm=''
+  sock="$(fpm_socket)"
+  mkdir -p "$ORIGIN_DIR/nginx-temp"
+  if [ "$(id -u)" = 0 ]; then
+    as_root_nginx='user root root;'
+    as_root_fpm=$'user = root\ngroup = root'
+  fi
+  cat >"$ORIGIN_DIR/php-fpm.conf" <<CONF
+; Written by scripts/e2e-origin.sh.
+[global]
+pid = $ORIGIN_DIR/php-fpm.pid
+error_log = $ORIGIN_DIR/php-fpm.log
+daemonize = yes
+
+[edgejail-e2e]
+$as_root_fpm
+listen = $sock
+listen.mode = 0666
+; A fixed pool: the benchmark compares runs, and a dynamic pool would measure its own spawning.
+pm = static
+pm.max_children = $E2E_PHP_WORKERS
+pm.max_requests = 0
+catch_workers_output = yes
+clear_env = no
+php_admin_value[error_log] = $ORIGIN_DIR/php-errors.log
+php_admin_flag[log_errors] = on
+php_admin_value[memory_limit] = 256M
+; wp-config-extra.php is rewritten between runs; read it fresh every request.
+php_admin_value[opcache.revalidate_freq] = 0
+CONF
+
+  cat >"$ORIGIN_DIR/nginx.conf" <<CONF
+# Written by scripts/e2e-origin.sh.
+$as_root_nginx
+worker_processes $E2E_NGINX_WORKERS;
+pid $ORIGIN_DIR/nginx.pid;
+error_log $ORIGIN_DIR/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  client_body_temp_path $ORIGIN_DIR/nginx-temp/body;
+  proxy_temp_path $ORIGIN_DIR/nginx-temp/proxy;
+  fastcgi_temp_path $ORIGIN_DIR/nginx-temp/fastcgi;
+  uwsgi_temp_path $ORIGIN_DIR/nginx-temp/uwsgi;
+  scgi_temp_path $ORIGIN_DIR/nginx-temp/scgi;
+  keepalive_requests 100000;
+  # Requests that bypass the edge: the test names their source address (see the header of this script).
+  set_real_ip_from 127.0.0.0/8;
+  real_ip_header X-Test-Client-IP;
+  map \$upstream_addr \$reached_php { "" 0; default 1; }
+  log_format e2e escape=json '{"t":\$msec,"addr":"\$remote_addr","cf":"\$http_cf_connecting_ip","method":"\$request_method","uri":"\$request_uri","status":\$status,"php":\$reached_php}';
+  access_log $ORIGIN_DIR/access.log e2e;
+  server {
+    listen $host:$port;
+    server_name _;
+    root $WP_ENV_ROOT;
+    index index.php;
+    location / { try_files \$uri \$uri/ /index.php?\$args; }
+    location ~ \.php\$ {
+      try_files \$uri =404;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+      fastcgi_pass unix:$sock;
+    }
+  }
+}
+CONF
+}
+
+wait_for_port() {
+  local host="$1" port="$2" i
+  for i in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_origin() {
+  local host="${1:?host}" port="${2:?port}" fpm
+  mkdir -p "$ORIGIN_DIR"
+  stop_origin_servers
+  write_configs "$host" "$port"
+  : >"$ORIGIN_DIR/access.log"
+  fpm="$(php_fpm_binary)"
+  local root_flag=()
+  [ "$(id -u)" = 0 ] && root_flag=(--allow-to-run-as-root)
+  "$fpm" --fpm-config "$ORIGIN_DIR/php-fpm.conf" "${root_flag[@]}" \
+    || { log "php-fpm did not start"; tail -20 "$ORIGIN_DIR/php-fpm.log" >&2; return 1; }
+  nginx -p "$ORIGIN_DIR" -e "$ORIGIN_DIR/nginx-error.log" -c "$ORIGIN_DIR/nginx.conf" \
+    || { log "nginx did not start"; tail -20 "$ORIGIN_DIR/nginx-error.log" >&2; return 1; }
+  wait_for_port "$host" "$port" || { log "nginx is not listening on $host:$port"; return 1; }
+  local sock i
+  sock="$(fpm_socket)"
+  for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+  [ -S "$sock" ] || { log "php-fpm socket $sock missing"; return 1; }
+  log "origin on http://$host:$port (nginx + php-fpm x$E2E_PHP_WORKERS), logs in $ORIGIN_DIR"
+}
+
+stop_origin_servers() {
+  stop_pidfile "$ORIGIN_DIR/nginx.pid" nginx QUIT
+  stop_pidfile "$ORIGIN_DIR/php-fpm.pid" php-fpm QUIT
+}
+
+stop_all() {
+  stop_origin_servers
+  # The private MariaDB of our WP_ENV_DIR (wp-env.sh's own stop: mysqladmin shutdown on its socket).
+  WP_ENV_STARTED_DB=1 wp_env_stop
+}
+
+case "${1:-}" in
+  setup)
+    install_packages
+    wp_env_setup
+    ;;
+  reset-site)
+    wp_env_start_db
+    wp_env_reset_db
+    : >"$WP_ENV_DEBUG_LOG"
+    wp_env_install_wp
+    ;;
+  start) start_origin "${2:-}" "${3:-}" ;;
+  stop) stop_all ;;
+  env)
+    printf 'E2E_DIR=%s\nWP_ENV_DIR=%s\nWP_ENV_ROOT=%s\nORIGIN_DIR=%s\nACCESS_LOG=%s\nWP_ENV_USER=%s\nWP_ENV_PASSWORD=%s\nWP_ENV_DEBUG_LOG=%s\n' \
+      "$E2E_DIR" "$WP_ENV_DIR" "$WP_ENV_ROOT" "$ORIGIN_DIR" "$ORIGIN_DIR/access.log" "$WP_ENV_USER" "$WP_ENV_PASSWORD" "$WP_ENV_DEBUG_LOG"
+    ;;
+  *) echo "usage: $0 setup | reset-site | start HOST PORT | stop | env" >&2; exit 2 ;;
+esac

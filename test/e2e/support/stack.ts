@@ -1,0 +1,75 @@
+// The whole story's cast on loopback: WordPress with the plugin behind nginx + php-fpm (the
+// origin), the EdgeJail service, the fake Cloudflare API, and the edge proxy in front.
+// Used by the end-to-end test and by the benchmark's origin-load section.
+import { freePort } from '../../support/process.ts';
+import { startFakeCloudflare, type FakeCloudflare, type FakeCloudflareOptions } from '../../fake-cloudflare/server.ts';
+import { DEFAULT_EDGE_SOURCE, startEdgeProxy, type EdgeProxy } from '../edge-proxy.ts';
+import { configurePlugin, originPaths, runOriginScript, unconfigurePlugin, type OriginPaths } from './origin.ts';
+import { startStoryService, type Backend, type StoryService } from './edgejail-service.ts';
+
+export interface Origin {
+  paths: OriginPaths;
+  env: NodeJS.ProcessEnv;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Installs what is missing, starts MariaDB, nginx and php-fpm on a free loopback port. */
+export async function startOrigin(env: NodeJS.ProcessEnv = {}): Promise<Origin> {
+  await runOriginScript(['setup'], env);
+  const paths = await originPaths(env);
+  const port = await freePort();
+  await runOriginScript(['start', '127.0.0.1', String(port)], env);
+  return {
+    paths,
+    env,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      unconfigurePlugin(paths);
+      await runOriginScript(['stop'], env);
+    },
+  };
+}
+
+export interface Story {
+  backend: Backend;
+  fake: FakeCloudflare;
+  service: StoryService;
+  edge: EdgeProxy;
+  origin: Origin;
+  close(): Promise<void>;
+}
+
+export interface StoryOptions {
+  backend: Backend;
+  jails: Record<string, unknown>;
+  cloudflare?: Record<string, unknown>;
+  fake?: FakeCloudflareOptions;
+}
+
+/** A fresh site, service and Cloudflare account in front of a running origin. */
+export async function startStory(origin: Origin, options: StoryOptions): Promise<Story> {
+  const fake = await startFakeCloudflare(options.fake ?? {});
+  const closers: Array<() => Promise<void>> = [() => fake.close()];
+  try {
+    const service = await startStoryService({ backend: options.backend, fake, jails: options.jails, cloudflare: options.cloudflare });
+    closers.unshift(() => service.dispose());
+    configurePlugin(origin.paths, { serviceUrl: service.url, siteId: service.site.id, secret: service.site.secret, edgeAddresses: [DEFAULT_EDGE_SOURCE] });
+    await runOriginScript(['reset-site'], origin.env);
+    const edge = await startEdgeProxy({ origin: origin.url, isBlocked: (ip) => fake.isBlocked(ip), sourceAddress: DEFAULT_EDGE_SOURCE });
+    closers.unshift(() => edge.close());
+    return {
+      backend: options.backend,
+      fake,
+      service,
+      edge,
+      origin,
+      close: async () => {
+        for (const close of closers) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw error;
+  }
+}
