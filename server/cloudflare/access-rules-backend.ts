@@ -77,8 +77,9 @@ export function createAccessRulesBackend(deps: BackendDeps & { api: CloudflareAp
     }
     if (row?.state === 'foreign' && row.scope === label) return; // someone else's rule blocks it; the reconciler watches it
 
-    if (row?.state === 'active' && row.cloudflare_id) {
-      if (row.notes === notes && row.mode === mode) return;
+    // We hold a rule id (active, or a removal/update that failed before the ban came back): update it in place.
+    if (row?.cloudflare_id && row.scope === label) {
+      if (row.state === 'active' && row.notes === notes && row.mode === mode) return;
       try {
         await rules.update(scope, row.cloudflare_id, target, mode, notes, context);
         markActive(ipKey, { id: row.cloudflare_id, target: target.target, value: target.value, mode, notes }, target, notes, desired.until);

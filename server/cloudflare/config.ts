@@ -50,7 +50,7 @@ const cloudflareFields = z.strictObject({
       max_ms: z.number().int().min(1).default(300_000),
     })
     .prefault({}),
-  reconcile_interval: durationSchema.default(600),
+  reconcile_interval: durationSchema.default(600).refine((seconds) => seconds >= 10, 'must be at least 10s (each run reads every tagged rule)'),
   /** IP keys worked on at once (access_rules backend); the limiter still bounds the rate. */
   concurrency: z.number().int().min(1).max(32).default(4),
   /** Items per bulk POST/DELETE (list backend). */

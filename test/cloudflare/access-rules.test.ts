@@ -197,3 +197,26 @@ test('challenge modes are honoured and the token never reaches logs or the actio
     await h.close();
   }
 });
+
+test('a ban that returns while its unban is still failing keeps the same rule', async () => {
+  const h = await createHarness();
+  try {
+    const enforcer = await h.startEnforcer();
+    const first = h.ban('192.0.2.120');
+    await h.settle(enforcer);
+    const rule = taggedRules(h.fake)[0]!;
+    h.fake.injectFault({ kind: 'server_error', status: 503, match: { method: 'DELETE' }, times: 1 });
+    h.lift(first);
+    await enforcer.drain(); // the delete failed and waits on backoff
+    assert.equal(enforcer.enforcementStateOf('192.0.2.120'), 'removing');
+    h.ban('192.0.2.120', { jail: 'recidive' });
+    await h.settle(enforcer);
+    const [after, ...others] = taggedRules(h.fake);
+    assert.equal(others.length, 0);
+    assert.equal(after!.id, rule.id, 'the rule was updated, not replaced');
+    assert.match(after!.notes, /jail=recidive/);
+    assert.equal(h.fake.callCount({ method: 'POST' }), 1);
+  } finally {
+    await h.close();
+  }
+});
