@@ -36,7 +36,7 @@ export function overviewData(app: FastifyInstance, queries: DashboardQueries, no
   const siteName = new Map(sites.map((s) => [s.id, s.name]));
   const bySite = new Map<string, number[]>();
   for (const row of queries.attemptsByBucket(sinceIso, BUCKET_SECONDS)) {
-    const index = Math.round((row.bucket * 1000 - firstBucket) / bucketMs);
+    const index = Math.floor((row.bucket * 1000 - firstBucket) / bucketMs);
     if (index < 0 || index >= bucketStartsMs.length) continue;
     let values = bySite.get(row.site_id);
     if (!values) bySite.set(row.site_id, (values = new Array<number>(bucketStartsMs.length).fill(0)));

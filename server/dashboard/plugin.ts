@@ -12,7 +12,6 @@ import { HttpError } from '../http/errors.ts';
 import { ignoreReasonFor } from '../jail/ignore.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
 import { createDashboardQueries } from '../store/dashboard-queries.ts';
-import type { CloudflareActionRow } from '../store/enforcement.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
@@ -26,7 +25,7 @@ import {
 import { createLoginThrottle } from './login-throttle.ts';
 import { overviewData } from './overview-data.ts';
 import { createSessionStore, DEFAULT_SESSION_LIMITS, newToken, sameSecret, type Flash, type Session } from './sessions.ts';
-import { ipPage } from './views/ip.ts';
+import { IP_PAGE_LIMITS, ipPage } from './views/ip.ts';
 import { loginPage } from './views/login.ts';
 import { messagePage } from './views/message.ts';
 import { overviewPage } from './views/overview.ts';
@@ -184,10 +183,10 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
         banAddress: ipKey.split('/')[0]!,
         currentBan: core.bans.currentBan(ipKey, nowMs),
         cloudflare: app.enforcer.enforcementStateOf(ipKey),
-        events: core.store.eventsForIpKey(ipKey, 500),
-        bans: core.store.bansForIpKey(ipKey, 200),
-        audit: core.store.auditForIpKey(ipKey, 500),
-        cloudflareActions: app.enforcer.actionsFor(ipKey) as CloudflareActionRow[],
+        events: core.store.eventsForIpKey(ipKey, IP_PAGE_LIMITS.events),
+        bans: core.store.bansForIpKey(ipKey, IP_PAGE_LIMITS.bans),
+        audit: core.store.auditForIpKey(ipKey, IP_PAGE_LIMITS.audit),
+        cloudflareActions: app.enforcer.actionsFor(ipKey, IP_PAGE_LIMITS.cloudflareActions),
         siteNames: new Map(core.store.listSites().map((s) => [s.id, s.name])),
       },
       { csrf: session.csrf, flash: flash ?? takeFlash(session) },

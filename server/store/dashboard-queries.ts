@@ -51,7 +51,9 @@ export interface ApiCallCount {
 
 export function createDashboardQueries(db: Db) {
   const s = {
-    attemptsByBucket: db.prepare(`SELECT site_id, (CAST(strftime('%s', occurred_at) AS INTEGER) / @bucket) * @bucket AS bucket,
+    // better-sqlite3 binds JS numbers as REAL; the cast keeps the division an integer one.
+    attemptsByBucket: db.prepare(`SELECT site_id,
+        (CAST(strftime('%s', occurred_at) AS INTEGER) / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS bucket,
         sum(weight) AS attempts
       FROM events WHERE ${WINDOW} AND ${ATTACKS} GROUP BY site_id, bucket ORDER BY bucket`),
     totals: db.prepare(`SELECT coalesce(sum(weight), 0) AS attempts, count(DISTINCT ip_key) AS ips,

@@ -35,6 +35,14 @@ const dialogs: string[] = [];
 const cspViolations: string[] = [];
 const foreignRequests: string[] = [];
 
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
 before(async () => {
   const deps = spawnSync('bash', [join(ROOT, 'scripts/browser-deps.sh')], { encoding: 'utf8' });
   assert.equal(deps.status, 0, `scripts/browser-deps.sh failed:\n${deps.stdout}${deps.stderr}`);
@@ -57,6 +65,11 @@ before(async () => {
   const res = await sendSigned(service.url, sites[0]!, attack);
   assert.equal(res.status, 200);
   assert.equal(res.body.decisions[0]?.ip_key, ATTACKER, 'the signed events must have banned the attacker');
+  // The page shows the Cloudflare state; let the (dry-run) enforcer get to the ban first.
+  await until(async () => {
+    const bans = await fetch(`${service.url}/v1/bans`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return ((await bans.json()) as { bans: Array<{ ip_key: string; cloudflare: string | null }> }).bans.some((b) => b.ip_key === ATTACKER && b.cloudflare === 'dry_run');
+  }, 'the enforcer to record the dry-run block');
 
   profileDir = mkdtempSync(join(tmpdir(), 'edgejail-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
@@ -91,6 +104,7 @@ test('without a session the dashboard sends the browser to the sign-in page', as
   await page.getByLabel('Admin token').fill('not-the-token-at-all-0000000000');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('That is not the admin token.').waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-login.png') });
 });
 
 test('the admin signs in and sees the ban a signed event caused, with the attacker markup shown as text', async () => {

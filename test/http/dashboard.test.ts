@@ -268,3 +268,27 @@ test('a session idle for more than two hours has ended', async () => {
   assert.equal(res.statusCode, 303);
   assert.equal(res.headers.location, '/dashboard/login');
 });
+
+test('the chart counts each attempt in the half hour it happened, weighted', async () => {
+  const nowMs = Date.now();
+  const fresh = await startService({}, { now: () => nowMs });
+  try {
+    const session = await signIn(fresh.app, ADMIN_TOKEN);
+    const halfHour = 1800_000;
+    const previous = Math.floor(nowMs / halfHour) * halfHour - halfHour;
+    // Late in the previous half hour: rounding instead of flooring would move it to the next.
+    const late = previous + halfHour - 60_000;
+    await postEvents(fresh.app, fresh.site, [
+      attempt('198.51.100.200', { occurred_at: new Date(late).toISOString() }),
+      attempt('198.51.100.201', { occurred_at: new Date(late).toISOString(), type: 'xmlrpc_multicall', weight: 3 }),
+      attempt('198.51.100.202', { occurred_at: new Date(late).toISOString(), type: 'login_succeeded' }),
+    ]);
+    const page = (await session.get('/dashboard')).body;
+    const label = `${new Date(previous).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    const rows = [...page.matchAll(/<tr><th scope="row">([^<]+)<\/th><td class="num">(\d+)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(rows, [[label, '4']], 'one row, in the half hour of the attempts; the successful login is no attack');
+    assert.match(page, /4 failed attempts in 1 series/);
+  } finally {
+    await fresh.close();
+  }
+});

@@ -24,12 +24,16 @@ export interface IpPageData {
 
 const when = (iso: string, nowMs: number) => html`<time datetime="${iso}" title="${relativeTime(iso, nowMs)}">${formatTime(iso)}</time>`;
 
-function section(id: string, title: string, count: number, table: Renderable, empty: string) {
+function section(id: string, title: string, count: number, table: Renderable, empty: string, limit?: number) {
   return html`<section class="card" aria-labelledby="${id}">
     <h2 id="${id}">${title} <span class="count">${formatCount(count)}</span></h2>
     ${count ? html`<div class="table-scroll">${table}</div>` : html`<p class="empty">${empty}</p>`}
+    ${limit !== undefined && count >= limit ? html`<p class="muted">The latest ${formatCount(limit)}; <code>edgejail history</code> and the database have them all.</p>` : ''}
   </section>`;
 }
+
+/** How many rows of each kind the page shows at most. */
+export const IP_PAGE_LIMITS = { events: 500, bans: 200, audit: 500, cloudflareActions: 200 } as const;
 
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
@@ -108,9 +112,9 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
       </section>
       <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip' })}</section>
     </div>
-    ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.')}
-    ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).')}
-    ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.')}
-    ${section('cf-heading', 'Cloudflare calls', d.cloudflareActions.length, calls, 'No Cloudflare calls about this address.')}`;
+    ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.', IP_PAGE_LIMITS.bans)}
+    ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events)}
+    ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.', IP_PAGE_LIMITS.audit)}
+    ${section('cf-heading', 'Cloudflare calls', d.cloudflareActions.length, calls, 'No Cloudflare calls about this address.', IP_PAGE_LIMITS.cloudflareActions)}`;
   return page({ title: d.ipKey, csrf, flash: options.flash, current: 'ip' }, body);
 }

@@ -79,8 +79,8 @@ function topTable(id: string, title: string, head: Renderable[], rows: Renderabl
 export function overviewPage(d: OverviewData, options: { csrf: string; live: boolean; flash?: Flash | null }): string {
   const { csrf } = options;
   const liveLink = options.live
-    ? html`<a class="live on" href="/dashboard${query({ q: d.filter || undefined })}" aria-pressed="true"><span class="dot" aria-hidden="true"></span>Live: refreshing every ${LIVE_SECONDS} s</a>`
-    : html`<a class="live" href="/dashboard${query({ live: 1, q: d.filter || undefined })}" aria-pressed="false"><span class="dot" aria-hidden="true"></span>Live refresh off</a>`;
+    ? html`<a class="live on" href="/dashboard${query({ q: d.filter || undefined })}"><span class="dot" aria-hidden="true"></span>Live: refreshing every ${LIVE_SECONDS} s</a>`
+    : html`<a class="live" href="/dashboard${query({ live: 1, q: d.filter || undefined })}"><span class="dot" aria-hidden="true"></span>Live refresh off</a>`;
   const body = html`
     <div class="page-head">
       <div><h1>Last 24 hours</h1><p class="muted">${formatTime(d.sinceIso)} – ${formatTime(new Date(d.nowMs).toISOString())} · ${formatCount(d.siteCount)} site${d.siteCount === 1 ? '' : 's'}</p></div>
@@ -100,7 +100,7 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
       <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { back: 'overview' })}</section>
     </div>
     <div class="grid-3">
-      ${topTable('top-ips', 'Top attacking IPs', ['IP / network', 'Attempts', 'Users'],
+      ${topTable('top-ips', 'Top attacking IPs', ['IP / network', 'Attempts', 'Usernames'],
         d.topIps.map((r) => [html`${ipLink(r.ip_key)}${r.banned ? html` <span class="badge badge-bad">banned</span>` : ''}`, formatCount(r.attempts), formatCount(r.usernames)]),
         'No attempts in 24 h.')}
       ${topTable('top-networks', 'Top networks', ['Network', 'Attempts', 'IPs'],
