@@ -56,7 +56,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Behind a reverse proxy the access log should show the proxy; we never derive
     // an attacker's IP from our own request, only from the signed event.
     trustProxy: false,
-    disableRequestLogging: true,
   });
 
   const db = options.db ?? openDatabase(databasePath(config));
