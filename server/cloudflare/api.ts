@@ -3,10 +3,21 @@
 // A 2xx whose envelope says `success: false` is a failure: the SDK does not look.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import Cloudflare, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'cloudflare';
+import { createRequire } from 'node:module';
+import type { Cloudflare } from 'cloudflare';
 import type { CloudflareConfig } from './config.ts';
 import { RateLimiter, StoppedError } from './rate-limiter.ts';
 import type { EnforcementStore } from '../store/enforcement.ts';
+
+// The SDK is loaded only when a token is set: it adds ~50 MB of resident memory, which a
+// dry-run service (the zero-config default) has no use for. Client and error classes come
+// from the same (CommonJS) build, so `instanceof` on its errors holds.
+const requireSdk = createRequire(import.meta.url);
+type Sdk = typeof import('cloudflare');
+type SdkErrors = typeof import('cloudflare/error');
+let sdk: Sdk | undefined;
+const loadSdk = (): Sdk => (sdk ??= requireSdk('cloudflare') as Sdk);
+const { APIConnectionTimeoutError, APIError, APIUserAbortError } = requireSdk('cloudflare/error') as SdkErrors;
 
 export type FailureKind = 'rate_limited' | 'server' | 'network' | 'timeout' | 'rejected' | 'not_found' | 'envelope' | 'stopped';
 
@@ -95,7 +106,7 @@ export function createCloudflareApi(options: {
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 
-  const client = new Cloudflare({
+  const client = new (loadSdk().Cloudflare)({
     apiToken: config.api_token,
     // Only these credentials: an API key or email in the environment must not be mixed in.
     apiKey: null,
