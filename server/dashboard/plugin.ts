@@ -3,6 +3,7 @@
 // and every action through the core so it lands in the audit log as admin:dashboard.
 // Registered with the prefix /dashboard; everything here is scoped to it.
 import { readFileSync } from 'node:fs';
+import { projectPath } from '../paths.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { allowlistEntrySchema, manualBanSchema } from '../contract/admin.ts';
@@ -45,8 +46,8 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 const ASSETS: Record<string, { type: string; body: string }> = {
-  'style.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/style.css', import.meta.url), 'utf8') },
-  'live.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/live.js', import.meta.url), 'utf8') },
+  'style.css': { type: 'text/css; charset=utf-8', body: readFileSync(projectPath('server/dashboard/assets/style.css'), 'utf8') },
+  'live.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(projectPath('server/dashboard/assets/live.js'), 'utf8') },
 };
 
 declare module 'fastify' {

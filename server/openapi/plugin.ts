@@ -3,6 +3,7 @@
 // route the app registers, so a test can demand an OpenAPI entry for each one. It must
 // be registered before the routes it should see.
 import { createReadStream, readFileSync } from 'node:fs';
+import { projectPath } from '../paths.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -23,7 +24,7 @@ declare module 'fastify' {
 
 const require = createRequire(import.meta.url);
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
 const DOCS_CSP = [
   "default-src 'none'",
@@ -41,8 +42,8 @@ const DOCS_CSP = [
 const DOCS_FILES: Record<string, { path: string; type: string }> = {
   'swagger-ui.css': { path: join(SWAGGER_DIR, 'swagger-ui.css'), type: 'text/css; charset=utf-8' },
   'swagger-ui-bundle.js': { path: join(SWAGGER_DIR, 'swagger-ui-bundle.js'), type: 'text/javascript; charset=utf-8' },
-  'init.js': { path: new URL('./assets/docs-init.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' },
-  'docs.css': { path: new URL('./assets/docs.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'init.js': { path: projectPath('server/openapi/assets/docs-init.js'), type: 'text/javascript; charset=utf-8' },
+  'docs.css': { path: projectPath('server/openapi/assets/docs.css'), type: 'text/css; charset=utf-8' },
 };
 
 const DOCS_PAGE = `<!doctype html>

@@ -32,9 +32,24 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<RunningService> {
+let built = false;
+/** Bundles the service as `npm start` does (once per process). */
+export function buildService(): void {
+  if (built) return;
+  const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
+  built = true;
+}
+
+/**
+ * Starts the service as a real process: from the TypeScript sources (tests), or with
+ * `{ production: true }` from the bundle `npm start` runs (benchmarks measure that one).
+ */
+export async function startServiceProcess(env: NodeJS.ProcessEnv, options: { production?: boolean } = {}): Promise<RunningService> {
   const port = Number(env.EDGEJAIL_PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  if (options.production) buildService();
+  const entry = options.production ? ['dist/server/main.mjs'] : ['--import', 'tsx', 'server/main.ts'];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: { ...process.env, EDGEJAIL_LOG_LEVEL: 'warn', ...env, EDGEJAIL_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
