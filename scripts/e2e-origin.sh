@@ -15,7 +15,9 @@
 # E2E_PHP_WORKERS (php-fpm children, default 4), E2E_NGINX_WORKERS (default 2).
 #
 # nginx's access log ($E2E_DIR/origin/access.log) is one JSON object per request:
-#   {"t": epoch seconds, "addr": peer address, "cf": CF-Connecting-IP, "method", "uri", "status", "php": 0|1}
+#   {"t": epoch seconds at the end, "rt": request time in seconds, "addr": peer address,
+#    "cf": CF-Connecting-IP, "ray": CF-Ray (the edge's id of the request), "method", "uri",
+#    "status", "php": 0|1 (whether PHP ran)}
 # The peer address of a request that did not come through the edge is what the test says it
 # is (X-Test-Client-IP via nginx's realip module): the test's attackers live on one machine,
 # so that header stands in for the packet's source address. The edge proxy strips it.
@@ -133,7 +135,7 @@ http {
   set_real_ip_from 127.0.0.0/8;
   real_ip_header X-Test-Client-IP;
   map \$upstream_addr \$reached_php { "" 0; default 1; }
-  log_format e2e escape=json '{"t":\$msec,"addr":"\$remote_addr","cf":"\$http_cf_connecting_ip","method":"\$request_method","uri":"\$request_uri","status":\$status,"php":\$reached_php}';
+  log_format e2e escape=json '{"t":\$msec,"rt":\$request_time,"addr":"\$remote_addr","cf":"\$http_cf_connecting_ip","ray":"\$http_cf_ray","method":"\$request_method","uri":"\$request_uri","status":\$status,"php":\$reached_php}';
   access_log $ORIGIN_DIR/access.log e2e;
   server {
     listen $host:$port;

@@ -30,6 +30,8 @@ export interface EdgeProxyOptions {
   port?: number;
   /** Local address of the connections to the origin (what the origin sees as REMOTE_ADDR). */
   sourceAddress?: string;
+  /** Called as each request is let through, with the CF-Ray id the origin will log. */
+  onForward?: (clientIp: string, ray: string) => void;
 }
 
 export interface EdgeCounters {
@@ -87,6 +89,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
   const sourceAddress = options.sourceAddress ?? DEFAULT_EDGE_SOURCE;
   const agent = new Agent({ keepAlive: true, maxSockets: 256, localAddress: sourceAddress });
   const counters: EdgeCounters = { requests: 0, blocked: 0, forwarded: 0, errors: 0 };
+  let rays = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     counters.requests++;
@@ -101,7 +104,9 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name)) headers[name] = value;
     }
+    const ray = `${(++rays).toString(16).padStart(16, '0')}-EJT`;
     headers['cf-connecting-ip'] = client;
+    headers['cf-ray'] = ray;
     headers['x-forwarded-for'] = client;
     headers['x-forwarded-proto'] = 'http';
     const upstream = request(
@@ -121,6 +126,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
       else res.destroy();
     });
     counters.forwarded++;
+    options.onForward?.(client, ray);
     req.pipe(upstream);
   }
 

@@ -98,9 +98,13 @@ export function unconfigurePlugin(paths: OriginPaths): void {
 }
 
 export interface AccessLine {
+  /** Epoch seconds when the answer was done; t - rt is when the request arrived. */
   t: number;
+  rt: number;
   addr: string;
   cf: string;
+  /** The edge's CF-Ray id; empty for requests that did not come through the edge. */
+  ray: string;
   method: string;
   uri: string;
   status: number;

@@ -16,10 +16,20 @@ export interface Origin {
 
 /** Installs what is missing, starts MariaDB, nginx and php-fpm on a free loopback port. */
 export async function startOrigin(env: NodeJS.ProcessEnv = {}): Promise<Origin> {
-  await runOriginScript(['setup'], env);
+  try {
+    await runOriginScript(['setup'], env);
+  } catch (error) {
+    await runOriginScript(['stop'], env).catch(() => undefined); // setup may have started MariaDB
+    throw error;
+  }
   const paths = await originPaths(env);
   const port = await freePort();
-  await runOriginScript(['start', '127.0.0.1', String(port)], env);
+  try {
+    await runOriginScript(['start', '127.0.0.1', String(port)], env);
+  } catch (error) {
+    await runOriginScript(['stop'], env).catch(() => undefined);
+    throw error;
+  }
   return {
     paths,
     env,
@@ -45,6 +55,8 @@ export interface StoryOptions {
   jails: Record<string, unknown>;
   cloudflare?: Record<string, unknown>;
   fake?: FakeCloudflareOptions;
+  /** See EdgeProxyOptions.onForward. */
+  onForward?: (clientIp: string, ray: string) => void;
 }
 
 /** A fresh site, service and Cloudflare account in front of a running origin. */
@@ -56,7 +68,7 @@ export async function startStory(origin: Origin, options: StoryOptions): Promise
     closers.unshift(() => service.dispose());
     configurePlugin(origin.paths, { serviceUrl: service.url, siteId: service.site.id, secret: service.site.secret, edgeAddresses: [DEFAULT_EDGE_SOURCE] });
     await runOriginScript(['reset-site'], origin.env);
-    const edge = await startEdgeProxy({ origin: origin.url, isBlocked: (ip) => fake.isBlocked(ip), sourceAddress: DEFAULT_EDGE_SOURCE });
+    const edge = await startEdgeProxy({ origin: origin.url, isBlocked: (ip) => fake.isBlocked(ip), sourceAddress: DEFAULT_EDGE_SOURCE, onForward: options.onForward });
     closers.unshift(() => edge.close());
     return {
       backend: options.backend,
