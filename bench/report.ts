@@ -1,0 +1,101 @@
+// bench/RESULTS.md: the figures of issue 3 against their targets, one row each, with the
+// machine they were measured on. Every key of results.json is listed below the table.
+type Results = Record<string, unknown>;
+
+const num = (r: Results, key: string, sub?: string): number | undefined => {
+  const v = sub === undefined ? r[key] : (r[key] as Record<string, unknown> | undefined)?.[sub];
+  return typeof v === 'number' ? v : undefined;
+};
+const fmt = (n: number | undefined, unit = '') => (n === undefined ? 'not measured' : `${n.toLocaleString('en-US')}${unit}`);
+
+interface Row {
+  row: string;
+  figure: string;
+  value: (r: Results) => string;
+  target: string;
+  /** undefined when a figure is missing or the row has no target. */
+  met: (r: Results) => boolean | undefined;
+}
+
+const cmp = (a: number | undefined, test: (a: number) => boolean) => (a === undefined ? undefined : test(a));
+const both = (a: number | undefined, b: number | undefined, test: (a: number, b: number) => boolean) =>
+  a === undefined || b === undefined ? undefined : test(a, b);
+
+const ROWS: Row[] = [
+  { row: '1', figure: 'Ingest, batch 50: events/s', value: (r) => fmt(num(r, 'ingest_batched_events_per_s')), target: '≥ 20,000', met: (r) => cmp(num(r, 'ingest_batched_events_per_s'), (v) => v >= 20_000) },
+  { row: '1', figure: 'Ingest, batch 1: requests/s', value: (r) => fmt(num(r, 'ingest_unbatched_requests_per_s')), target: '≥ 4,000', met: (r) => cmp(num(r, 'ingest_unbatched_requests_per_s'), (v) => v >= 4_000) },
+  {
+    row: '1', figure: 'Ingest p50 / p99 latency (batch 1; batch 50)',
+    value: (r) => `${fmt(num(r, 'ingest_unbatched_p50_ms'))} / ${fmt(num(r, 'ingest_unbatched_p99_ms'), ' ms')}; ${fmt(num(r, 'ingest_batched_p50_ms'))} / ${fmt(num(r, 'ingest_batched_p99_ms'), ' ms')}`,
+    target: 'p99 < 20 ms', met: (r) => cmp(num(r, 'ingest_p99_ms'), (v) => v < 20),
+  },
+  { row: '2', figure: 'Service peak RSS at that load', value: (r) => fmt(num(r, 'rss_peak_mb'), ' MB'), target: '< 150 MB', met: (r) => cmp(num(r, 'rss_peak_mb'), (v) => v < 150) },
+  {
+    row: '2', figure: 'Peak RSS at 10× overload (responses shed with 429/503)',
+    value: (r) => `${fmt(num(r, 'rss_overload_mb'), ' MB')} (${fmt(num(r, 'overload_shed_responses'))} shed)`,
+    target: 'bounded, < 150 MB', met: (r) => cmp(num(r, 'rss_overload_mb'), (v) => v < 150),
+  },
+  ...(['access_rules', 'list'] as const).map((b): Row => ({
+    row: '3', figure: `Ban latency p50 / p99, event → rule at Cloudflare (${b})`,
+    value: (r) => `${fmt(num(r, 'ban_latency_p50_ms', b))} / ${fmt(num(r, 'ban_latency_p99_ms', b), ' ms')}`,
+    target: 'p99 < 250 ms', met: (r) => cmp(num(r, 'ban_latency_p99_ms', b), (v) => v < 250),
+  })),
+  ...(['list', 'access_rules'] as const).map((b): Row => ({
+    row: '4', figure: `Botnet, 5,000 IPs: all blocked (${b}); API calls; 429s`,
+    value: (r) => `${fmt(num(r, 'botnet_5000_seconds', b), ' s')}; ${fmt(num(r, 'botnet_5000_api_calls', b))} calls; ${fmt(num(r, 'botnet_5000_rate_limited_calls', b))} × 429`,
+    target: b === 'list' ? '< 60 s, no 429' : 'no 429 (no time target)',
+    met: (r) => both(num(r, 'botnet_5000_seconds', b), num(r, 'botnet_5000_rate_limited_calls', b), (s, n) => n === 0 && (b !== 'list' || s < 60)),
+  })),
+  ...(['service_up', 'service_down'] as const).map((k): Row => ({
+    row: '5', figure: `Plugin overhead on a failed wp-login.php POST, p50 (${k.replace('_', ' ')}); p99`,
+    value: (r) => `${fmt(num(r, 'plugin_overhead_p50_ms', k), ' ms')}; ${fmt(num(r, 'plugin_overhead_p99_ms', k), ' ms')}`,
+    target: 'p50 < 5 ms', met: (r) => cmp(num(r, 'plugin_overhead_p50_ms', k), (v) => v < 5),
+  })),
+  {
+    row: '6', figure: 'PHP requests during the brute force from 50 IPs: without / with EdgeJail',
+    value: (r) => `${fmt(num(r, 'origin_php_requests', 'without_edgejail'))} / ${fmt(num(r, 'origin_php_requests', 'with_edgejail'))} (${num(r, 'origin_load_seconds') ?? '?'} s)`,
+    target: 'fewer with', met: (r) => both(num(r, 'origin_php_requests', 'without_edgejail'), num(r, 'origin_php_requests', 'with_edgejail'), (a, b) => b < a),
+  },
+  { row: '6', figure: 'Origin requests from an IP after its ban was live', value: (r) => fmt(num(r, 'origin_requests_after_ban')), target: '0', met: (r) => cmp(num(r, 'origin_requests_after_ban'), (v) => v === 0) },
+  {
+    row: '7', figure: 'fail2ban-regex lines/s vs EdgeJail events/s (batch 50)',
+    value: (r) => `${fmt(num(r, 'fail2ban_regex_lines_per_s'))} vs ${fmt(num(r, 'ingest_batched_events_per_s'))}`,
+    target: 'EdgeJail faster', met: (r) => both(num(r, 'fail2ban_regex_lines_per_s'), num(r, 'ingest_batched_events_per_s'), (f, e) => e > f),
+  },
+  {
+    row: '7', figure: 'Log line → ban action (fail2ban) vs event → rule at Cloudflare (EdgeJail), p50',
+    value: (r) => `${fmt(num(r, 'fail2ban_ban_latency_ms'), ' ms')} vs ${fmt(num(r, 'edgejail_ban_latency_ms'), ' ms')}`,
+    target: 'EdgeJail faster', met: (r) => both(num(r, 'fail2ban_ban_latency_ms'), num(r, 'edgejail_ban_latency_ms'), (f, e) => e < f),
+  },
+];
+
+export function renderMarkdown(r: Results): string {
+  const m = (r.machine ?? {}) as Record<string, unknown>;
+  const sections = (r.sections ?? {}) as Record<string, string>;
+  const mark = (met: boolean | undefined) => (met === undefined ? '–' : met ? 'met' : '**missed**');
+  const table = ROWS.map((row) => `| ${row.row} | ${row.figure} | ${row.value(r)} | ${row.target} | ${mark(row.met(r))} |`);
+  const all = Object.entries(r)
+    .filter(([k]) => k !== 'machine' && k !== 'sections')
+    .map(([k, v]) => `| \`${k}\` | ${typeof v === 'object' && v !== null ? Object.entries(v).map(([a, b]) => `${a}: ${typeof b === 'object' ? JSON.stringify(b) : b}`).join(', ') : v} |`);
+  return `# EdgeJail benchmark results
+
+Machine: ${m.cpu}, ${m.memory_gb} GiB RAM. Node ${m.node}, PHP ${m.php}, nginx ${m.nginx}, MariaDB ${m.mariadb}, fail2ban ${m.fail2ban}.
+Written ${m.date} by \`npm run bench\`; sections measured: ${Object.entries(sections).map(([s, d]) => `${s} (${d})`).join(', ') || 'none'}.
+
+Each figure is the median of ${m.runs_per_figure ?? '?'} runs unless its key says otherwise (the 5,000-IP botnet runs once per backend;
+plugin overhead is one run of scripts/wp-overhead.sh, whose scenarios take turns over several rounds). Everything runs on this one
+machine at once: the load generators, nginx, php-fpm, MariaDB, the service and the fake Cloudflare share its cores.
+The fake Cloudflare enforces Cloudflare's real API limit (1,200 calls per 5 minutes) and completes list bulk operations after 50 ms;
+the service runs with its default Cloudflare settings (80% of that budget, at most 20 calls/s, bulk operations polled from 250 ms).
+
+| row | figure | result | target | |
+|---|---|---|---|---|
+${table.join('\n')}
+
+## Every figure
+
+| key | value |
+|---|---|
+${all.join('\n')}
+`;
+}

@@ -1,0 +1,93 @@
+// Rows 1 and 2: signed POST /v1/events at batch 1 and batch 50, from autocannon in its own
+// process, and the service's peak RSS at that load and at 10× the connections (where it
+// must shed with 429/503 rather than grow).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { ROOT, runCli, startServiceProcess, type RunningService } from '../../test/support/process.ts';
+import { tempDir } from '../../test/support/service.ts';
+import { median, round } from '../lib/stats.ts';
+
+interface LoadResult {
+  requests_per_s: number;
+  events_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  non2xx: number;
+  errors: number;
+  status_codes: Record<string, { count: number }>;
+}
+
+/** Peak resident memory of a process, from the kernel's high-water mark. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function runLoad(svc: RunningService, site: { id: string; secret: string }, batch: number, connections: number, seconds: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load/ingest-load.ts', `--url=${svc.url}`, `--site=${site.id}`, `--secret=${site.secret}`, `--batch=${batch}`, `--duration=${seconds}`, `--connections=${connections}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load generator exited ${code}`))));
+  });
+}
+
+async function withService<T>(fn: (svc: RunningService, site: { id: string; secret: string }) => Promise<T>): Promise<T> {
+  const tmp = tempDir('edgejail-bench-');
+  const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef', EDGEJAIL_LOG_LEVEL: 'error' };
+  const add = runCli(['site', 'add', 'bench', '--json'], env);
+  if (add.status !== 0) throw new Error(add.stderr);
+  const site = JSON.parse(add.stdout);
+  const svc = await startServiceProcess(env);
+  try {
+    return await fn(svc, site);
+  } finally {
+    await svc.stop();
+    tmp.cleanup();
+  }
+}
+
+/** One batch size: median over `runs` fresh services. */
+async function ingest(batch: number, connections: number, runs: number, seconds: number) {
+  const results: Array<LoadResult & { rss_peak_mb: number }> = [];
+  for (let i = 0; i < runs; i++) {
+    results.push(await withService(async (svc, site) => {
+      const result = await runLoad(svc, site, batch, connections, seconds);
+      if (result.requests_per_s === 0) throw new Error(`ingest batch ${batch}: no request succeeded (${JSON.stringify(result.status_codes)})`);
+      return { ...result, rss_peak_mb: peakRssMb(svc.child.pid!) };
+    }));
+  }
+  const m = (k: keyof LoadResult | 'rss_peak_mb') => median(results.map((r) => r[k] as number));
+  return {
+    requests_per_s: round(m('requests_per_s')),
+    events_per_s: round(m('events_per_s')),
+    p50_ms: m('p50_ms'),
+    p99_ms: m('p99_ms'),
+    rss_peak_mb: round(m('rss_peak_mb')),
+    non2xx: m('non2xx'),
+    errors: m('errors'),
+  };
+}
+
+export async function ingestSection(runs: number, seconds: number) {
+  const unbatched = await ingest(1, 32, runs, seconds);
+  const batched = await ingest(50, 16, runs, seconds);
+  // 10× the connections of the batched run: the service must shed, not grow.
+  const overload = await ingest(50, 160, runs, seconds);
+  return {
+    ingest_unbatched_requests_per_s: unbatched.requests_per_s,
+    ingest_unbatched_p50_ms: unbatched.p50_ms,
+    ingest_unbatched_p99_ms: unbatched.p99_ms,
+    ingest_batched_events_per_s: batched.events_per_s,
+    ingest_batched_requests_per_s: batched.requests_per_s,
+    ingest_batched_p50_ms: batched.p50_ms,
+    ingest_batched_p99_ms: batched.p99_ms,
+    ingest_p99_ms: Math.max(unbatched.p99_ms, batched.p99_ms),
+    rss_peak_mb: Math.max(unbatched.rss_peak_mb, batched.rss_peak_mb),
+    rss_overload_mb: overload.rss_peak_mb,
+    overload_shed_responses: overload.non2xx,
+    overload_events_per_s: overload.events_per_s,
+    overload_p99_ms: overload.p99_ms,
+    ingest_seconds_per_run: seconds,
+  };
+}
