@@ -143,6 +143,8 @@ export function createEnforcementStore(db: Db) {
   };
 
   return {
+    /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
+    sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
 
     desiredFor: (ipKey: string, nowIso: string) => toDesired(s.desiredFor.get(ipKey, nowIso) as DesiredRaw),
