@@ -5,6 +5,7 @@ import fastifyAuth from '@fastify/auth';
 import type { Config } from './config/schema.ts';
 import { databasePath } from './config/load.ts';
 import { openDatabase, type Db } from './store/db.ts';
+import { startCheckpointer } from './store/checkpointer.ts';
 import { createCore, type Core } from './core.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { MAX_BODY_BYTES } from './contract/events.ts';
@@ -58,7 +59,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: false,
   });
 
-  const db = options.db ?? openDatabase(databasePath(config));
+  const dbFile = databasePath(config);
+  const db = options.db ?? openDatabase(dbFile);
+  const checkpointer = options.db ? undefined : startCheckpointer(db, dbFile, { onError: (message) => app.log.warn(message) });
   const adminToken = resolveAdminToken(config.admin_token, config.data_dir);
   if (adminToken.source === 'generated') app.log.info({ file: `${config.data_dir}/admin-token` }, 'generated an admin token (mode 0600)');
 
@@ -96,6 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onReady', async () => enforcer!.start());
   app.addHook('onClose', async () => {
     await enforcer!.stop();
+    await checkpointer?.stop();
     if (!options.db) db.close();
   });
   return app;

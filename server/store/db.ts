@@ -48,6 +48,8 @@ export function openDatabase(file: string, options: { migrate?: boolean; readonl
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // After a reset the WAL file is cut back to this size instead of keeping its peak on disk.
+    db.pragma('journal_size_limit = 67108864');
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -1,0 +1,87 @@
+// The WAL is checkpointed by a worker thread, not by whichever request's commit crosses
+// the threshold. Under a steady stream of commits it must still stay bounded, and if the
+// worker dies SQLite's own auto-checkpoint must come back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID } from 'node:crypto';
+import { openDatabase } from '../../server/store/db.ts';
+import { startCheckpointer } from '../../server/store/checkpointer.ts';
+import { tempDir } from '../support/service.ts';
+
+function seed(db: ReturnType<typeof openDatabase>): void {
+  db.prepare("INSERT INTO sites (id, name, secret, created_at) VALUES ('s', 'site', 'x', '2026-01-01T00:00:00Z')").run();
+}
+
+function writeBatch(db: ReturnType<typeof openDatabase>, n: number): void {
+  const insert = db.prepare(`INSERT INTO events (id, site_id, type, ip, ip_key, weight, occurred_at, received_at)
+    VALUES (?, 's', 'login_failed', '192.0.2.1', '192.0.2.1', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`);
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) insert.run(randomUUID());
+  })();
+}
+
+/** Commits `batches` transactions with a breath between them; returns the WAL file's peak size. */
+async function writeLoad(db: ReturnType<typeof openDatabase>, file: string, batches: number): Promise<number> {
+  let maxWal = 0;
+  for (let i = 0; i < batches; i++) {
+    writeBatch(db, 100);
+    maxWal = Math.max(maxWal, statSync(`${file}-wal`).size);
+    await sleep(2); // let the worker's messages in, as the event loop would between requests
+  }
+  return maxWal;
+}
+
+test('keeps the WAL bounded under continuous commits, off the main thread', async () => {
+  const tmp = tempDir();
+  try {
+    // Control: the same commits with no checkpoint at all show how far the WAL would grow.
+    const controlFile = join(tmp.dir, 'control.db');
+    const control = openDatabase(controlFile);
+    seed(control);
+    control.pragma('wal_autocheckpoint = 0');
+    const unbounded = await writeLoad(control, controlFile, 300);
+    control.close();
+
+    const file = join(tmp.dir, 'edgejail.db');
+    const db = openDatabase(file);
+    seed(db);
+    const checkpointer = startCheckpointer(db, file, { intervalMs: 20, restartPages: 256 });
+    try {
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the main connection no longer checkpoints');
+      const peak = await writeLoad(db, file, 300);
+      const stats = checkpointer.stats();
+      assert.ok(stats.checkpoints > 5, `checkpoints ran (${stats.checkpoints})`);
+      assert.ok(stats.restarts > 0, 'a RESTART reset the WAL under steady writes');
+      assert.ok(peak < unbounded / 3, `WAL peaked at ${peak} bytes; ${unbounded} with no checkpoints`);
+      assert.equal(stats.errors, 0);
+    } finally {
+      await checkpointer.stop();
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'auto-checkpoint is back after stop');
+      db.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('falls back to auto-checkpoint when the worker cannot open the database', async () => {
+  const tmp = tempDir();
+  const file = join(tmp.dir, 'edgejail.db');
+  const db = openDatabase(file);
+  const errors: string[] = [];
+  // A directory where the file should be: the worker's open fails and it exits.
+  const checkpointer = startCheckpointer(db, tmp.dir, { onError: (m) => errors.push(m) });
+  try {
+    const deadline = Date.now() + 5000;
+    while (!errors.length && Date.now() < deadline) await sleep(20);
+    assert.match(errors[0] ?? '', /checkpoint worker stopped/);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  } finally {
+    await checkpointer.stop();
+    db.close();
+    tmp.cleanup();
+  }
+});
