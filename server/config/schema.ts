@@ -32,7 +32,9 @@ export const configSchema = z.strictObject({
   overload: z
     .strictObject({
       max_inflight_ingest: z.number().int().min(1).default(64),
-      max_event_loop_delay_ms: z.number().int().min(10).default(1000),
+      /** How long an event batch may wait behind others in one turn of the event loop before it is refused with 429. */
+      max_queue_delay_ms: z.number().int().min(5).default(50),
+      max_event_loop_delay_ms: z.number().int().min(10).default(500),
       max_rss_mb: z.number().int().min(32).default(400),
       retry_after_seconds: z.number().int().min(1).default(5),
     })

@@ -2,7 +2,7 @@
 // bans, kill -9 right after an answer loses nothing, a flood is shed with 429.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { request, Agent } from 'node:http';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { attempt, signedHeaders, tempDir, ADMIN_TOKEN } from '../support/service.ts';
@@ -84,3 +84,59 @@ test('a bad config stops start-up with a message naming the key', async () => {
     return true;
   });
 });
+
+test('batches queued behind others past the delay budget are shed with 429, and none is half-stored', async () => {
+  const site = addSite();
+  const config = join(tmp.dir, 'queue.json');
+  await import('node:fs').then((fs) => fs.writeFileSync(config, JSON.stringify({ overload: { max_queue_delay_ms: 5, retry_after_seconds: 3 } })));
+  const svc = await startServiceProcess({ ...env, EDGEJAIL_CONFIG: config });
+  let served = 0;
+  try {
+    // 40 batches of 500 on 40 sockets at once: each takes milliseconds to store and judge,
+    // so the ones Node reaches last in a turn have waited far past 5 ms.
+    const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 500 }, (_, i) => attempt(`198.19.${b}.${i % 250}`)));
+    const answers = await postAllAtOnce(svc.url, site, batches);
+    const shed = answers.filter((a) => a.status === 429);
+    served = answers.filter((a) => a.status === 200).length;
+    assert.equal(shed.length + served, 40, `only 200 or 429: ${answers.map((a) => a.status).join(',')}`);
+    assert.ok(shed.length > 0, 'some batches were shed');
+    assert.ok(served > 0, 'the first batches of a turn are still served');
+    for (const a of shed) {
+      assert.equal(a.retryAfter, '3');
+      assert.equal(a.json.error, 'overloaded');
+    }
+    const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    assert.match(metrics, /edgejail_requests_shed_total\{reason="queue_delay"\} [1-9]/);
+  } finally {
+    await svc.stop();
+  }
+  const db = new Database(join(tmp.dir, 'edgejail.db'), { readonly: true });
+  const stored = (db.prepare("SELECT count(*) AS n FROM events WHERE ip LIKE '198.19.%'").get() as { n: number }).n;
+  db.close();
+  assert.equal(stored, served * 500, 'every acknowledged batch is stored whole, no shed batch at all');
+});
+
+/** Sends every batch on its own socket at the same moment. */
+async function postAllAtOnce(url: string, site: { id: string; secret: string }, batches: unknown[][]) {
+  const agent = new Agent({ keepAlive: true, maxSockets: batches.length });
+  const { port } = new URL(url);
+  try {
+    return await Promise.all(
+      batches.map(
+        (events) =>
+          new Promise<{ status: number; retryAfter?: string; json: { accepted?: number; error?: string } }>((resolve, reject) => {
+            const body = JSON.stringify({ events });
+            const req = request({ host: '127.0.0.1', port, agent, method: 'POST', path: '/v1/events', headers: signedHeaders(site, body) }, (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, json: JSON.parse(text) }));
+            });
+            req.on('error', reject);
+            req.end(body);
+          }),
+      ),
+    );
+  } finally {
+    agent.destroy();
+  }
+}
