@@ -38,7 +38,7 @@ async function withService<T>(fn: (svc: RunningService, site: { id: string; secr
   const add = runCli(['site', 'add', 'bench', '--json'], env);
   if (add.status !== 0) throw new Error(add.stderr);
   const site = JSON.parse(add.stdout);
-  const svc = await startServiceProcess(env);
+  const svc = await startServiceProcess(env, { production: true });
   try {
     return await fn(svc, site);
   } finally {

@@ -2,6 +2,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,6 +34,12 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The node flags `npm start` uses, from package.json's config (one place for both). */
+export function productionNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config?: { node_flags?: string } };
+  return (pkg.config?.node_flags ?? '').split(/\s+/).filter(Boolean);
+}
+
 let built = false;
 /** Bundles the service as `npm start` does (once per process). */
 export function buildService(): void {
@@ -48,7 +56,7 @@ export function buildService(): void {
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: { production?: boolean } = {}): Promise<RunningService> {
   const port = Number(env.EDGEJAIL_PORT ?? (await freePort()));
   if (options.production) buildService();
-  const entry = options.production ? ['dist/server/main.mjs'] : ['--import', 'tsx', 'server/main.ts'];
+  const entry = options.production ? [...productionNodeFlags(), 'dist/server/main.mjs'] : ['--import', 'tsx', 'server/main.ts'];
   const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: { ...process.env, EDGEJAIL_LOG_LEVEL: 'warn', ...env, EDGEJAIL_PORT: String(port) },

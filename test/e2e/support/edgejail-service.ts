@@ -95,7 +95,8 @@ export async function startStoryService(options: StoryServiceOptions): Promise<S
     const setup = await runCliAsync(['cloudflare', 'setup'], env);
     if (setup.status !== 0) throw new Error(`edgejail cloudflare setup exited ${setup.status}: ${setup.output}`);
   }
-  let svc: RunningService | null = await startServiceProcess(env);
+  // The story runs what `npm start` runs: the bundle, with its node flags.
+  let svc: RunningService | null = await startServiceProcess(env, { production: true });
   const dbPath = join(tmp.dir, 'edgejail.db');
 
   // A fresh read-only connection per question: the service may be restarted between them.
@@ -123,7 +124,7 @@ export async function startStoryService(options: StoryServiceOptions): Promise<S
     },
     async start() {
       if (svc) throw new Error('service already running');
-      svc = await startServiceProcess(env);
+      svc = await startServiceProcess(env, { production: true });
     },
     eventsFrom: (ip) =>
       query((db) => {
