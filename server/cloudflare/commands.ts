@@ -10,6 +10,7 @@ import { createListApi } from './list-api.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
 import { driftCount, type Logger } from './state.ts';
 import { isIP } from 'node:net';
+import { blockExpression, CUSTOM_PHASE, hasBlockRule, readCustomRules, ruleScopeOf, ruleWhere, type CustomRuleset } from './block-rule.ts';
 
 export interface CommandContext {
   db: Db;
@@ -18,13 +19,12 @@ export interface CommandContext {
 }
 
 const USAGE = 'usage: edgejail cloudflare setup|verify|reconcile|actions <ip>';
-const CUSTOM_PHASE = 'http_request_firewall_custom';
 // Exit codes: 0 done, 1 failed, 2 done except a step the user must take in the dashboard.
 const EXIT_OK = 0;
 const EXIT_FAIL = 1;
 const EXIT_MANUAL = 2;
 
-export const blockExpression = (listName: string) => `ip.src in $${listName}`;
+export { blockExpression };
 
 export async function runCloudflareCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const [command, ...rest] = argv;
@@ -133,19 +133,13 @@ async function verify(api: CloudflareApi, ctx: CommandContext): Promise<number> 
       out(`FAIL account IP lists: ${explain(error)}`);
       if (denied(error)) out(`     missing permission: ${permissions[0]}`);
     }
-    const ruleScope = config.zone_id ? { zone_id: config.zone_id } : { account_id: config.account_id! };
     try {
-      const ruleset = await api.call({ operation: 'verify_custom_rule', target: `${CUSTOM_PHASE} entrypoint` }, (o) =>
-        api.client.rulesets.phases.get(CUSTOM_PHASE, ruleScope, o),
-      );
-      const present = (ruleset.rules ?? []).some((r) => r.enabled !== false && r.action === 'block' && (r.expression ?? '').includes(blockExpression(config.list_name)));
-      out(present ? `ok   WAF custom rule \`${blockExpression(config.list_name)}\` is in place` : `warn no enabled block rule \`${blockExpression(config.list_name)}\`: run \`edgejail cloudflare setup\``);
+      const ruleset = await readCustomRules(api, config, 'verify_custom_rule');
+      if (!ruleset) out(`warn no custom firewall rules yet: run \`edgejail cloudflare setup\``);
+      else if (hasBlockRule(ruleset, config.list_name)) out(`ok   WAF custom rule \`${blockExpression(config.list_name)}\` is in place`);
+      else out(`warn no enabled block rule \`${blockExpression(config.list_name)}\`: run \`edgejail cloudflare setup\``);
     } catch (error) {
-      if (error instanceof CloudflareCallError && error.kind === 'not_found') {
-        out(`warn no custom firewall rules yet: run \`edgejail cloudflare setup\``);
-      } else {
-        out(`warn cannot read WAF custom rules: ${explain(error)}${denied(error) ? ' (Zone WAF > Read/Edit is needed only to check or create it)' : ''}`);
-      }
+      out(`warn cannot read WAF custom rules: ${explain(error)}${denied(error) ? ' (Zone WAF > Read/Edit is needed only to check or create it)' : ''}`);
     }
   }
   return ok ? EXIT_OK : EXIT_FAIL;
@@ -173,8 +167,8 @@ async function setup(api: CloudflareApi, ctx: CommandContext): Promise<number> {
 
   const expression = blockExpression(config.list_name);
   const rule = { action: 'block' as const, expression, description: 'EdgeJail: block IPs banned for brute force', enabled: true };
-  const ruleScope = config.zone_id ? { zone_id: config.zone_id } : { account_id: config.account_id! };
-  const where = config.zone_id ? `zone ${config.zone_id}` : `account ${config.account_id}`;
+  const ruleScope = ruleScopeOf(config);
+  const where = ruleWhere(config);
   const manual = (why: string) => {
     out(`todo ${why}`);
     out(`     Add it by hand: Security > WAF > Custom rules > Create rule, "Edit expression", paste`);
@@ -183,16 +177,8 @@ async function setup(api: CloudflareApi, ctx: CommandContext): Promise<number> {
     return EXIT_MANUAL;
   };
   try {
-    let ruleset: { id: string; rules?: Array<{ action?: string; expression?: string; enabled?: boolean }> } | null = null;
-    try {
-      ruleset = await api.call({ operation: 'setup_read_custom_rules', target: `${CUSTOM_PHASE} in ${where}` }, (o) =>
-        api.client.rulesets.phases.get(CUSTOM_PHASE, ruleScope, o),
-      );
-    } catch (error) {
-      if (!(error instanceof CloudflareCallError && error.kind === 'not_found')) throw error;
-    }
-    const present = ruleset?.rules?.some((r) => r.enabled !== false && r.action === 'block' && (r.expression ?? '').includes(expression));
-    if (present) {
+    const ruleset: CustomRuleset | null = await readCustomRules(api, config, 'setup_read_custom_rules');
+    if (hasBlockRule(ruleset, config.list_name)) {
       out(`ok   WAF custom rule \`${expression}\` already in ${where}`);
       return EXIT_OK;
     }
@@ -226,6 +212,7 @@ async function reconcileNow(ctx: CommandContext): Promise<number> {
   const report = await enforcer.reconcile();
   out(`seen ${report.seen} tagged ${config.backend === 'list' ? 'items' : 'rules'} in ${report.durationMs} ms`);
   out(`removed ${report.orphansRemoved} whose ban had ended; queued ${report.missingReapplied} missing for re-apply; repaired ${report.idsRepaired} stored ids; ${report.foreignGone} foreign rules gone`);
+  if (report.blockRule) out(`${report.blockRule.state === 'present' ? 'ok  ' : 'warn'} WAF block rule ${report.blockRule.state}: ${report.blockRule.detail}`);
   if (report.skippedBusy) out(`skipped ${report.skippedBusy} ip_keys the service is working on`);
   if (driftCount(report) && report.missingReapplied) out('the running service applies queued bans within seconds');
   for (const error of report.errors.slice(0, 20)) out(`error ${error}`);

@@ -6,6 +6,7 @@
 import type { CloudflareApi } from './api.ts';
 import { CloudflareCallError } from './api.ts';
 import { createListApi, type ListItem } from './list-api.ts';
+import { checkBlockRule } from './block-rule.ts';
 import { formatTag, ipKeyFromTag } from './tag.ts';
 import { canonicalIp, cloudflareTargetFor, UnsupportedIpKeyError, type CloudflareTarget } from './target.ts';
 import {
@@ -316,6 +317,9 @@ export function createListBackend(deps: BackendDeps & { api: CloudflareApi; stop
     } finally {
       releases.forEach((release) => release());
     }
+    // Items without the rule are bans that block nothing: say so loudly, every reconcile.
+    report.blockRule = await checkBlockRule(api, config);
+    if (report.blockRule.state === 'missing') logger.warn({ scope: label }, report.blockRule.detail);
     return report;
   }
 

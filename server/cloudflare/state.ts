@@ -73,6 +73,8 @@ export interface ReconcileReport {
   skippedBusy: number;
   errors: string[];
   durationMs: number;
+  /** List backend only: whether the WAF rule that makes list items block is in place. */
+  blockRule?: { state: 'present' | 'missing' | 'unknown'; detail: string };
 }
 
 export const driftCount = (r: ReconcileReport) => r.orphansRemoved + r.missingReapplied + r.idsRepaired + r.foreignGone;

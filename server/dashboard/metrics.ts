@@ -71,6 +71,10 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
     s.lastReconcile ? Date.parse(s.lastReconcile.at) / 1000 : null,
   );
   fromStatus('edgejail_cloudflare_last_reconcile_errors', 'Errors in the last reconcile', (s) => s.lastReconcile?.errors.length ?? null);
+  fromStatus('edgejail_cloudflare_block_rule_present', 'List backend: 1 when the WAF rule that makes list items block is in place, 0 when it is missing', (s) => {
+    const state = s.lastReconcile?.blockRule?.state;
+    return state === 'present' ? 1 : state === 'missing' ? 0 : null;
+  });
 
   metrics.gauge('edgejail_site_seconds_since_last_event', 'Seconds since each site last reported (alert when a site goes quiet)', () => {
     const nowMs = core.now();

@@ -181,3 +181,30 @@ test("an address someone else put in the list covers the ban, keeps its comment 
     await h.close();
   }
 });
+
+test('the reconciler says when the WAF rule that makes list items block is missing, and when it is back', async () => {
+  const h = await createHarness({ config: { backend: 'list' } });
+  try {
+    const config = { ...h.config, zone_id: h.fake.zoneId };
+    const enforcer = await h.startEnforcer(config);
+    banMany(h, ['198.51.100.40']);
+    await h.settle(enforcer);
+    const before = await enforcer.reconcile();
+    assert.equal(before.blockRule?.state, 'missing', before.blockRule?.detail);
+    assert.match(before.blockRule!.detail, /list items block nothing; run `edgejail cloudflare setup`/);
+    assert.ok(h.logger.lines.some((l) => l.startsWith('warn') && l.includes('no enabled block rule')), 'a warning in the log');
+
+    const lines: string[] = [];
+    assert.equal(await runCloudflareCommand(['setup'], { db: h.db, config, out: (l) => lines.push(l) }), 0, lines.join('\n'));
+    const after = await enforcer.reconcile();
+    assert.equal(after.blockRule?.state, 'present', after.blockRule?.detail);
+
+    // Without a zone id an account without the rule proves nothing: unknown, not missing.
+    const accountOnly = await h.startEnforcer(h.config);
+    const unknown = await accountOnly.reconcile();
+    assert.equal(unknown.blockRule?.state, 'unknown');
+    assert.match(unknown.blockRule!.detail, /CLOUDFLARE_ZONE_ID/);
+  } finally {
+    await h.close();
+  }
+});

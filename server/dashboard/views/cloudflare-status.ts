@@ -14,6 +14,12 @@ function row(label: string, value: Renderable) {
   return html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`;
 }
 
+function blockRuleCell(rule: { state: string; detail: string }) {
+  const badge = rule.state === 'present' ? 'badge-good' : rule.state === 'missing' ? 'badge-bad' : 'badge-info';
+  const word = rule.state === 'present' ? 'in place' : rule.state === 'missing' ? 'missing' : 'not checked';
+  return html`<span class="badge ${badge}">${word}</span> <span class="detail">${rule.detail}</span>`;
+}
+
 export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
   if (!status) {
     return html`<section class="card" aria-labelledby="cf-heading"><h2 id="cf-heading">Cloudflare sync</h2>
@@ -36,6 +42,7 @@ export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
       ${row('Last reconcile', report
         ? html`<time datetime="${report.at}" title="${formatTime(report.at)}">${relativeTime(report.at, nowMs)}</time> · saw ${formatCount(report.seen)}, repaired ${formatCount(drift)}${report.errors.length ? html` · <span class="badge badge-bad">${report.errors.length} error${report.errors.length === 1 ? '' : 's'}</span>` : ''}${status.reconcileRunning ? ' · running now' : ''}`
         : html`<span class="muted">${status.reconcileRunning ? 'running now' : 'not yet'}</span>`)}
+      ${report?.blockRule ? row('WAF block rule', blockRuleCell(report.blockRule)) : ''}
       ${row('Drift repaired', html`${formatCount(status.driftRepaired)} <span class="muted">since start</span>`)}
       ${row('API requests', html`${formatCount(status.apiCalls)} <span class="muted">since start</span>`)}
       ${row('Rate-limit headroom', status.limiterHeadroom === null ? html`<span class="muted">—</span>` : html`${formatCount(status.limiterHeadroom)} requests`)}
