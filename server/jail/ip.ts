@@ -15,17 +15,41 @@ export interface ParsedCidr {
 
 const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 // Leading zeros are refused: "010.0.0.1" is octal to some parsers and decimal to others.
-const IPV4_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
+// The specification parseIpv4 meets (a test holds it to this).
+export const IPV4_PATTERN = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
 const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
 
 const V6_ALL_ONES = (1n << 128n) - 1n;
 const V6_MASKS: bigint[] = Array.from({ length: 129 }, (_, p) => V6_ALL_ONES ^ ((1n << BigInt(128 - p)) - 1n));
 const V4_MASKS: number[] = Array.from({ length: 33 }, (_, p) => (p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0));
 
+// Hand-rolled: it runs several times per ingested event, and the regex + split + map it
+// replaced was 7% of the service's CPU at full ingest.
 function parseIpv4(text: string): number | null {
-  if (!IPV4_RE.test(text)) return null;
-  const [a, b, c, d] = text.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  const length = text.length;
+  if (length < 7 || length > 15) return null;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46 /* . */) {
+      if (digits === 0 || dots === 3) return null;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (code >= 48 && code <= 57) {
+      if (digits === 1 && octet === 0) return null; // a leading zero ("010")
+      octet = octet * 10 + (code - 48);
+      if (++digits > 3 || octet > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return value * 256 + octet;
 }
 
 function parseIpv6(text: string): bigint | null {
@@ -92,8 +116,20 @@ function formatIpv6(value: bigint): string {
 
 type ParsedIp = { family: 4; value: number } | { family: 6; value: bigint };
 
+// The ingest path asks about the same address several times in a row (canonical form,
+// ip_key, allowlist, never-ban); remembering the last answer makes the repeats free.
+let lastText: string | null = null;
+let lastParsed: ParsedIp | null = null;
+
 /** One address (no prefix). IPv4-mapped IPv6 becomes the IPv4 address it carries. */
 function parseIp(text: string): ParsedIp | null {
+  if (text === lastText) return lastParsed;
+  lastParsed = parseIpUncached(text);
+  lastText = text;
+  return lastParsed;
+}
+
+function parseIpUncached(text: string): ParsedIp | null {
   const v4 = parseIpv4(text);
   if (v4 !== null) return { family: 4, value: v4 };
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;

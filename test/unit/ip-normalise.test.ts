@@ -2,7 +2,7 @@
 // reported ::ffff:1.2.3.4 and another 1.2.3.4, or 2001:DB8::1 and 2001:db8:0::1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidIpError, ipKeyCidr, ipKeyOf, normaliseIp, parseCidr } from '../../server/jail/ip.ts';
+import { InvalidIpError, IPV4_PATTERN, ipKeyCidr, ipKeyOf, normaliseIp, parseCidr } from '../../server/jail/ip.ts';
 
 test('normaliseIp gives the canonical spelling or null', async (t) => {
   const cases: Array<[input: string, expected: string | null]> = [
@@ -107,3 +107,23 @@ test('parseCidr accepts networks and bare addresses, null on bad input', async (
 function pick(parsed: ReturnType<typeof parseCidr>) {
   return parsed && { family: parsed.family, network: parsed.network, prefix: parsed.prefix };
 }
+
+test('the hand-rolled IPv4 parser accepts exactly the dotted quads IPV4_PATTERN describes', () => {
+  // Deterministic pseudo-random strings over digits and dots, plus the edge cases by hand.
+  let seed = 42;
+  const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const samples = ['0.0.0.0', '255.255.255.255', '256.1.1.1', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', '01.2.3.4', '1.2.3.04', '1.2.3.0', '10.0.0.1', '1.2.3.4 ', '१.2.3.4', '1.2.3.2555', '999.999.999.999', ''];
+  for (let i = 0; i < 20_000; i++) {
+    const length = 1 + (next() % 16);
+    let text = '';
+    for (let j = 0; j < length; j++) text += '0123456789..'[next() % 12];
+    samples.push(text);
+  }
+  for (let i = 0; i < 5_000; i++) {
+    samples.push([0, 1, 2, 3].map(() => String(next() % 300)).join('.'));
+  }
+  for (const text of samples) {
+    const expected = IPV4_PATTERN.test(text) ? text : null;
+    assert.equal(normaliseIp(text), expected, JSON.stringify(text));
+  }
+});
