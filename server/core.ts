@@ -15,7 +15,7 @@ const BAN_HISTORY_DAYS = 30;
 export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void } = {}) {
   const now = options.now ?? Date.now;
   const store = createStore(db);
-  const jails = createJailState(config.jails);
+  const jails = createJailState(config.jails, { maxTrackedKeys: config.overload.max_tracked_keys_per_jail });
   restoreJails();
   const bans = createBanService({ store, jails, now, onEnforcementChange: () => options.onEnforcementChange?.() });
   const neverBan = new CidrSet(NEVER_BAN_RANGES);

@@ -37,6 +37,9 @@ export interface EnforcerStatus {
   driftRepaired: number;
   apiCalls: number;
   limiterHeadroom: number | null;
+  /** Calls the client-side limiter held back since start, and the time they waited in all. */
+  limiterWaits: number;
+  limiterWaitedMs: number;
   rateLimitedForMs: number;
   lastError: string | null;
 }
@@ -344,6 +347,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         driftRepaired,
         apiCalls: api?.requestCount() ?? 0,
         limiterHeadroom: api?.limiter.headroom() ?? null,
+        limiterWaits: api?.limiter.waits.count ?? 0,
+        limiterWaitedMs: Math.round(api?.limiter.waits.ms ?? 0),
         rateLimitedForMs: Math.round(api?.limiter.pausedForMs() ?? 0),
         lastError,
       };

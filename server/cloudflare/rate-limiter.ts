@@ -20,6 +20,8 @@ export class RateLimiter {
   private pausedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
   private totalSent = 0;
+  private totalWaits = 0;
+  private totalWaitedMs = 0;
 
   constructor(windows: RateWindow[], private readonly clock: () => number = () => performance.now()) {
     this.windows = windows.map((w) => ({ ...w, limit: Math.max(1, Math.floor(w.limit)), sent: [], used: 0 }));
@@ -59,12 +61,18 @@ export class RateLimiter {
     return this.totalSent;
   }
 
+  /** Calls that had to wait for room (or a 429 pause), and for how long in all: the cost of staying under the limit. */
+  get waits(): { count: number; ms: number } {
+    return { count: this.totalWaits, ms: this.totalWaitedMs };
+  }
+
   private expire(w: (typeof this.windows)[number], now: number): void {
     while (w.sent.length && w.sent[0]!.at <= now - w.windowMs) w.used -= w.sent.shift()!.weight;
   }
 
   private async waitForRoom(signal: AbortSignal | undefined, weight: number): Promise<void> {
-    for (;;) {
+    const startedAt = this.clock();
+    for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new StoppedError();
       const now = this.clock();
       let waitMs = Math.max(0, this.pausedUntil - now);
@@ -84,6 +92,10 @@ export class RateLimiter {
           w.used += weight;
         }
         this.totalSent += weight;
+        if (attempt > 0) {
+          this.totalWaits++;
+          this.totalWaitedMs += now - startedAt;
+        }
         return;
       }
       await sleep(waitMs, signal);

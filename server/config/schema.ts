@@ -36,6 +36,11 @@ export const configSchema = z.strictObject({
       max_queue_delay_ms: z.number().int().min(5).default(50),
       max_event_loop_delay_ms: z.number().int().min(10).default(500),
       max_rss_mb: z.number().int().min(32).default(400),
+      /**
+       * IPs (or IPv6 prefixes) each jail keeps a window for; past it the least recently
+       * seen is forgotten. About 0.75 KB of heap each: 200,000 is ~150 MB per busy jail.
+       */
+      max_tracked_keys_per_jail: z.number().int().min(1_000).default(200_000),
       retry_after_seconds: z.number().int().min(1).default(5),
     })
     .prefault({}),

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
 import { createDashboardQueries } from '../store/dashboard-queries.ts';
+import { jailStats } from '../jail/engine.ts';
 
 type Sample = { labels?: Record<string, string>; value: number };
 
@@ -15,6 +16,14 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
   metrics.gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', () =>
     queries.activeBansByJail().map((r) => ({ labels: { jail: r.jail }, value: r.n })),
   );
+
+  // The jails' memory: what a flood of distinct IPs grows, and what the cap forgets.
+  metrics.gauge('edgejail_jail_tracked_keys', 'IP keys each jail keeps a counting window for (bounded by overload.max_tracked_keys_per_jail)', () =>
+    Object.entries(jailStats(core.jails).trackedKeys).map(([jail, value]) => ({ labels: { jail }, value })),
+  );
+  metrics.gauge('edgejail_jail_evictions', 'Windows forgotten since start because a jail reached its key cap (their counts restart)', () => [
+    { value: jailStats(core.jails).evictions },
+  ]);
 
   metrics.gauge('edgejail_cloudflare_blocks', 'IP keys by enforcement state at Cloudflare (active, pending, failed, dry_run, ...)', () =>
     queries.enforcementByState().map((r) => ({ labels: { state: r.state }, value: r.n })),
@@ -65,6 +74,8 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
   fromStatus('edgejail_cloudflare_in_flight', 'IP keys being worked on at Cloudflare now', (s) => s.inFlight);
   fromStatus('edgejail_cloudflare_requests_sent', 'HTTP requests sent to Cloudflare since the process started', (s) => s.apiCalls);
   fromStatus('edgejail_cloudflare_limiter_headroom', 'Requests the client-side rate limiter still allows in its tightest window', (s) => s.limiterHeadroom);
+  fromStatus('edgejail_cloudflare_limiter_waits', 'Cloudflare calls the client-side rate limiter held back since the process started', (s) => s.limiterWaits);
+  fromStatus('edgejail_cloudflare_limiter_wait_seconds', 'Seconds those calls waited for the limiter in all, since the process started', (s) => s.limiterWaitedMs / 1000);
   fromStatus('edgejail_cloudflare_rate_limited_seconds', 'Seconds every Cloudflare call still waits after a 429', (s) => s.rateLimitedForMs / 1000);
   fromStatus('edgejail_cloudflare_drift_repaired', 'Differences between the bans and Cloudflare that reconciles repaired since start', (s) => s.driftRepaired);
   fromStatus('edgejail_cloudflare_last_reconcile_timestamp_seconds', 'When the last reconcile ran (unix seconds)', (s) =>

@@ -83,6 +83,8 @@ test('a 429 storm and 5xx bursts delay but never lose bans or unbans, and our li
     assert.ok(statuses.filter((s) => s >= 500).length >= 8);
     const failures = h.db.prepare("SELECT count(*) AS n FROM cloudflare_actions WHERE outcome = 'error'").get() as { n: number };
     assert.ok(failures.n >= 15, 'every failed call is in cloudflare_actions');
+    const status = enforcer.status();
+    assert.ok(status.limiterWaits > 0 && status.limiterWaitedMs > 0, `the limiter held calls back (${status.limiterWaits}, ${status.limiterWaitedMs} ms)`);
   } finally {
     await h.close();
   }

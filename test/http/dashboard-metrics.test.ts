@@ -50,6 +50,8 @@ test("the enforcer's mode, outbox and limiter are gauges", async () => {
   assert.equal(sample(body, 'edgejail_cloudflare_rate_limited_seconds'), 0);
   assert.equal(sample(body, 'edgejail_cloudflare_requests_sent'), 0);
   assert.match(body, /^# TYPE edgejail_cloudflare_limiter_headroom gauge$/m);
+  assert.match(body, /^edgejail_cloudflare_limiter_waits 0$/m);
+  assert.match(body, /^edgejail_cloudflare_limiter_wait_seconds 0$/m);
 });
 
 test('each site reports how long it has been quiet', async () => {
@@ -58,4 +60,12 @@ test('each site reports how long it has been quiet', async () => {
   const line = body.split('\n').find((l) => l.startsWith(`edgejail_site_seconds_since_last_event{site="${svc.site.id}"`));
   assert.ok(line, body);
   assert.equal(Number(line.split(' ').at(-1)), 90);
+});
+
+test("the jails' tracked keys and evictions are gauges", async () => {
+  await postEvents(svc.app, svc.site, [attempt('203.0.113.90'), attempt('203.0.113.91')]);
+  const body = await scrape();
+  // The banned IPs' windows were closed by their bans; these two are still being counted.
+  assert.ok((sample(body, 'edgejail_jail_tracked_keys{jail="wordpress"}') ?? 0) >= 2, body);
+  assert.equal(sample(body, 'edgejail_jail_evictions'), 0);
 });

@@ -46,6 +46,7 @@ export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
       ${row('Drift repaired', html`${formatCount(status.driftRepaired)} <span class="muted">since start</span>`)}
       ${row('API requests', html`${formatCount(status.apiCalls)} <span class="muted">since start</span>`)}
       ${row('Rate-limit headroom', status.limiterHeadroom === null ? html`<span class="muted">—</span>` : html`${formatCount(status.limiterHeadroom)} requests`)}
+      ${row('Held back by our limiter', status.limiterWaits ? html`${formatCount(status.limiterWaits)} calls, ${formatSpan(status.limiterWaitedMs)} in all` : html`<span class="muted">none</span>`)}
       ${row('Rate limited', status.rateLimitedForMs > 0 ? html`<span class="badge badge-busy">waiting ${formatSpan(status.rateLimitedForMs)}</span>` : 'no')}
       ${row('Last error', status.lastError ? html`<span class="detail">${status.lastError}</span>` : html`<span class="muted">none</span>`)}
     </tbody></table>
