@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
   absWorkingDir: root,
-  entryPoints: ['server/main.ts'],
-  outfile: 'dist/server/main.mjs',
+  // The dashboard's query worker is its own entry: a worker thread loads a file.
+  entryPoints: { main: 'server/main.ts', 'aggregates-worker': 'server/store/aggregates-worker.ts' },
+  outdir: 'dist/server',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
 import type { BanRow } from '../store/store.ts';
-import type { DashboardQueries } from '../store/dashboard-queries.ts';
+import type { Aggregates } from '../store/aggregates.ts';
 import { ipKeyOf } from '../jail/ip.ts';
 import type { ChartInput } from './chart.ts';
 
@@ -23,7 +23,8 @@ export function networkLabel(raw: { net: string; family: 4 | 6 }): string {
   return raw.net.includes('/') ? raw.net : ipKeyOf(raw.net, 64);
 }
 
-export function overviewData(app: FastifyInstance, queries: DashboardQueries, nowMs: number, filter = '') {
+/** Every aggregate runs in the query worker; the event loop only waits for the answers. */
+export async function overviewData(app: FastifyInstance, queries: Aggregates, nowMs: number, filter = '') {
   const { core, enforcer } = app;
   const sinceIso = new Date(nowMs - WINDOW_MS).toISOString();
 
@@ -32,10 +33,23 @@ export function overviewData(app: FastifyInstance, queries: DashboardQueries, no
   const firstBucket = Math.floor((nowMs - WINDOW_MS) / bucketMs) * bucketMs;
   const bucketStartsMs: number[] = [];
   for (let t = firstBucket; t <= nowMs; t += bucketMs) bucketStartsMs.push(t);
+  const needle = filter.trim().toLowerCase();
+  const [buckets, totals, rawNetworks, bansCreated, topIps, topUsernames, recentAudit, banPage, bansMatching, activeBans] = await Promise.all([
+    queries.attemptsByBucket(sinceIso, BUCKET_SECONDS),
+    queries.totals(sinceIso),
+    queries.topNetworks(sinceIso, 20),
+    queries.bansCreatedSince(sinceIso),
+    queries.topIps(sinceIso, 10),
+    queries.topUsernames(sinceIso, 10),
+    queries.recentAudit(12),
+    queries.activeBansPage(needle, MAX_BANS_SHOWN),
+    queries.activeBansMatching(needle),
+    needle ? queries.activeBansMatching('') : null,
+  ]);
   const sites = core.store.listSites();
   const siteName = new Map(sites.map((s) => [s.id, s.name]));
   const bySite = new Map<string, number[]>();
-  for (const row of queries.attemptsByBucket(sinceIso, BUCKET_SECONDS)) {
+  for (const row of buckets) {
     const index = Math.floor((row.bucket * 1000 - firstBucket) / bucketMs);
     if (index < 0 || index >= bucketStartsMs.length) continue;
     let values = bySite.get(row.site_id);
@@ -52,18 +66,10 @@ export function overviewData(app: FastifyInstance, queries: DashboardQueries, no
   }
   const chart: ChartInput = { bucketStartsMs, series, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
 
-  const needle = filter.trim().toLowerCase();
-  const allActive = core.store.activeBans();
-  const matching = needle ? allActive.filter((b) => `${b.ip_key} ${b.jail} ${b.reason}`.toLowerCase().includes(needle)) : allActive;
-  // Newest first: the ban someone is looking for is usually the one that just happened.
-  const bans: BanView[] = [...matching]
-    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
-    .slice(0, MAX_BANS_SHOWN)
-    .map((ban) => ({ ban, cloudflare: enforcer.enforcementStateOf(ban.ip_key) }));
+  const bans: BanView[] = banPage.map((ban) => ({ ban, cloudflare: enforcer.enforcementStateOf(ban.ip_key) }));
 
-  const totals = queries.totals(sinceIso);
   const networks = new Map<string, { network: string; attempts: number; ips: number }>();
-  for (const raw of queries.topNetworks(sinceIso, 20)) {
+  for (const raw of rawNetworks) {
     const network = networkLabel(raw);
     const entry = networks.get(network) ?? { network, attempts: 0, ips: 0 };
     entry.attempts += raw.attempts;
@@ -89,17 +95,17 @@ export function overviewData(app: FastifyInstance, queries: DashboardQueries, no
       attempts: totals.attempts,
       ips: totals.ips,
       ignored: totals.ignored,
-      activeBans: allActive.length,
-      bansCreated: queries.bansCreatedSince(sinceIso),
+      activeBans: activeBans ?? bansMatching,
+      bansCreated,
     },
     bans,
-    bansMatching: matching.length,
-    topIps: queries.topIps(sinceIso, 10).map((row) => ({ ...row, banned: core.bans.currentBan(row.ip_key, nowMs) !== null })),
+    bansMatching,
+    topIps: topIps.map((row) => ({ ...row, banned: core.bans.currentBan(row.ip_key, nowMs) !== null })),
     topNetworks: [...networks.values()].sort((a, b) => b.attempts - a.attempts).slice(0, 10),
-    topUsernames: queries.topUsernames(sinceIso, 10),
+    topUsernames,
     cloudflare,
-    recentAudit: queries.recentAudit(12),
+    recentAudit,
   };
 }
 
-export type OverviewData = ReturnType<typeof overviewData>;
+export type OverviewData = Awaited<ReturnType<typeof overviewData>>;

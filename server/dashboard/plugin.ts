@@ -12,7 +12,7 @@ import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { ignoreReasonFor } from '../jail/ignore.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
-import { createDashboardQueries } from '../store/dashboard-queries.ts';
+import { createAggregates } from '../store/aggregates.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
@@ -66,7 +66,8 @@ function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const { core } = app;
-  const queries = createDashboardQueries(core.db);
+  const queries = createAggregates(core.db);
+  app.addHook('onClose', async () => queries.close());
   const sessions = createSessionStore(core.now, DEFAULT_SESSION_LIMITS);
   const throttle = createLoginThrottle(core.now);
   const sessionMaxAge = Math.floor(DEFAULT_SESSION_LIMITS.absoluteMs / 1000);
@@ -165,12 +166,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
 
   // ---- pages ----
 
-  function renderOverview(request: FastifyRequest, reply: FastifyReply, status = 200, flash?: Flash) {
+  async function renderOverview(request: FastifyRequest, reply: FastifyReply, status = 200, flash?: Flash) {
     const session = request.dashboardSession!;
     const q = request.query as Record<string, unknown>;
     const filter = typeof q.q === 'string' ? q.q.slice(0, 100) : '';
     const shownFlash = flash ?? takeFlash(session);
-    const data = overviewData(app, queries, core.now(), filter);
+    const data = await overviewData(app, queries, core.now(), filter);
     return sendHtml(reply, status, overviewPage(data, { csrf: session.csrf, live: q.live === '1', flash: shownFlash }));
   }
 

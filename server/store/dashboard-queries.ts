@@ -2,6 +2,7 @@
 // received_at (indexed) as well as occurred_at, so "the last 24 h" never scans the whole
 // retention period.
 import type { Db } from './db.ts';
+import type { BanRow } from './store.ts';
 
 // Everything a site reports except a successful login is part of an attack.
 const ATTACKS = "type != 'login_succeeded'";
@@ -71,6 +72,12 @@ export function createDashboardQueries(db: Db) {
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND username IS NOT NULL AND username != ''
       GROUP BY username ORDER BY attempts DESC, username LIMIT @limit`),
     recentAudit: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
+    // Newest first: the ban someone is looking for is usually the one that just happened.
+    activeBansPage: db.prepare(`SELECT * FROM bans WHERE state = 'active'
+        AND (@needle = '' OR instr(lower(ip_key || ' ' || jail || ' ' || reason), @needle) > 0)
+      ORDER BY created_at DESC, id DESC LIMIT @limit`),
+    activeBansMatching: db.prepare(`SELECT count(*) AS n FROM bans WHERE state = 'active'
+        AND (@needle = '' OR instr(lower(ip_key || ' ' || jail || ' ' || reason), @needle) > 0)`),
     activeBansByJail: db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
     apiCallsSince: db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
       FROM cloudflare_actions WHERE id > ? GROUP BY operation, outcome, status`),
@@ -88,6 +95,9 @@ export function createDashboardQueries(db: Db) {
     topNetworks: (sinceIso: string, limit?: number) => s.topNetworks.all(window(sinceIso, limit)) as TopNetworkRaw[],
     topUsernames: (sinceIso: string, limit?: number) => s.topUsernames.all(window(sinceIso, limit)) as TopUsername[],
     recentAudit: (limit: number) => s.recentAudit.all(limit) as AuditRow[],
+    /** Active bans whose ip_key, jail or reason contain `needle` (lower case; '' for all), newest first. */
+    activeBansPage: (needle: string, limit: number) => s.activeBansPage.all({ needle, limit }) as BanRow[],
+    activeBansMatching: (needle: string) => (s.activeBansMatching.get({ needle }) as { n: number }).n,
     activeBansByJail: () => s.activeBansByJail.all() as Array<{ jail: string; n: number }>,
     /** Cloudflare calls recorded after row `afterId`, grouped; callers keep the running totals. */
     apiCallsSince: (afterId: number) => s.apiCallsSince.all(afterId) as ApiCallCount[],
