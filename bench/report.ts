@@ -29,6 +29,12 @@ const ROWS: Row[] = [
     value: (r) => `${fmt(num(r, 'ingest_unbatched_p50_ms'))} / ${fmt(num(r, 'ingest_unbatched_p99_ms'), ' ms')}; ${fmt(num(r, 'ingest_batched_p50_ms'))} / ${fmt(num(r, 'ingest_batched_p99_ms'), ' ms')}`,
     target: 'p99 < 20 ms', met: (r) => cmp(num(r, 'ingest_p99_ms'), (v) => v < 20),
   },
+  {
+    row: '1', figure: 'Ingest p99 at the target rates (20,000 events/s in batches of 50; 4,000 requests/s of 1)',
+    value: (r) => `${fmt(num(r, 'ingest_batched_p99_at_20k_events_per_s_ms'), ' ms')}; ${fmt(num(r, 'ingest_unbatched_p99_at_4k_requests_per_s_ms'), ' ms')}`,
+    target: 'p99 < 20 ms (informative: the row above is the one judged)',
+    met: () => undefined,
+  },
   { row: '2', figure: 'Service peak RSS at that load', value: (r) => fmt(num(r, 'rss_peak_mb'), ' MB'), target: '< 150 MB', met: (r) => cmp(num(r, 'rss_peak_mb'), (v) => v < 150) },
   {
     row: '2', figure: 'Peak RSS at 10× overload (responses shed with 429/503)',

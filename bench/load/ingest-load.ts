@@ -12,6 +12,8 @@ const batch = Number(args.batch ?? 1);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 20);
 const distinctIps = Number(args.ips ?? 100_000);
+// Requests per second across all connections; 0 = as fast as the service answers (saturation).
+const rate = Number(args.rate ?? 0);
 
 let counter = 0;
 function nextBody(): string {
@@ -29,6 +31,7 @@ const result = await autocannon({
   method: 'POST',
   connections,
   duration,
+  ...(rate > 0 ? { overallRate: rate } : {}),
   requests: [
     {
       setupRequest: (req) => {

@@ -7,7 +7,9 @@
 // every readable socket one after another in a single turn of the event loop. The Nth
 // request of a turn has waited for the N−1 before it. Past the budget, answering 429 costs
 // microseconds and keeps the latency of the requests we do serve bounded; the plugin
-// spools and retries, so nothing is lost.
+// spools and retries, so nothing is lost. What waits in the kernel between turns is not
+// seen here: at 10x the connections the bench still measures p99 above a second, though
+// memory stays flat (TCP's own backpressure holds the rest outside the process).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import type { Config } from '../config/schema.ts';
@@ -44,9 +46,10 @@ export async function registerOverloadShedding(
       setImmediate(endTurn); // the check phase: after every socket this turn found readable
     } else if (now - turnStartedAt > limits.max_queue_delay_ms) {
       onShed('queue_delay');
+      // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
       return reply
         .code(429)
-        .header('retry-after', String(limits.retry_after_seconds))
+        .header('retry-after', String(Math.min(1, limits.retry_after_seconds)))
         .send({ error: 'overloaded', message: 'the service is saturated (queueing delay over budget); retry after the Retry-After delay' });
     }
   });

@@ -92,17 +92,21 @@ test('batches queued behind others past the delay budget are shed with 429, and 
   const svc = await startServiceProcess({ ...env, EDGEJAIL_CONFIG: config });
   let served = 0;
   try {
-    // 40 batches of 500 on 40 sockets at once: each takes milliseconds to store and judge,
-    // so the ones Node reaches last in a turn have waited far past 5 ms.
-    const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 500 }, (_, i) => attempt(`198.19.${b}.${i % 250}`)));
-    const answers = await postAllAtOnce(svc.url, site, batches);
+    // Volleys of 40 batches of 500 on 40 sockets at once: each takes milliseconds to store
+    // and judge, so the ones Node reaches last in a turn have waited far past 5 ms. (A
+    // machine busy elsewhere may deliver one volley a socket per turn; three make sure.)
+    const answers: Awaited<ReturnType<typeof postAllAtOnce>> = [];
+    for (let volley = 0; volley < 3 && !answers.some((a) => a.status === 429); volley++) {
+      const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 500 }, (_, i) => attempt(`198.19.${b}.${i % 250}`)));
+      answers.push(...(await postAllAtOnce(svc.url, site, batches)));
+    }
     const shed = answers.filter((a) => a.status === 429);
     served = answers.filter((a) => a.status === 200).length;
-    assert.equal(shed.length + served, 40, `only 200 or 429: ${answers.map((a) => a.status).join(',')}`);
+    assert.equal(shed.length + served, answers.length, `only 200 or 429: ${answers.map((a) => a.status).join(',')}`);
     assert.ok(shed.length > 0, 'some batches were shed');
     assert.ok(served > 0, 'the first batches of a turn are still served');
     for (const a of shed) {
-      assert.equal(a.retryAfter, '3');
+      assert.equal(a.retryAfter, '1', 'a saturated queue drains fast: retry in a second');
       assert.equal(a.json.error, 'overloaded');
     }
     const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
