@@ -17,6 +17,11 @@ interface Row {
   met: (r: Results) => boolean | undefined;
 }
 
+const measuredOn = (r: Results, backend: string) => {
+  const at = (r.botnet_5000_measured_at as Record<string, string> | undefined)?.[backend];
+  return at ? ` (measured ${at.slice(0, 16).replace('T', ' ')} UTC)` : '';
+};
+
 const cmp = (a: number | undefined, test: (a: number) => boolean) => (a === undefined ? undefined : test(a));
 const both = (a: number | undefined, b: number | undefined, test: (a: number, b: number) => boolean) =>
   a === undefined || b === undefined ? undefined : test(a, b);
@@ -28,12 +33,6 @@ const ROWS: Row[] = [
     row: '1', figure: 'Ingest p50 / p99 latency (batch 1; batch 50)',
     value: (r) => `${fmt(num(r, 'ingest_unbatched_p50_ms'))} / ${fmt(num(r, 'ingest_unbatched_p99_ms'), ' ms')}; ${fmt(num(r, 'ingest_batched_p50_ms'))} / ${fmt(num(r, 'ingest_batched_p99_ms'), ' ms')}`,
     target: 'p99 < 20 ms', met: (r) => cmp(num(r, 'ingest_p99_ms'), (v) => v < 20),
-  },
-  {
-    row: '1', figure: 'Ingest p99 at the target rates (20,000 events/s in batches of 50; 4,000 requests/s of 1)',
-    value: (r) => `${fmt(num(r, 'ingest_batched_p99_at_20k_events_per_s_ms'), ' ms')}; ${fmt(num(r, 'ingest_unbatched_p99_at_4k_requests_per_s_ms'), ' ms')}`,
-    target: 'p99 < 20 ms (informative: the row above is the one judged)',
-    met: () => undefined,
   },
   { row: '2', figure: 'Service peak RSS at that load', value: (r) => fmt(num(r, 'rss_peak_mb'), ' MB'), target: '< 150 MB', met: (r) => cmp(num(r, 'rss_peak_mb'), (v) => v < 150) },
   {
@@ -48,7 +47,7 @@ const ROWS: Row[] = [
   })),
   ...(['list', 'access_rules'] as const).map((b): Row => ({
     row: '4', figure: `Botnet, 5,000 IPs: all blocked (${b}); API calls; 429s`,
-    value: (r) => `${fmt(num(r, 'botnet_5000_seconds', b), ' s')}; ${fmt(num(r, 'botnet_5000_api_calls', b))} calls; ${fmt(num(r, 'botnet_5000_rate_limited_calls', b))} × 429`,
+    value: (r) => `${fmt(num(r, 'botnet_5000_seconds', b), ' s')}; ${fmt(num(r, 'botnet_5000_api_calls', b))} calls; ${fmt(num(r, 'botnet_5000_rate_limited_calls', b))} × 429${measuredOn(r, b)}`,
     target: b === 'list' ? '< 60 s, no 429' : 'no 429 (no time target)',
     met: (r) => both(num(r, 'botnet_5000_seconds', b), num(r, 'botnet_5000_rate_limited_calls', b), (s, n) => n === 0 && (b !== 'list' || s < 60)),
   })),
@@ -97,6 +96,18 @@ the service runs with its default Cloudflare settings (80% of that budget, at mo
 | row | figure | result | target | |
 |---|---|---|---|---|
 ${table.join('\n')}
+
+## Reading the misses
+
+- **p99 at full ingest** is queueing, not work: the load generator keeps 16 (batch 50) or 32 (batch 1)
+  requests outstanding against a service answering one at a time, so a request waits for those ahead of it
+  (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
+  \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
+- **RSS** is mostly the jails' memory for the load generator's 100,000 distinct attacking IPs (about
+  0.75 KB per IP a jail is counting); idle the service is about 90 MB. Under 10× the connections it stays
+  where it was: TCP holds the excess outside the process, and batches that queue past 100 ms are shed.
+- **fail2ban-regex** only matches lines; each EdgeJail event is verified (HMAC), validated, committed to
+  SQLite before the answer, and judged by every jail.
 
 ## Every figure
 
