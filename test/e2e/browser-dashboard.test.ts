@@ -51,7 +51,7 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'edgejail-browser-'));
   const env = { EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN };
   const sites: SeedSite[] = ['shop.example', 'blog.example', 'news.example'].map((name) => addSiteWithCli(name, env));
-  service = await startServiceProcess(env);
+  service = await startServiceProcess(env, { production: true }); // the dashboard as npm start serves it
 
   const nowMs = Date.now();
   for (const [i, site] of sites.entries()) {
