@@ -10,7 +10,7 @@
 // spools and retries, so nothing is lost. What waits in the kernel between turns is not
 // seen here: at 10x the connections the bench still measures p99 above a second, though
 // memory stays flat (TCP's own backpressure holds the rest outside the process).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import type { Config } from '../config/schema.ts';
 
@@ -36,22 +36,32 @@ export async function registerOverloadShedding(
   const endTurn = () => {
     turnStartedAt = 0;
   };
-  // Checked once the body is in, right before the work: a body that spans two reads is
-  // handled in a later turn than the one that saw its headers.
-  app.addHook('preValidation', async (request, reply) => {
-    if (!request.countedInFlight) return; // only ingest requests are counted
+  /** True when this ingest request has waited past the budget in the current turn. */
+  const overBudget = (): boolean => {
     const now = performance.now();
     if (turnStartedAt === 0) {
       turnStartedAt = now;
       setImmediate(endTurn); // the check phase: after every socket this turn found readable
-    } else if (now - turnStartedAt > limits.max_queue_delay_ms) {
-      onShed('queue_delay');
-      // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
-      return reply
-        .code(429)
-        .header('retry-after', String(Math.min(1, limits.retry_after_seconds)))
-        .send({ error: 'overloaded', message: 'the service is saturated (queueing delay over budget); retry after the Retry-After delay' });
+      return false;
     }
+    return now - turnStartedAt > limits.max_queue_delay_ms;
+  };
+  const shedQueued = (reply: FastifyReply) => {
+    onShed('queue_delay');
+    // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
+    return reply
+      .code(429)
+      .header('retry-after', String(Math.min(1, limits.retry_after_seconds)))
+      .send({ error: 'overloaded', message: 'the service is saturated (queueing delay over budget); retry after the Retry-After delay' });
+  };
+  // Checked before the body is parsed (a shed batch should cost no parsing garbage: under a
+  // flood of quick retries that garbage alone grew RSS by 120 MB), and again once it is in,
+  // right before the work: a body that spans two reads is handled in a later turn.
+  app.addHook('preParsing', async (request, reply) => {
+    if (request.countedInFlight && overBudget()) return shedQueued(reply);
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.countedInFlight && overBudget()) return shedQueued(reply);
   });
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || !request.url.startsWith('/v1/events')) return;
