@@ -24,8 +24,6 @@ const EXIT_OK = 0;
 const EXIT_FAIL = 1;
 const EXIT_MANUAL = 2;
 
-export { blockExpression };
-
 export async function runCloudflareCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {

@@ -32,6 +32,9 @@ export async function registerOverloadShedding(
       inFlight--;
     }
   };
+  const refuse = (reply: FastifyReply, status: 429 | 503, retryAfterSeconds: number, message: string) =>
+    reply.code(status).header('retry-after', String(retryAfterSeconds)).send({ error: 'overloaded', message });
+
   let turnStartedAt = 0;
   const endTurn = () => {
     turnStartedAt = 0;
@@ -49,28 +52,21 @@ export async function registerOverloadShedding(
   const shedQueued = (reply: FastifyReply) => {
     onShed('queue_delay');
     // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
-    return reply
-      .code(429)
-      .header('retry-after', String(Math.min(1, limits.retry_after_seconds)))
-      .send({ error: 'overloaded', message: 'the service is saturated (queueing delay over budget); retry after the Retry-After delay' });
+    return refuse(reply, 429, 1, 'the service is saturated (queueing delay over budget); retry after the Retry-After delay');
   };
   // Checked before the body is parsed (a shed batch should cost no parsing garbage: under a
   // flood of quick retries that garbage alone grew RSS by 120 MB), and again once it is in,
   // right before the work: a body that spans two reads is handled in a later turn.
-  app.addHook('preParsing', async (request, reply) => {
+  const checkQueue = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.countedInFlight && overBudget()) return shedQueued(reply);
-  });
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.countedInFlight && overBudget()) return shedQueued(reply);
-  });
+  };
+  app.addHook('preParsing', checkQueue);
+  app.addHook('preValidation', checkQueue);
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || !request.url.startsWith('/v1/events')) return;
     if (inFlight >= limits.max_inflight_ingest) {
       onShed('inflight');
-      return reply
-        .code(429)
-        .header('retry-after', String(limits.retry_after_seconds))
-        .send({ error: 'overloaded', message: 'too many requests in flight; retry after the Retry-After delay' });
+      return refuse(reply, 429, limits.retry_after_seconds, 'too many requests in flight; retry after the Retry-After delay');
     }
     inFlight++;
     request.countedInFlight = true;
@@ -85,10 +81,7 @@ export async function registerOverloadShedding(
     exposeStatusRoute: false,
     pressureHandler: (_request, reply, type) => {
       onShed(String(type));
-      void reply
-        .code(503)
-        .header('retry-after', String(limits.retry_after_seconds))
-        .send({ error: 'overloaded', message: `the service is under pressure (${String(type)}); retry after the Retry-After delay` });
+      void refuse(reply, 503, limits.retry_after_seconds, `the service is under pressure (${String(type)}); retry after the Retry-After delay`);
     },
   });
   app.decorate('ingestInFlight', () => inFlight);

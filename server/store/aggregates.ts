@@ -18,9 +18,9 @@ const fromSources = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(fromSources ? './aggregates-worker.ts' : './aggregates-worker.mjs', import.meta.url);
 
 export function createAggregates(db: Db, options: { idleMs?: number } = {}): Aggregates {
-  const names = Object.keys(createDashboardQueries(db)) as Array<keyof DashboardQueries>;
+  const inline = createDashboardQueries(db);
+  const names = Object.keys(inline) as Array<keyof DashboardQueries>;
   if (db.memory) {
-    const inline = createDashboardQueries(db);
     const methods = Object.fromEntries(names.map((name) => [name, async (...args: unknown[]) => (inline[name] as (...a: unknown[]) => unknown)(...args)]));
     return { ...methods, close: async () => undefined } as Aggregates;
   }

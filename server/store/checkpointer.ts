@@ -26,7 +26,7 @@ function checkpoint() {
       [result] = db.pragma('wal_checkpoint(RESTART)');
       restarted = true;
     }
-    parentPort.postMessage({ type: 'checkpoint', walPages: result.log, checkpointed: result.checkpointed, restarted });
+    parentPort.postMessage({ type: 'checkpoint', walPages: result.log, restarted });
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: String(error && error.message || error) });
   }

@@ -7,6 +7,8 @@ import type { BanRow } from './store.ts';
 // Everything a site reports except a successful login is part of an attack.
 const ATTACKS = "type != 'login_succeeded'";
 const WINDOW = 'received_at >= @since AND occurred_at >= @since';
+// Active bans whose ip_key, jail or reason contain @needle (lower case; '' matches all).
+const ACTIVE_MATCHING = "state = 'active' AND (@needle = '' OR instr(lower(ip_key || ' ' || jail || ' ' || reason), @needle) > 0)";
 
 export interface AttemptBucket {
   site_id: string;
@@ -73,11 +75,8 @@ export function createDashboardQueries(db: Db) {
       GROUP BY username ORDER BY attempts DESC, username LIMIT @limit`),
     recentAudit: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
     // Newest first: the ban someone is looking for is usually the one that just happened.
-    activeBansPage: db.prepare(`SELECT * FROM bans WHERE state = 'active'
-        AND (@needle = '' OR instr(lower(ip_key || ' ' || jail || ' ' || reason), @needle) > 0)
-      ORDER BY created_at DESC, id DESC LIMIT @limit`),
-    activeBansMatching: db.prepare(`SELECT count(*) AS n FROM bans WHERE state = 'active'
-        AND (@needle = '' OR instr(lower(ip_key || ' ' || jail || ' ' || reason), @needle) > 0)`),
+    activeBansPage: db.prepare(`SELECT * FROM bans WHERE ${ACTIVE_MATCHING} ORDER BY created_at DESC, id DESC LIMIT @limit`),
+    activeBansMatching: db.prepare(`SELECT count(*) AS n FROM bans WHERE ${ACTIVE_MATCHING}`),
     activeBansByJail: db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
     apiCallsSince: db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
       FROM cloudflare_actions WHERE id > ? GROUP BY operation, outcome, status`),

@@ -1,6 +1,7 @@
 // The Cloudflare sync card: is the enforcer keeping Cloudflare in step with the bans,
 // and how much of the API budget is left.
 import type { EnforcerStatus } from '../../cloudflare/enforcer.ts';
+import { driftCount } from '../../cloudflare/state.ts';
 import { html, type Renderable } from '../html.ts';
 import { formatCount, formatSpan, formatTime, relativeTime } from '../format.ts';
 import { cloudflareBadge } from './components.ts';
@@ -32,7 +33,7 @@ export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
       : html`<span class="badge badge-good">enforcing</span>`;
   const states = Object.entries(status.states).filter(([state, n]) => n > 0 && state !== 'removed');
   const report = status.lastReconcile;
-  const drift = report ? report.orphansRemoved + report.missingReapplied + report.idsRepaired + report.foreignGone : 0;
+  const drift = report ? driftCount(report) : 0;
   return html`<section class="card" aria-labelledby="cf-heading">
     <div class="card-head"><h2 id="cf-heading">Cloudflare sync</h2>${modeBadge}</div>
     <table class="compact kv"><tbody>
