@@ -1,11 +1,14 @@
 // `npm start` / `edgejail serve`: load config, build the app, listen, shut down cleanly.
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { listen } from './http/listeners.ts';
 
 export async function serve(): Promise<void> {
   let config;
+  let app;
   try {
     config = loadConfig();
+    app = await buildApp(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`edgejail: ${error.message}`);
@@ -13,7 +16,6 @@ export async function serve(): Promise<void> {
     }
     throw error;
   }
-  const app = await buildApp(config);
   const shutdown = (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     app.close().then(
@@ -26,7 +28,8 @@ export async function serve(): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
-  await app.listen({ host: config.host, port: config.port });
+  const addresses = await listen(app, app.listenerPlan, config);
+  app.log.info({ addresses }, 'listening');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

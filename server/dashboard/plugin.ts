@@ -12,7 +12,6 @@ import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { ignoreReasonFor } from '../jail/ignore.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
-import { createAggregates } from '../store/aggregates.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
@@ -66,8 +65,7 @@ function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const { core } = app;
-  const queries = createAggregates(core.db);
-  app.addHook('onClose', async () => queries.close());
+  const queries = app.aggregates;
   const sessions = createSessionStore(core.now, DEFAULT_SESSION_LIMITS);
   const throttle = createLoginThrottle(core.now);
   const sessionMaxAge = Math.floor(DEFAULT_SESSION_LIMITS.absoluteMs / 1000);
@@ -144,11 +142,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (!cookieCsrf || !sameSecret(form.csrf, cookieCsrf)) {
       throw new HttpError(403, 'csrf', 'The sign-in form has expired or did not come from this dashboard. Open the sign-in page again.');
     }
-    const retryAfter = throttle.retryAfterSeconds(request.ip);
-    if (retryAfter > 0) {
-      throw new HttpError(429, 'too_many_logins', `Too many wrong tokens; try again in ${retryAfter} s.`, { 'retry-after': String(retryAfter) });
-    }
-    if (!(await isAdminToken(form.token.trim()))) {
+    // The token is checked first: a correct one always signs in, so wrong guesses from
+    // anyone else (keyed per client, see trusted_proxies) can never lock the admin out.
+    if (!(await isAdminToken(form.token))) {
+      const retryAfter = throttle.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        throw new HttpError(429, 'too_many_logins', `Too many wrong tokens; try again in ${retryAfter} s.`, { 'retry-after': String(retryAfter) });
+      }
       throttle.fail(request.ip);
       request.log.info('dashboard sign-in refused: wrong admin token');
       return sendHtml(reply, 401, loginPage({ csrf: cookieCsrf, error: 'That is not the admin token.' }));

@@ -79,7 +79,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     responses: {
       200: { description: 'Stored and judged', schema: R.eventBatchResponseSchema },
       400: error('A field is wrong (`invalid_payload`, message names it) or the body is not JSON; nothing of the batch is stored'),
-      401: error('Signature checks failed (`missing_site`, `unknown_site`, `stale_timestamp`, `bad_signature`, …)'),
+      401: error('Signature checks failed (`missing_site`, `stale_timestamp`, `bad_signature` (also for an unknown site id, so the answer does not tell which ids exist), …)'),
       413: error('The body exceeds 256 KiB'),
       415: error('The body is not application/json'),
       429: error('Too many ingest requests in flight; retry after Retry-After'),
