@@ -56,8 +56,8 @@ test('every published Cloudflare range is never banned, first and last address',
 });
 
 test('never-ban entries added as plain strings still get a category', () => {
-  const neverBan = new CidrSet(['127.0.0.0/8', '100.64.0.0/10']);
+  const neverBan = new CidrSet(['127.0.0.0/8', '198.18.0.0/15']);
   const allowlist = new CidrSet([]);
   assert.equal(ignoreReasonFor('127.0.0.1', { allowlist, neverBan }), 'never_ban:loopback');
-  assert.equal(ignoreReasonFor('100.64.1.1', { allowlist, neverBan }), 'never_ban:listed');
+  assert.equal(ignoreReasonFor('198.18.1.1', { allowlist, neverBan }), 'never_ban:listed');
 });
