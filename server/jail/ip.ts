@@ -245,7 +245,10 @@ export function widestUnprotectedNetwork(
   if (!parsed) return null;
   const full = parsed.family === 4 ? 32 : 128;
   const wanted = (parsed.family === 4 ? candidates.v4 : candidates.v6) ?? [];
-  const prefixes = [...new Set([...wanted.filter((p) => Number.isInteger(p) && p >= 0 && p < full), full])].sort((a, b) => a - b);
+  // Runs per IPv6 event at ingest: the usual single candidate skips the sort.
+  const valid = wanted.filter((p) => Number.isInteger(p) && p >= 0 && p < full);
+  const prefixes = valid.length > 1 ? [...new Set(valid)].sort((a, b) => a - b) : valid;
+  prefixes.push(full);
   for (const prefix of prefixes) {
     const network = networkOf(parsed, prefix);
     if (!protectedSets.some((set) => set.overlaps(network))) return network;
