@@ -92,7 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const dbFile = databasePath(config);
-  const db = options.db ?? openDatabase(dbFile);
+  const db = options.db ?? openDatabase(dbFile, { warn: (message) => app.log.warn(message) });
   const checkpointer = options.db ? undefined : startCheckpointer(db, dbFile, { onError: (message) => app.log.warn(message) });
   const adminToken = resolveAdminToken(config.admin_token, config.data_dir);
   if (adminToken.source === 'generated') app.log.info({ file: `${config.data_dir}/admin-token` }, 'generated an admin token (mode 0600)');

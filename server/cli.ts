@@ -7,9 +7,8 @@ import type { Config } from './config/schema.ts';
 import { parseDurationSeconds, formatDuration } from './config/duration.ts';
 import { migrate, openDatabase } from './store/db.ts';
 import { createCore, type Core } from './core.ts';
-import { ipKeyOf, normaliseIp, parseCidr } from './jail/ip.ts';
-import { ignoreReasonFor } from './jail/ignore.ts';
 import { purgeOldEvents } from './retention.ts';
+import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
 import { runCloudflareCommand } from './cloudflare/commands.ts';
 import { enforcementStateOf, cloudflareActionsFor } from './store/enforcement.ts';
 
@@ -25,8 +24,7 @@ const USAGE = `usage: edgejail <command>
   unban <ip>
   bans [--all] [--json]               active bans (or every ban with --all)
   history <ip> [--json]               events, bans, audit and Cloudflare calls for an IP
-  allow <cidr> [--note <text>]        never count or ban this range
-  disallow <cidr>
+${ALLOWLIST_USAGE}
   status [--json]
   purge [--older-than <duration>]     delete events past retention (default: config retention.events)
   cloudflare setup|verify|reconcile|actions <ip>
@@ -41,7 +39,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'all', 'help']);
+const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -62,13 +60,17 @@ function parseArgs(argv: string[]): Args {
   return { positional, flags };
 }
 
+const stringFlag = (args: Args, name: string): string | undefined => {
+  const value = args.flags.get(name);
+  return typeof value === 'string' ? value : undefined;
+};
 const print = (line = ''): void => void process.stdout.write(`${line}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
-function needIp(value: string | undefined, config: Config): { ip: string; ipKey: string } {
-  const ip = value ? normaliseIp(value) : null;
-  if (!ip) throw new UsageError(`"${value ?? ''}" is not an IP address`);
-  return { ip, ipKey: ipKeyOf(ip, config.ipv6_prefix) };
+function needIp(value: string | undefined, core: Core): { ip: string; ipKey: string; protectedBy: string | null } {
+  const verdict = value ? core.judgeAddress(value) : null;
+  if (!verdict) throw new UsageError(`"${value ?? ''}" is not an IP address`);
+  return verdict;
 }
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): void {
@@ -190,8 +192,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return await siteCommand(config, args);
       case 'ban':
         return await withCore(config, (core) => {
-          const { ip, ipKey } = needIp(args.positional[1], config);
-          const protectedBy = ignoreReasonFor(ip, core.ignoreLists());
+          const { ip, ipKey, protectedBy } = needIp(args.positional[1], core);
           if (protectedBy) return fail(`${ip} is protected (${protectedBy}); EdgeJail never bans it`);
           const forText = args.flags.get('for');
           const duration = typeof forText === 'string' ? parseDurationSeconds(forText) : 3600;
@@ -203,7 +204,7 @@ export async function runCli(argv: string[]): Promise<number> {
         });
       case 'unban':
         return await withCore(config, (core) => {
-          const { ipKey } = needIp(args.positional[1], config);
+          const { ipKey } = needIp(args.positional[1], core);
           const lifted = core.bans.unban(ipKey, 'admin:cli');
           if (!lifted.length) return fail(`${ipKey} has no active ban`);
           print(`unbanned ${ipKey} (${lifted.length} ban${lifted.length > 1 ? 's' : ''} lifted)`);
@@ -221,7 +222,7 @@ export async function runCli(argv: string[]): Promise<number> {
         });
       case 'history':
         return await withCore(config, (core) => {
-          const { ipKey } = needIp(args.positional[1], config);
+          const { ipKey } = needIp(args.positional[1], core);
           const history = {
             ip_key: ipKey,
             events: core.store.eventsForIpKey(ipKey),
@@ -242,17 +243,8 @@ export async function runCli(argv: string[]): Promise<number> {
         });
       case 'allow':
       case 'disallow':
-        return await withCore(config, (core) => {
-          const cidr = args.positional[1];
-          if (!cidr || !parseCidr(cidr)) throw new UsageError(`"${cidr ?? ''}" is not an IP address or CIDR range`);
-          if (command === 'allow') {
-            const note = args.flags.get('note');
-            core.addAllowlist(cidr, typeof note === 'string' ? note : null, 'admin:cli');
-            print(`allowlisted ${cidr}`);
-            return 0;
-          }
-          return core.removeAllowlist(cidr, 'admin:cli') ? (print(`removed ${cidr}`), 0) : fail(`${cidr} is not on the runtime allowlist`);
-        });
+      case 'allowlist':
+        return await withCore(config, (core) => runAllowlistCommand(core, { command, target: args.positional[1], note: stringFlag(args, 'note'), force: args.flags.has('force'), json }, { out: print, fail }));
       case 'status':
         return await withCore(config, (core) => {
           const status = {

@@ -105,6 +105,7 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     topUsernames,
     cloudflare,
     recentAudit,
+    allowlist: core.allowlistEntries(),
   };
 }
 

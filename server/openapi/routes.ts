@@ -166,9 +166,15 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     tag: 'Admin',
     auth: 'admin',
     summary: 'Allowlist an address or range',
-    description: 'Allowlisted addresses are stored but never counted or banned. Existing bans are not lifted.',
+    description:
+      'Allowlisted addresses are stored but never counted or banned. Every active ban the entry covers, or that covers part of it (an IPv6 /64 holding an allowlisted address), is lifted, at Cloudflare too. `0.0.0.0/0` and `::/0` need `force: true`.',
     body: allowlistEntrySchema,
-    responses: { 201: { description: 'Added', schema: R.allowlistAddResponseSchema }, 400: error('Not an address or CIDR (`invalid_payload`)'), ...ADMIN_ERRORS },
+    responses: {
+      201: { description: 'Added', schema: R.allowlistAddResponseSchema },
+      400: error('Not an address or CIDR (`invalid_payload`)'),
+      422: error('Every address of a family, without `force` (`allowlist_too_wide`)'),
+      ...ADMIN_ERRORS,
+    },
   },
   {
     method: 'DELETE',

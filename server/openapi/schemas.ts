@@ -121,7 +121,11 @@ export const allowlistResponseSchema = z.strictObject({
   config: z.array(z.string()).meta({ description: 'Entries from the config file (read-only here)' }),
   runtime: z.array(allowlistRuntimeEntrySchema),
 });
-export const allowlistAddResponseSchema = z.strictObject({ cidr: z.string() });
+export const allowlistAddResponseSchema = z.strictObject({
+  cidr: z.string().meta({ description: 'The entry as stored: host bits cleared, a single address bare' }),
+  lifted: z.number().int().min(0).meta({ description: 'Active bans lifted because the entry covers (part of) them' }),
+  lifted_ip_keys: z.array(z.string()),
+});
 export const allowlistRemoveResponseSchema = z.strictObject({ removed: z.string() });
 export const sitesResponseSchema = z.strictObject({ sites: z.array(siteSchema) });
 export const statusResponseSchema = z.strictObject({

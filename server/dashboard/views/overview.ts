@@ -4,7 +4,7 @@ import { attemptsChart, SERIES_COLOURS } from '../chart.ts';
 import { formatCount, formatTime, relativeTime } from '../format.ts';
 import { MAX_BANS_SHOWN, type OverviewData } from '../overview-data.ts';
 import type { Flash } from '../sessions.ts';
-import { allowlistForm, banActions, cloudflareBadge, ipLink, manualBanForm } from './components.ts';
+import { allowlistForm, allowlistTable, banActions, cloudflareBadge, ipLink, manualBanForm } from './components.ts';
 import { cloudflareCard } from './cloudflare-status.ts';
 import { page } from './layout.ts';
 
@@ -97,7 +97,7 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
     ${bansSection(d, csrf)}
     <div class="grid-2">
       <section class="card" aria-labelledby="ban-heading"><h2 id="ban-heading">Ban an IP</h2>${manualBanForm(csrf, { back: 'overview' })}</section>
-      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { back: 'overview' })}</section>
+      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { back: 'overview' })}${allowlistTable(d.allowlist, csrf, d.nowMs)}</section>
     </div>
     <div class="grid-3">
       ${topTable('top-ips', 'Top attacking IPs', ['IP / network', 'Attempts', 'Usernames'],
