@@ -8,11 +8,12 @@ import { createJailState, restoreJailState, type JailEvent, type PastBan } from 
 import { CidrSet } from './jail/ip.ts';
 import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
 import type { EventType } from './contract/events.ts';
+import { createShieldService } from './shield/shield-service.ts';
 
 // Escalation looks back this far for earlier bans of the same IP.
 const BAN_HISTORY_DAYS = 30;
 
-export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void } = {}) {
+export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void; onShieldChange?: (siteId: string) => void } = {}) {
   const now = options.now ?? Date.now;
   const store = createStore(db);
   const jails = createJailState(config.jails, { maxTrackedKeys: config.overload.max_tracked_keys_per_jail });
@@ -20,6 +21,7 @@ export function createCore(config: Config, db: Db, options: { now?: () => number
   const bans = createBanService({ store, jails, now, onEnforcementChange: () => options.onEnforcementChange?.() });
   const neverBan = new CidrSet(NEVER_BAN_RANGES);
   let allowlist = buildAllowlist();
+  const shield = createShieldService({ db, store, config: config.shield, defaultZoneId: config.cloudflare.zone_id ?? null, now, onShieldChange: (siteId) => options.onShieldChange?.(siteId) });
 
   function buildAllowlist(): CidrSet {
     return new CidrSet([...config.allowlist, ...store.listAllowlist().map((entry) => entry.cidr)]);
@@ -50,6 +52,7 @@ export function createCore(config: Config, db: Db, options: { now?: () => number
     store,
     jails,
     bans,
+    shield,
     now,
     ignoreLists: () => ({ allowlist, neverBan }),
     addAllowlist(cidr: string, note: string | null, actor: string): void {

@@ -5,6 +5,7 @@
 // the zone has none (POST /rulesets, which Cloudflare refuses if one appeared meanwhile).
 import { CloudflareCallError, type CallContext, type CloudflareApi } from './api.ts';
 import { CUSTOM_PHASE } from './block-rule.ts';
+import { HOSTNAME_RE } from '../shield/hostname.ts';
 
 export type ShieldPart = 'login' | 'xmlrpc';
 export type ShieldRuleAction = 'managed_challenge' | 'js_challenge' | 'challenge' | 'block';
@@ -33,9 +34,6 @@ const PATHS: Record<ShieldPart, string> = { login: '/wp-login.php', xmlrpc: '/xm
 // Cloudflare's 20217: "'zone' is not a valid value for kind because exceeded maximum number of
 // zone rulesets for phase ...": someone created the entrypoint between our read and our create.
 const ENTRYPOINT_EXISTS = 20217;
-
-/** A hostname as Cloudflare's `http.host` sees it: lowercase, no port, no quotes to escape. */
-export const HOSTNAME_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * `contains`, not `eq`, on the path: WordPress installed in a subdirectory serves
