@@ -198,7 +198,11 @@ export function describeFigures(figures: ShieldFigures, findtime: number): strin
   const ips = `${count(figures.ips, figures.ipsCapped)} IP${figures.ips === 1 ? '' : 's'}`;
   let text = `${figures.failures} failure${figures.failures === 1 ? '' : 's'} from ${ips} in ${formatDuration(findtime)}`;
   const top = figures.topUsername;
-  if (top) text += `; '${top.username.length > 64 ? `${top.username.slice(0, 64)}…` : top.username}' from ${count(top.ips, top.capped)} IPs`;
+  if (top) {
+    // The username is the attacker's text: no control characters into logs, terminals or the plugin.
+    const name = top.username.replace(/[\u0000-\u001f\u007f]/g, '?');
+    text += `; '${name.length > 64 ? `${name.slice(0, 64)}…` : name}' from ${count(top.ips, top.capped)} IPs`;
+  }
   return text;
 }
 

@@ -105,6 +105,7 @@ test('the reason is in figures, ready for the audit row', () => {
   assert.equal(raise!.reason, "10 failures from 6 IPs in 5m; 'admin' from 3 IPs");
   assert.equal(describeFigures({ failures: 312, ips: 211, ipsCapped: false, topUsername: { username: 'admin', ips: 57, capped: false } }, 300), "312 failures from 211 IPs in 5m; 'admin' from 57 IPs");
   assert.equal(describeFigures({ failures: 1, ips: 20_000, ipsCapped: true, topUsername: null }, 600), '1 failure from 20000+ IPs in 10m');
+  assert.equal(describeFigures({ failures: 9, ips: 9, ipsCapped: false, topUsername: { username: 'x\n\u001b[31mroot', ips: 9, capped: false } }, 300), "9 failures from 9 IPs in 5m; 'x??[31mroot' from 9 IPs", 'control characters of an attacker’s username are not passed on');
 });
 
 test('raise, extend while it holds, lower once it has not held for bantime', () => {
