@@ -88,7 +88,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
         nowMs,
       );
       for (const decision of decisions) bansCreated += ctx.bans.applyDecision(decision, nowMs).length;
-      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight }, nowMs);
+      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs: Date.parse(occurredAt) }, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);
   });

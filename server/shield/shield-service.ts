@@ -27,6 +27,7 @@ export interface ShieldFailureEvent {
   ipKey: string;
   username: string | null;
   weight: number;
+  occurredAtMs: number;
 }
 
 /** What the plugin is told with every batch it sends. */
@@ -176,6 +177,8 @@ export function createShieldService({ db, store, config, defaultZoneId, now, onS
      */
     observe(site: { id: string; zone_id?: string | null }, event: ShieldFailureEvent, nowMs: number): void {
       if (!counted.has(event.type)) return;
+      // Windows move by arrival, but a spool flushed after an outage is history, not an attack now.
+      if (event.occurredAtMs <= nowMs - config.findtime * 1000) return;
       let enabled = enabledBySite.get(site.id);
       if (enabled === undefined) enabledBySite.set(site.id, (enabled = enabledFor(site)));
       if (!enabled) return;

@@ -9,11 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { adminHeaders, attempt, signedHeaders, startService, type TestSite } from '../support/service.ts';
 
 const ZONE = 'fedcba9876543210fedcba9876543210';
-let clock = Date.now();
+// The tests move the service's clock forward by some 40 minutes; starting an hour back keeps
+// every event's occurred_at in the past, as the contract requires.
+let clock = Date.now() - 3600_000;
 
-/** Signed at the service's (test) clock, which the tests move forward. */
-async function postEvents(app: FastifyInstance, site: TestSite, events: unknown[]) {
-  const body = JSON.stringify({ events });
+/** Signed and dated at the service's (test) clock. */
+async function postEvents(app: FastifyInstance, site: TestSite, events: Array<Record<string, unknown>>) {
+  const body = JSON.stringify({ events: events.map((e) => ({ ...e, occurred_at: new Date(clock).toISOString() })) });
   return app.inject({ method: 'POST', url: '/v1/events', headers: signedHeaders(site, body, Math.floor(clock / 1000)), payload: body });
 }
 let svc: Awaited<ReturnType<typeof startService>>;
@@ -140,6 +142,21 @@ test('a shield up survives a restart, and the attack window with it', async () =
     } finally {
       await app2.close();
     }
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('a spool of old failures flushed after an outage does not raise the shield', async () => {
+  const fresh = await startService({}, {}, { CLOUDFLARE_ZONE_ID: ZONE });
+  try {
+    const old = new Date(Date.now() - 6 * 60_000).toISOString();
+    const events = Array.from({ length: 50 }, (_, i) => attempt(ip(i), { occurred_at: old }));
+    const body = JSON.stringify({ events });
+    const res = (await fresh.app.inject({ method: 'POST', url: '/v1/events', headers: signedHeaders(fresh.site, body), payload: body })).json();
+    assert.equal(res.accepted, 50);
+    assert.equal(res.shield.up, false);
+    assert.equal(fresh.app.core.shield.status()[0]!.failures, 0, 'older than findtime: not counted');
   } finally {
     await fresh.close();
   }
