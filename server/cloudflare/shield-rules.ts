@@ -116,8 +116,12 @@ export function createShieldRulesApi(api: CloudflareApi) {
           if (!ruleset) throw error;
         }
       }
-      const existing = ours(toRules(ruleset), spec.siteId, spec.part)[0];
-      if (existing) return this.edit(spec, existing, context);
+      const [existing, ...extra] = ours(toRules(ruleset), spec.siteId, spec.part);
+      if (existing) {
+        // Two of ours for one part (two processes raced): one is enough, and both are ours to remove.
+        for (const rule of extra) await this.delete(spec.zoneId, rule, context);
+        return this.edit(spec, existing, context);
+      }
       const after = (await api.call({ ...context, operation: 'shield_add_rule', target: `ruleset ${ruleset.id} in ${where}` }, (o) =>
         rulesets.rules.create(ruleset!.id, { zone_id: spec.zoneId, ...ruleBody(spec) }, o),
       )) as RawRuleset;

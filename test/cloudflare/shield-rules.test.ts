@@ -76,6 +76,16 @@ describe('shield rules', () => {
     assert.deepEqual(fake.customRules().map((r) => r.id), [rule.id]);
   });
 
+  it('two rules of ours for one part (a race between processes) end as one; the owner’s rule stays', async () => {
+    const owner = fake.addForeignCustomRule({ action: 'block', expression: 'ip.src eq 192.0.2.9', description: 'owner' });
+    const body = { action: 'managed_challenge', expression: shieldExpression('shop.example.com', 'login'), description: shieldTag(SITE, 'login') };
+    const first = fake.addForeignCustomRule(body);
+    fake.addForeignCustomRule(body);
+    const rule = await shield.add({ ...login(), action: 'js_challenge' });
+    assert.equal(rule.id, first.id);
+    assert.deepEqual(fake.customRules().map((r) => [r.id, r.action]), [[owner.id, 'block'], [first.id, 'js_challenge']]);
+  });
+
   it('when the entrypoint appears between our read and our create, adds to it rather than failing or replacing', async () => {
     const owner = fake.addForeignCustomRule({ action: 'block', expression: 'ip.src eq 192.0.2.1', description: 'owner' });
     // Our read is answered as if the zone had no entrypoint yet (the owner creates it just after),
