@@ -4,7 +4,6 @@
 // deletes only rules whose description carries our tag, and creates the entrypoint only when
 // the zone has none (POST /rulesets, which Cloudflare refuses if one appeared meanwhile).
 import { CloudflareCallError, type CallContext, type CloudflareApi } from './api.ts';
-import { CUSTOM_PHASE } from './block-rule.ts';
 import { HOSTNAME_RE } from '../shield/hostname.ts';
 
 export type ShieldPart = 'login' | 'xmlrpc';
@@ -28,6 +27,7 @@ export interface ShieldRule {
   enabled: boolean;
 }
 
+const CUSTOM_PHASE = 'http_request_firewall_custom';
 const TAG_PREFIX = 'edgejail:shield';
 const TAG_RE = /^edgejail:shield site=(\S+) part=(login|xmlrpc)(?:\s|$)/;
 const PATHS: Record<ShieldPart, string> = { login: '/wp-login.php', xmlrpc: '/xmlrpc.php' };
