@@ -7,6 +7,7 @@ import {
   createShieldDetector,
   describeFigures,
   expireShields,
+  LastSeen,
   MAX_IPS_PER_SITE,
   MAX_IPS_PER_USERNAME,
   MAX_USERNAMES_PER_SITE,
@@ -185,4 +186,17 @@ test('quiet sites cost nothing once their window is empty', () => {
   pruneShieldDetector(state, T0 + 10 * MIN);
   assert.equal(state.sites.size, 0);
   assert.equal(trackedEntries(state), 0);
+});
+
+test('LastSeen: the same keys seen over and over stay cheap, and pruning after a compaction is exact', () => {
+  const seen = new LastSeen(100);
+  for (let t = 1; t <= 50_000; t++) seen.touch(`k${t % 50}`, t);
+  assert.equal(seen.size, 50);
+  assert.ok((seen as unknown as { queue: unknown[] }).queue.length <= 2 * 50 + 1024 + 1, 'stale queue entries are compacted away');
+  seen.pruneUpTo(50_000 - 10);
+  assert.equal(seen.size, 10, 'only the keys seen in the last 10 ms are left');
+  for (let i = 0; i < 150; i++) seen.touch(`n${i}`, 60_000 + i);
+  assert.equal(seen.size, 100, 'the cap drops the least recently seen first');
+  seen.pruneUpTo(60_000 + 149 - 1);
+  assert.equal(seen.size, 1);
 });
