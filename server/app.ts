@@ -25,6 +25,7 @@ import { eventRoutes } from './routes/events.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
+import { shieldRoutes } from './routes/shield.ts';
 import { openApiPlugin } from './openapi/plugin.ts';
 import { dashboardRoutes } from './dashboard/plugin.ts';
 import { boardMetrics } from './dashboard/metrics.ts';
@@ -145,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(eventRoutes);
   await app.register(siteConfigRoutes);
   await app.register(adminRoutes);
+  await app.register(shieldRoutes);
   await app.register(dashboardRoutes, { prefix: '/dashboard' });
   await app.register(boardMetrics);
 

@@ -37,6 +37,7 @@ export function startBackgroundJobs(app: FastifyInstance) {
       }
     }), EXPIRY_TICK_MS),
     setInterval(guard('prune', () => pruneJailState(core.jails, core.now())), PRUNE_TICK_MS),
+    setInterval(guard('shield', () => core.shield.tick()), EXPIRY_TICK_MS * 4),
     setInterval(
       guard('purge', () => purged.inc({}, purgeOldEvents(core, core.now()))),
       core.config.retention.purge_interval * 1000,

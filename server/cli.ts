@@ -11,12 +11,15 @@ import { purgeOldEvents } from './retention.ts';
 import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
 import { runCloudflareCommand } from './cloudflare/commands.ts';
 import { enforcementStateOf, cloudflareActionsFor } from './store/enforcement.ts';
+import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
 
 const USAGE = `usage: edgejail <command>
 
   serve                               run the service (same as npm start)
   migrate                             create or upgrade the database
-  site add <name> [--json]            create a site; prints its id and secret once
+  site add <name> [--zone <zone id>] [--host <hostname>] [--json]
+                                      create a site; prints its id and secret once
+  site set <id> [--zone <zone id>] [--host <hostname>]   its Cloudflare zone and hostname
   site list [--json]                  list sites (never their secrets)
   site rotate-secret <id> [--json]    give a site a new secret; prints it once
   site remove <id>                    delete a site and its events
@@ -28,6 +31,9 @@ ${ALLOWLIST_USAGE}
   status [--json]
   purge [--older-than <duration>]     delete events past retention (default: config retention.events)
   cloudflare setup|verify|reconcile|actions <ip>
+  shield up <site> [--for <duration>] [--reason <text>]   raise a site's login shield
+  shield down <site>
+  shield status [--json]
 
 Environment: EDGEJAIL_CONFIG, EDGEJAIL_DATA_DIR, EDGEJAIL_HOST, EDGEJAIL_PORT, EDGEJAIL_ADMIN_TOKEN,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, EDGEJAIL_CF_BACKEND.`;
@@ -100,10 +106,13 @@ async function siteCommand(config: Config, args: Args): Promise<number> {
     switch (sub) {
       case 'add': {
         if (!arg) throw new UsageError('site add needs a name');
+        const zone = siteZoneFromFlags(args.flags);
+        if (typeof zone === 'string') return fail(zone);
         const site = { id: randomUUID(), name: arg, secret: randomBytes(32).toString('hex'), created_at: at };
         core.store.transaction(() => {
           core.store.insertSite(site);
           core.store.audit({ at, actor: 'admin:cli', action: 'site_add', site_id: site.id, detail: { name: arg } });
+          applySiteZone(core, site.id, zone, 'admin:cli');
         });
         if (json) print(JSON.stringify({ id: site.id, secret: site.secret }));
         else {
@@ -115,8 +124,8 @@ async function siteCommand(config: Config, args: Args): Promise<number> {
       }
       case 'list': {
         const sites = core.store.listSites();
-        if (json) printJson(sites);
-        else table(sites, ['id', 'name', 'site_url', 'plugin_version', 'last_event_at']);
+        if (json) printJson(sites.map(core.shield.withZone));
+        else table(sites.map(core.shield.withZone), ['id', 'name', 'zone_id', 'hostname', 'site_url', 'plugin_version', 'last_event_at']);
         return 0;
       }
       case 'rotate-secret': {
@@ -143,8 +152,10 @@ async function siteCommand(config: Config, args: Args): Promise<number> {
         print(`removed site ${arg} and its events`);
         return 0;
       }
+      case 'set':
+        return siteSetCommand(core, arg, args.flags, { print, fail });
       default:
-        throw new UsageError('site add|list|rotate-secret|remove');
+        throw new UsageError('site add|set|list|rotate-secret|remove');
     }
   });
 }
@@ -190,6 +201,8 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'site':
         return await siteCommand(config, args);
+      case 'shield':
+        return await withCore(config, (core) => shieldCommand(core, args.positional.slice(1), args.flags, { print, fail }));
       case 'ban':
         return await withCore(config, (core) => {
           const { ip, ipKey, protectedBy } = needIp(args.positional[1], core);

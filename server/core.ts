@@ -10,11 +10,12 @@ import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
 import { parseAllowlistEntry } from './jail/allowlist-entry.ts';
 import { ipKeyFromInput, judgeAddress } from './jail/bannable.ts';
 import type { EventType } from './contract/events.ts';
+import { createShieldService } from './shield/shield-service.ts';
 
 // Escalation looks back this far for earlier bans of the same IP.
 const BAN_HISTORY_DAYS = 30;
 
-export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void } = {}) {
+export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void; onShieldChange?: (siteId: string) => void } = {}) {
   const now = options.now ?? Date.now;
   const store = createStore(db);
   const jails = createJailState(config.jails, { maxTrackedKeys: config.overload.max_tracked_keys_per_jail });
@@ -25,6 +26,7 @@ export function createCore(config: Config, db: Db, options: { now?: () => number
   let allowlist = buildAllowlist();
   // Another process (the CLI) changing the allowlist shows as a new data_version.
   let seenDataVersion = dataVersion(db);
+  const shield = createShieldService({ db, store, config: config.shield, defaultZoneId: config.cloudflare.zone_id ?? null, now, onShieldChange: (siteId) => options.onShieldChange?.(siteId) });
 
   function buildAllowlist(): CidrSet {
     return new CidrSet([...config.allowlist, ...runtimeEntries]);
@@ -77,6 +79,7 @@ export function createCore(config: Config, db: Db, options: { now?: () => number
     store,
     jails,
     bans,
+    shield,
     now,
     ignoreLists: () => ({ allowlist, neverBan }),
     /** Whether an address may be banned, and the key it is counted and banned under. */

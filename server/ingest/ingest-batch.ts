@@ -6,6 +6,7 @@ import type { BanService } from '../bans/ban-service.ts';
 import { observeEvent, type JailState } from '../jail/engine.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
+import type { ShieldService } from '../shield/shield-service.ts';
 
 export interface IngestContext {
   store: Store;
@@ -13,6 +14,7 @@ export interface IngestContext {
   bans: BanService;
   ipv6Prefix: number;
   ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
+  shield?: ShieldService;
 }
 
 export interface IngestOutcome {
@@ -89,6 +91,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
         nowMs,
       );
       for (const decision of decisions) bansCreated += ctx.bans.applyDecision(decision, nowMs).length;
+      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs: Date.parse(occurredAt) }, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);
   });
@@ -98,7 +101,8 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
     const ban = ctx.bans.currentBan(ipKey, nowMs);
     if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
   }
-  return { response: { accepted, duplicates, decisions }, acceptedByType, ignored, ignoredByReason, bansCreated };
+  const shield = ctx.shield?.answerFor(site.id, nowMs);
+  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}) }, acceptedByType, ignored, ignoredByReason, bansCreated };
 }
 
 function recordHello(store: Store, site: SiteRow, hello: HelloEvent, at: string): void {

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
 import { eventBatchSchema } from '../contract/events.ts';
 import * as R from './schemas.ts';
+import { SHIELD_REQUEST_COMPONENTS, SHIELD_RESPONSE_COMPONENTS, SHIELD_ROUTE_DOCS } from '../routes/shield.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -35,6 +36,7 @@ export const REQUEST_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['EventBatch', eventBatchSchema],
   ['ManualBanRequest', manualBanSchema],
   ['AllowlistEntryRequest', allowlistEntrySchema],
+  ...SHIELD_REQUEST_COMPONENTS,
 ];
 export const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['Error', R.errorResponseSchema],
@@ -59,6 +61,7 @@ export const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['CloudflareStatus', R.cloudflareStatusSchema],
   ['Status', R.statusResponseSchema],
   ['Health', R.healthResponseSchema],
+  ...SHIELD_RESPONSE_COMPONENTS,
 ];
 
 const error = (description: string): ResponseDoc => ({ description, schema: R.errorResponseSchema });
@@ -66,6 +69,7 @@ const IP_PARAM = { ip: 'An IPv4 or IPv6 address, or an IPv6 prefix as banned (UR
 const ADMIN_ERRORS = { 401: error('Missing or wrong admin token (`missing_token`, `malformed_token`, `bad_token`)') };
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
+  ...SHIELD_ROUTE_DOCS,
   {
     method: 'POST',
     path: '/v1/events',
@@ -74,7 +78,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: 'site',
     summary: 'Report events from a WordPress site',
     description:
-      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch.',
+      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch; `shield` says whether the site’s login shield is up (then the plugin refuses XML-RPC authentication itself).',
     body: eventBatchSchema,
     responses: {
       200: { description: 'Stored and judged', schema: R.eventBatchResponseSchema },

@@ -91,6 +91,8 @@ export const siteSchema = z
     wp_version: z.string().nullable(),
     last_hello_at: isoTime.nullable(),
     last_event_at: isoTime.nullable(),
+    zone_id: z.string().nullable().meta({ description: 'Its Cloudflare zone: set with `site set --zone`, else CLOUDFLARE_ZONE_ID' }),
+    hostname: z.string().nullable().meta({ description: 'Set with `site set --host`, else the host of the plugin’s hello `site_url`' }),
   })
   .meta({ description: 'A site as the API shows it: never with its secret' });
 

@@ -86,7 +86,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return { removed: request.params.cidr };
   });
 
-  app.get('/v1/sites', async () => ({ sites: core.store.listSites() }));
+  app.get('/v1/sites', async () => ({ sites: core.store.listSites().map(core.shield.withZone) }));
 
   app.get('/v1/status', async () => ({
     bans: Object.fromEntries(core.store.countBansByState().map((r) => [r.state, r.n])),

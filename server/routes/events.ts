@@ -27,7 +27,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const outcome = ingestBatch(
-      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists },
+      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
       site,
       parsed.data,
       core.now(),
