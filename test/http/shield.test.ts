@@ -67,7 +67,7 @@ test('2,000 IPs × 3 wrong passwords raise the shield; the answer to the plugin 
   assert.equal(row.enabled, true);
   assert.equal(row.failures, 6001);
 
-  const metrics = (await svc.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await svc.app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders })).body;
   assert.match(metrics, new RegExp(`edgejail_shield_active\\{site="${svc.site.id}"\\} 1`));
   assert.match(metrics, new RegExp(`edgejail_shield_failures_per_minute\\{site="${svc.site.id}"\\} 1200\\.2`));
 });
