@@ -22,7 +22,7 @@ import { openApiPlugin } from './openapi/plugin.ts';
 import { dashboardRoutes } from './dashboard/plugin.ts';
 import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
-import { createEnforcer, type Enforcer } from './cloudflare/enforcer.ts';
+import { createEnforcer, type Enforcer } from './enforcement/worker.ts';
 import type { SiteRow } from './store/store.ts';
 
 declare module 'fastify' {

@@ -3,7 +3,7 @@
 // enforcer's limiter, outbox and reconciler, and how long each site has been silent.
 // All read at scrape time from SQLite or the enforcer, so they are right after a restart.
 import type { FastifyInstance } from 'fastify';
-import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import type { EnforcerStatus } from '../enforcement/worker.ts';
 import { createDashboardQueries } from '../store/dashboard-queries.ts';
 import { jailStats } from '../jail/engine.ts';
 

@@ -1,7 +1,7 @@
 // Everything the overview page shows, gathered from the core, the enforcer and the
 // read-only aggregates into plain data; the view only renders it.
 import type { FastifyInstance } from 'fastify';
-import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import type { EnforcerStatus } from '../enforcement/worker.ts';
 import type { BanRow } from '../store/store.ts';
 import type { Aggregates } from '../store/aggregates.ts';
 import { ipKeyOf } from '../jail/ip.ts';

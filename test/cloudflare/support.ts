@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../server/store/db.ts';
 import { createStore } from '../../server/store/store.ts';
 import { parseCloudflareConfig, type CloudflareConfig } from '../../server/cloudflare/config.ts';
-import { createEnforcer, type Enforcer } from '../../server/cloudflare/enforcer.ts';
+import { createEnforcer, type Enforcer } from '../../server/enforcement/worker.ts';
 import { startFakeCloudflare, type FakeCloudflare, type FakeCloudflareOptions } from '../fake-cloudflare/server.ts';
 
 export interface CapturedLogger {

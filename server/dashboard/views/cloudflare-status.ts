@@ -1,7 +1,7 @@
 // The Cloudflare sync card: is the enforcer keeping Cloudflare in step with the bans,
 // and how much of the API budget is left.
-import type { EnforcerStatus } from '../../cloudflare/enforcer.ts';
-import { driftCount } from '../../cloudflare/state.ts';
+import type { EnforcerStatus } from '../../enforcement/worker.ts';
+import { driftCount } from '../../enforcement/types.ts';
 import { html, type Renderable } from '../html.ts';
 import { formatCount, formatSpan, formatTime, relativeTime } from '../format.ts';
 import { cloudflareBadge } from './components.ts';

@@ -1,27 +1,33 @@
-// The enforcer: drains the durable outbox the core fills, one ip_key (access rules) or
-// one batch (lists) at a time, retries failures with backoff for as long as it takes,
-// and reconciles Cloudflare with the bans table at start-up and periodically.
+// The outbox worker: drains the durable outbox the core fills, decides where each ban is
+// held (list, access rules, or the origin alone when the edge is full), retries failures
+// with backoff for as long as it takes, moves waiting bans in when a slot frees, and runs
+// the one reconciler at start-up and periodically.
 import { performance } from 'node:perf_hooks';
 import {
   createEnforcementStore,
   enforcementStateOf,
+  placementOf,
   type CloudflareActionRow,
+  type EnforcementRow,
   type EnforcementState,
   type EnforcementStore,
+  type ShownPlacement,
 } from '../store/enforcement.ts';
 import type { Db } from '../store/db.ts';
-import { createCloudflareApi, CloudflareCallError, type CloudflareApi } from './api.ts';
-import { createAccessRulesBackend } from './access-rules-backend.ts';
-import { createListBackend } from './list-backend.ts';
-import { createDryRunBackend } from './dry-run-backend.ts';
-import { isDryRun, type CloudflareConfig } from './config.ts';
+import { createCloudflareApi, CloudflareCallError, type CloudflareApi } from '../cloudflare/api.ts';
+import { isDryRun, type CloudflareConfig } from '../cloudflare/config.ts';
+import { sleep } from '../cloudflare/rate-limiter.ts';
+import { createAccessRulesPlacement } from './placements/access-rules.ts';
+import { createIpListPlacement } from './placements/ip-list.ts';
+import { createDryRunPlacement } from './placements/dry-run.ts';
 import { KeyLocks } from './key-locks.ts';
-import { sleep } from './rate-limiter.ts';
-import { driftCount, emptyReport, iso, type EnforcementBackend, type KeyOutcome, type Logger, type ReconcileReport } from './state.ts';
+import { createRowStates } from './row-state.ts';
+import { reconcilePlacements } from './reconciler.ts';
+import { driftCount, emptyReport, iso, type KeyOutcome, type Logger, type Placement, type PlaceRequest, type ReconcileReport } from './types.ts';
 
-export type { ReconcileReport } from './state.ts';
+export type { ReconcileReport } from './types.ts';
 
-export type { EnforcementState } from '../store/enforcement.ts';
+export type { EnforcementState, ShownPlacement } from '../store/enforcement.ts';
 
 export interface EnforcerStatus {
   mode: 'enforcing' | 'dry_run';
@@ -41,6 +47,12 @@ export interface EnforcerStatus {
   limiterWaits: number;
   limiterWaitedMs: number;
   rateLimitedForMs: number;
+  /** How long the longest-waiting due outbox row has waited (0 when nothing is due). */
+  outboxLagMs: number;
+  /** Slots each placement holds, and how many it may (null: no count limits it). */
+  capacity: Record<string, { used: number; capacity: number | null }>;
+  /** Active bans by where they are held. */
+  placements: Record<ShownPlacement, number>;
   lastError: string | null;
 }
 
@@ -52,6 +64,7 @@ export interface Enforcer {
   drain(): Promise<void>;
   status(): EnforcerStatus;
   enforcementStateOf(ipKey: string): EnforcementState;
+  placementOf(ipKey: string): ShownPlacement | null;
   actionsFor(ipKey: string, limit?: number): CloudflareActionRow[];
 }
 
@@ -67,6 +80,12 @@ const IDLE_POLL_MS = 2_000;
 // How long stop() lets in-flight calls finish before aborting them.
 const STOP_GRACE_MS = 3_000;
 const DUE_FETCH_LIMIT = 2_000;
+// Overflow access rules may use this share of the limiter's headroom: the rest stays for
+// unbans and list calls, which must never wait behind the overflow.
+const OVERFLOW_HEADROOM_SHARE = 0.5;
+// How often an idle worker looks for a freed slot to give to the best waiting ban.
+const PROMOTE_INTERVAL_MS = 1_000;
+const PROMOTE_LIMIT = 5_000;
 
 const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
@@ -89,12 +108,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const stopController = new AbortController();
   const locks = new KeyLocks();
   const api: CloudflareApi | null = dryRun ? null : createCloudflareApi({ config, store, now, stopSignal: stopController.signal });
-  const deps = { store, config, now, logger };
-  const backend: EnforcementBackend = !api
-    ? createDryRunBackend(deps)
+  const rows = createRowStates(store, now);
+  const deps = { store, rows, config, now, logger };
+  // The primary placement takes every ban it has room for; with the list backend, access
+  // rules in the same account take the overflow.
+  const backend: Placement = !api
+    ? createDryRunPlacement(deps)
     : config.backend === 'list'
-      ? createListBackend({ ...deps, api, stopSignal: stopController.signal })
-      : createAccessRulesBackend({ ...deps, api });
+      ? createIpListPlacement({ ...deps, api, stopSignal: stopController.signal })
+      : createAccessRulesPlacement({ ...deps, api });
+  const overflow: Placement | null = api && config.backend === 'list' ? createAccessRulesPlacement({ ...deps, api }) : null;
+  const placements = overflow ? [backend, overflow] : [backend];
+  const placementNamed = (name: string | null) => placements.find((p) => p.name === name);
+  let lastPromote = 0;
 
   let running = false;
   let stopping = false;
@@ -150,7 +176,6 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     const failed = outcomes.filter((o) => o.error && !o.permanent && !stopped(o.error));
     const attempts = Math.max(0, ...failed.map((o) => claims.get(o.ipKey) ?? 1));
     const delay = failed.length ? backoffMs(attempts, failed[0]!.error) : 0;
-    const at = iso(now());
     store.transaction(() => {
       for (const outcome of outcomes) {
         const { ipKey, error } = outcome;
@@ -163,7 +188,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         const text = describeError(error);
         store.rescheduleOutbox(ipKey, claimed, iso(now() + delay), text);
         const row = store.enforcementOf(ipKey);
-        if (row) store.saveEnforcement({ ...row, attempts: row.attempts + 1, last_error: text.slice(0, 500), updated_at: at });
+        if (row) rows.attemptFailed(row, text);
       }
     });
     for (const o of outcomes.filter((o) => o.permanent)) {
@@ -181,6 +206,106 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     }
   }
 
+  /** Slots a placement can still give out in this run (overflow: also within the API budget). */
+  function freeSlots(placement: Placement): number {
+    const capacity = placement.capacity();
+    let free = capacity === null ? Number.POSITIVE_INFINITY : Math.max(0, capacity - store.slotsUsed(placement.name as 'list' | 'access_rule'));
+    if (placement === overflow && api) free = Math.min(free, Math.floor(api.limiter.headroom() * OVERFLOW_HEADROOM_SHARE));
+    return free;
+  }
+
+  /** Best first: seen at the origin most recently, then the longest ban left to run. */
+  function byCost(requests: PlaceRequest[]): PlaceRequest[] {
+    const seen = new Map(requests.map((r) => [r.ipKey, store.lastSeen(r.ipKey) ?? '']));
+    return [...requests].sort((a, b) => {
+      const bySeen = seen.get(b.ipKey)!.localeCompare(seen.get(a.ipKey)!);
+      return bySeen || b.desired.until.localeCompare(a.desired.until);
+    });
+  }
+
+  /** Gives each request the first placement with room, in order; the rest are held at the origin. */
+  function assign(requests: PlaceRequest[], candidates: Placement[], into: Map<Placement, PlaceRequest[]>, outcomes: KeyOutcome[]): void {
+    let rest = requests;
+    const total = candidates.reduce((n, p) => n + freeSlots(p), 0);
+    if (rest.length > total) rest = byCost(rest); // scarce slots go to the bans that cost the origin most
+    for (const placement of candidates) {
+      const free = freeSlots(placement);
+      if (free <= 0) continue;
+      const taken = rest.slice(0, free);
+      rest = rest.slice(taken.length);
+      into.set(placement, [...(into.get(placement) ?? []), ...taken]);
+    }
+    if (!rest.length) return;
+    store.transaction(() => {
+      for (const r of rest) {
+        if (!(r.row?.placement === 'origin_only' && r.row.state === 'pending')) rows.originOnly(r.ipKey, r.desired.until);
+        outcomes.push({ ipKey: r.ipKey });
+      }
+    });
+    logger.warn({ count: rest.length, placements: candidates.map((p) => p.name) }, 'no edge slot free: bans held at the origin only until one frees up');
+  }
+
+  /** Makes the edge match the bans table for these keys: unbans first, then placements. */
+  async function enforceKeys(ipKeys: string[]): Promise<KeyOutcome[]> {
+    const at = iso(now());
+    const outcomes: KeyOutcome[] = [];
+    const lifts = new Map<Placement, EnforcementRow[]>();
+    const places = new Map<Placement, PlaceRequest[]>();
+    const unplaced: PlaceRequest[] = [];
+    for (const ipKey of ipKeys) {
+      const desired = store.desiredFor(ipKey, at);
+      const row = store.enforcementOf(ipKey);
+      const holder = row && row.state !== 'removed' ? (row.state === 'dry_run' ? placementNamed('dry_run') : placementNamed(row.placement)) : undefined;
+      if (!desired) {
+        const nothingPlaced = !row || row.state === 'removed' ||
+          (!row.cloudflare_id && !row.create_uncertain && ['pending', 'failed', 'dry_run', 'foreign'].includes(row.state) && !(row.state === 'dry_run' && holder));
+        if (nothingPlaced) {
+          // Never delete an object we did not create; forget that it covered us.
+          if (row && row.state !== 'removed') rows.removed(ipKey);
+          outcomes.push({ ipKey });
+        } else lifts.set(holder ?? backend, [...(lifts.get(holder ?? backend) ?? []), row!]);
+        continue;
+      }
+      const request = { ipKey, desired, row };
+      if (holder && !(row!.placement === 'origin_only')) places.set(holder, [...(places.get(holder) ?? []), request]);
+      else unplaced.push(request);
+    }
+    // Unbans first: they are the promise this product keeps (and they free slots).
+    for (const [placement, liftRows] of lifts) outcomes.push(...(await placement.lift(liftRows)));
+    assign(unplaced, placements, places, outcomes);
+    const primary = await backend.place(places.get(backend) ?? []);
+    const refused = primary.filter((o) => o.noRoom);
+    outcomes.push(...primary.filter((o) => !o.noRoom));
+    const overflowRequests = places.get(overflow!) ?? [];
+    if (refused.length) {
+      // The list said it is full: what it refused goes to the overflow, or the origin.
+      const again = refused.map((o) => ({ ipKey: o.ipKey, desired: store.desiredFor(o.ipKey, at)!, row: store.enforcementOf(o.ipKey) })).filter((r) => r.desired);
+      const spill = new Map<Placement, PlaceRequest[]>();
+      assign(again, overflow ? [overflow] : [], spill, outcomes);
+      overflowRequests.push(...(spill.get(overflow!) ?? []));
+      for (const o of refused) if (!again.some((r) => r.ipKey === o.ipKey)) outcomes.push({ ipKey: o.ipKey });
+    }
+    if (overflow && overflowRequests.length) outcomes.push(...(await overflow.place(overflowRequests)));
+    return outcomes;
+  }
+
+  /**
+   * When a slot is free and nothing is due, the best waiting bans are queued to move in.
+   * Only when nothing is due: due work competes for the same slots, and a ban queued here is
+   * then placed at once (no ban is queued that its slot cannot take).
+   */
+  function promoteWaiting(): void {
+    if (now() - lastPromote < PROMOTE_INTERVAL_MS) return;
+    lastPromote = now();
+    const free = placements.reduce((n, p) => n + freeSlots(p), 0);
+    if (free <= 0) return;
+    const waiting = store.waitingForSlot(Math.min(free, PROMOTE_LIMIT));
+    if (!waiting.length) return;
+    const at = iso(now());
+    store.transaction(() => waiting.forEach((w) => store.enqueue(w.ip_key, at)));
+    logger.info({ count: waiting.length }, 'edge slots free: the best waiting bans move in');
+  }
+
   /** Claims keys, runs the backend on them, and records each outcome in the outbox. */
   async function runBatch(ipKeys: string[], releases: Array<() => void>): Promise<void> {
     const claims = new Map<string, number>();
@@ -194,7 +319,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     try {
       let outcomes: KeyOutcome[];
       try {
-        outcomes = keys.length ? await backend.enforce(keys) : [];
+        outcomes = keys.length ? await enforceKeys(keys) : [];
       } catch (error) {
         outcomes = keys.map((ipKey) => ({ ipKey, error }));
       }
@@ -209,6 +334,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       try {
         let waitMs = IDLE_POLL_MS;
         if (tasks.size < backend.concurrency) {
+          if (!tasks.size && store.outboxDueCount(iso(now())) === 0) promoteWaiting();
           const due = store.dueOutbox(iso(now()), DUE_FETCH_LIMIT);
           const free = due.filter((row) => !locks.isLocked(row.ip_key));
           // Keys the reconciler holds right now: look again soon (tasks of ours wake us when done).
@@ -261,12 +387,12 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     reconciling = (async () => {
       const started = performance.now();
       const revisions = new Map<string, number>();
-      for (const row of db.prepare('SELECT ip_key, rev FROM cloudflare_enforcement').iterate() as IterableIterator<{ ip_key: string; rev: number }>) {
-        revisions.set(row.ip_key, row.rev);
-      }
+      for (const [ipKey, rev] of store.revisions()) revisions.set(ipKey, rev);
       let report: ReconcileReport;
       try {
-        report = await backend.reconcile({ locks, revisions });
+        report = dryRun
+          ? emptyReport('dry_run', iso(now()))
+          : await reconcilePlacements({ store, rows, now }, placements, { locks, revisions }, config.backend);
       } catch (error) {
         report = { ...emptyReport(backend.name, iso(now())), errors: [error instanceof Error ? error.message : String(error)] };
       }
@@ -281,6 +407,11 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       reconciling = null;
     });
     return reconciling;
+  }
+
+  function lagMs(): number {
+    const oldest = store.oldestDue(iso(now()));
+    return oldest ? Math.max(0, now() - Date.parse(oldest)) : 0;
   }
 
   return {
@@ -350,11 +481,18 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         limiterWaits: api?.limiter.waits.count ?? 0,
         limiterWaitedMs: Math.round(api?.limiter.waits.ms ?? 0),
         rateLimitedForMs: Math.round(api?.limiter.pausedForMs() ?? 0),
+        outboxLagMs: lagMs(),
+        capacity: Object.fromEntries(
+          placements.filter((p) => p.name !== 'dry_run').map((p) => [p.name, { used: store.slotsUsed(p.name as 'list' | 'access_rule'), capacity: p.capacity() }]),
+        ),
+        placements: store.bansByPlacement(iso(now())),
         lastError,
       };
     },
 
     enforcementStateOf: (ipKey) => enforcementStateOf(db, ipKey, config, now()),
+
+    placementOf: (ipKey) => placementOf(db, ipKey, now()),
 
     actionsFor: (ipKey, limit) => store.actionsForIpKey(ipKey, limit),
   };
