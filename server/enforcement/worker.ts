@@ -335,7 +335,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         let waitMs = IDLE_POLL_MS;
         if (tasks.size < backend.concurrency) {
           if (!tasks.size && store.outboxDueCount(iso(now())) === 0) promoteWaiting();
-          const due = store.dueOutbox(iso(now()), DUE_FETCH_LIMIT);
+          // At least one full run's worth: each list run reads its ids back once, so fewer, larger runs cost fewer calls.
+          const due = store.dueOutbox(iso(now()), Math.max(DUE_FETCH_LIMIT, backend.batchSize * backend.concurrency));
           const free = due.filter((row) => !locks.isLocked(row.ip_key));
           // Keys the reconciler holds right now: look again soon (tasks of ours wake us when done).
           if (due.some((row) => locks.isLocked(row.ip_key) && !working.has(row.ip_key))) waitMs = 200;
