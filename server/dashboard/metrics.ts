@@ -87,6 +87,20 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
     return state === 'present' ? 1 : state === 'missing' ? 0 : null;
   });
 
+  fromStatus('edgejail_cloudflare_outbox_lag_seconds', 'How long the longest-waiting due outbox entry has waited (0 when nothing is due)', (s) => s.outboxLagMs / 1000);
+  metrics.gauge('edgejail_bans_by_placement', 'Active bans by where they are enforced: list, access_rule, range, origin_only, pending', () => {
+    const s = status();
+    return s ? Object.entries(s.placements).map(([placement, value]) => ({ labels: { placement }, value })) : [];
+  });
+  metrics.gauge('edgejail_cloudflare_capacity_used', 'Edge slots each placement holds', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).map(([placement, c]) => ({ labels: { placement }, value: c.used })) : [];
+  });
+  metrics.gauge('edgejail_cloudflare_capacity', 'Edge slots each placement may hold', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).filter(([, c]) => c.capacity !== null).map(([placement, c]) => ({ labels: { placement }, value: c.capacity! })) : [];
+  });
+
   metrics.gauge('edgejail_site_seconds_since_last_event', 'Seconds since each site last reported (alert when a site goes quiet)', () => {
     const nowMs = core.now();
     return queries

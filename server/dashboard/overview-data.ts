@@ -15,6 +15,7 @@ export const MAX_BANS_SHOWN = 200;
 export interface BanView {
   ban: BanRow;
   cloudflare: string | null;
+  placement: string | null;
 }
 
 /** "203.0.113." → "203.0.113.0/24"; an IPv6 ip_key stays its prefix, a bare IPv6 address becomes its /64. */
@@ -66,7 +67,11 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
   }
   const chart: ChartInput = { bucketStartsMs, series, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
 
-  const bans: BanView[] = banPage.map((ban) => ({ ban, cloudflare: enforcer.enforcementStateOf(ban.ip_key) }));
+  const bans: BanView[] = banPage.map((ban) => ({
+    ban,
+    cloudflare: enforcer.enforcementStateOf(ban.ip_key),
+    placement: enforcer.placementOf(ban.ip_key),
+  }));
 
   const networks = new Map<string, { network: string; attempts: number; ips: number }>();
   for (const raw of rawNetworks) {

@@ -86,6 +86,7 @@ const OVERFLOW_HEADROOM_SHARE = 0.5;
 // How often an idle worker looks for a freed slot to give to the best waiting ban.
 const PROMOTE_INTERVAL_MS = 1_000;
 const PROMOTE_LIMIT = 5_000;
+const PLACEMENT_COUNT_TTL_MS = 1_000;
 
 const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
@@ -133,9 +134,11 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const tasks = new Set<Promise<void>>();
   const working = new Set<string>(); // keys locked by worker tasks (the reconciler holds the others)
   let kick: (() => void) | null = null;
+  let placementCounts: { at: number; counts: Record<ShownPlacement, number> } | null = null;
   let kicked = false;
 
   function wake(): void {
+    placementCounts = null; // bans or rows changed: the next status counts again
     kicked = true;
     kick?.();
   }
@@ -172,6 +175,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
    * failed keys wait one shared backoff so a failed bulk call is retried as one batch.
    */
   function settleOutcomes(outcomes: KeyOutcome[], claims: Map<string, number>): void {
+    placementCounts = null;
     const stopped = (e: unknown) => e instanceof CloudflareCallError && e.kind === 'stopped';
     const failed = outcomes.filter((o) => o.error && !o.permanent && !stopped(o.error));
     const attempts = Math.max(0, ...failed.map((o) => claims.get(o.ipKey) ?? 1));
@@ -410,6 +414,14 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return reconciling;
   }
 
+  // A count over every active ban: cached briefly (until the next change), since /healthz and each scrape read the status.
+  function bansByPlacement(): Record<ShownPlacement, number> {
+    if (!placementCounts || Math.abs(now() - placementCounts.at) > PLACEMENT_COUNT_TTL_MS) {
+      placementCounts = { at: now(), counts: store.bansByPlacement(iso(now())) };
+    }
+    return placementCounts.counts;
+  }
+
   function lagMs(): number {
     const oldest = store.oldestDue(iso(now()));
     return oldest ? Math.max(0, now() - Date.parse(oldest)) : 0;
@@ -486,7 +498,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         capacity: Object.fromEntries(
           placements.filter((p) => p.name !== 'dry_run').map((p) => [p.name, { used: store.slotsUsed(p.name as 'list' | 'access_rule'), capacity: p.capacity() }]),
         ),
-        placements: store.bansByPlacement(iso(now())),
+        placements: bansByPlacement(),
         lastError,
       };
     },

@@ -30,7 +30,11 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     throw new HttpError(400, 'invalid_ip', `"${param}" is not an IP address or banned prefix`);
   }
 
-  const withEnforcement = (ban: BanRow) => ({ ...ban, cloudflare: app.enforcer.enforcementStateOf(ban.ip_key) });
+  const withEnforcement = (ban: BanRow) => ({
+    ...ban,
+    cloudflare: app.enforcer.enforcementStateOf(ban.ip_key),
+    placement: ban.state === 'active' ? app.enforcer.placementOf(ban.ip_key) : null,
+  });
 
   app.get('/v1/bans', async (request) => {
     const { state } = parse(banListQuerySchema, request.query, 'invalid_query');
