@@ -83,6 +83,7 @@ const DUE_FETCH_LIMIT = 2_000;
 // Overflow access rules may use this share of the limiter's headroom: the rest stays for
 // unbans and list calls, which must never wait behind the overflow.
 const OVERFLOW_HEADROOM_SHARE = 0.5;
+const OVERFLOW_RESERVE_SHARE = 0.25;
 // How often an idle worker looks for a freed slot to give to the best waiting ban.
 const PROMOTE_INTERVAL_MS = 1_000;
 const PROMOTE_LIMIT = 5_000;
@@ -122,6 +123,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const placements = overflow ? [backend, overflow] : [backend];
   const placementNamed = (name: string | null) => placements.find((p) => p.name === name);
   let lastPromote = 0;
+  // Calls the overflow never takes: unbans of overflow rules cost one call each, and must not wait for a new window.
+  const overflowReserve = Math.floor(config.rate_limit.requests * (1 - config.rate_limit.safety_margin) * OVERFLOW_RESERVE_SHARE);
 
   let running = false;
   let stopping = false;
@@ -214,7 +217,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   function freeSlots(placement: Placement): number {
     const capacity = placement.capacity();
     let free = capacity === null ? Number.POSITIVE_INFINITY : Math.max(0, capacity - store.slotsUsed(placement.name as 'list' | 'access_rule'));
-    if (placement === overflow && api) free = Math.min(free, Math.floor(api.limiter.headroom() * OVERFLOW_HEADROOM_SHARE));
+    if (placement === overflow && api) free = Math.min(free, Math.floor(Math.max(0, api.limiter.budgetLeft() - overflowReserve) * OVERFLOW_HEADROOM_SHARE));
     return free;
   }
 
