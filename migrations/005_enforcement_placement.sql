@@ -8,3 +8,13 @@ UPDATE cloudflare_enforcement
    SET placement = CASE backend WHEN 'list' THEN 'list' WHEN 'access_rules' THEN 'access_rule' END
  WHERE state NOT IN ('removed', 'dry_run');
 CREATE INDEX cloudflare_enforcement_placement ON cloudflare_enforcement(placement, state);
+
+-- Ranges: one /24 (IPv4) or /48 (IPv6) placed at the edge for many bans that share it.
+-- The bans keep their own rows and expiry; their enforcement rows say placement 'range'.
+-- The range's own enforcement row is keyed by range_key like any ip_key.
+CREATE TABLE enforcement_ranges (
+  range_key       TEXT PRIMARY KEY,            -- '203.0.113.0/24' or '2001:db8:1::/48'
+  members         TEXT NOT NULL,               -- JSON array of the ip_keys it stands for
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL
+);

@@ -70,6 +70,18 @@ const cloudflareFields = z.strictObject({
    * they take the list's overflow, as far as the API budget allows.
    */
   access_rule_capacity: z.number().int().min(0).max(50_000).default(50_000),
+  /**
+   * Ranges: when this many banned addresses share one IPv4 /24 (or this many banned /64s one
+   * IPv6 /48), one range stands for them at the edge (a CIDR list item or an ip_range rule).
+   * A range never covers an allowlisted or never-ban address; the bans keep their own rows.
+   */
+  aggregate: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ipv4_threshold: z.number().int().min(2).max(256).default(16),
+      ipv6_threshold: z.number().int().min(2).max(65_536).default(16),
+    })
+    .prefault({}),
   /** Items per bulk POST/DELETE (list backend). */
   list_batch_size: z.number().int().min(1).max(10_000).default(1_000),
   /** Polling of asynchronous list operations. */

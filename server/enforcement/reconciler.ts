@@ -4,7 +4,7 @@
 // and never touches an object without our tag. Each repair is an audit_log row.
 import { CloudflareCallError } from '../cloudflare/api.ts';
 import { cloudflareTargetFor } from '../cloudflare/target.ts';
-import type { EnforcementStore } from '../store/enforcement.ts';
+import type { DesiredBlock, EnforcementStore } from '../store/enforcement.ts';
 import type { RowStates } from './row-state.ts';
 import { emptyReport, iso, type PlacedObject, type Placement, type ReconcileContext, type ReconcileReport } from './types.ts';
 
@@ -23,7 +23,13 @@ const enforceable = (ipKey: string) => {
 };
 
 export async function reconcilePlacements(
-  deps: { store: EnforcementStore; rows: RowStates; now: () => number },
+  deps: {
+    store: EnforcementStore;
+    rows: RowStates;
+    now: () => number;
+    /** What the bans table wants at the edge for a key (an ip_key or a range), and for all of them. */
+    desired: { one(key: string): DesiredBlock | null; all(): Map<string, DesiredBlock> };
+  },
   placements: Placement[],
   context: ReconcileContext,
   reportName: string,
@@ -63,7 +69,7 @@ export async function reconcilePlacements(
   const orphan = (found: Found) => orphans.set(found.placement, [...(orphans.get(found.placement) ?? []), found.object]);
 
   try {
-    const desiredAll = store.desiredAll(nowIso());
+    const desiredAll = deps.desired.all();
     const keys = new Set([...byKey.keys(), ...desiredAll.keys(), ...store.liveEnforcement().map((r) => r.ip_key)]);
     for (const ipKey of keys) {
       if (!claim(ipKey)) {
@@ -71,8 +77,13 @@ export async function reconcilePlacements(
         continue;
       }
       const found = byKey.get(ipKey) ?? [];
-      const desired = store.desiredFor(ipKey, nowIso());
+      const desired = deps.desired.one(ipKey);
       const row = store.enforcementOf(ipKey);
+      if (row?.placement === 'range' && desired) {
+        // A range stands for this ban: an object of its own at the edge is a leftover.
+        found.forEach(orphan);
+        continue;
+      }
       const holder = row?.placement ? byName.get(row.placement as Placement['name']) : undefined;
       if (row?.placement && unread.has(row.placement)) continue;
       if (holder && row!.scope && row!.scope !== holder.scopeLabel && row!.state !== 'removed') {
@@ -133,7 +144,7 @@ export async function reconcilePlacements(
           audit(object.key, store.latestBanId(object.key), placement, { repair: 'orphan_removed', [idField(placement)]: object.id, notes: object.tag });
           const row = store.enforcementOf(object.key);
           // Only the row this object stood for is done with; a row placed elsewhere keeps its slot.
-          if (row && row.state !== 'removed' && (row.placement === placement.name || !store.desiredFor(object.key, nowIso()))) rows.removed(object.key);
+          if (row && row.state !== 'removed' && (row.placement === placement.name || !deps.desired.one(object.key))) rows.removed(object.key);
         }
       });
     }

@@ -6,6 +6,7 @@
 //      ▲           │          │          │
 //      └── failed ◄┴──────────┴──────────┘        foreign: someone else's object covers it
 //   origin_only: pending with placement 'origin_only' (no edge slot; the plugin serves the 403)
+//   range: pending with placement 'range' (a range's own row, keyed by the range, is at the edge)
 import type { EnforcementRow, EnforcementStore, EnforcementWrite, PlacementName } from '../store/enforcement.ts';
 import { iso } from './types.ts';
 
@@ -106,6 +107,13 @@ export function createRowStates(store: EnforcementStore, now: () => number) {
     originOnly: (ipKey: string, until: string) =>
       write(ipKey, {
         backend: 'origin_only', scope: null, state: 'pending', placement: 'origin_only', cloudflare_id: null, create_uncertain: 0,
+        foreign_rule_id: null, applied_until: until, attempts: 0, last_error: null,
+      }),
+
+    /** A range placed at the edge stands for this ban: nothing of its own is there. */
+    inRange: (ipKey: string, rangeKey: string, until: string) =>
+      write(ipKey, {
+        backend: 'range', scope: rangeKey, state: 'pending', placement: 'range', cloudflare_id: null, create_uncertain: 0,
         foreign_rule_id: null, applied_until: until, attempts: 0, last_error: null,
       }),
 

@@ -8,6 +8,7 @@ import {
   enforcementStateOf,
   placementOf,
   type CloudflareActionRow,
+  type DesiredBlock,
   type EnforcementRow,
   type EnforcementState,
   type EnforcementStore,
@@ -23,6 +24,7 @@ import { createDryRunPlacement } from './placements/dry-run.ts';
 import { KeyLocks } from './key-locks.ts';
 import { createRowStates } from './row-state.ts';
 import { reconcilePlacements } from './reconciler.ts';
+import { neverBanGuard, rangeDesired, rangeKeyOf, wantedRanges, type RangeGuard } from './ranges.ts';
 import { driftCount, emptyReport, iso, type KeyOutcome, type Logger, type Placement, type PlaceRequest, type ReconcileReport } from './types.ts';
 
 export type { ReconcileReport } from './types.ts';
@@ -73,6 +75,8 @@ export interface EnforcerOptions {
   config: CloudflareConfig;
   logger: Logger;
   now?: () => number;
+  /** Whether a range may be placed: false when it would cover an allowlisted or never-ban address. */
+  rangeGuard?: RangeGuard;
 }
 
 // Idle wake-up even without wake(): another process (the CLI) may have queued work.
@@ -88,6 +92,8 @@ const OVERFLOW_RESERVE_SHARE = 0.25;
 const PROMOTE_INTERVAL_MS = 1_000;
 const PROMOTE_LIMIT = 5_000;
 const PLACEMENT_COUNT_TTL_MS = 1_000;
+// How often, at most, the active bans are grouped into ranges (a scan of every active ban).
+const RANGE_PASS_INTERVAL_MS = 2_000;
 
 const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
@@ -123,6 +129,67 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const placements = overflow ? [backend, overflow] : [backend];
   const placementNamed = (name: string | null) => placements.find((p) => p.name === name);
   let lastPromote = 0;
+  const rangeGuard = options.rangeGuard ?? neverBanGuard;
+  const rangesOn = !dryRun;
+  let lastRangePass = Number.NEGATIVE_INFINITY;
+  let rangesDirty = true;
+
+  /** What the edge must hold for a key: its bans, or for a range the bans it stands for. */
+  function desiredOf(key: string, at = iso(now())): DesiredBlock | null {
+    const members = key.endsWith('/24') || key.endsWith('/48') ? store.rangeMembers(key) : null;
+    if (!members) return store.desiredFor(key, at);
+    return rangeDesired(key, members.map((m) => store.desiredFor(m, at)));
+  }
+  function desiredAllWithRanges(): Map<string, DesiredBlock> {
+    const at = iso(now());
+    const all = store.desiredAll(at);
+    for (const { rangeKey, members } of store.ranges()) {
+      const desired = rangeDesired(rangeKey, members.map((m) => all.get(m) ?? null));
+      if (desired) all.set(rangeKey, desired);
+    }
+    return all;
+  }
+  /** The range at the edge that stands for this ban, if there is one. */
+  function activeRangeFor(ipKey: string): string | null {
+    const range = rangeKeyOf(ipKey);
+    if (!range || !store.rangeMembers(range)?.includes(ipKey)) return null;
+    const row = store.enforcementOf(range);
+    return row && (row.state === 'active' || row.state === 'foreign') ? range : null;
+  }
+
+  /**
+   * Groups the active bans into ranges: a range appears when enough bans share a /24 or /48
+   * and it covers nothing protected, and goes when fewer than the threshold remain. Each
+   * change is queued (the range, and the bans it stands for) and audited with the bans.
+   */
+  function aggregateRanges(): void {
+    if (!rangesOn || !rangesDirty || now() - lastRangePass < RANGE_PASS_INTERVAL_MS) return;
+    lastRangePass = now();
+    rangesDirty = false;
+    const at = iso(now());
+    const active = store.desiredAll(at);
+    const wanted = config.aggregate.enabled ? wantedRanges(active.keys(), config.aggregate, rangeGuard) : new Map<string, string[]>();
+    const existing = new Map(store.ranges().map((r) => [r.rangeKey, r.members]));
+    const banIds = (members: string[]) => members.map((m) => active.get(m)?.ban_id).filter((id): id is number => id !== undefined);
+    store.transaction(() => {
+      for (const [rangeKey, members] of wanted) {
+        const before = existing.get(rangeKey);
+        if (before && before.join() === members.join()) continue;
+        store.saveRange(rangeKey, members, at);
+        store.enqueue(rangeKey, at);
+        store.auditSystem(at, before ? 'range_updated' : 'range_placed', rangeKey, null, { range: rangeKey, stands_for: members, ban_ids: banIds(members) });
+      }
+      for (const [rangeKey, members] of existing) {
+        if (wanted.has(rangeKey)) continue;
+        store.deleteRange(rangeKey);
+        store.enqueue(rangeKey, at);
+        // The bans it stood for get places of their own.
+        for (const m of members) if (active.has(m)) store.enqueue(m, at);
+        store.auditSystem(at, 'range_removed', rangeKey, null, { range: rangeKey, stood_for: members, remaining: members.filter((m) => active.has(m)) });
+      }
+    });
+  }
+
   // Calls the overflow never takes: unbans of overflow rules cost one call each, and must not wait for a new window.
   const overflowReserve = Math.floor(config.rate_limit.requests * (1 - config.rate_limit.safety_margin) * OVERFLOW_RESERVE_SHARE);
 
@@ -142,6 +209,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   function wake(): void {
     placementCounts = null; // bans or rows changed: the next status counts again
+    rangesDirty = true;
     kicked = true;
     kick?.();
   }
@@ -259,10 +327,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     const lifts = new Map<Placement, EnforcementRow[]>();
     const places = new Map<Placement, PlaceRequest[]>();
     const unplaced: PlaceRequest[] = [];
+    const joining = new Map<string, { range: string; until: string }>();
     for (const ipKey of ipKeys) {
-      const desired = store.desiredFor(ipKey, at);
+      const desired = desiredOf(ipKey, at);
       const row = store.enforcementOf(ipKey);
       const holder = row && row.state !== 'removed' ? (row.state === 'dry_run' ? placementNamed('dry_run') : placementNamed(row.placement)) : undefined;
+      const range = desired ? activeRangeFor(ipKey) : null;
+      if (desired && range) {
+        // A range at the edge stands for it: its own object goes, freeing the slot.
+        const placed = holder && row!.state !== 'pending' && (row!.cloudflare_id || row!.create_uncertain || row!.state !== 'failed');
+        if (placed) lifts.set(holder, [...(lifts.get(holder) ?? []), row!]);
+        joining.set(ipKey, { range, until: desired.until });
+        continue;
+      }
       if (!desired) {
         const nothingPlaced = !row || row.state === 'removed' ||
           (!row.cloudflare_id && !row.create_uncertain && ['pending', 'failed', 'dry_run', 'foreign'].includes(row.state) && !(row.state === 'dry_run' && holder));
@@ -279,6 +356,16 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     }
     // Unbans first: they are the promise this product keeps (and they free slots).
     for (const [placement, liftRows] of lifts) outcomes.push(...(await placement.lift(liftRows)));
+    if (joining.size) {
+      const failed = new Set(outcomes.filter((o) => o.error).map((o) => o.ipKey));
+      store.transaction(() => {
+        for (const [ipKey, { range, until }] of joining) {
+          if (failed.has(ipKey)) continue;
+          rows.inRange(ipKey, range, until);
+          if (!outcomes.some((o) => o.ipKey === ipKey)) outcomes.push({ ipKey });
+        }
+      });
+    }
     assign(unplaced, placements, places, outcomes);
     const primary = await backend.place(places.get(backend) ?? []);
     const refused = primary.filter((o) => o.noRoom);
@@ -286,13 +373,21 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     const overflowRequests = places.get(overflow!) ?? [];
     if (refused.length) {
       // The list said it is full: what it refused goes to the overflow, or the origin.
-      const again = refused.map((o) => ({ ipKey: o.ipKey, desired: store.desiredFor(o.ipKey, at)!, row: store.enforcementOf(o.ipKey) })).filter((r) => r.desired);
+      const again = refused.map((o) => ({ ipKey: o.ipKey, desired: desiredOf(o.ipKey, at)!, row: store.enforcementOf(o.ipKey) })).filter((r) => r.desired);
       const spill = new Map<Placement, PlaceRequest[]>();
       assign(again, overflow ? [overflow] : [], spill, outcomes);
       overflowRequests.push(...(spill.get(overflow!) ?? []));
       for (const o of refused) if (!again.some((r) => r.ipKey === o.ipKey)) outcomes.push({ ipKey: o.ipKey });
     }
     if (overflow && overflowRequests.length) outcomes.push(...(await overflow.place(overflowRequests)));
+    // A range now at the edge: the bans it stands for give up their own objects.
+    store.transaction(() => {
+      for (const ipKey of ipKeys) {
+        const members = store.rangeMembers(ipKey);
+        if (!members || !activeRangeFor(members[0] ?? '')) continue;
+        for (const m of members) if (store.enforcementOf(m)?.placement !== 'range') store.enqueue(m, at);
+      }
+    });
     return outcomes;
   }
 
@@ -341,6 +436,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       try {
         let waitMs = IDLE_POLL_MS;
         if (tasks.size < backend.concurrency) {
+          if (!tasks.size) aggregateRanges();
           if (!tasks.size && store.outboxDueCount(iso(now())) === 0) promoteWaiting();
           // At least one full run's worth: each list run reads its ids back once, so fewer, larger runs cost fewer calls.
           const due = store.dueOutbox(iso(now()), Math.max(DUE_FETCH_LIMIT, backend.batchSize * backend.concurrency));
@@ -400,7 +496,12 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       try {
         report = dryRun
           ? emptyReport('dry_run', iso(now()))
-          : await reconcilePlacements({ store, rows, now }, placements, { locks, revisions }, config.backend);
+          : await reconcilePlacements(
+              { store, rows, now, desired: { one: (key) => desiredOf(key), all: desiredAllWithRanges } },
+              placements,
+              { locks, revisions },
+              config.backend,
+            );
       } catch (error) {
         report = { ...emptyReport(backend.name, iso(now())), errors: [error instanceof Error ? error.message : String(error)] };
       }

@@ -35,7 +35,7 @@ export interface EnforcementRow {
 }
 
 /** Where a ban is held: at Cloudflare in a list item or an access rule, or only at the origin. */
-export type PlacementName = 'list' | 'access_rule' | 'origin_only';
+export type PlacementName = 'list' | 'access_rule' | 'origin_only' | 'range';
 /** What a person is shown per ban: a placement, or `pending` while none is in place yet. */
 export type ShownPlacement = 'list' | 'access_rule' | 'range' | 'origin_only' | 'pending';
 export const SHOWN_PLACEMENTS: readonly ShownPlacement[] = ['list', 'access_rule', 'range', 'origin_only', 'pending'];
@@ -134,10 +134,16 @@ export function createEnforcementStore(db: Db) {
     lastSeen: db.prepare('SELECT max(occurred_at) AS seen FROM events WHERE ip_key = ?'),
     bansByPlacement: db.prepare(`SELECT CASE
         WHEN e.state IN ('active', 'foreign') AND e.placement IN ('list', 'access_rule') THEN e.placement
+        WHEN e.placement = 'range' THEN 'range'
         WHEN e.placement = 'origin_only' OR e.state = 'dry_run' THEN 'origin_only'
         ELSE 'pending' END AS placement, count(*) AS n
       FROM (SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?) b
       LEFT JOIN cloudflare_enforcement e ON e.ip_key = b.ip_key GROUP BY 1`),
+    ranges: db.prepare('SELECT range_key, members FROM enforcement_ranges'),
+    rangeByKey: db.prepare('SELECT range_key, members FROM enforcement_ranges WHERE range_key = ?'),
+    upsertRange: db.prepare(`INSERT INTO enforcement_ranges (range_key, members, created_at, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(range_key) DO UPDATE SET members = excluded.members, updated_at = excluded.updated_at`),
+    deleteRange: db.prepare('DELETE FROM enforcement_ranges WHERE range_key = ?'),
     oldestDue: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at <= ?'),
 
     dueOutbox: db.prepare('SELECT * FROM enforcement_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, ip_key LIMIT ?'),
@@ -200,6 +206,13 @@ export function createEnforcementStore(db: Db) {
       for (const r of s.bansByPlacement.all(nowIso) as Array<{ placement: ShownPlacement; n: number }>) counts[r.placement] += r.n;
       return counts;
     },
+    ranges: () => (s.ranges.all() as Array<{ range_key: string; members: string }>).map((r) => ({ rangeKey: r.range_key, members: JSON.parse(r.members) as string[] })),
+    rangeMembers(rangeKey: string): string[] | null {
+      const row = s.rangeByKey.get(rangeKey) as { members: string } | undefined;
+      return row ? (JSON.parse(row.members) as string[]) : null;
+    },
+    saveRange: (rangeKey: string, members: string[], at: string) => void s.upsertRange.run(rangeKey, JSON.stringify(members), at, at),
+    deleteRange: (rangeKey: string) => void s.deleteRange.run(rangeKey),
     /** When the longest-waiting due outbox row became due, or null when none is due. */
     oldestDue: (nowIso: string) => (s.oldestDue.get(nowIso) as { at: string | null }).at,
 
@@ -273,6 +286,7 @@ export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, now
   const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
   const row = store.enforcementOf(ipKey);
   if (!row) return desired ? 'pending' : null;
+  if (row.placement === 'range' && desired) return 'applied';
   switch (row.state) {
     case 'active':
       return desired ? 'applied' : 'removing';
@@ -296,6 +310,7 @@ export function placementOf(db: Db, ipKey: string, nowMs = Date.now()): ShownPla
   const row = store.enforcementOf(ipKey);
   if (!row) return 'pending';
   if ((row.state === 'active' || row.state === 'foreign') && (row.placement === 'list' || row.placement === 'access_rule')) return row.placement;
+  if (row.placement === 'range') return 'range';
   if (row.placement === 'origin_only' || row.state === 'dry_run') return 'origin_only';
   return 'pending';
 }
