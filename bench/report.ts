@@ -65,6 +65,10 @@ const ROWS: Row[] = [
     target: 'within budget (960), 0 × 429',
     met: (r) => both(num(r, 'botnet_50k_api_calls'), num(r, 'botnet_50k_rate_limited_calls'), (c, n) => c <= 960 && n === 0),
   },
+  {
+    row: '8', figure: 'Ranges: 12,800 IPs in 50 /24s, list items placed',
+    value: (r) => fmt(num(r, 'botnet_ranges_items')), target: '≤ 60', met: (r) => cmp(num(r, 'botnet_ranges_items'), (v) => v <= 60),
+  },
   ...(['service_up', 'service_down'] as const).map((k): Row => ({
     row: '5', figure: `Plugin overhead on a failed wp-login.php POST, p50 (${k.replace('_', ' ')}); p99`,
     value: (r) => `${fmt(num(r, 'plugin_overhead_p50_ms', k), ' ms')}; ${fmt(num(r, 'plugin_overhead_p99_ms', k), ' ms')}`,

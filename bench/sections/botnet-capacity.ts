@@ -84,3 +84,43 @@ export async function botnetCapacitySection(ips: number) {
     await fake.close();
   }
 }
+
+/**
+ * `botnet_ranges_items`: 12,800 addresses in 50 /24s (256 each), 6 failures each, list
+ * backend: how many list items hold them once every ban has a placement (target ≤ 60).
+ */
+export async function botnetRangesSection(networks = 50, perNetwork = 256) {
+  const fake = await startFakeCloudflare();
+  const service = await startStoryService({ backend: 'list', fake, jails: JAILS, cloudflare: { list_capacity: LIST_CAPACITY } });
+  try {
+    const addresses = Array.from({ length: networks * perNetwork }, (_, i) => `11.128.${Math.floor(i / perNetwork)}.${i % perNetwork}`);
+    const events = Array.from({ length: FAILURES }, () => failedLogins(addresses)).flat();
+    const batches = Array.from({ length: Math.ceil(events.length / BATCH) }, (_, i) => events.slice(i * BATCH, (i + 1) * BATCH));
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        while (next < batches.length) await postEvents(service.url, service.site, batches[next++]!);
+      }),
+    );
+    const deadline = performance.now() + 10 * 60_000;
+    for (;;) {
+      const shown = await placements(service);
+      if (shown.range === addresses.length) break;
+      if (performance.now() > deadline) throw new Error(`ranges: only ${shown.range} of ${addresses.length} bans held by a range after 10 minutes (${JSON.stringify(shown)})`);
+      await sleep(200);
+    }
+    // The members' own items leave once their range is in: wait for the list to settle.
+    let items = fake.listItems(LIST_NAME).length;
+    for (let stable = 0; stable < 10; stable++) {
+      await sleep(200);
+      const now = fake.listItems(LIST_NAME).length;
+      if (now !== items) stable = 0;
+      items = now;
+    }
+    return { botnet_ranges_items: items, botnet_ranges_ips: addresses.length, botnet_ranges_seconds: round((performance.now() - started) / 1000, 2) };
+  } finally {
+    await service.dispose();
+    await fake.close();
+  }
+}
