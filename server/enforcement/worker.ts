@@ -132,6 +132,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const rangeGuard = options.rangeGuard ?? neverBanGuard;
   const rangesOn = !dryRun;
   let lastRangePass = Number.NEGATIVE_INFINITY;
+  let lastRangePassMs = 0;
   let rangesDirty = true;
 
   /** What the edge must hold for a key: its bans, or for a range the bans it stands for. */
@@ -163,9 +164,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
    * change is queued (the range, and the bans it stands for) and audited with the bans.
    */
   function aggregateRanges(): void {
-    if (!rangesOn || !rangesDirty || now() - lastRangePass < RANGE_PASS_INTERVAL_MS) return;
+    // The pass scans every active ban: never more than a twentieth of the worker's time.
+    if (!rangesOn || !rangesDirty || now() - lastRangePass < Math.max(RANGE_PASS_INTERVAL_MS, 20 * lastRangePassMs)) return;
     lastRangePass = now();
     rangesDirty = false;
+    const started = performance.now();
+    try {
+      regroupRanges();
+    } finally {
+      lastRangePassMs = performance.now() - started;
+    }
+  }
+
+  function regroupRanges(): void {
     const at = iso(now());
     const active = store.desiredAll(at);
     const wanted = config.aggregate.enabled ? wantedRanges(active.keys(), config.aggregate, rangeGuard) : new Map<string, string[]>();
@@ -204,11 +215,11 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const tasks = new Set<Promise<void>>();
   const working = new Set<string>(); // keys locked by worker tasks (the reconciler holds the others)
   let kick: (() => void) | null = null;
-  let placementCounts: { at: number; counts: Record<ShownPlacement, number> } | null = null;
+  let placementCounts: { at: number; counts: Record<ShownPlacement, number>; stale: boolean } | null = null;
   let kicked = false;
 
   function wake(): void {
-    placementCounts = null; // bans or rows changed: the next status counts again
+    if (placementCounts) placementCounts.stale = true; // bans or rows changed: counted again, at most once a second
     rangesDirty = true;
     kicked = true;
     kick?.();
@@ -246,7 +257,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
    * failed keys wait one shared backoff so a failed bulk call is retried as one batch.
    */
   function settleOutcomes(outcomes: KeyOutcome[], claims: Map<string, number>): void {
-    placementCounts = null;
+    if (placementCounts) placementCounts.stale = true;
     const stopped = (e: unknown) => e instanceof CloudflareCallError && e.kind === 'stopped';
     const failed = outcomes.filter((o) => o.error && !o.permanent && !stopped(o.error));
     const attempts = Math.max(0, ...failed.map((o) => claims.get(o.ipKey) ?? 1));
@@ -520,8 +531,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   // A count over every active ban: cached briefly (until the next change), since /healthz and each scrape read the status.
   function bansByPlacement(): Record<ShownPlacement, number> {
-    if (!placementCounts || Math.abs(now() - placementCounts.at) > PLACEMENT_COUNT_TTL_MS) {
-      placementCounts = { at: now(), counts: store.bansByPlacement(iso(now())) };
+    if (!placementCounts || (placementCounts.stale && Math.abs(now() - placementCounts.at) >= PLACEMENT_COUNT_TTL_MS)) {
+      placementCounts = { at: now(), counts: store.bansByPlacement(iso(now())), stale: false };
     }
     return placementCounts.counts;
   }

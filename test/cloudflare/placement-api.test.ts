@@ -34,7 +34,13 @@ test('GET /v1/bans, /v1/status and /metrics show each ban\'s placement, capacity
     while (Object.values(await placements()).includes('pending')) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(await placements(), { '198.51.100.1': 'list', '198.51.100.2': 'list', '198.51.100.3': 'access_rule', '198.51.100.4': 'origin_only' });
 
-    const status = (await app.inject({ method: 'GET', url: '/v1/status', headers: admin })).json().cloudflare;
+    // The status counts bans at most once a second while they change: wait for it to catch up.
+    const readStatus = async () => (await app.inject({ method: 'GET', url: '/v1/status', headers: admin })).json().cloudflare;
+    let status = await readStatus();
+    while (status.placements.pending > 0 || status.placements.origin_only === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await readStatus();
+    }
     assert.deepEqual(status.placements, { list: 2, access_rule: 1, range: 0, origin_only: 1, pending: 0 });
     assert.deepEqual(status.capacity, { list: { used: 2, capacity: 2 }, access_rule: { used: 1, capacity: 1 } });
     assert.equal(typeof status.outboxLagMs, 'number');
