@@ -126,3 +126,20 @@ test('a range never covers an allowlisted or never-ban address: those bans stay 
     await h.close();
   }
 });
+
+test('with the access_rules backend a range is one ip_range rule, and the bans it stands for give up their own rules', { timeout: 120_000 }, async () => {
+  const h = await createHarness();
+  try {
+    const enforcer = await h.startEnforcer();
+    const ips = Array.from({ length: 16 }, (_, i) => `203.0.113.${i + 10}`);
+    banMany(h, ips);
+    const rules = () => h.fake.accessRules('account').filter((r) => r.notes.startsWith('edgejail:'));
+    await until('one ip_range rule', () => rules().length === 1 && ips.every((ip) => enforcer.placementOf(ip) === 'range'), enforcer);
+    await h.settle(enforcer);
+    const [rule] = rules();
+    assert.deepEqual({ target: rule!.configuration.target, value: rule!.configuration.value }, { target: 'ip_range', value: '203.0.113.0/24' });
+    assert.ok(ips.every((ip) => h.fake.isBlocked(ip)));
+  } finally {
+    await h.close();
+  }
+});
