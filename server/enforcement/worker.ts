@@ -300,26 +300,40 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return free;
   }
 
-  /** Best first: seen at the origin most recently, then the longest ban left to run. */
+  /**
+   * Best first: a range (it stands for many bans), then the IP seen at the origin most
+   * recently, then the longest ban left to run.
+   */
   function byCost(requests: PlaceRequest[]): PlaceRequest[] {
-    const seen = new Map(requests.map((r) => [r.ipKey, store.lastSeen(r.ipKey) ?? '']));
+    const seen = new Map(requests.map((r) => [r.ipKey, store.rangeMembers(r.ipKey) ? '\uffff' : (store.lastSeen(r.ipKey) ?? '')]));
     return [...requests].sort((a, b) => {
       const bySeen = seen.get(b.ipKey)!.localeCompare(seen.get(a.ipKey)!);
       return bySeen || b.desired.until.localeCompare(a.desired.until);
     });
   }
 
-  /** Gives each request the first placement with room, in order; the rest are held at the origin. */
-  function assign(requests: PlaceRequest[], candidates: Placement[], into: Map<Placement, PlaceRequest[]>, outcomes: KeyOutcome[]): void {
+  /**
+   * Gives each request the first placement with room, in order; the rest are held at the
+   * origin. `given` counts the slots handed out earlier in this run, not yet in SQLite.
+   */
+  function assign(
+    requests: PlaceRequest[],
+    candidates: Placement[],
+    into: Map<Placement, PlaceRequest[]>,
+    outcomes: KeyOutcome[],
+    given: Map<Placement, number>,
+  ): void {
     let rest = requests;
-    const total = candidates.reduce((n, p) => n + freeSlots(p), 0);
+    const room = (p: Placement) => Math.max(0, freeSlots(p) - (given.get(p) ?? 0));
+    const total = candidates.reduce((n, p) => n + room(p), 0);
     if (rest.length > total) rest = byCost(rest); // scarce slots go to the bans that cost the origin most
     for (const placement of candidates) {
-      const free = freeSlots(placement);
+      const free = room(placement);
       if (free <= 0) continue;
       const taken = rest.slice(0, free);
       rest = rest.slice(taken.length);
       into.set(placement, [...(into.get(placement) ?? []), ...taken]);
+      given.set(placement, (given.get(placement) ?? 0) + taken.length);
     }
     if (!rest.length) return;
     store.transaction(() => {
@@ -377,8 +391,10 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         }
       });
     }
-    assign(unplaced, placements, places, outcomes);
+    const given = new Map<Placement, number>();
+    assign(unplaced, placements, places, outcomes, given);
     const primary = await backend.place(places.get(backend) ?? []);
+    given.delete(backend); // what the primary placed is in SQLite now
     const refused = primary.filter((o) => o.noRoom);
     outcomes.push(...primary.filter((o) => !o.noRoom));
     const overflowRequests = places.get(overflow!) ?? [];
@@ -386,7 +402,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       // The list said it is full: what it refused goes to the overflow, or the origin.
       const again = refused.map((o) => ({ ipKey: o.ipKey, desired: desiredOf(o.ipKey, at)!, row: store.enforcementOf(o.ipKey) })).filter((r) => r.desired);
       const spill = new Map<Placement, PlaceRequest[]>();
-      assign(again, overflow ? [overflow] : [], spill, outcomes);
+      assign(again, overflow ? [overflow] : [], spill, outcomes, given);
       overflowRequests.push(...(spill.get(overflow!) ?? []));
       for (const o of refused) if (!again.some((r) => r.ipKey === o.ipKey)) outcomes.push({ ipKey: o.ipKey });
     }
