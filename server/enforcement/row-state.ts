@@ -8,7 +8,9 @@
 //   origin_only: pending with placement 'origin_only' (no edge slot; the plugin serves the 403)
 //   range: pending with placement 'range' (a range's own row, keyed by the range, is at the edge)
 import type { EnforcementRow, EnforcementStore, EnforcementWrite, PlacementName } from '../store/enforcement.ts';
-import { iso } from './types.ts';
+
+// Local, so that types.ts may name RowStates without an import cycle.
+const iso = (ms: number) => new Date(ms).toISOString();
 
 type Patch = Partial<Omit<EnforcementWrite, 'ip_key' | 'updated_at'>>;
 
