@@ -10,7 +10,7 @@ import { createCore, type Core } from './core.ts';
 import { purgeOldEvents } from './retention.ts';
 import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
 import { runCloudflareCommand } from './cloudflare/commands.ts';
-import { enforcementStateOf, cloudflareActionsFor } from './store/enforcement.ts';
+import { enforcementStateOf, cloudflareActionsFor, placementOf } from './store/enforcement.ts';
 import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
 
 const USAGE = `usage: edgejail <command>
@@ -228,9 +228,10 @@ export async function runCli(argv: string[]): Promise<number> {
           const rows = (args.flags.has('all') ? core.store.recentBans(1000) : core.store.activeBans()).map((b) => ({
             ...b,
             cloudflare: enforcementStateOf(core.db, b.ip_key, config.cloudflare),
+            placement: b.state === 'active' ? placementOf(core.db, b.ip_key) : null,
           }));
           if (json) printJson(rows);
-          else table(rows, ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'reason']);
+          else table(rows, ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'placement', 'reason']);
           return 0;
         });
       case 'history':

@@ -4,7 +4,7 @@
 // Read from SQLite (through the table snapshot, see metrics/table-stats.ts) or the enforcer,
 // so they are right after a restart.
 import type { FastifyInstance } from 'fastify';
-import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import type { EnforcerStatus } from '../enforcement/worker.ts';
 import type { TableSnapshot } from '../metrics/table-stats.ts';
 import { jailStats } from '../jail/engine.ts';
 
@@ -74,6 +74,20 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
   fromStatus('edgejail_cloudflare_block_rule_present', 'List backend: 1 when the WAF rule that makes list items block is in place, 0 when it is missing', (s) => {
     const state = s.lastReconcile?.blockRule?.state;
     return state === 'present' ? 1 : state === 'missing' ? 0 : null;
+  });
+
+  fromStatus('edgejail_cloudflare_outbox_lag_seconds', 'How long the longest-waiting due outbox entry has waited (0 when nothing is due)', (s) => s.outboxLagMs / 1000);
+  metrics.gauge('edgejail_bans_by_placement', 'Active bans by where they are enforced: list, access_rule, range, origin_only, pending', () => {
+    const s = status();
+    return s ? Object.entries(s.placements).map(([placement, value]) => ({ labels: { placement }, value })) : [];
+  });
+  metrics.gauge('edgejail_cloudflare_capacity_used', 'Edge slots each placement holds', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).map(([placement, c]) => ({ labels: { placement }, value: c.used })) : [];
+  });
+  metrics.gauge('edgejail_cloudflare_capacity', 'Edge slots each placement may hold', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).filter(([, c]) => c.capacity !== null).map(([placement, c]) => ({ labels: { placement }, value: c.capacity! })) : [];
   });
 
   metrics.gauge(

@@ -30,7 +30,12 @@ export const banSchema = z
   })
   ;
 
-export const banWithCloudflareSchema = banSchema.extend({ cloudflare: cloudflareStateSchema });
+export const placementSchema = z
+  .enum(['list', 'access_rule', 'range', 'origin_only', 'pending'])
+  .nullable()
+  .meta({ description: "Where the ban is enforced: a list item, an IP access rule, a range, only at the origin (the plugin's 403 cache: the edge is full or dry-run), or pending; null when the ban is not active" });
+
+export const banWithCloudflareSchema = banSchema.extend({ cloudflare: cloudflareStateSchema, placement: placementSchema });
 
 export const eventRecordSchema = z
   .strictObject({

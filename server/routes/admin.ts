@@ -24,7 +24,11 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return ipKey;
   }
 
-  const withEnforcement = (ban: BanRow) => ({ ...ban, cloudflare: app.enforcer.enforcementStateOf(ban.ip_key) });
+  const withEnforcement = (ban: BanRow) => ({
+    ...ban,
+    cloudflare: app.enforcer.enforcementStateOf(ban.ip_key),
+    placement: ban.state === 'active' ? app.enforcer.placementOf(ban.ip_key) : null,
+  });
 
   app.get('/v1/bans', async (request) => {
     const { state } = parse(banListQuerySchema, request.query, 'invalid_query');
