@@ -32,7 +32,6 @@ import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
 import { createEnforcer, type Enforcer } from './enforcement/worker.ts';
 import { guardFrom } from './enforcement/ranges.ts';
-import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
 import type { SiteRow } from './store/store.ts';
 
 declare module 'fastify' {
@@ -105,7 +104,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let enforcer: Enforcer | undefined;
   const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake() });
   // A range never covers an address that must not be banned: the never-ban ranges and the allowlist as it is now.
-  const rangeGuard = guardFrom(() => [...NEVER_BAN_RANGES.map((r) => r.cidr), ...config.allowlist, ...core.store.listAllowlist().map((e) => e.cidr)]);
+  const rangeGuard = guardFrom(() => {
+    const { allowlist, neverBan } = core.ignoreLists();
+    return [allowlist, neverBan];
+  });
   enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
 
   app.decorate('core', core);

@@ -2,7 +2,7 @@
 // one range object stands for all of them at the edge, which is what keeps a botnet that
 // owns whole networks inside the list's capacity. Pure functions over ip_keys; the worker
 // does the I/O.
-import { parseCidr } from '../jail/ip.ts';
+import { CidrSet, parseCidr } from '../jail/ip.ts';
 import { NEVER_BAN_RANGES } from '../jail/never-ban.ts';
 import type { DesiredBlock } from '../store/enforcement.ts';
 
@@ -21,26 +21,22 @@ export function rangeKeyOf(ipKey: string): string | null {
 }
 
 /** Whether two networks share any address (one contains the other). */
-export function overlaps(a: string, b: string): boolean {
-  const x = parseCidr(a);
-  const y = parseCidr(b);
-  if (!x || !y || x.family !== y.family) return false;
-  const prefix = Math.min(x.prefix, y.prefix);
-  return parseCidr(`${x.network}/${prefix}`)!.network === parseCidr(`${y.network}/${prefix}`)!.network;
-}
-
 /** A range may be placed only if it covers no address that must never be banned. */
 export type RangeGuard = (rangeKey: string) => boolean;
 
-/** Refuses any range touching one of these networks (allowlist, never-ban ranges). */
-export function guardFrom(protectedNetworks: () => Iterable<string>): RangeGuard {
+/**
+ * Refuses any range touching one of these sets (allowlist, never-ban ranges). The sets are
+ * the jails' own, so a range is judged exactly as a ban key is (IPv4-mapped IPv6 included).
+ */
+export function guardFrom(protectedSets: () => readonly CidrSet[]): RangeGuard {
   return (rangeKey) => {
-    for (const network of protectedNetworks()) if (overlaps(rangeKey, network)) return false;
-    return true;
+    const network = parseCidr(rangeKey);
+    return network !== null && !protectedSets().some((set) => set.overlaps(network));
   };
 }
 
-export const neverBanGuard: RangeGuard = guardFrom(() => NEVER_BAN_RANGES.map((r) => r.cidr));
+const NEVER_BAN = new CidrSet(NEVER_BAN_RANGES);
+export const neverBanGuard: RangeGuard = guardFrom(() => [NEVER_BAN]);
 
 /** The ranges the active bans call for now: each with the ip_keys it stands for, sorted. */
 export function wantedRanges(desiredKeys: Iterable<string>, thresholds: RangeThresholds, guard: RangeGuard): Map<string, string[]> {

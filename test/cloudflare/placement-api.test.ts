@@ -45,7 +45,7 @@ test('GET /v1/bans, /v1/status and /metrics show each ban\'s placement, capacity
     assert.deepEqual(status.capacity, { list: { used: 2, capacity: 2 }, access_rule: { used: 1, capacity: 1 } });
     assert.equal(typeof status.outboxLagMs, 'number');
 
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body;
     assert.match(metrics, /edgejail_bans_by_placement\{placement="origin_only"\} 1/);
     assert.match(metrics, /edgejail_cloudflare_capacity_used\{placement="list"\} 2/);
     assert.match(metrics, /edgejail_cloudflare_outbox_lag_seconds 0/);

@@ -8,6 +8,7 @@ import { createHarness, type Harness } from './support.ts';
 import { runCloudflareCommand } from '../../server/cloudflare/commands.ts';
 import { createStore } from '../../server/store/store.ts';
 import { guardFrom } from '../../server/enforcement/ranges.ts';
+import { CidrSet } from '../../server/jail/ip.ts';
 import type { Enforcer } from '../../server/enforcement/worker.ts';
 
 const LIST = 'edgejail_blocked';
@@ -112,7 +113,7 @@ test('16 banned /64s of one IPv6 /48 become one /48 range', { timeout: 120_000 }
 test('a range never covers an allowlisted or never-ban address: those bans stay one item each', { timeout: 120_000 }, async () => {
   const h = await listHarness();
   try {
-    const enforcer = await h.startEnforcer(h.config, { rangeGuard: guardFrom(() => ['198.51.100.200/32']) });
+    const enforcer = await h.startEnforcer(h.config, { rangeGuard: guardFrom(() => [new CidrSet(['198.51.100.200/32'])]) });
     const allowlisted = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 1}`);
     const neverBan = Array.from({ length: 16 }, (_, i) => `10.9.9.${i + 1}`); // banned by hand inside a private /24
     banMany(h, [...allowlisted, ...neverBan]);

@@ -17,8 +17,13 @@ export function tempDir(prefix = 'edgejail-test-'): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+// Shedding by time (queueing delay, event-loop delay) is tested on its own with its own
+// limits; elsewhere a loaded test machine must not turn a slow turn into a 429/503.
+const UNHURRIED = { max_queue_delay_ms: 30_000, max_event_loop_delay_ms: 30_000 };
+
 export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
-  return loadConfig({ EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { log_level: 'silent', ...overrides });
+  const overload = { ...UNHURRIED, ...(overrides.overload as Record<string, unknown> | undefined) };
+  return loadConfig({ EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { log_level: 'silent', ...overrides, overload });
 }
 
 export interface TestSite {
