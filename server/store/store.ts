@@ -125,7 +125,12 @@ export function createStore(db: Db) {
     db,
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
     sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    /**
+     * BEGIN IMMEDIATE: the write lock is taken before the first read, so a busy lock is
+     * waited for (busy_timeout). A deferred transaction that has read cannot wait: SQLite
+     * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
+     */
+    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
       s.insertSite.run(site.id, site.name, site.secret, site.created_at);
