@@ -65,12 +65,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const adminToken = resolveAdminToken(config.admin_token, config.data_dir);
   if (adminToken.source === 'generated') app.log.info({ file: `${config.data_dir}/admin-token` }, 'generated an admin token (mode 0600)');
 
-  let enforcer: Enforcer | undefined;
-  const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake() });
-  enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now });
+  // The enforcer first: the ban service tells it after every commit that changes a ban.
+  const metrics = new MetricsRegistry();
+  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now });
+  const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
+  const core = createCore(config, db, {
+    now: options.now,
+    onEnforcementChange: () => enforcer.wake(),
+    onBanRefused: (cause) => refused.inc({ cause }),
+  });
 
   app.decorate('core', core);
-  app.decorate('metrics', new MetricsRegistry());
+  app.decorate('metrics', metrics);
   app.decorate('enforcer', enforcer);
   app.decorateRequest('site', undefined);
   app.decorate('verifySite', async (request: FastifyRequest) => {
@@ -96,9 +102,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const jobs = startBackgroundJobs(app);
     app.addHook('onClose', async () => jobs.stop());
   }
-  app.addHook('onReady', async () => enforcer!.start());
+  app.addHook('onReady', async () => enforcer.start());
   app.addHook('onClose', async () => {
-    await enforcer!.stop();
+    await enforcer.stop();
     await checkpointer?.stop();
     if (!options.db) db.close();
   });

@@ -15,7 +15,11 @@
 // - An address's past bans are remembered for escalation until `maxtime` after its latest
 //   ban ended: one that stays quiet for as long as the longest ban starts over, while a
 //   persistent one keeps its whole history (and stays at maxtime).
-import { formatDuration } from '../config/duration.ts';
+// - The caller may refuse a jail's decision (a quota): the engine then records nothing,
+//   and keeps the key's window just at maxretry, so the next counted event decides again.
+// - Memory is bounded: windows by maxTrackedKeys per jail, remembered bans by maxBanKeys
+//   (the key whose latest ban ended first is forgotten first).
+import { formatDuration, MAX_BAN_SECONDS } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
 
@@ -103,15 +107,18 @@ export interface JailState {
   readonly forgetScheduled: Map<string, number>;
   readonly banMemoryMs: number;
   readonly maxTrackedKeys: number;
+  readonly maxBanKeys: number;
   readonly random: () => number;
   evictions: number;
+  /** ip_keys whose ban history was forgotten early to stay within maxBanKeys. */
+  banKeyEvictions: number;
   /** The latest nowMs seen; used where the API passes no clock (observeUnban). */
   clockMs: number;
 }
 
 export function createJailState(
   jails: JailsConfig,
-  options: { maxTrackedKeys?: number; random?: () => number } = {},
+  options: { maxTrackedKeys?: number; maxBanKeys?: number; random?: () => number } = {},
 ): JailState {
   const enabled: Jail[] = Object.entries(jails)
     .filter(([, config]) => config.enabled)
@@ -138,19 +145,28 @@ export function createJailState(
     forgetScheduled: new Map(),
     banMemoryMs: Math.max(0, ...enabled.map((jail) => Math.max(jail.maxtimeMs, jail.findtimeMs))),
     maxTrackedKeys: options.maxTrackedKeys ?? 200_000,
+    maxBanKeys: options.maxBanKeys ?? 200_000,
     random: options.random ?? Math.random,
     evictions: 0,
+    banKeyEvictions: 0,
     clockMs: 0,
   };
 }
 
-/** Counts one event in every jail that watches its type; returns the bans it causes (recidive included). */
-export function observeEvent(state: JailState, event: JailEvent, nowMs: number): BanDecision[] {
+/** Whether the caller will apply a jail's decision; false leaves no trace of it in the state. */
+export type AdmitDecision = (decision: BanDecision) => boolean;
+
+/**
+ * Counts one event in every jail that watches its type; returns the bans it causes
+ * (recidive included). `admit` may refuse a jail's decision; the recidive decisions that
+ * follow an admitted one are always returned, they ban a key that is banned already.
+ */
+export function observeEvent(state: JailState, event: JailEvent, nowMs: number, admit?: AdmitDecision): BanDecision[] {
   advanceClock(state, nowMs);
   if (event.type === 'login_succeeded') forgive(state, event);
   const decisions: BanDecision[] = [];
   for (const jail of state.jailsByType.get(event.type) ?? []) {
-    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true);
+    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true, admit);
     if (decision) decisions.push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, true));
   }
   return decisions;
@@ -313,6 +329,7 @@ function countInJail(
   entry: WindowEntry,
   nowMs: number,
   decide: boolean,
+  admit?: AdmitDecision,
 ): BanDecision | null {
   const cutoff = nowMs - jail.findtimeMs;
   if (entry.t <= cutoff) return null; // too old to count, as fail2ban ignores old log lines
@@ -332,8 +349,24 @@ function countInJail(
 
   const trigger = findTrigger(window, index, jail);
   if (!trigger) return null;
+  const decision = decideBan(state, jail, ipKey, trigger, nowMs, previous);
+  if (admit && !admit(decision)) {
+    keepJustEnough(window, jail.config.maxretry);
+    return null;
+  }
   jail.windows.delete(key);
-  return decideBan(state, jail, ipKey, trigger, nowMs, previous);
+  return decision;
+}
+
+/** A refused key stays one counted event from its ban, with no more entries than that takes. */
+function keepJustEnough(window: KeyWindow, maxretry: number): void {
+  let k = 0;
+  let sum = window.sum;
+  while (k < window.entries.length - 1 && sum - window.entries[k]!.counted >= maxretry) sum -= window.entries[k++]!.counted;
+  if (k) {
+    window.entries.splice(0, k);
+    window.sum = sum;
+  }
 }
 
 function touchWindow(state: JailState, jail: Jail, key: string, ipKey: string, nowMs: number): KeyWindow {
@@ -442,7 +475,7 @@ function decideBan(
     seconds = Math.min(config.bantime * multiplier, increment.maxtime);
     if (increment.rndtime) seconds += Math.floor(state.random() * (increment.rndtime + 1));
   }
-  seconds = Math.round(seconds);
+  seconds = Math.min(Math.round(seconds), MAX_BAN_SECONDS);
   return {
     ipKey,
     jail: jail.name,
@@ -477,7 +510,10 @@ function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolea
   const mark: BanMark = { jail: ban.jail, createdAtMs: ban.createdAtMs, expiresAtMs: ban.expiresAtMs, liftedAtMs: ban.liftedAtMs };
   const marks = state.bans.get(ban.ipKey);
   if (marks) marks.push(mark);
-  else state.bans.set(ban.ipKey, [mark]);
+  else {
+    if (state.bans.size >= state.maxBanKeys) forgetEarliestEndedKey(state);
+    state.bans.set(ban.ipKey, [mark]);
+  }
   scheduleForget(state, ban.ipKey, effectiveEnd(mark) + state.banMemoryMs);
   if (ban.liftedAtMs !== null) return [];
 
@@ -543,11 +579,40 @@ function forgetOldBans(state: JailState, ipKey: string, nowMs: number): void {
   state.forgetScheduled.delete(ipKey);
 }
 
+/**
+ * Over maxBanKeys: forgets the key due to be forgotten first, i.e. the one whose latest
+ * ban ended longest ago. Keys still under a ban end later than any that ended, so they go last.
+ */
+function forgetEarliestEndedKey(state: JailState): void {
+  const queue = state.forgetQueue;
+  while (queue.length) {
+    const { ipKey, atMs } = heapPop(queue);
+    if (state.forgetScheduled.get(ipKey) !== atMs) continue;
+    state.bans.delete(ipKey);
+    state.forgetScheduled.delete(ipKey);
+    state.banKeyEvictions++;
+    return;
+  }
+  const first = state.bans.keys().next();
+  if (!first.done) {
+    state.bans.delete(first.value);
+    state.forgetScheduled.delete(first.value);
+    state.banKeyEvictions++;
+  }
+}
+
 function scheduleForget(state: JailState, ipKey: string, atMs: number): void {
   // Looking again later than needed is harmless: previousBans checks recency itself.
   if ((state.forgetScheduled.get(ipKey) ?? -Infinity) >= atMs) return;
   state.forgetScheduled.set(ipKey, atMs);
   heapPush(state.forgetQueue, { atMs, ipKey });
+  // Entries superseded by a later time wait in the heap until their time: rebuild it
+  // when they outnumber the live ones, so the heap stays proportional to maxBanKeys.
+  if (state.forgetQueue.length > 2 * state.forgetScheduled.size + 1024) {
+    const live = [...state.forgetScheduled].map(([key, at]) => ({ atMs: at, ipKey: key }));
+    state.forgetQueue.length = 0;
+    for (const item of live) heapPush(state.forgetQueue, item);
+  }
 }
 
 // A small binary min-heap on atMs: pruning finds the bans due to be forgotten without scanning them all.

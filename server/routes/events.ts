@@ -25,7 +25,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const outcome = ingestBatch(
-      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists },
+      { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists },
       site,
       parsed.data,
       core.now(),
@@ -33,7 +33,6 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     for (const [type, n] of outcome.acceptedByType) accepted.inc({ type, site: site.id }, n);
     if (outcome.response.duplicates) duplicates.inc({ site: site.id }, outcome.response.duplicates);
     if (outcome.ignored) ignored.inc({ site: site.id }, outcome.ignored);
-    if (outcome.bansCreated) app.enforcer.wake();
     decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return outcome.response;
   });
