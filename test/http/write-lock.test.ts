@@ -68,6 +68,7 @@ test('10,000 manual bans and ingest while another connection keeps taking the wr
 
   worker.postMessage('stop');
   const { rounds } = await new Promise<{ rounds: number }>((resolve) => worker.once('message', resolve));
+  await worker.terminate();
   assert.ok(rounds > 0, 'the lock taker ran');
   const fiveHundreds = [...statuses].filter(([status]) => status >= 500).reduce((n, [, c]) => n + c, 0);
   assert.equal(fiveHundreds, 0, `5xx answers: ${JSON.stringify([...statuses])} ${[...errors].join(' | ')}`);
