@@ -29,7 +29,7 @@ test('a refused decision is not remembered: no ban mark, no recidive count, deci
   assert.equal(state.bans.get('203.0.113.1')?.length, 1);
 });
 
-test('remembered bans stay within maxBanKeys, forgetting the key whose ban ended first', () => {
+test('remembered bans stay within maxBanKeys, forgetting the least recently banned key first', () => {
   const state = createJailState(jails(), { maxBanKeys: 1_000 });
   for (let i = 0; i < 5_000; i++) {
     const at = T0 + i * 1000;
@@ -38,8 +38,14 @@ test('remembered bans stay within maxBanKeys, forgetting the key whose ban ended
   assert.equal(state.bans.size, 1_000);
   assert.equal(state.banKeyEvictions, 4_000);
   assert.ok(state.bans.has('198.51.19.135'), 'the latest ban (i = 4999) is kept');
-  assert.ok(!state.bans.has('198.51.0.0'), 'the earliest-ended ban is forgotten');
-  assert.ok(state.forgetQueue.length <= 2 * state.bans.size + 1024);
+  assert.ok(!state.bans.has('198.51.0.0'), 'the earliest ban is forgotten');
+  // A key banned again moves to the back: the next eviction takes another.
+  const oldest = [...state.bans.keys()][0]!;
+  const at = T0 + 5_000_000;
+  observeBan(state, { ipKey: oldest, jail: 'manual', createdAtMs: at, expiresAtMs: at + 3_600_000, liftedAtMs: null }, at);
+  observeBan(state, { ipKey: '192.0.2.1', jail: 'manual', createdAtMs: at + 1, expiresAtMs: at + 3_600_001, liftedAtMs: null }, at + 1);
+  assert.ok(state.bans.has(oldest));
+  assert.equal(state.bans.size, 1_000);
 });
 
 test('no ban the engine decides outlasts the 365d cap, whatever the escalation', () => {
