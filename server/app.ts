@@ -101,17 +101,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metricsToken = readMetricsToken(config.metrics.token_file);
   const listenerPlan = planListeners(config);
 
-  let enforcer: Enforcer | undefined;
-  const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake() });
-  // A range never covers an address that must not be banned: the never-ban ranges and the allowlist as it is now.
+  // The enforcer first: the ban service tells it after every commit that changes a ban.
+  const metrics = new MetricsRegistry();
+  // A range never covers an address that must not be banned: the never-ban ranges and the
+  // allowlist as it is now (the core is built just below; the guard is only called later).
   const rangeGuard = guardFrom(() => {
     const { allowlist, neverBan } = core.ignoreLists();
     return [allowlist, neverBan];
   });
-  enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
+  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
+  const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
+  const core = createCore(config, db, {
+    now: options.now,
+    onEnforcementChange: () => enforcer.wake(),
+    onBanRefused: (cause) => refused.inc({ cause }),
+  });
 
   app.decorate('core', core);
-  app.decorate('metrics', new MetricsRegistry());
+  app.decorate('metrics', metrics);
   app.decorate('enforcer', enforcer);
   app.decorateRequest('site', undefined);
   app.decorate('verifySite', async (request: FastifyRequest) => {
@@ -160,9 +167,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const jobs = startBackgroundJobs(app);
     app.addHook('onClose', async () => jobs.stop());
   }
-  app.addHook('onReady', async () => enforcer!.start());
+  app.addHook('onReady', async () => enforcer.start());
   app.addHook('onClose', async () => {
-    await enforcer!.stop();
+    await enforcer.stop();
     await checkpointer?.stop();
     await aggregates.close();
     if (!options.db) db.close();

@@ -1,47 +1,103 @@
-// Turns jail decisions and admin actions into ban rows, audit entries and outbox work,
-// always in the caller's transaction, and lifts bans when they expire.
-import type { Store, BanRow } from '../store/store.ts';
-import { observeBan, observeUnban, type BanDecision, type JailState } from '../jail/engine.ts';
+// The one owner of ban decisions: it asks the jail engine, applies every decision the
+// engine returns (jail bans, manual bans and the recidive bans either may bring) as ban
+// rows, audit entries and outbox work, lifts bans when they expire, and tells the
+// enforcer after every commit that changed what Cloudflare must enforce.
+import type { Store, BanRow, NewBan } from '../store/store.ts';
+import { observeBan, observeEvent, observeUnban, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
+import { MANUAL_JAIL } from '../jail/jail-config.ts';
+import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
+import { createBanLookup, type ActiveBanSummary } from './ban-lookup.ts';
+import { createBanAdmission, type Refusal, type RefusalCause } from './ban-admission.ts';
 
-export interface ActiveBanSummary {
-  jail: string;
-  expiresAtMs: number;
-}
+export type { ActiveBanSummary } from './ban-lookup.ts';
 
 export interface BanServiceDeps {
   store: Store;
   jails: JailState;
   now: () => number;
+  limits: { maxActiveBans: number; maxNewBansPerSitePerMinute: number };
+  /** Ban lookups kept in memory; the rest are answered from SQLite's index. */
+  lookupCacheSize?: number;
   /** Called after a commit that changed what Cloudflare must enforce. */
   onEnforcementChange?: () => void;
+  /** Called once per refused jail decision (for a metric). */
+  onRefusal?: (cause: RefusalCause) => void;
 }
 
+/** A ban length the service will not place; a 400 when it reaches the HTTP edge. */
+export class BanDurationError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'invalid_duration';
+}
+
+export type ManualBanResult =
+  | { outcome: 'banned'; ban: BanRow; extended: false }
+  | { outcome: 'extended'; ban: BanRow; extended: true; previousExpiresAt: string }
+  /** A manual ban reaching further exists: nothing changed, its reason included. */
+  | { outcome: 'already_longer'; ban: BanRow; extended: false };
+
 const iso = (ms: number) => new Date(ms).toISOString();
+const MINUTE_MS = 60_000;
 
-export function createBanService({ store, jails, now, onEnforcementChange }: BanServiceDeps) {
-  // The ban that reaches furthest per ip_key: answers "is this IP banned?" per event without SQL.
-  const active = new Map<string, ActiveBanSummary>();
-
-  function remember(ban: BanRow): void {
-    const expiresAtMs = Date.parse(ban.expires_at);
-    const current = active.get(ban.ip_key);
-    if (!current || current.expiresAtMs < expiresAtMs) active.set(ban.ip_key, { jail: ban.jail, expiresAtMs });
-  }
-
-  function recomputeActive(ipKey: string): void {
-    active.delete(ipKey);
-    for (const ban of store.activeBansForIpKey(ipKey)) remember(ban);
-  }
-
-  for (const ban of store.activeBans()) remember(ban);
+export function createBanService({ store, jails, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
+  const lookup = createBanLookup(store, lookupCacheSize);
+  const admission = createBanAdmission(limits);
+  let activeBans = store.countActiveBans();
   // Bans and unbans written by another process (the CLI) show up in the audit log;
-  // following it keeps `active` true without re-reading every ban.
+  // following it keeps the cache and the count true without re-reading every ban.
   let auditWatermark = store.lastAuditId();
 
-  /** Records a jail decision (and any recidive decision it triggers). Call inside a transaction. */
-  function applyDecision(decision: BanDecision, nowMs: number): BanRow[] {
+  // What the open transaction changed, so the enforcer hears of it after the commit, and
+  // the cache and the count are put right after a rollback.
+  let depth = 0;
+  let enforcementChanged = false;
+  const touched = new Set<string>();
+
+  function transaction<T>(fn: () => T): T {
+    depth++;
+    let result: T;
+    try {
+      result = store.transaction(fn);
+    } catch (error) {
+      depth--;
+      if (depth === 0) {
+        for (const ipKey of touched) lookup.forget(ipKey);
+        touched.clear();
+        enforcementChanged = false;
+        activeBans = store.countActiveBans();
+      }
+      throw error;
+    }
+    depth--;
+    if (depth === 0) {
+      touched.clear();
+      if (enforcementChanged) {
+        enforcementChanged = false;
+        onEnforcementChange?.();
+      }
+    }
+    return result;
+  }
+
+  function changed(ipKey: string): void {
+    lookup.forget(ipKey);
+    touched.add(ipKey);
+    enforcementChanged = true;
+  }
+
+  function insertBan(ban: NewBan, actor: string, detail: Record<string, unknown>): BanRow {
+    const id = store.insertBan(ban);
+    store.audit({ at: ban.created_at, actor, action: 'ban', ip_key: ban.ip_key, ban_id: id, detail: { jail: ban.jail, reason: ban.reason, expires_at: ban.expires_at, ...detail } });
+    store.enqueueEnforcement(ban.ip_key, ban.created_at);
+    activeBans++;
+    changed(ban.ip_key);
+    return { ...ban, id, lifted_at: null, lifted_by: null, state: 'active' };
+  }
+
+  /** Writes decisions and whatever bans they bring in turn (recidive), until none is left. */
+  function applyDecisions(decisions: BanDecision[], nowMs: number): BanRow[] {
     const created: BanRow[] = [];
-    const pending = [decision];
+    const pending = [...decisions];
     while (pending.length) {
       const d = pending.shift()!;
       const ban = insertBan({
@@ -54,74 +110,120 @@ export function createBanService({ store, jails, now, onEnforcementChange }: Ban
         expires_at: iso(d.expiresAtMs),
       }, `jail:${d.jail}`, { ban_count: d.banCount, duration_seconds: d.durationSeconds, trigger_event_ids: d.triggerEventIds });
       created.push(ban);
+      // Known to the engine already (it recorded its own decision): this only returns a
+      // ban the engine has not yet been told of, which a restart would otherwise decide.
       pending.push(...observeBan(jails, { ipKey: ban.ip_key, jail: ban.jail, createdAtMs: nowMs, expiresAtMs: d.expiresAtMs, liftedAtMs: null }, nowMs));
     }
     return created;
   }
 
-  function insertBan(ban: Parameters<Store['insertBan']>[0], actor: string, detail: Record<string, unknown>): BanRow {
-    const id = store.insertBan(ban);
-    const row: BanRow = { ...ban, id, lifted_at: null, lifted_by: null, state: 'active' };
-    store.audit({ at: ban.created_at, actor, action: 'ban', ip_key: ban.ip_key, ban_id: id, detail: { jail: ban.jail, reason: ban.reason, expires_at: ban.expires_at, ...detail } });
-    store.enqueueEnforcement(ban.ip_key, ban.created_at);
-    remember(row);
-    return row;
+  // One audit entry per site and cause per minute: a flood of refusals must not become a
+  // flood of audit rows. The metric counts every one.
+  const refusalLog = new Map<string, { sinceMs: number; unlogged: number }>();
+  function refuse(siteId: string, decision: BanDecision, refusal: Refusal, nowMs: number): void {
+    onRefusal?.(refusal.cause);
+    const key = `${siteId}\u0000${refusal.cause}`;
+    const log = refusalLog.get(key);
+    if (log && nowMs - log.sinceMs < MINUTE_MS) {
+      log.unlogged++;
+      return;
+    }
+    store.audit({
+      at: iso(nowMs),
+      actor: `jail:${decision.jail}`,
+      action: 'ban_refused',
+      ip_key: decision.ipKey,
+      site_id: siteId,
+      detail: {
+        cause: refusal.cause,
+        limit: refusal.limit,
+        message: `ban not placed: ${refusal.message}; further refusals for this site this minute are counted in edgejail_bans_refused_total`,
+        jail: decision.jail,
+        reason: decision.reason,
+        refused_since_previous_entry: log?.unlogged ?? 0,
+      },
+    });
+    refusalLog.set(key, { sinceMs: nowMs, unlogged: 0 });
+  }
+
+  function currentBan(ipKey: string, nowMs = now()): ActiveBanSummary | null {
+    const ban = lookup.get(ipKey);
+    return ban && ban.expiresAtMs > nowMs ? ban : null;
   }
 
   return {
-    applyDecision,
+    transaction,
+    currentBan,
+    activeCount: () => activeBans,
+    cachedLookups: () => lookup.size(),
 
-    currentBan(ipKey: string, nowMs = now()): ActiveBanSummary | null {
-      const ban = active.get(ipKey);
-      return ban && ban.expiresAtMs > nowMs ? ban : null;
+    /**
+     * Counts one stored event in the jails and applies what they decide, within the
+     * admission limits. Call inside transaction(); returns the bans created.
+     */
+    judgeEvent(event: JailEvent, nowMs: number): BanRow[] {
+      const refused: Array<{ decision: BanDecision; refusal: Refusal }> = [];
+      const decisions = observeEvent(jails, event, nowMs, (decision) => {
+        const refusal = admission.check(event.siteId, activeBans, nowMs);
+        if (refusal) {
+          refused.push({ decision, refusal });
+          return false;
+        }
+        admission.record(event.siteId, nowMs);
+        return true;
+      });
+      for (const { decision, refusal } of refused) refuse(event.siteId, decision, refusal, nowMs);
+      return applyDecisions(decisions, nowMs);
     },
 
-    activeCount: () => active.size,
-
-    /** A manual ban; extends the existing manual ban on that ip_key rather than stacking another. */
-    manualBan(input: { ipKey: string; durationSeconds: number; reason: string; actor: string }): { ban: BanRow; extended: boolean } {
+    /**
+     * A manual ban. It extends the manual ban already on that ip_key rather than stacking
+     * another, never shortens it, and applies any recidive ban it brings.
+     */
+    manualBan(input: { ipKey: string; durationSeconds: number; reason: string; actor: string }): ManualBanResult {
+      if (!Number.isFinite(input.durationSeconds) || input.durationSeconds <= 0) {
+        throw new BanDurationError(`duration must be longer than 0 s`);
+      }
+      if (input.durationSeconds > MAX_BAN_SECONDS) throw new BanDurationError(`duration: ${banDurationCapMessage(input.durationSeconds)}`);
       const nowMs = now();
-      const expiresAt = iso(nowMs + input.durationSeconds * 1000);
-      const result = store.transaction(() => {
-        const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === 'manual');
+      const expiresAtMs = nowMs + Math.round(input.durationSeconds) * 1000;
+      return transaction((): ManualBanResult => {
+        const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === MANUAL_JAIL);
         if (existing) {
-          const newExpiry = existing.expires_at > expiresAt ? existing.expires_at : expiresAt;
-          store.extendBan(existing.id, newExpiry, input.reason);
-          store.audit({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: newExpiry, reason: input.reason } });
+          if (Date.parse(existing.expires_at) >= expiresAtMs) return { outcome: 'already_longer', ban: existing, extended: false };
+          store.extendBan(existing.id, iso(expiresAtMs), input.reason);
+          store.audit({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: iso(expiresAtMs), reason: input.reason } });
           store.enqueueEnforcement(input.ipKey, iso(nowMs));
-          const ban = store.banById(existing.id)!;
-          remember(ban);
-          return { ban, extended: true };
+          changed(input.ipKey);
+          return { outcome: 'extended', ban: store.banById(existing.id)!, extended: true, previousExpiresAt: existing.expires_at };
         }
         const ban = insertBan(
-          { ip_key: input.ipKey, jail: 'manual', reason: input.reason, trigger_event_ids: null, ban_count: 1, created_at: iso(nowMs), expires_at: expiresAt },
+          { ip_key: input.ipKey, jail: MANUAL_JAIL, reason: input.reason, trigger_event_ids: null, ban_count: 1, created_at: iso(nowMs), expires_at: iso(expiresAtMs) },
           input.actor,
           { duration_seconds: input.durationSeconds },
         );
-        observeBan(jails, { ipKey: input.ipKey, jail: 'manual', createdAtMs: nowMs, expiresAtMs: Date.parse(expiresAt), liftedAtMs: null }, nowMs);
-        return { ban, extended: false };
+        // A manual ban counts towards recidive like any other: apply what it brings.
+        applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail: MANUAL_JAIL, createdAtMs: nowMs, expiresAtMs, liftedAtMs: null }, nowMs), nowMs);
+        return { outcome: 'banned', ban, extended: false };
       });
-      onEnforcementChange?.();
-      return result;
     },
 
     /** Lifts every active ban on ipKey; returns the bans lifted (empty when none was active). */
     unban(ipKey: string, actor: string): BanRow[] {
       const at = iso(now());
-      const lifted = store.transaction(() => {
+      const lifted = transaction(() => {
         const bans = store.activeBansForIpKey(ipKey);
         for (const ban of bans) {
-          store.liftBan(ban.id, at, actor);
+          if (store.liftBan(ban.id, at, actor)) activeBans--;
           store.audit({ at, actor, action: 'unban', ip_key: ipKey, ban_id: ban.id, detail: { jail: ban.jail } });
         }
-        if (bans.length) store.enqueueEnforcement(ipKey, at);
+        if (bans.length) {
+          store.enqueueEnforcement(ipKey, at);
+          changed(ipKey);
+        }
         return bans;
       });
-      if (lifted.length) {
-        observeUnban(jails, ipKey, null);
-        active.delete(ipKey);
-        onEnforcementChange?.();
-      }
+      if (lifted.length) observeUnban(jails, ipKey, null);
       return lifted;
     },
 
@@ -131,28 +233,29 @@ export function createBanService({ store, jails, now, onEnforcementChange }: Ban
       if (!changes.length) return 0;
       auditWatermark = changes[changes.length - 1]!.id;
       const ipKeys = new Set(changes.filter((c) => c.actor === 'admin:cli').map((c) => c.ip_key));
+      if (!ipKeys.size) return 0;
       for (const ipKey of ipKeys) {
-        recomputeActive(ipKey);
-        if (!active.has(ipKey)) observeUnban(jails, ipKey, null);
+        lookup.forget(ipKey);
+        if (!lookup.get(ipKey)) observeUnban(jails, ipKey, null);
       }
-      if (ipKeys.size) onEnforcementChange?.();
+      activeBans = store.countActiveBans();
+      onEnforcementChange?.();
       return ipKeys.size;
     },
 
     /** Lifts bans whose time is up (also those that expired while the service was down). */
     liftExpired(nowMs = now()): number {
       const at = iso(nowMs);
-      const expired = store.expiredActiveBans(at);
+      const expired = store.expiredActiveBans(nowMs);
       if (!expired.length) return 0;
-      store.transaction(() => {
+      transaction(() => {
         for (const ban of expired) {
-          store.liftBan(ban.id, at, 'expiry');
+          if (store.liftBan(ban.id, at, 'expiry')) activeBans--;
           store.audit({ at, actor: 'system', action: 'expire', ip_key: ban.ip_key, ban_id: ban.id, detail: { jail: ban.jail, expires_at: ban.expires_at } });
           store.enqueueEnforcement(ban.ip_key, at);
+          changed(ban.ip_key);
         }
       });
-      for (const ipKey of new Set(expired.map((b) => b.ip_key))) recomputeActive(ipKey);
-      onEnforcementChange?.();
       return expired.length;
     },
   };

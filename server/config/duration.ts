@@ -13,6 +13,17 @@ export function parseDurationSeconds(input: string | number): number | null {
   return Math.round(Number(match[1]) * (UNIT_SECONDS[unit] ?? 1));
 }
 
+/**
+ * The longest ban EdgeJail places (fail2ban's maxtime, for every path): a year. Past it a
+ * ban is a firewall rule, not a jail, and times far enough out leave the ISO-8601 range
+ * that SQLite and the enforcer compare ("+011533-…" sorts before "2026-…").
+ */
+export const MAX_BAN_SECONDS = 365 * 86_400;
+
+/** "must be at most 365d (the maxtime cap on every ban)": names the cap a person hit. */
+export const banDurationCapMessage = (seconds: number) =>
+  `${formatDuration(seconds)} is longer than the ${formatDuration(MAX_BAN_SECONDS)} cap (maxtime) on every ban`;
+
 /** zod field: accepts 3600 or "1h", yields seconds. */
 export const durationSchema = z
   .union([z.number(), z.string()])
@@ -31,3 +42,8 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/** zod field for a ban's length: a duration of at most MAX_BAN_SECONDS. */
+export const banDurationSchema = durationSchema.superRefine((seconds, ctx) => {
+  if (seconds > MAX_BAN_SECONDS) ctx.addIssue({ code: 'custom', message: banDurationCapMessage(seconds) });
+});

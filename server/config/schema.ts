@@ -97,6 +97,14 @@ export const configSchema = z.strictObject({
        * seen is forgotten. About 0.75 KB of heap each: 200,000 is ~150 MB per busy jail.
        */
       max_tracked_keys_per_jail: z.number().int().min(1_000).default(200_000),
+      /**
+       * Active bans in all; past it new jail bans are refused (audited, counted in
+       * edgejail_bans_refused_total), so a flood cannot grow state without bound.
+       * Manual bans are an admin's decision and still go through.
+       */
+      max_active_bans: z.number().int().min(100).default(200_000),
+      /** New jail bans one site's events may cause per minute; the rest are refused, other sites unaffected. */
+      max_new_bans_per_site_per_minute: z.number().int().min(1).default(2_000),
       retry_after_seconds: z.number().int().min(1).default(5),
     })
     .prefault({}),

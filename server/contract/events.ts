@@ -19,6 +19,12 @@ export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
 export const MAX_EVENTS_PER_BATCH = 500;
+/**
+ * The most attempts one event may carry. An XML-RPC multicall bundles a few thousand
+ * password tries at most (PHP's memory and time limits end it well before that), and an
+ * unbounded weight would let one request stand for any number of failures. Above it: 400.
+ */
+export const MAX_EVENT_WEIGHT = 5_000;
 export const MAX_BODY_BYTES = 256 * 1024;
 /** Field limits; the plugin truncates to these so one odd username cannot void a batch. */
 export const LIMITS = { username: 255, user_agent: 512, path: 2048, error_code: 64, url: 2048, version: 64 } as const;
@@ -47,7 +53,7 @@ const attemptEventSchema = z.strictObject({
   /** WP_Error code of a failed login, e.g. incorrect_password, invalid_username. */
   error_code: z.string().max(LIMITS.error_code).nullish(),
   /** Attempts carried by this one request: 1, or the auth calls inside an XML-RPC multicall. */
-  weight: z.number().int().min(1).max(10_000).default(1),
+  weight: z.number().int().min(1).max(MAX_EVENT_WEIGHT, `must be at most ${MAX_EVENT_WEIGHT} (the most attempts one request can carry)`).default(1),
 });
 
 /** Sent once on activation (and on settings change): who the site is. */

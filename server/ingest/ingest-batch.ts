@@ -3,14 +3,12 @@
 import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent } from '../contract/events.ts';
 import type { Store, SiteRow } from '../store/store.ts';
 import type { BanService } from '../bans/ban-service.ts';
-import { observeEvent, type JailState } from '../jail/engine.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
 import type { ShieldService } from '../shield/shield-service.ts';
 
 export interface IngestContext {
   store: Store;
-  jails: JailState;
   bans: BanService;
   ipv6Prefix: number;
   ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
@@ -37,7 +35,8 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
   let bansCreated = 0;
   const lists = ctx.ignoreLists();
 
-  ctx.store.transaction(() => {
+  // The ban service's transaction: it tells the enforcer once this commits.
+  ctx.bans.transaction(() => {
     for (const event of batch.events) {
       if (event.type === 'hello') {
         recordHello(ctx.store, site, event as HelloEvent, receivedAt);
@@ -77,8 +76,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
         ignoredByReason.set(ignoredReason, (ignoredByReason.get(ignoredReason) ?? 0) + 1);
         continue;
       }
-      const decisions = observeEvent(
-        ctx.jails,
+      bansCreated += ctx.bans.judgeEvent(
         {
           id: attempt.id,
           siteId: site.id,
@@ -89,8 +87,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
           occurredAtMs: Date.parse(occurredAt),
         },
         nowMs,
-      );
-      for (const decision of decisions) bansCreated += ctx.bans.applyDecision(decision, nowMs).length;
+      ).length;
       ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs: Date.parse(occurredAt) }, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);

@@ -15,7 +15,11 @@
 // - An address's past bans are remembered for escalation until `maxtime` after its latest
 //   ban ended: one that stays quiet for as long as the longest ban starts over, while a
 //   persistent one keeps its whole history (and stays at maxtime).
-import { formatDuration } from '../config/duration.ts';
+// - The caller may refuse a jail's decision (a quota): the engine then records nothing,
+//   and keeps the key's window just at maxretry, so the next counted event decides again.
+// - Memory is bounded: windows by maxTrackedKeys per jail, remembered bans by maxBanKeys
+//   (the least recently banned key is forgotten first).
+import { formatDuration, MAX_BAN_SECONDS } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
 
@@ -95,23 +99,22 @@ export interface JailState {
   readonly jailsByType: Map<string, Jail[]>;
   readonly banJails: Jail[];
   readonly forgivingJails: Jail[];
-  /** ip_key → its bans still remembered. */
+  /** ip_key → its bans still remembered; insertion order = least recently banned first. */
   readonly bans: Map<string, BanMark[]>;
-  /** When to look at an ip_key's bans again to forget old ones; a min-heap on atMs. */
-  readonly forgetQueue: Array<{ atMs: number; ipKey: string }>;
-  /** The one live forgetQueue entry per ip_key; other entries for it are stale. */
-  readonly forgetScheduled: Map<string, number>;
   readonly banMemoryMs: number;
   readonly maxTrackedKeys: number;
+  readonly maxBanKeys: number;
   readonly random: () => number;
   evictions: number;
+  /** ip_keys whose ban history was forgotten early to stay within maxBanKeys. */
+  banKeyEvictions: number;
   /** The latest nowMs seen; used where the API passes no clock (observeUnban). */
   clockMs: number;
 }
 
 export function createJailState(
   jails: JailsConfig,
-  options: { maxTrackedKeys?: number; random?: () => number } = {},
+  options: { maxTrackedKeys?: number; maxBanKeys?: number; random?: () => number } = {},
 ): JailState {
   const enabled: Jail[] = Object.entries(jails)
     .filter(([, config]) => config.enabled)
@@ -134,23 +137,30 @@ export function createJailState(
     banJails: enabled.filter((jail) => jail.countsBans),
     forgivingJails: enabled.filter((jail) => !jail.countsBans && jail.config.forgive_on_success),
     bans: new Map(),
-    forgetQueue: [],
-    forgetScheduled: new Map(),
     banMemoryMs: Math.max(0, ...enabled.map((jail) => Math.max(jail.maxtimeMs, jail.findtimeMs))),
     maxTrackedKeys: options.maxTrackedKeys ?? 200_000,
+    maxBanKeys: options.maxBanKeys ?? 200_000,
     random: options.random ?? Math.random,
     evictions: 0,
+    banKeyEvictions: 0,
     clockMs: 0,
   };
 }
 
-/** Counts one event in every jail that watches its type; returns the bans it causes (recidive included). */
-export function observeEvent(state: JailState, event: JailEvent, nowMs: number): BanDecision[] {
+/** Whether the caller will apply a jail's decision; false leaves no trace of it in the state. */
+export type AdmitDecision = (decision: BanDecision) => boolean;
+
+/**
+ * Counts one event in every jail that watches its type; returns the bans it causes
+ * (recidive included). `admit` may refuse a jail's decision; the recidive decisions that
+ * follow an admitted one are always returned, they ban a key that is banned already.
+ */
+export function observeEvent(state: JailState, event: JailEvent, nowMs: number, admit?: AdmitDecision): BanDecision[] {
   advanceClock(state, nowMs);
   if (event.type === 'login_succeeded') forgive(state, event);
   const decisions: BanDecision[] = [];
   for (const jail of state.jailsByType.get(event.type) ?? []) {
-    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true);
+    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true, admit);
     if (decision) decisions.push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, true));
   }
   return decisions;
@@ -193,10 +203,12 @@ export function pruneJailState(state: JailState, nowMs: number): void {
       if (window.entries.length === 0) jail.windows.delete(key);
     }
   }
-  const queue = state.forgetQueue;
-  while (queue.length && queue[0]!.atMs <= nowMs) {
-    const { ipKey, atMs } = heapPop(queue);
-    if (state.forgetScheduled.get(ipKey) === atMs) forgetOldBans(state, ipKey, nowMs);
+  // A pass over every remembered key: a few ms at 200,000, every PRUNE tick; cheaper in
+  // memory than a schedule per key, which cost more than the bans it schedules.
+  for (const [ipKey, marks] of state.bans) {
+    let end = -Infinity;
+    for (const mark of marks) end = Math.max(end, effectiveEnd(mark));
+    if (end + state.banMemoryMs <= nowMs) state.bans.delete(ipKey);
   }
 }
 
@@ -313,6 +325,7 @@ function countInJail(
   entry: WindowEntry,
   nowMs: number,
   decide: boolean,
+  admit?: AdmitDecision,
 ): BanDecision | null {
   const cutoff = nowMs - jail.findtimeMs;
   if (entry.t <= cutoff) return null; // too old to count, as fail2ban ignores old log lines
@@ -332,8 +345,24 @@ function countInJail(
 
   const trigger = findTrigger(window, index, jail);
   if (!trigger) return null;
+  const decision = decideBan(state, jail, ipKey, trigger, nowMs, previous);
+  if (admit && !admit(decision)) {
+    keepJustEnough(window, jail.config.maxretry);
+    return null;
+  }
   jail.windows.delete(key);
-  return decideBan(state, jail, ipKey, trigger, nowMs, previous);
+  return decision;
+}
+
+/** A refused key stays one counted event from its ban, with no more entries than that takes. */
+function keepJustEnough(window: KeyWindow, maxretry: number): void {
+  let k = 0;
+  let sum = window.sum;
+  while (k < window.entries.length - 1 && sum - window.entries[k]!.counted >= maxretry) sum -= window.entries[k++]!.counted;
+  if (k) {
+    window.entries.splice(0, k);
+    window.sum = sum;
+  }
 }
 
 function touchWindow(state: JailState, jail: Jail, key: string, ipKey: string, nowMs: number): KeyWindow {
@@ -369,7 +398,13 @@ function dropBefore(window: KeyWindow, t: number): void {
 function insertSorted(window: KeyWindow, entry: WindowEntry): number {
   const entries = window.entries;
   window.sum += entry.counted;
-  if (entries.length === 0 || entries[entries.length - 1]!.t <= entry.t) {
+  if (entries.length === 0) {
+    // A literal holds one slot; a push onto [] reserves 17. Most windows keep one entry
+    // (a flood of new keys, a ban counted towards recidive): this is most of their memory.
+    window.entries = [entry];
+    return 0;
+  }
+  if (entries[entries.length - 1]!.t <= entry.t) {
     entries.push(entry);
     return entries.length - 1;
   }
@@ -442,7 +477,7 @@ function decideBan(
     seconds = Math.min(config.bantime * multiplier, increment.maxtime);
     if (increment.rndtime) seconds += Math.floor(state.random() * (increment.rndtime + 1));
   }
-  seconds = Math.round(seconds);
+  seconds = Math.min(Math.round(seconds), MAX_BAN_SECONDS);
   return {
     ipKey,
     jail: jail.name,
@@ -476,16 +511,22 @@ function describeTrigger(jail: Jail, trigger: WindowEntry[], previous: number): 
 function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolean): BanDecision[] {
   const mark: BanMark = { jail: ban.jail, createdAtMs: ban.createdAtMs, expiresAtMs: ban.expiresAtMs, liftedAtMs: ban.liftedAtMs };
   const marks = state.bans.get(ban.ipKey);
-  if (marks) marks.push(mark);
-  else state.bans.set(ban.ipKey, [mark]);
-  scheduleForget(state, ban.ipKey, effectiveEnd(mark) + state.banMemoryMs);
+  if (marks) {
+    marks.push(mark);
+    state.bans.delete(ban.ipKey); // re-inserted below: the most recently banned goes last
+    state.bans.set(ban.ipKey, marks);
+  } else {
+    if (state.bans.size >= state.maxBanKeys) forgetLeastRecentlyBanned(state);
+    state.bans.set(ban.ipKey, [mark]);
+  }
   if (ban.liftedAtMs !== null) return [];
 
   const decisions: BanDecision[] = [];
   for (const jail of state.banJails) {
     if (jail.name === ban.jail) continue;
     const entry: WindowEntry = {
-      id: banEntryId(ban.jail, ban.createdAtMs),
+      // A ban's entry is known by its jail (label) and time: no id string per entry.
+      id: '',
       t: ban.createdAtMs,
       attempts: 1,
       counted: 1,
@@ -499,16 +540,13 @@ function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolea
   return decisions;
 }
 
-const banEntryId = (jail: string, createdAtMs: number): string => `${jail}@${createdAtMs}`;
-
 /** A lifted ban stops counting: for escalation (its mark) and in the jails that count bans. */
 function liftMark(state: JailState, ipKey: string, mark: BanMark, liftedAtMs: number): void {
   mark.liftedAtMs = liftedAtMs;
-  const id = banEntryId(mark.jail, mark.createdAtMs);
   for (const jail of state.banJails) {
     const window = jail.windows.get(ipKey);
     if (!window) continue;
-    removeEntries(window, (entry) => entry.id === id);
+    removeEntries(window, (entry) => entry.label === mark.jail && entry.t === mark.createdAtMs);
     if (window.entries.length === 0) jail.windows.delete(ipKey);
   }
 }
@@ -533,51 +571,14 @@ function forgive(state: JailState, event: JailEvent): void {
   }
 }
 
-/** Forgets an address's bans once its latest one ended longer ago than any jail remembers. */
-function forgetOldBans(state: JailState, ipKey: string, nowMs: number): void {
-  const marks = state.bans.get(ipKey);
-  if (!marks) return;
-  const forgetAt = Math.max(...marks.map(effectiveEnd)) + state.banMemoryMs;
-  if (forgetAt > nowMs) return scheduleForget(state, ipKey, forgetAt);
-  state.bans.delete(ipKey);
-  state.forgetScheduled.delete(ipKey);
-}
-
-function scheduleForget(state: JailState, ipKey: string, atMs: number): void {
-  // Looking again later than needed is harmless: previousBans checks recency itself.
-  if ((state.forgetScheduled.get(ipKey) ?? -Infinity) >= atMs) return;
-  state.forgetScheduled.set(ipKey, atMs);
-  heapPush(state.forgetQueue, { atMs, ipKey });
-}
-
-// A small binary min-heap on atMs: pruning finds the bans due to be forgotten without scanning them all.
-function heapPush(heap: Array<{ atMs: number; ipKey: string }>, item: { atMs: number; ipKey: string }): void {
-  heap.push(item);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]!.atMs <= heap[i]!.atMs) break;
-    [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
-    i = parent;
-  }
-}
-
-function heapPop(heap: Array<{ atMs: number; ipKey: string }>): { atMs: number; ipKey: string } {
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length) {
-    heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < heap.length && heap[left]!.atMs < heap[smallest]!.atMs) smallest = left;
-      if (right < heap.length && heap[right]!.atMs < heap[smallest]!.atMs) smallest = right;
-      if (smallest === i) break;
-      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
-      i = smallest;
-    }
-  }
-  return top;
+/**
+ * Over maxBanKeys: forgets the key banned least recently. Its bans ended first, or end
+ * first among bans of one length; a flood of new keys thus forgets old history, never the
+ * bans it just caused.
+ */
+function forgetLeastRecentlyBanned(state: JailState): void {
+  const first = state.bans.keys().next();
+  if (first.done) return;
+  state.bans.delete(first.value);
+  state.banKeyEvictions++;
 }

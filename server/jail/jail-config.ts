@@ -2,7 +2,7 @@
 // can carry their intuition over. Users' jails merge over DEFAULT_JAILS, so a site is
 // protected with zero config and one line (`wordpress: { enabled: false }`) turns a default off.
 import { z } from 'zod';
-import { durationSchema } from '../config/duration.ts';
+import { banDurationCapMessage, durationSchema, MAX_BAN_SECONDS } from '../config/duration.ts';
 import { EVENT_TYPES } from '../contract/events.ts';
 
 /** The jail name the service uses for bans an admin placed by hand (see engine observeBan). */
@@ -23,6 +23,9 @@ const positiveDuration = z
   .pipe(durationSchema)
   .pipe(z.number().positive({ message: 'must be longer than 0' }));
 
+/** bantime and maxtime: every ban stays under the same cap as a manual one. */
+const banLength = positiveDuration.refine((seconds) => seconds <= MAX_BAN_SECONDS, { error: (issue) => banDurationCapMessage(issue.input as number) });
+
 // An array [1, 2, 4] or, as fail2ban writes it, one string "1 2 4 8".
 const multipliersSchema = z
   .union([z.string(), z.array(z.number())], { error: 'must be a list of positive numbers like [1, 2, 4] or "1 2 4"' })
@@ -42,9 +45,9 @@ const bantimeIncrementSchema = z.strictObject({
   factor: z.number().min(1, { message: 'must be at least 1 (bans never get shorter)' }).default(2),
   /** bantime × multipliers[min(n, len−1)]; replaces factor when given. */
   multipliers: multipliersSchema.optional(),
-  maxtime: positiveDuration.default(604_800),
+  maxtime: banLength.default(604_800),
   /** Up to this many seconds are added at random so a botnet cannot predict the release time. */
-  rndtime: durationSchema.optional(),
+  rndtime: durationSchema.refine((seconds) => seconds <= MAX_BAN_SECONDS, { error: (issue) => banDurationCapMessage(issue.input as number) }).optional(),
   /** Count previous bans from every jail, not only this one. */
   overalljails: z.boolean().default(false),
 });
@@ -62,7 +65,7 @@ const jailSchema = z
       }),
     maxretry: z.number(required('a whole number ≥ 1')).int().min(1),
     findtime: positiveDuration,
-    bantime: positiveDuration,
+    bantime: banLength,
     /** global: one count across every site (an attacker spraying 50 sites is seen as one); site: per site. */
     scope: z.enum(['global', 'site']).default('global'),
     /** A login_succeeded from the address forgives its failures for that username on that site. */

@@ -122,7 +122,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     body: manualBanSchema,
     responses: {
       201: { description: 'Banned', schema: R.manualBanResponseSchema },
-      200: { description: 'The existing manual ban was extended', schema: R.manualBanResponseSchema },
+      200: { description: 'The existing manual ban was extended, or already reaches further (outcome already_longer: left as it was)', schema: R.manualBanResponseSchema },
       400: error('A field is wrong (`invalid_payload`)'),
       422: error('The address is protected: allowlisted, loopback, private or Cloudflare (`ip_not_bannable`)'),
       ...ADMIN_ERRORS,

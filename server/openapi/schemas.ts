@@ -113,6 +113,10 @@ export const banListResponseSchema = z.strictObject({ bans: z.array(banWithCloud
 export const manualBanResponseSchema = z.strictObject({
   ban: banWithCloudflareSchema,
   extended: z.boolean().meta({ description: 'true when an existing manual ban was extended instead (status 200)' }),
+  outcome: z.enum(['banned', 'extended', 'already_longer']).meta({
+    description: 'already_longer (status 200): a manual ban reaching further exists; nothing changed, its reason included',
+  }),
+  message: z.string().meta({ description: 'What happened, in words: e.g. "already banned until …"' }),
 });
 export const unbanResponseSchema = z.strictObject({ ip_key: ipKey, lifted: z.number().int(), bans: z.array(z.number().int()) });
 export const ipHistoryResponseSchema = z.strictObject({

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
 import { describeZodError } from '../contract/events.ts';
+import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
 import type { BanRow } from '../store/store.ts';
@@ -40,13 +41,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const input = parse(manualBanSchema, request.body);
     const { ip, ipKey, protectedBy } = core.judgeAddress(input.ip)!;
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
-    const { ban, extended } = core.bans.manualBan({
-      ipKey,
-      durationSeconds: input.duration,
-      reason: input.reason,
-      actor: 'admin:api',
-    });
-    return reply.code(extended ? 200 : 201).send({ ban: withEnforcement(ban), extended });
+    const result = core.bans.manualBan({ ipKey, durationSeconds: input.duration, reason: input.reason, actor: 'admin:api' });
+    const message =
+      result.outcome === 'banned'
+        ? `banned ${ipKey} until ${result.ban.expires_at}`
+        : result.outcome === 'extended'
+          ? `extended the manual ban on ${ipKey} from ${result.previousExpiresAt} until ${result.ban.expires_at}`
+          : `${ipKey} is already banned until ${result.ban.expires_at}, longer than the ${formatDuration(input.duration)} asked; the ban and its reason are unchanged`;
+    return reply
+      .code(result.outcome === 'banned' ? 201 : 200)
+      .send({ ban: withEnforcement(result.ban), extended: result.extended, outcome: result.outcome, message });
   });
 
   app.delete<{ Params: { ip: string } }>('/v1/bans/:ip', async (request) => {

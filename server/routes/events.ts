@@ -27,7 +27,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const outcome = ingestBatch(
-      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
+      { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
       site,
       parsed.data,
       core.now(),
@@ -38,7 +38,6 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
       ignored.inc({ site: site.id, reason }, n);
       proxyWarnings.note(request.log, site.id, reason, n);
     }
-    if (outcome.bansCreated) app.enforcer.wake();
     decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return outcome.response;
   });

@@ -99,6 +99,8 @@ export function createStore(db: Db) {
     banById: db.prepare('SELECT * FROM bans WHERE id = ?'),
     activeBans: db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
     activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
+    furthestActiveBan: db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
+    countActiveBans: db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
     nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
     liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
@@ -128,7 +130,12 @@ export function createStore(db: Db) {
     db,
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
     sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    /**
+     * BEGIN IMMEDIATE: the write lock is taken before the first read, so a busy lock is
+     * waited for (busy_timeout). A deferred transaction that has read cannot wait: SQLite
+     * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
+     */
+    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
       s.insertSite.run(site.id, site.name, site.secret, site.created_at);
@@ -158,7 +165,15 @@ export function createStore(db: Db) {
     banById: (id: number) => s.banById.get(id) as BanRow | undefined,
     activeBans: () => s.activeBans.all() as BanRow[],
     activeBansForIpKey: (ipKey: string) => s.activeBansForIpKey.all(ipKey) as BanRow[],
-    expiredActiveBans: (nowIso: string) => s.expiredActiveBans.all(nowIso) as BanRow[],
+    /**
+     * Active bans whose time is up. The index narrows by text, which orders like time only
+     * while every expires_at is a four-digit-year ISO string (the ban length cap keeps it
+     * so); the time itself is compared as a number.
+     */
+    expiredActiveBans: (nowMs: number) =>
+      (s.expiredActiveBans.all(new Date(nowMs).toISOString()) as BanRow[]).filter((ban) => Date.parse(ban.expires_at) <= nowMs),
+    furthestActiveBan: (ipKey: string) => s.furthestActiveBan.get(ipKey) as Pick<BanRow, 'jail' | 'expires_at'> | undefined,
+    countActiveBans: () => (s.countActiveBans.get() as { n: number }).n,
     nextExpiry: () => (s.nextExpiry.get() as { at: string | null }).at,
     liftBan: (id: number, at: string, by: string) => s.liftBan.run(at, by, id).changes > 0,
     extendBan: (id: number, expiresAt: string, reason: string) => s.extendBan.run(expiresAt, reason, id).changes > 0,

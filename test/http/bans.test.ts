@@ -119,3 +119,54 @@ test('/metrics speaks Prometheus and /healthz answers without a token', async ()
   const health = await svc.app.inject({ method: 'GET', url: '/healthz' });
   assert.equal(health.json().status, 'ok');
 });
+
+test('ban durations are capped at a year, with a 400 that names the cap, never a 500 or a date past 9999', async () => {
+  const ban = (ip: string, duration: unknown) => svc.app.inject({ method: 'POST', url: '/v1/bans', headers: adminHeaders, payload: { ip, duration } });
+  for (const duration of [9e15, 300_000_000_000, '53w', 31_536_001]) {
+    const res = await ban('198.51.100.80', duration);
+    assert.equal(res.statusCode, 400, `${duration}: ${res.body}`);
+    assert.equal(res.json().error, 'invalid_payload');
+    assert.match(res.json().message, /^duration: .* longer than the 365d cap \(maxtime\)/, String(duration));
+  }
+  assert.equal(svc.app.core.store.activeBansForIpKey('198.51.100.80').length, 0);
+
+  const year = await ban('198.51.100.81', '365d');
+  assert.equal(year.statusCode, 201, year.body);
+  assert.match(year.json().ban.expires_at, /^\d{4}-\d\d-\d\dT/);
+  const expiresAtMs = Date.parse(year.json().ban.expires_at);
+  assert.equal(expiresAtMs - clock, 365 * 86_400_000);
+  // Lifted only when its time is up: the expiry sweep compares times, not text.
+  assert.equal(svc.app.core.bans.liftExpired(clock + 1000), 0);
+  assert.ok(svc.app.core.bans.currentBan('198.51.100.81', clock + 1000));
+
+  // Asking for 5 s more than nothing never shortens the year.
+  const five = await ban('198.51.100.81', 5);
+  assert.equal(five.statusCode, 200, five.body);
+  assert.equal(Date.parse(five.json().ban.expires_at), expiresAtMs);
+  assert.equal(svc.app.core.bans.currentBan('198.51.100.81')!.expiresAtMs, expiresAtMs);
+});
+
+test('re-banning for less than the ban already reaches says so, and keeps the ban and its reason', async () => {
+  const ip = '198.51.100.82';
+  const first = await svc.app.inject({ method: 'POST', url: '/v1/bans', headers: adminHeaders, payload: { ip, duration: '1d', reason: 'credential stuffing seen in nginx log' } });
+  assert.equal(first.statusCode, 201, first.body);
+  const until = first.json().ban.expires_at;
+
+  const shorter = await svc.app.inject({ method: 'POST', url: '/v1/bans', headers: adminHeaders, payload: { ip, duration: '1h', reason: 'again' } });
+  assert.equal(shorter.statusCode, 200, shorter.body);
+  assert.equal(shorter.json().extended, false);
+  assert.equal(shorter.json().outcome, 'already_longer');
+  assert.equal(shorter.json().message, `${ip} is already banned until ${until}, longer than the 1h asked; the ban and its reason are unchanged`);
+  assert.equal(shorter.json().ban.expires_at, until);
+  assert.equal(shorter.json().ban.reason, 'credential stuffing seen in nginx log');
+  const [row] = svc.app.core.store.activeBansForIpKey(ip);
+  assert.deepEqual({ expires_at: row!.expires_at, reason: row!.reason }, { expires_at: until, reason: 'credential stuffing seen in nginx log' });
+  const actions = svc.app.core.store.auditForIpKey(ip).map((a) => a.action);
+  assert.deepEqual(actions, ['ban'], 'nothing changed, so nothing is audited as an extension');
+
+  const longer = await svc.app.inject({ method: 'POST', url: '/v1/bans', headers: adminHeaders, payload: { ip, duration: '2d', reason: 'still at it' } });
+  assert.equal(longer.statusCode, 200);
+  assert.equal(longer.json().outcome, 'extended');
+  assert.match(longer.json().message, new RegExp(`^extended the manual ban on ${ip.replace(/\./g, '\\.')} from ${until} until `));
+  assert.equal(Date.parse(longer.json().ban.expires_at) - clock, 2 * 86_400_000);
+});

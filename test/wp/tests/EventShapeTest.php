@@ -52,8 +52,8 @@ class EventShapeTest extends EdgeJail_Test_Case {
 		$low  = EdgeJail_Event_Builder::attempt( 'xmlrpc_multicall', '192.0.2.1', array( 'weight' => 0 ), array() );
 		$high = EdgeJail_Event_Builder::attempt( 'xmlrpc_multicall', '192.0.2.1', array( 'weight' => 50000 ), array() );
 		$this->assertSame( 1, $low['weight'] );
-		$this->assertSame( 10000, $high['weight'] );
-		$this->assertSame( 10000, EdgeJail_Event_Builder::add_weight( $high, 5 )['weight'] );
+		$this->assertSame( 5000, $high['weight'] );
+		$this->assertSame( 5000, EdgeJail_Event_Builder::add_weight( $high, 5 )['weight'] );
 	}
 
 	public function test_the_hello_event_says_who_the_site_is() {

@@ -40,7 +40,7 @@ final class EdgeJail_Event_Builder {
 	);
 
 	/** The service's bound on weight. */
-	const MAX_WEIGHT = 10000;
+	const MAX_WEIGHT = 5000;
 
 	/**
 	 * An attempt event.
