@@ -12,7 +12,7 @@ import { createCore, type Core } from './core.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
-import { registerErrorHandler } from './http/error-handler.ts';
+import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
 import { isIngestRequest, registerOverloadShedding } from './http/overload.ts';
 import { httpServerOptions, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
 import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
@@ -90,6 +90,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keepAliveTimeout: config.timeouts.keep_alive * 1000,
     connectionTimeout: config.timeouts.idle * 1000,
     serverFactory: (handler) => createServer(httpServerOptions(config), handler),
+    frameworkErrors,
   });
 
   const dbFile = databasePath(config);
