@@ -130,6 +130,16 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 		$this->assertTrue( $stored['origin_bans'] );
 	}
 
+	public function test_the_status_box_says_why_plain_http_to_another_host_is_refused() {
+		$this->configure( array( 'url' => 'http://192.0.2.1:8787' ) );
+		$html = $this->page_as_admin();
+		$this->assertStringContainsString( 'Refused: refusing plain http:// to a host other than this machine', $html );
+		$this->assertStringContainsString( 'EDGEJAIL_ALLOW_HTTP', $html );
+
+		$this->configure( array( 'url' => self::$capture->url() ) );
+		$this->assertStringContainsString( 'plain HTTP on this machine; answers are verified against the site secret', $this->page_as_admin() );
+	}
+
 	public function test_a_new_secret_is_stored_but_never_shown() {
 		$html   = $this->page_as_admin();
 		$fields = self::hidden_fields( $html, self::$site->url() . '/wp-admin/options.php' );
