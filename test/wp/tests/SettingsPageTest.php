@@ -151,6 +151,10 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 
 	public function test_constants_in_wp_config_lock_their_fields_and_win() {
 		file_put_contents( self::config_extra(), "<?php\ndefine( 'EDGEJAIL_SECRET', 'secret-from-wp-config-123' );\ndefine( 'EDGEJAIL_SITE_ID', 'site-from-constant' );\n" );
+		// The service knows the site by that secret from the start: it verifies the admin's
+		// own sign-in report and signs its answer with it (an answer signed with another
+		// secret would be refused and put delivery into backoff).
+		self::$capture->expect_secret( 'secret-from-wp-config-123' );
 		$html = $this->page_as_admin();
 		$this->assertStringNotContainsString( 'secret-from-wp-config-123', $html );
 		$this->assertStringContainsString( 'Set by EDGEJAIL_SECRET in wp-config.php.', $html );
