@@ -88,6 +88,24 @@ function mergedResponses(route: RouteDoc): Record<string, ResponseDoc> {
   return merged;
 }
 
+const header = (description: string, pattern?: string) => ({ description, schema: { type: 'string', ...(pattern && { pattern }) } });
+
+/** Headers an answer carries: the answer signature on the webhook, Allow on 405, Retry-After when shed. */
+function responseHeaders(route: RouteDoc, status: number): Json | undefined {
+  if (status === 405) return { Allow: header('The methods this path serves, e.g. `GET, HEAD`') };
+  if (status === 429 || status === 503) return { 'Retry-After': header('Seconds to wait before retrying', '^\\d+$') };
+  if (route.auth === 'site' && (status < 300 || status === 400)) {
+    return {
+      [headerName(TIMESTAMP_HEADER)]: header("Unix seconds, the service's clock", '^\\d+$'),
+      [headerName(SIGNATURE_HEADER)]: header(
+        '`sha256=` + lowercase hex HMAC-SHA256(site secret, timestamp + "." + the 64 hex digits of the request\'s X-EdgeJail-Signature + "." + raw body). The plugin ignores a 2xx answer without a valid one.',
+        '^sha256=[0-9a-f]{64}$',
+      ),
+    };
+  }
+  return undefined;
+}
+
 function operation(route: RouteDoc): Json {
   const where = `${route.method} ${route.path}`;
   const parameters: Json[] = [];
@@ -107,7 +125,8 @@ function operation(route: RouteDoc): Json {
       : response.contentType
         ? { [response.contentType]: {} }
         : undefined;
-    responses[status] = content ? { description: response.description, content } : { description: response.description };
+    const headers = responseHeaders(route, Number(status));
+    responses[status] = { description: response.description, ...(content && { content }), ...(headers && { headers }) };
   }
   return {
     operationId: route.operationId,

@@ -76,6 +76,13 @@ test('the document lists ip and cidr formats and bounds', () => {
   }
 });
 
+test('the document names the answer signature of the webhook and the Allow header of a 405', () => {
+  const events = doc.paths['/v1/events']!.post! as unknown as { responses: Record<string, { headers?: Record<string, unknown> }> };
+  assert.ok(events.responses['200']!.headers?.['X-EdgeJail-Signature'], 'the 200 of /v1/events documents X-EdgeJail-Signature');
+  const bans = doc.paths['/v1/bans']!.get! as unknown as { responses: Record<string, { headers?: Record<string, unknown> }> };
+  assert.ok(bans.responses['405']!.headers?.Allow, 'a 405 documents Allow');
+});
+
 test('every answer to a bad input is a status the document lists for that route', async () => {
   const undocumented: string[] = [];
   let asked = 0;
