@@ -1,7 +1,8 @@
 // One place turns every failure into {error, message}: 4xx for anything the client can
 // fix, 5xx only for our own faults, and never an internal detail or a secret.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { HttpError } from './errors.ts';
+import { listenerOf, servedBy, surfaceOf } from './listeners.ts';
 
 const FASTIFY_CODES: Record<string, { status: number; error: string; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, error: 'payload_too_large', message: 'the body exceeds 256 KiB; send at most 500 events per request' },
@@ -33,16 +34,24 @@ function routeMatcher(url: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
-/** Which methods each known path answers, so a wrong method gets 405 and Allow, not 404. */
-function methodIndex(app: FastifyInstance): (path: string) => string[] {
-  const routes: Array<{ matcher: RegExp; methods: string[] }> = [];
+/**
+ * Which methods each known path answers on the listener asked, so a wrong method gets 405
+ * and Allow, not 404. A path this listener does not serve stays a plain 404: the ingest
+ * address does not reveal the admin routes kept on their own listener.
+ */
+function methodIndex(app: FastifyInstance): (request: FastifyRequest, path: string) => string[] {
+  const routes: Array<{ url: string; matcher: RegExp; methods: string[] }> = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    routes.push({ matcher: routeMatcher(route.url), methods: methods.map(String) });
+    routes.push({ url: route.url, matcher: routeMatcher(route.url), methods: methods.map(String) });
   });
-  return (path) => {
+  return (request, path) => {
+    const listener = listenerOf(request);
     const allowed = new Set<string>();
-    for (const route of routes) if (route.matcher.test(path)) for (const m of route.methods) allowed.add(m);
+    for (const route of routes) {
+      if (!route.matcher.test(path) || !servedBy(app.listenerPlan, listener, surfaceOf(route.url))) continue;
+      for (const m of route.methods) allowed.add(m);
+    }
     return [...allowed].sort();
   };
 }
@@ -64,7 +73,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const allowed = methodsFor(path);
+    const allowed = methodsFor(request, path);
     if (allowed.length) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not served on ${path}; use ${allowed.join(', ')}` });
     }

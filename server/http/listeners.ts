@@ -109,7 +109,7 @@ export function listenerOf(request: FastifyRequest): ListenerName {
   return (request.raw as TaggedMessage)[LISTENER] ?? 'main';
 }
 
-function servedBy(plan: ListenerPlan, listener: ListenerName, surface: Surface): boolean {
+export function servedBy(plan: ListenerPlan, listener: ListenerName, surface: Surface): boolean {
   if (surface === 'health') return true;
   if (listener === 'main') return plan.main.surfaces.has(surface);
   return listener === surface;
