@@ -103,8 +103,7 @@ class EdgeJail_Cloudflare_Ranges {
 			$this->parsed = array();
 			foreach ( array_merge( $current['ipv4'], $current['ipv6'] ) as $cidr ) {
 				$range = EdgeJail_Ip::parse_cidr( $cidr );
-				// A list stored before the pin (or edited in the database) is held to it too.
-				if ( null !== $range && self::is_pinned( $range ) ) {
+				if ( null !== $range ) {
 					$this->parsed[] = $range;
 				}
 			}
