@@ -1,6 +1,5 @@
 // Builds the Fastify app from a config object; tests build it exactly the same way.
 // main.ts only loads config and listens.
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyAuth from '@fastify/auth';
@@ -12,9 +11,9 @@ import { createCore, type Core } from './core.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
-import { registerErrorHandler } from './http/error-handler.ts';
+import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
 import { isIngestRequest, registerOverloadShedding } from './http/overload.ts';
-import { httpServerOptions, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
+import { createListenerServer, loadTls, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
 import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
 import { adminTokenProblem, isAdminToken, resolveAdminToken, verifyAdminToken } from './auth/admin-token.ts';
 import { ConfigError } from './config/load.ts';
@@ -76,6 +75,7 @@ function readMetricsToken(file: string | undefined): string | null {
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const tlsFiles = loadTls(config); // before anything opens: a bad file stops start-up naming it
   const app = Fastify({
     logger: options.logger ?? {
       level: config.log_level,
@@ -90,7 +90,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestTimeout: config.timeouts.request * 1000,
     keepAliveTimeout: config.timeouts.keep_alive * 1000,
     connectionTimeout: config.timeouts.idle * 1000,
-    serverFactory: (handler) => createServer(httpServerOptions(config), handler),
+    serverFactory: (handler) => createListenerServer(config, tlsFiles, handler),
+    frameworkErrors,
   });
 
   const dbFile = databasePath(config);
@@ -142,6 +143,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('aggregates', aggregates);
   app.decorate('tableStats', createTableStats(aggregates, core.now));
   app.decorate('listenerPlan', listenerPlan);
+  app.decorate('tlsFiles', tlsFiles);
 
   registerRawJsonBody(app);
   registerErrorHandler(app);

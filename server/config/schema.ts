@@ -71,6 +71,16 @@ export const configSchema = z.strictObject({
       token_file: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * The service's own TLS: PEM files used by every listener (ingest, admin, metrics). Unset:
+   * plain HTTP, for loopback or behind a TLS-terminating reverse proxy.
+   */
+  tls: z
+    .strictObject({
+      cert: z.string().min(1, 'must be the path of a PEM certificate (chain) file'),
+      key: z.string().min(1, 'must be the path of a PEM private key file'),
+    })
+    .optional(),
   jails: jailsConfigSchema,
   retention: z
     .strictObject({

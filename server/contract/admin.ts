@@ -3,15 +3,19 @@ import { z } from 'zod';
 import { banDurationSchema } from '../config/duration.ts';
 import { normaliseIp, parseCidr } from '../jail/ip.ts';
 
+/** The characters and length an address or range can have; the refinements decide the rest. Also the OpenAPI bounds. */
+export const IP_TEXT = { pattern: /^[0-9A-Fa-f:.]+$/, maxLength: 64 } as const;
+export const CIDR_TEXT = { pattern: /^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?$/, maxLength: 64 } as const;
+
 export const manualBanSchema = z.strictObject({
-  ip: z.string().refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address'),
+  ip: z.string().max(IP_TEXT.maxLength, { abort: true }).regex(IP_TEXT.pattern, { message: 'must be an IPv4 or IPv6 address', abort: true }).refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address'),
   duration: banDurationSchema.refine((s) => s > 0, 'must be longer than 0 s').default(3600),
   reason: z.string().trim().min(1).max(500).default('manual ban'),
 });
 export type ManualBan = z.infer<typeof manualBanSchema>;
 
 export const allowlistEntrySchema = z.strictObject({
-  cidr: z.string().refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range'),
+  cidr: z.string().max(CIDR_TEXT.maxLength, { abort: true }).regex(CIDR_TEXT.pattern, { message: 'must be an IP address or CIDR range', abort: true }).refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range'),
   note: z.string().max(500).nullish(),
   /** Needed for a range holding every address of its family (0.0.0.0/0, ::/0). */
   force: z.boolean().default(false),

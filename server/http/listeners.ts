@@ -2,9 +2,13 @@
 // /metrics, should not have to. One Fastify app serves every listener (so tests that
 // inject reach every route), and a gate answers 404 for a route asked on a listener that
 // does not serve it.
-import { createServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../config/load.ts';
 import { HttpError } from './errors.ts';
 
 export type Surface = 'ingest' | 'admin' | 'metrics' | 'health';
@@ -57,6 +61,47 @@ export function httpServerOptions(config: Config): ServerOptions {
   };
 }
 
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+function readPem(key: 'tls.cert' | 'tls.key', file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(`${key} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/**
+ * The certificate and key of config.tls, read once and checked now: a wrong file must stop
+ * start-up with its name, not fail every handshake later.
+ */
+export function loadTls(config: Config): TlsFiles | undefined {
+  if (!config.tls) return undefined;
+  const cert = readPem('tls.cert', config.tls.cert);
+  const key = readPem('tls.key', config.tls.key);
+  if (!/-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/.test(cert.toString('latin1'))) {
+    throw new ConfigError(`tls.cert ${config.tls.cert} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(key.toString('latin1'))) {
+    throw new ConfigError(`tls.key ${config.tls.key} holds no PEM private key ("-----BEGIN PRIVATE KEY-----")`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new ConfigError(`tls.cert ${config.tls.cert} and tls.key ${config.tls.key} cannot be used together: ${(error as Error).message}`);
+  }
+  return { cert, key };
+}
+
+/** An HTTP server, or HTTPS when TLS is configured: the same limits either way. */
+export function createListenerServer(config: Config, tls: TlsFiles | undefined, handler: RequestListener): Server {
+  if (!tls) return createServer(httpServerOptions(config), handler);
+  return createHttpsServer({ ...httpServerOptions(config), cert: tls.cert, key: tls.key }, handler) as unknown as Server;
+}
+
 const LISTENER = Symbol('edgejail.listener');
 type TaggedMessage = IncomingMessage & { [LISTENER]?: ListenerName };
 
@@ -64,10 +109,17 @@ export function listenerOf(request: FastifyRequest): ListenerName {
   return (request.raw as TaggedMessage)[LISTENER] ?? 'main';
 }
 
-function servedBy(plan: ListenerPlan, listener: ListenerName, surface: Surface): boolean {
+export function servedBy(plan: ListenerPlan, listener: ListenerName, surface: Surface): boolean {
   if (surface === 'health') return true;
   if (listener === 'main') return plan.main.surfaces.has(surface);
   return listener === surface;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** config.tls as read at start-up; undefined for plain HTTP. */
+    tlsFiles: TlsFiles | undefined;
+  }
 }
 
 // The admin and metrics servers `listen` starts, closed with the app (hooks must be added before it listens).
@@ -91,13 +143,15 @@ export function registerListenerGate(app: FastifyInstance, plan: ListenerPlan): 
 }
 
 /** Listens on every address of the plan; the extra servers close with the app. */
-export async function listen(app: FastifyInstance, plan: ListenerPlan, config: Config): Promise<string[]> {
-  const addresses = [await app.listen({ host: plan.main.host, port: plan.main.port })];
+export async function listen(app: FastifyInstance, plan: ListenerPlan, config: Config, tls: TlsFiles | undefined = app.tlsFiles): Promise<string[]> {
+  const scheme = tls ? 'https' : 'http';
+  // Fastify names its own server http:// whatever the factory built.
+  const addresses = [(await app.listen({ host: plan.main.host, port: plan.main.port })).replace(/^http:/, `${scheme}:`)];
   const extra = extraServers.get(app)!;
   for (const name of ['admin', 'metrics'] as const) {
     const address = plan[name];
     if (!address) continue;
-    const server = createServer(httpServerOptions(config), (req, res) => {
+    const server = createListenerServer(config, tls, (req, res) => {
       (req as TaggedMessage)[LISTENER] = name;
       app.routing(req, res);
     });
@@ -112,7 +166,7 @@ export async function listen(app: FastifyInstance, plan: ListenerPlan, config: C
     extra.push(server);
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : address.port;
-    addresses.push(`http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port} (${name})`);
+    addresses.push(`${scheme}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port} (${name})`);
   }
   return addresses;
 }

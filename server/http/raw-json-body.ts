@@ -1,4 +1,7 @@
 // JSON bodies are kept raw as well as parsed: the HMAC covers the exact bytes the site sent.
+// JSON is the only body the API takes: Fastify's default text/plain parser is removed, so a
+// text/plain POST is a 415 before any check of its signature (which would fail, over no raw
+// body, with a misleading 401).
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.ts';
 
@@ -9,7 +12,7 @@ declare module 'fastify' {
 }
 
 export function registerRawJsonBody(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     request.rawBody = text;

@@ -2,7 +2,9 @@
 // zod's own JSON Schema output (3.1 uses JSON Schema 2020-12 as is).
 import { z } from 'zod';
 import { SIGNATURE_HEADER, SITE_HEADER, TIMESTAMP_HEADER } from '../auth/site-signature.ts';
-import { REQUEST_COMPONENTS, RESPONSE_COMPONENTS, ROUTE_DOCS, type RouteDoc } from './routes.ts';
+import { CIDR_TEXT, IP_TEXT } from '../contract/admin.ts';
+import * as R from './schemas.ts';
+import { REQUEST_COMPONENTS, RESPONSE_COMPONENTS, ROUTE_DOCS, type ResponseDoc, type RouteDoc } from './routes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,11 +46,71 @@ function security(auth: RouteDoc['auth']) {
   return [];
 }
 
+/** Path parameters with a known shape: their format and bounds (longer or other text is a 400/404). */
+const PARAM_SCHEMAS: Record<string, Json> = {
+  ip: { type: 'string', minLength: 2, maxLength: IP_TEXT.maxLength + 4, pattern: CIDR_TEXT.pattern.source, examples: ['203.0.113.7', '2001:db8:1:2::/64'] },
+  cidr: { type: 'string', minLength: 2, maxLength: CIDR_TEXT.maxLength, pattern: CIDR_TEXT.pattern.source, examples: ['192.0.2.0/24', '2001:db8::/48'] },
+  site: { type: 'string', minLength: 1, maxLength: 100 },
+};
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const errorDoc = (description: string): ResponseDoc => ({ description, schema: R.errorResponseSchema });
+
+/**
+ * What every route of a kind can answer besides its own outcomes: the framework's refusals
+ * (bad URL encoding, body size and type, wrong method), the listener gate and shedding.
+ * Merged into each operation, so the document lists every status a client can meet.
+ */
+function commonResponses(route: RouteDoc): Record<number, ResponseDoc> {
+  const common: Record<number, ResponseDoc> = {
+    405: errorDoc('Another method is served on this path (`method_not_allowed`); the `Allow` header lists them'),
+    503: errorDoc('The service is under pressure (event-loop delay or memory; `overloaded`); retry after Retry-After'),
+  };
+  if (route.params) common[400] = errorDoc('The path is not valid URL encoding (`bad_url`), or a parameter is over 100 characters (`param_too_long`)');
+  // Fastify reads a body on these methods whatever the route expects: JSON only, 256 KiB at most.
+  if (BODY_METHODS.has(route.method)) {
+    common[400] = errorDoc('The body is not valid JSON (`invalid_json`) or its length is wrong (`bad_content_length`)');
+    common[413] = errorDoc('The body exceeds 256 KiB (`payload_too_large`)');
+    common[415] = errorDoc('The body is not `application/json` (`unsupported_media_type`)');
+  }
+  if (route.auth === 'admin' || route.path === '/metrics') {
+    common[404] = errorDoc('Not served on this address: the admin API (or /metrics) has its own listener (`not_found`)');
+  }
+  return common;
+}
+
+function mergedResponses(route: RouteDoc): Record<string, ResponseDoc> {
+  const merged: Record<string, ResponseDoc> = { ...route.responses };
+  for (const [status, extra] of Object.entries(commonResponses(route))) {
+    const own = merged[status];
+    merged[status] = own ? { ...own, description: `${own.description}; or: ${extra.description}` } : extra;
+  }
+  return merged;
+}
+
+const header = (description: string, pattern?: string) => ({ description, schema: { type: 'string', ...(pattern && { pattern }) } });
+
+/** Headers an answer carries: the answer signature on the webhook, Allow on 405, Retry-After when shed. */
+function responseHeaders(route: RouteDoc, status: number): Json | undefined {
+  if (status === 405) return { Allow: header('The methods this path serves, e.g. `GET, HEAD`') };
+  if (status === 429 || status === 503) return { 'Retry-After': header('Seconds to wait before retrying', '^\\d+$') };
+  if (route.auth === 'site' && (status < 300 || status === 400)) {
+    return {
+      [headerName(TIMESTAMP_HEADER)]: header("Unix seconds, the service's clock", '^\\d+$'),
+      [headerName(SIGNATURE_HEADER)]: header(
+        '`sha256=` + lowercase hex HMAC-SHA256(site secret, timestamp + "." + the 64 hex digits of the request\'s X-EdgeJail-Signature + "." + raw body). The plugin ignores a 2xx answer without a valid one.',
+        '^sha256=[0-9a-f]{64}$',
+      ),
+    };
+  }
+  return undefined;
+}
+
 function operation(route: RouteDoc): Json {
   const where = `${route.method} ${route.path}`;
   const parameters: Json[] = [];
   for (const [name, description] of Object.entries(route.params ?? {})) {
-    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+    parameters.push({ name, in: 'path', required: true, description, schema: PARAM_SCHEMAS[name] ?? { type: 'string', minLength: 1 } });
   }
   if (route.query) {
     const schema = tidy(z.toJSONSchema(route.query, { io: 'input' })) as { properties?: Record<string, Json>; required?: string[] };
@@ -57,13 +119,14 @@ function operation(route: RouteDoc): Json {
     }
   }
   const responses: Json = {};
-  for (const [status, response] of Object.entries(route.responses)) {
+  for (const [status, response] of Object.entries(mergedResponses(route))) {
     const content = response.schema
       ? { [response.contentType ?? 'application/json']: { schema: ref(nameOf(RESPONSE_COMPONENTS, response.schema, `${where} → ${status}`)) } }
       : response.contentType
         ? { [response.contentType]: {} }
         : undefined;
-    responses[status] = content ? { description: response.description, content } : { description: response.description };
+    const headers = responseHeaders(route, Number(status));
+    responses[status] = { description: response.description, ...(content && { content }), ...(headers && { headers }) };
   }
   return {
     operationId: route.operationId,

@@ -225,7 +225,11 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     tag: 'Operations',
     auth: 'none',
     summary: 'Prometheus metrics',
-    responses: { 200: { description: 'Prometheus text exposition format 0.0.4', contentType: 'text/plain' } },
+    description: 'Beside ingest it needs `Authorization: Bearer <admin token or metrics.token_file token>`; on its own listener (`metrics.listen`) it is open.',
+    responses: {
+      200: { description: 'Prometheus text exposition format 0.0.4', contentType: 'text/plain' },
+      401: error('Missing or wrong token (`missing_token`, `malformed_token`, `bad_token`)'),
+    },
   },
   {
     method: 'GET',

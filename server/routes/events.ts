@@ -4,6 +4,7 @@ import { eventBatchSchema, describeZodError } from '../contract/events.ts';
 import { ingestBatch } from '../ingest/ingest-batch.ts';
 import { HttpError } from '../http/errors.ts';
 import { misconfiguredProxyWarnings } from '../ingest/misconfigured-proxy.ts';
+import { answerSigner } from '../auth/response-signature.ts';
 
 export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
@@ -13,6 +14,9 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const ignored = metrics.counter('edgejail_events_ignored_total', 'Events stored but not counted, by site and reason (allowlist, never_ban:<category>)');
   const proxyWarnings = misconfiguredProxyWarnings(core.now);
   const decisionLatency = metrics.summary('edgejail_ingest_seconds', 'Time to validate, store and judge one batch');
+
+  // Answers carry decisions the plugin enforces at the origin: signed, bound to the request.
+  app.addHook('onSend', answerSigner(core.now));
 
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode >= 400 && request.routeOptions.url === '/v1/events') {

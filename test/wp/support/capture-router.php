@@ -6,7 +6,12 @@
  * asked for. State lives in files under CAPTURE_DIR:
  *   secret           the site secret the signature must verify against
  *   requests.jsonl   one JSON line per request received
- *   responses.json   {"<path>": {"status":200,"body":{...},"headers":{...},"delay_ms":0}}
+ *   responses.json   {"<path>": {"status":200,"body":{...},"headers":{...},"delay_ms":0,
+ *                              "sign":true,"sign_with":"<other secret>"}}
+ * Like the service, it signs each answer to a signed request: X-EdgeJail-Timestamp and
+ * X-EdgeJail-Signature = sha256=HMAC-SHA256(secret, timestamp + "." + request signature hex
+ * + "." + body). "sign": false sends it unsigned, "sign_with" signs with another secret
+ * (a forger's answer).
  */
 
 $dir    = getenv( 'CAPTURE_DIR' );
@@ -46,9 +51,16 @@ $answer    = isset( $responses[ $path ] ) ? $responses[ $path ] : array(
 if ( ! empty( $answer['delay_ms'] ) ) {
 	usleep( 1000 * (int) $answer['delay_ms'] );
 }
+$out = json_encode( isset( $answer['body'] ) ? $answer['body'] : new stdClass() );
 http_response_code( isset( $answer['status'] ) ? (int) $answer['status'] : 200 );
 header( 'Content-Type: application/json' );
+$sign_with = isset( $answer['sign_with'] ) ? $answer['sign_with'] : $secret;
+if ( ( ! isset( $answer['sign'] ) || false !== $answer['sign'] ) && '' !== $sign_with && preg_match( '/^sha256=([0-9a-f]{64})$/', $signature, $request_hex ) ) {
+	$answered_at = (string) time();
+	header( 'X-EdgeJail-Timestamp: ' . $answered_at );
+	header( 'X-EdgeJail-Signature: sha256=' . hash_hmac( 'sha256', $answered_at . '.' . $request_hex[1] . '.' . $out, $sign_with ) );
+}
 foreach ( isset( $answer['headers'] ) ? $answer['headers'] : array() as $name => $value ) {
 	header( $name . ': ' . $value );
 }
-echo json_encode( isset( $answer['body'] ) ? $answer['body'] : new stdClass() );
+echo $out;

@@ -16,7 +16,8 @@ class CloudflareRangesTest extends EdgeJail_Test_Case {
 	}
 
 	public function test_the_daily_refresh_replaces_the_list_and_a_new_edge_range_is_trusted() {
-		self::$capture->respond( '/v1/cloudflare-ranges', array( 'status' => 200, 'body' => array( 'ipv4' => array( '192.0.2.0/24', '173.245.48.0/20' ), 'ipv6' => array( '2001:DB8::/32' ) ) ) );
+		// A narrower list than the pinned superset (a refresh may narrow it, never widen it).
+		self::$capture->respond( '/v1/cloudflare-ranges', array( 'status' => 200, 'body' => array( 'ipv4' => array( '103.21.244.0/22', '173.245.48.0/20' ), 'ipv6' => array( '2400:CB00::/32' ) ) ) );
 		do_action( EdgeJail_Cron::RANGES_HOOK );
 
 		$request = self::$capture->requests()[0];
@@ -26,11 +27,11 @@ class CloudflareRangesTest extends EdgeJail_Test_Case {
 		$this->assertTrue( $request['signature_valid'], 'signed over the empty body' );
 
 		$current = EdgeJail_Plugin::instance()->cloudflare_ranges()->current();
-		$this->assertSame( array( '192.0.2.0/24', '173.245.48.0/20' ), $current['ipv4'] );
-		$this->assertSame( array( '2001:db8::/32' ), $current['ipv6'] );
+		$this->assertSame( array( '103.21.244.0/22', '173.245.48.0/20' ), $current['ipv4'] );
+		$this->assertSame( array( '2400:cb00::/32' ), $current['ipv6'] );
 
 		self::$capture->reset();
-		$_SERVER['REMOTE_ADDR']           = '192.0.2.10';
+		$_SERVER['REMOTE_ADDR']           = '103.21.244.10';
 		$_SERVER['HTTP_CF_CONNECTING_IP'] = '198.51.100.3';
 		$this->signon( 'x', 'y' );
 		$this->deliver();

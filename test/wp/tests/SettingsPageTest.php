@@ -130,6 +130,16 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 		$this->assertTrue( $stored['origin_bans'] );
 	}
 
+	public function test_the_status_box_says_why_plain_http_to_another_host_is_refused() {
+		$this->configure( array( 'url' => 'http://192.0.2.1:8787' ) );
+		$html = $this->page_as_admin();
+		$this->assertStringContainsString( 'Refused: refusing plain http:// to a host other than this machine', $html );
+		$this->assertStringContainsString( 'EDGEJAIL_ALLOW_HTTP', $html );
+
+		$this->configure( array( 'url' => self::$capture->url() ) );
+		$this->assertStringContainsString( 'plain HTTP on this machine; answers are verified against the site secret', $this->page_as_admin() );
+	}
+
 	public function test_a_new_secret_is_stored_but_never_shown() {
 		$html   = $this->page_as_admin();
 		$fields = self::hidden_fields( $html, self::$site->url() . '/wp-admin/options.php' );
@@ -141,6 +151,10 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 
 	public function test_constants_in_wp_config_lock_their_fields_and_win() {
 		file_put_contents( self::config_extra(), "<?php\ndefine( 'EDGEJAIL_SECRET', 'secret-from-wp-config-123' );\ndefine( 'EDGEJAIL_SITE_ID', 'site-from-constant' );\n" );
+		// The service knows the site by that secret from the start: it verifies the admin's
+		// own sign-in report and signs its answer with it (an answer signed with another
+		// secret would be refused and put delivery into backoff).
+		self::$capture->expect_secret( 'secret-from-wp-config-123' );
 		$html = $this->page_as_admin();
 		$this->assertStringNotContainsString( 'secret-from-wp-config-123', $html );
 		$this->assertStringContainsString( 'Set by EDGEJAIL_SECRET in wp-config.php.', $html );

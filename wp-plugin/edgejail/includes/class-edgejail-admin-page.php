@@ -72,7 +72,7 @@ class EdgeJail_Admin_Page {
 	private static function fields() {
 		return array(
 			'service'  => array(
-				'url'     => array( __( 'Service URL', 'edgejail' ), 'url', __( 'Base URL of your EdgeJail service, e.g. https://edgejail.example.com', 'edgejail' ) ),
+				'url'     => array( __( 'Service URL', 'edgejail' ), 'url', __( 'Base URL of your EdgeJail service, e.g. https://edgejail.example.com. Plain http:// is used only to this machine (127.0.0.1, ::1, localhost), unless wp-config.php defines EDGEJAIL_ALLOW_HTTP as true.', 'edgejail' ) ),
 				'site_id' => array( __( 'Site ID', 'edgejail' ), 'text', __( 'From `edgejail site add`.', 'edgejail' ) ),
 				'secret'  => array( __( 'Secret', 'edgejail' ), 'secret', __( 'From `edgejail site add`. Never shown again; leave empty to keep the stored one.', 'edgejail' ) ),
 				'timeout' => array( __( 'Timeout (seconds)', 'edgejail' ), 'number', __( 'Total time allowed for one report (default 1). Reports are sent after the page is delivered.', 'edgejail' ) ),
@@ -247,6 +247,7 @@ class EdgeJail_Admin_Page {
 		$never  = __( 'never', 'edgejail' );
 		$rows   = array(
 			__( 'Configured', 'edgejail' )         => $settings->is_configured() ? __( 'yes', 'edgejail' ) : __( 'no: set the service URL, site ID and secret', 'edgejail' ),
+			__( 'Connection', 'edgejail' )         => self::connection_summary( $settings ),
 			__( 'Last event sent', 'edgejail' )    => $values['last_sent_at'] ? self::format_time( $values['last_sent_at'] ) . ' (' . (int) $values['last_sent_count'] . ')' : $never,
 			__( 'Spooled events', 'edgejail' )     => (string) $this->plugin->spool()->count(),
 			__( 'Dropped (spool full)', 'edgejail' ) => (string) (int) $values['dropped_overflow'],
@@ -270,6 +271,31 @@ class EdgeJail_Admin_Page {
 		echo ' ';
 		$this->render_action_button( 'edgejail_flush_spool', __( 'Send spooled events now', 'edgejail' ) );
 		echo '</p></div>';
+	}
+
+	/**
+	 * How the plugin talks to the service: HTTPS, loopback HTTP, or refused / allowed plain HTTP.
+	 *
+	 * @param EdgeJail_Settings $settings Settings.
+	 * @return string
+	 */
+	private static function connection_summary( EdgeJail_Settings $settings ) {
+		$url = $settings->get( 'url' );
+		if ( '' === $url ) {
+			return '-';
+		}
+		$problem = $settings->insecure_url_problem();
+		if ( '' !== $problem ) {
+			/* translators: %s: why the URL is refused */
+			return sprintf( __( 'Refused: %s. Nothing is sent until this is fixed (events are spooled).', 'edgejail' ), $problem );
+		}
+		if ( 'https' === strtolower( (string) wp_parse_url( $url, PHP_URL_SCHEME ) ) ) {
+			return __( 'HTTPS; answers are verified against the site secret', 'edgejail' );
+		}
+		if ( EdgeJail_Settings::is_loopback_url( $url ) ) {
+			return __( 'plain HTTP on this machine; answers are verified against the site secret', 'edgejail' );
+		}
+		return __( 'plain HTTP to another host, allowed by EDGEJAIL_ALLOW_HTTP: answers are verified, but events and the site id travel unencrypted', 'edgejail' );
 	}
 
 	/**

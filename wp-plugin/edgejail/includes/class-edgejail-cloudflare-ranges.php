@@ -44,6 +44,22 @@ class EdgeJail_Cloudflare_Ranges {
 	);
 
 	/**
+	 * The most the plugin will ever trust, pinned: each range Cloudflare publishes, as is.
+	 * A refreshed list may narrow it but never widen it, so a forged or broken answer
+	 * ("0.0.0.0/0") cannot make a forged CF-Connecting-IP believable. When Cloudflare
+	 * publishes a new range, a plugin release adds it here.
+	 */
+	const PINNED_IPV4 = self::BUNDLED_IPV4;
+	const PINNED_IPV6 = self::BUNDLED_IPV6;
+
+	/**
+	 * Parsed pinned ranges.
+	 *
+	 * @var array|null
+	 */
+	private static $pinned = null;
+
+	/**
 	 * Parsed ranges, built once per request.
 	 *
 	 * @var array|null
@@ -96,8 +112,25 @@ class EdgeJail_Cloudflare_Ranges {
 	}
 
 	/**
-	 * Replaces the list with the service's copy. An answer that is not a plausible list
-	 * (empty, or with anything that is not a CIDR range) is refused: a bad list here
+	 * Whether a parsed range lies inside the pinned superset.
+	 *
+	 * @param array $range Output of EdgeJail_Ip::parse_cidr().
+	 * @return bool
+	 */
+	public static function is_pinned( array $range ) {
+		if ( null === self::$pinned ) {
+			self::$pinned = array();
+			foreach ( array_merge( self::PINNED_IPV4, self::PINNED_IPV6 ) as $cidr ) {
+				self::$pinned[] = EdgeJail_Ip::parse_cidr( $cidr );
+			}
+		}
+		return EdgeJail_Ip::range_within( $range, self::$pinned );
+	}
+
+	/**
+	 * Replaces the list with the service's copy. An answer that is not signed by the
+	 * service, or not a plausible list (empty, anything that is not a CIDR range, or a
+	 * range outside the pinned Cloudflare superset) is refused whole: a bad list here
 	 * would either trust forged headers or ban Cloudflare's own edge.
 	 *
 	 * @param EdgeJail_Transport $transport Signed client of the service.
@@ -118,7 +151,10 @@ class EdgeJail_Cloudflare_Ranges {
 			foreach ( $data[ $family ] as $cidr ) {
 				$normal = EdgeJail_Ip::normalize_cidr( $cidr );
 				if ( null === $normal || ( 'ipv6' === $family ) !== EdgeJail_Ip::is_ipv6( $normal ) ) {
-					return new WP_Error( 'edgejail_ranges_invalid', sprintf( 'cloudflare-ranges: "%s" is not an %s range', is_string( $cidr ) ? $cidr : gettype( $cidr ), $family ) );
+					return new WP_Error( 'edgejail_ranges_invalid', sprintf( 'cloudflare-ranges: "%s" is not an %s range', is_string( $cidr ) ? substr( $cidr, 0, 60 ) : gettype( $cidr ), $family ) );
+				}
+				if ( ! self::is_pinned( EdgeJail_Ip::parse_cidr( $normal ) ) ) {
+					return new WP_Error( 'edgejail_ranges_outside', sprintf( 'cloudflare-ranges: %s is not inside the Cloudflare ranges this plugin version pins; list refused', $normal ) );
 				}
 				$clean[ $family ][] = $normal;
 			}

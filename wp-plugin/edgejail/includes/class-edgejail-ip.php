@@ -132,6 +132,23 @@ final class EdgeJail_Ip {
 	}
 
 	/**
+	 * Whether a parsed range lies wholly inside one of the parsed outer ranges (same
+	 * family, at least as long a prefix, and the same network bits).
+	 *
+	 * @param array $range  Output of parse_cidr().
+	 * @param array $outers Output of parse_cidr() for each outer range.
+	 * @return bool
+	 */
+	public static function range_within( array $range, array $outers ) {
+		foreach ( $outers as $outer ) {
+			if ( strlen( $outer[0] ) === strlen( $range[0] ) && $range[1] >= $outer[1] && self::mask( $range[0], $outer[1] ) === $outer[0] ) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
 	 * The network an address belongs to at a prefix length, e.g. 2001:db8:1:2::/64.
 	 *
 	 * @param string $ip   Normalised address.

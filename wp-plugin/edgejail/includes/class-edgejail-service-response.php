@@ -9,6 +9,10 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * Success, "try again later" (network error, 5xx, 408, 429) or "refused for good" (other 4xx).
+ *
+ * A 2xx answer counts only when the service signed it for this very request (see
+ * verify_signature()): a forged answer is refused like a failure, so nothing it carries
+ * (decisions, ranges) is taken, and the events are retried (the service drops duplicates).
  */
 final class EdgeJail_Service_Response {
 
@@ -41,6 +45,13 @@ final class EdgeJail_Service_Response {
 	private $transport_error;
 
 	/**
+	 * Why a 2xx answer was refused (not signed, or signed wrongly); '' when it was not.
+	 *
+	 * @var string
+	 */
+	private $refusal = '';
+
+	/**
 	 * Constructor.
 	 *
 	 * @param int         $status          HTTP status (0: no answer).
@@ -54,6 +65,66 @@ final class EdgeJail_Service_Response {
 		$this->data            = is_array( $decoded ) ? $decoded : null;
 		$this->retry_after     = self::parse_retry_after( $retry_after );
 		$this->transport_error = (string) $transport_error;
+	}
+
+	/**
+	 * The answer's expected signature: HMAC-SHA256(secret, timestamp + "." + the request's
+	 * signature hex + "." + raw body), as "sha256=<lowercase hex>".
+	 *
+	 * @param string $secret            Shared secret.
+	 * @param string $timestamp         The answer's X-EdgeJail-Timestamp.
+	 * @param string $request_signature The request's X-EdgeJail-Signature ("sha256=<hex>").
+	 * @param string $body              Raw answer body.
+	 * @return string
+	 */
+	public static function answer_signature( $secret, $timestamp, $request_signature, $body ) {
+		$hex = preg_replace( '/^sha256=/', '', (string) $request_signature );
+		return 'sha256=' . hash_hmac( 'sha256', $timestamp . '.' . $hex . '.' . $body, $secret );
+	}
+
+	/**
+	 * Checks a 2xx answer's signature (constant time); a missing or wrong one turns the
+	 * answer into a refusal. Other statuses carry nothing the plugin acts on and are
+	 * left as they are (the service cannot sign what it refuses before authentication).
+	 *
+	 * @param string      $secret            Shared secret.
+	 * @param string      $request_signature The request's X-EdgeJail-Signature.
+	 * @param string      $body              Raw answer body.
+	 * @param string|null $timestamp         The answer's X-EdgeJail-Timestamp header.
+	 * @param string|null $signature         The answer's X-EdgeJail-Signature header.
+	 * @return self
+	 */
+	public function verify_signature( $secret, $request_signature, $body, $timestamp, $signature ) {
+		if ( $this->status < 200 || $this->status >= 300 ) {
+			return $this;
+		}
+		$timestamp = is_string( $timestamp ) ? trim( $timestamp ) : '';
+		$signature = is_string( $signature ) ? trim( $signature ) : '';
+		if ( '' === $signature || ! preg_match( '/^\d{1,12}$/', $timestamp ) ) {
+			$this->refuse( 'the answer is not signed (no X-EdgeJail-Signature/X-EdgeJail-Timestamp): not from the EdgeJail service, or a proxy in between stripped them' );
+		} elseif ( ! hash_equals( self::answer_signature( $secret, $timestamp, $request_signature, (string) $body ), $signature ) ) {
+			$this->refuse( 'the answer is signed wrongly: forged, altered on the way, or the service holds another secret for this site' );
+		}
+		return $this;
+	}
+
+	/**
+	 * Refuses this answer: nothing it carries is used.
+	 *
+	 * @param string $why Reason, for the status box.
+	 */
+	private function refuse( $why ) {
+		$this->refusal = $why;
+		$this->data    = null;
+	}
+
+	/**
+	 * Why the answer was refused, or ''.
+	 *
+	 * @return string
+	 */
+	public function refusal() {
+		return $this->refusal;
 	}
 
 	/**
@@ -89,7 +160,7 @@ final class EdgeJail_Service_Response {
 	 * @return bool
 	 */
 	public function is_success() {
-		return $this->status >= 200 && $this->status < 300;
+		return '' === $this->refusal && $this->status >= 200 && $this->status < 300;
 	}
 
 	/**
@@ -98,7 +169,7 @@ final class EdgeJail_Service_Response {
 	 * @return bool
 	 */
 	public function is_retryable() {
-		return 0 === $this->status || 408 === $this->status || 429 === $this->status || $this->status >= 500 || ( $this->status >= 300 && $this->status < 400 );
+		return '' !== $this->refusal || 0 === $this->status || 408 === $this->status || 429 === $this->status || $this->status >= 500 || ( $this->status >= 300 && $this->status < 400 );
 	}
 
 	/**
@@ -118,6 +189,9 @@ final class EdgeJail_Service_Response {
 	public function describe() {
 		if ( 0 === $this->status ) {
 			return 'service unreachable: ' . $this->transport_error;
+		}
+		if ( '' !== $this->refusal ) {
+			return 'HTTP ' . $this->status . ' answer refused: ' . $this->refusal;
 		}
 		$text = 'HTTP ' . $this->status;
 		if ( isset( $this->data['error'] ) && is_string( $this->data['error'] ) ) {

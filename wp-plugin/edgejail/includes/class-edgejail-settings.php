@@ -105,6 +105,41 @@ class EdgeJail_Settings {
 	}
 
 	/**
+	 * Whether wp-config.php allows plain HTTP to a service on another host
+	 * (define( 'EDGEJAIL_ALLOW_HTTP', true )).
+	 *
+	 * @return bool
+	 */
+	public static function allows_http() {
+		return defined( 'EDGEJAIL_ALLOW_HTTP' ) && true === filter_var( constant( 'EDGEJAIL_ALLOW_HTTP' ), FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE );
+	}
+
+	/**
+	 * Whether a URL's host is this machine (plain HTTP never leaves it).
+	 *
+	 * @param string $url Service URL.
+	 * @return bool
+	 */
+	public static function is_loopback_url( $url ) {
+		$host = strtolower( trim( (string) wp_parse_url( $url, PHP_URL_HOST ), '[]' ) );
+		return 'localhost' === $host || '::1' === $host || 1 === preg_match( '/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/', $host );
+	}
+
+	/**
+	 * Why the service URL may not be used: plain http:// to another host, where anyone on
+	 * the path reads the site id and events and can answer in the service's name. '' if fine.
+	 *
+	 * @return string
+	 */
+	public function insecure_url_problem() {
+		$url = $this->get( 'url' );
+		if ( '' === $url || 'http' !== strtolower( (string) wp_parse_url( $url, PHP_URL_SCHEME ) ) || self::is_loopback_url( $url ) || self::allows_http() ) {
+			return '';
+		}
+		return 'refusing plain http:// to a host other than this machine: use https:// (the service\'s tls.cert/tls.key, or a TLS reverse proxy), or define EDGEJAIL_ALLOW_HTTP as true in wp-config.php for a trusted private network';
+	}
+
+	/**
 	 * Forgets the cached values (after the option changed).
 	 */
 	public function refresh() {

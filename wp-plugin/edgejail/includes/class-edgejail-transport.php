@@ -9,8 +9,10 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * Signs each request with HMAC-SHA256(secret, timestamp + "." + raw body), as the
- * service verifies it. Uses curl directly when it is there (millisecond timeouts, no
- * Expect: 100-continue round trip), the WordPress HTTP API otherwise.
+ * service verifies it, and verifies the service's signature on each 2xx answer. Uses curl
+ * directly when it is there (millisecond timeouts, no Expect: 100-continue round trip),
+ * the WordPress HTTP API otherwise. Plain http:// to a host other than this machine is
+ * refused unless EDGEJAIL_ALLOW_HTTP is defined true.
  */
 class EdgeJail_Transport {
 
@@ -84,22 +86,30 @@ class EdgeJail_Transport {
 		if ( ! $this->settings->is_configured() ) {
 			return new EdgeJail_Service_Response( 0, '', null, 'not configured (URL, site id and secret are needed)' );
 		}
+		$insecure = $this->settings->insecure_url_problem();
+		if ( '' !== $insecure ) {
+			return new EdgeJail_Service_Response( 0, '', null, $insecure );
+		}
 		$timestamp = time();
+		$secret    = $this->settings->get( 'secret' );
+		$signature = self::signature( $secret, $timestamp, $body );
 		$headers   = array(
 			'Content-Type'         => 'application/json',
 			'Accept'               => 'application/json',
 			'X-EdgeJail-Site'      => $this->settings->get( 'site_id' ),
 			'X-EdgeJail-Timestamp' => (string) $timestamp,
-			'X-EdgeJail-Signature' => self::signature( $this->settings->get( 'secret' ), $timestamp, $body ),
+			'X-EdgeJail-Signature' => $signature,
 			'User-Agent'           => 'EdgeJail-WordPress/' . EDGEJAIL_PLUGIN_VERSION,
 		);
 		$url       = $this->settings->get( 'url' ) . $path;
 		$timeout   = (float) $this->settings->get( 'timeout' );
 		$connect   = (float) $this->settings->get( 'connect_timeout' );
 		if ( function_exists( 'curl_init' ) ) {
-			return $this->send_with_curl( $method, $url, $headers, $body, $connect, $timeout );
+			$answer = $this->send_with_curl( $method, $url, $headers, $body, $connect, $timeout );
+		} else {
+			$answer = $this->send_with_wp_http( $method, $url, $headers, $body, $timeout );
 		}
-		return $this->send_with_wp_http( $method, $url, $headers, $body, $timeout );
+		return $answer['response']->verify_signature( $secret, $signature, $answer['body'], $answer['timestamp'], $answer['signature'] );
 	}
 
 	/**
@@ -111,14 +121,18 @@ class EdgeJail_Transport {
 	 * @param string $body    Body.
 	 * @param float  $connect Connect timeout (s).
 	 * @param float  $timeout Total timeout (s).
-	 * @return EdgeJail_Service_Response
+	 * @return array See answer().
 	 */
 	private function send_with_curl( $method, $url, array $headers, $body, $connect, $timeout ) {
 		$lines = array( 'Expect:' );
 		foreach ( $headers as $name => $value ) {
 			$lines[] = $name . ': ' . $value;
 		}
-		$retry_after = null;
+		$answer      = array(
+			'retry-after'          => null,
+			'x-edgejail-timestamp' => null,
+			'x-edgejail-signature' => null,
+		);
 		$handle      = curl_init( $url );
 		$options     = array(
 			CURLOPT_CUSTOMREQUEST  => $method,
@@ -128,9 +142,13 @@ class EdgeJail_Transport {
 			CURLOPT_NOSIGNAL       => true,
 			CURLOPT_CONNECTTIMEOUT_MS => (int) ceil( $connect * 1000 ),
 			CURLOPT_TIMEOUT_MS     => (int) ceil( $timeout * 1000 ),
-			CURLOPT_HEADERFUNCTION => function ( $curl, $line ) use ( &$retry_after ) {
-				if ( 0 === stripos( $line, 'retry-after:' ) ) {
-					$retry_after = trim( substr( $line, 12 ) );
+			CURLOPT_HEADERFUNCTION => function ( $curl, $line ) use ( &$answer ) {
+				$colon = strpos( $line, ':' );
+				if ( false !== $colon ) {
+					$name = strtolower( trim( substr( $line, 0, $colon ) ) );
+					if ( array_key_exists( $name, $answer ) ) {
+						$answer[ $name ] = trim( substr( $line, $colon + 1 ) );
+					}
 				}
 				return strlen( $line );
 			},
@@ -147,9 +165,27 @@ class EdgeJail_Transport {
 		$error         = false === $response_body ? curl_error( $handle ) : '';
 		curl_close( $handle );
 		if ( false === $response_body ) {
-			return new EdgeJail_Service_Response( 0, '', null, $error );
+			return self::answer( new EdgeJail_Service_Response( 0, '', null, $error ), '', null, null );
 		}
-		return new EdgeJail_Service_Response( $status, $response_body, $retry_after );
+		return self::answer( new EdgeJail_Service_Response( $status, $response_body, $answer['retry-after'] ), $response_body, $answer['x-edgejail-timestamp'], $answer['x-edgejail-signature'] );
+	}
+
+	/**
+	 * What a send returns: the classified response, plus what its signature check needs.
+	 *
+	 * @param EdgeJail_Service_Response $response  Response.
+	 * @param string                    $body      Raw body.
+	 * @param string|null               $timestamp X-EdgeJail-Timestamp of the answer.
+	 * @param string|null               $signature X-EdgeJail-Signature of the answer.
+	 * @return array
+	 */
+	private static function answer( EdgeJail_Service_Response $response, $body, $timestamp, $signature ) {
+		return array(
+			'response'  => $response,
+			'body'      => (string) $body,
+			'timestamp' => $timestamp,
+			'signature' => $signature,
+		);
 	}
 
 	/**
@@ -160,7 +196,7 @@ class EdgeJail_Transport {
 	 * @param array  $headers Headers.
 	 * @param string $body    Body.
 	 * @param float  $timeout Total timeout (s).
-	 * @return EdgeJail_Service_Response
+	 * @return array See answer().
 	 */
 	private function send_with_wp_http( $method, $url, array $headers, $body, $timeout ) {
 		$result = wp_remote_request(
@@ -175,12 +211,14 @@ class EdgeJail_Transport {
 			)
 		);
 		if ( is_wp_error( $result ) ) {
-			return new EdgeJail_Service_Response( 0, '', null, $result->get_error_message() );
+			return self::answer( new EdgeJail_Service_Response( 0, '', null, $result->get_error_message() ), '', null, null );
 		}
-		return new EdgeJail_Service_Response(
-			(int) wp_remote_retrieve_response_code( $result ),
-			wp_remote_retrieve_body( $result ),
-			wp_remote_retrieve_header( $result, 'retry-after' )
+		$body = wp_remote_retrieve_body( $result );
+		return self::answer(
+			new EdgeJail_Service_Response( (int) wp_remote_retrieve_response_code( $result ), $body, wp_remote_retrieve_header( $result, 'retry-after' ) ),
+			$body,
+			wp_remote_retrieve_header( $result, 'x-edgejail-timestamp' ),
+			wp_remote_retrieve_header( $result, 'x-edgejail-signature' )
 		);
 	}
 }
