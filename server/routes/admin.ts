@@ -38,7 +38,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
     const { ban, extended } = core.bans.manualBan({
       ipKey,
-      durationSeconds: input.duration,
+      durationSeconds: input.duration ?? core.config.manual_ban_duration,
       reason: input.reason,
       actor: 'admin:api',
     });

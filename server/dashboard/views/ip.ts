@@ -5,16 +5,24 @@ import { formatCount, formatTime, relativeTime } from '../format.ts';
 import type { BanRow, EventRow } from '../../store/store.ts';
 import type { CloudflareActionRow } from '../../store/enforcement.ts';
 import type { Flash } from '../sessions.ts';
-import { allowlistForm, banActions, cloudflareBadge, manualBanForm } from './components.ts';
+import type { CloudflareShown } from '../cloudflare-state.ts';
+import type { Protection } from '../protection.ts';
+import { allowlistForm, banActions, cloudflareBadge, formValues, manualBanForm, protectedBadge } from './components.ts';
 import { page } from './layout.ts';
 
 export interface IpPageData {
   nowMs: number;
   ipKey: string;
+  /** What was typed into the search, when it is not the key itself (an address counted as its /64). */
+  searched: string | null;
   /** An address the ban form can take (the key itself, or its network address for a prefix). */
   banAddress: string;
   currentBan: { jail: string; expiresAtMs: number } | null;
-  cloudflare: string | null;
+  /** Null when Cloudflare holds nothing for the key and nothing is on the way. */
+  cloudflare: CloudflareShown | null;
+  /** Set for an allowlisted or never-ban address: it gets an explanation instead of a Ban form. */
+  protection: Protection | null;
+  defaultBanDuration: string;
   events: EventRow[];
   bans: BanRow[];
   audit: Array<Record<string, unknown>>;
@@ -56,11 +64,27 @@ export function auditDetail(detail: unknown): Renderable {
   return html`<ul class="pairs">${pairs}</ul>`;
 }
 
+/** Why this address is never banned, and where that comes from: no Ban form that would only fail. */
+function protectionCard(p: Protection) {
+  return html`<section class="card" aria-labelledby="protected-heading">
+    <h2 id="protected-heading">Why EdgeJail never bans this address</h2>
+    <p>${p.why}</p>
+    ${p.entries.length
+      ? html`<ul class="plain">${p.entries.map((e) => html`<li>Allowlist entry <span class="mono">${e.cidr}</span>: ${e.source === 'config' ? 'in the config file (edit it to remove)' : html`added at runtime${e.note ? html` (“${e.note}”)` : ''}; remove it from the allowlist on the <a href="/dashboard">overview</a>`}</li>`)}</ul>`
+      : ''}
+  </section>`;
+}
+
 export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | null }): string {
   const { csrf } = options;
   const status = d.currentBan
-    ? html`<p class="status status-banned"><strong>Banned</strong> by <span class="jail">${d.currentBan.jail}</span> until ${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())} (${relativeTime(new Date(d.currentBan.expiresAtMs).toISOString(), d.nowMs)}) · Cloudflare: ${cloudflareBadge(d.cloudflare)}</p>`
-    : html`<p class="status"><strong>Not banned.</strong>${d.cloudflare ? html` Cloudflare: ${cloudflareBadge(d.cloudflare)}` : ''}</p>`;
+    ? html`<p class="status status-banned"><strong>Banned</strong> by <span class="jail">${d.currentBan.jail}</span> until ${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())} (${relativeTime(new Date(d.currentBan.expiresAtMs).toISOString(), d.nowMs)}) · Cloudflare: ${d.cloudflare ? cloudflareBadge(d.cloudflare) : html`<span class="badge badge-muted">not sent</span>`}</p>`
+    : d.protection
+      ? html`<p class="status status-protected"><strong>Protected</strong> ${protectedBadge(d.protection)}</p>`
+      : html`<p class="status"><strong>Not banned.</strong>${d.cloudflare ? html` Cloudflare: ${cloudflareBadge(d.cloudflare)}` : ''}</p>`;
+  const searchedNote = d.searched
+    ? html`<p class="muted">You looked up <span class="mono">${d.searched}</span>: EdgeJail counts and bans it as <span class="mono">${d.ipKey}</span>.</p>`
+    : '';
 
   const events = html`<table>
     <caption class="visually-hidden">Events from ${d.ipKey}, newest first</caption>
@@ -103,15 +127,16 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
   const body = html`
     <p class="breadcrumb"><a href="/dashboard">Overview</a> › IP</p>
     <div class="page-head"><div><h1 class="mono">${d.ipKey}</h1>${status}</div></div>
-    <div class="grid-2">
+    ${searchedNote}
+    ${d.protection ? protectionCard(d.protection) : html`<div class="grid-2">
       <section class="card" aria-labelledby="act-heading">
         <h2 id="act-heading">${d.currentBan ? 'Lift or extend' : 'Ban'}</h2>
         ${d.currentBan
           ? html`<p>Blocked until <strong>${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())}</strong>. Unban lifts every ban on ${d.ipKey}; extend adds a manual ban reaching further.</p>${banActions(d.ipKey, csrf, 'ip', 'ip')}`
-          : manualBanForm(csrf, { ip: d.banAddress, back: 'ip' })}
+          : manualBanForm(csrf, { ip: d.banAddress, back: 'ip', defaultDuration: d.defaultBanDuration, values: formValues(options.flash, 'ban') })}
       </section>
-      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip' })}</section>
-    </div>
+      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip', values: formValues(options.flash, 'allowlist') })}</section>
+    </div>`}
     ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.', IP_PAGE_LIMITS.bans)}
     ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events)}
     ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.', IP_PAGE_LIMITS.audit)}
