@@ -59,7 +59,7 @@ export function describeProtection(core: Core, ip: string, reason: string): Prot
   const category = reason.startsWith('never_ban:') ? reason.slice('never_ban:'.length) : reason;
   const known = CATEGORY_WHY[category as NeverBanCategory];
   const proxyHint = MISCONFIGURED_PROXY_CATEGORIES.has(category as NeverBanCategory)
-    ? ' Seeing it as the client of a site usually means a proxy in front of that site hands over its own address instead of the visitor’s: check how the site learns the client address (CF-Connecting-IP from Cloudflare’s ranges only).'
+    ? ' Seeing it as the client of a site usually means a proxy in front of that site hands over its own address instead of the visitor’s: fix the plugin’s trusted proxies or client-IP header.'
     : '';
   return {
     reason,
