@@ -98,7 +98,7 @@ test('an IP in two jails is one banned IP with two bans, and the page says which
   const page = (await admin.get('/dashboard')).body;
   assert.match(page, new RegExp(`<dt>Banned IPs</dt><dd><span class="stat-value">${ips}</span><span class="stat-note">${bans} active bans</span>`));
   assert.match(sectionOf(page, 'bans-heading'), new RegExp(`${bans} bans on ${ips} IPs \\(an IP can be banned by several jails at once; Cloudflare holds one block per IP\\)`));
-  assert.match(sectionOf(page, 'cf-heading'), /Blocks <span class="muted">one per banned IP<\/span>/);
+  assert.match(sectionOf(page, 'cf-heading'), /<th scope="row">Blocks<\/th><td><span class="badges">[\s\S]*?<\/span> <span class="muted">one per banned IP<\/span><\/td>/);
   // The Cloudflare card's block count is per IP: the same number as banned IPs.
   const blocks = svc.app.enforcer.status().states;
   assert.equal(Object.entries(blocks).filter(([state]) => state !== 'removed').reduce((sum, [, n]) => sum + n, 0), ips);
@@ -115,7 +115,7 @@ test('a never-ban address is no attacker: left out of the top IPs and the count,
   assert.doesNotMatch(top, /10\.1\.2\.3/);
   assert.match(top, /198\.51\.100\.77/);
   const attackers = svc.app.core.db.prepare("SELECT count(DISTINCT ip_key) AS n FROM events WHERE type != 'login_succeeded' AND ignored_reason IS NULL").get() as { n: number };
-  assert.match(page, new RegExp(`<dt>Attacking IPs</dt><dd><span class="stat-value">${attackers.n}</span><span class="stat-note">and 1 protected address, apart</span>`));
+  assert.match(page, new RegExp(`<dt>Attacking IPs</dt><dd><span class="stat-value">${attackers.n}</span><span class="stat-note">plus 1 protected address, not counted</span>`));
 
   const protectedCard = sectionOf(page, 'protected-heading');
   assert.match(protectedCard, /10\.1\.2\.3<\/a><\/th><td><span class="badge badge-protected" title="[^"]*private network address[^"]*">never banned: private<\/span><\/td><td class="num">40<\/td>/);

@@ -100,14 +100,14 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
       <td>${e.ignored_reason ? html`<span class="badge badge-muted">ignored: ${e.ignored_reason}</span>` : 'yes'}${d.ipKey !== e.ip ? html` <span class="muted mono">${e.ip}</span>` : ''}</td>
     </tr>`)}</tbody></table>`;
 
-  const bans = html`<table>
+  const bans = html`<table class="cards">
     <caption class="visually-hidden">Bans of ${d.ipKey}</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Jail</th><th scope="col">Reason</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col">Lifted by</th></tr></thead>
     <tbody>${d.bans.map((b) => html`<tr>
-      <td class="num">${b.id}</td><td><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td class="reason">${b.reason}</td>
-      <td>${when(b.created_at, d.nowMs)}</td><td>${when(b.expires_at, d.nowMs)}</td>
-      <td>${b.state === 'active' ? html`<span class="badge badge-bad">active</span>` : html`<span class="badge badge-muted">lifted</span>`}</td>
-      <td>${b.lifted_by ?? ''}${b.lifted_at ? html` <span class="muted">${formatTime(b.lifted_at)}</span>` : ''}</td>
+      <td class="num card-title">#${b.id}</td><td data-label="Jail"><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td data-label="Reason" class="reason">${b.reason}</td>
+      <td data-label="Created">${when(b.created_at, d.nowMs)}</td><td data-label="Expires">${when(b.expires_at, d.nowMs)}</td>
+      <td data-label="State">${b.state === 'active' ? html`<span class="badge badge-bad">active</span>` : html`<span class="badge badge-muted">lifted</span>`}</td>
+      <td data-label="Lifted by">${b.lifted_by ?? ''}${b.lifted_at ? html` <span class="muted">${formatTime(b.lifted_at)}</span>` : ''}</td>
     </tr>`)}</tbody></table>`;
 
   const audit = html`<table>

@@ -48,7 +48,7 @@ function bansSection(d: OverviewData, csrf: string) {
   // With a filter, "3 of 13": what matches out of everything in force.
   const count = filtered ? `${formatCount(d.matching.bans)} of ${formatCount(d.totals.active.bans)}` : formatCount(d.totals.active.bans);
   const summary = filtered
-    ? html`${bansOnIps(d.matching)} match “${d.filter}”, of ${bansOnIps(d.totals.active)} in force.`
+    ? html`${bansOnIps(d.matching)} ${d.matching.bans === 1 ? 'matches' : 'match'} “${d.filter}”, of ${bansOnIps(d.totals.active)} in force.`
     : d.totals.active.bans
       ? html`${bansOnIps(d.totals.active)} (an IP can be banned by several jails at once; Cloudflare holds one block per IP).`
       : '';
@@ -114,8 +114,8 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
       ${liveLink}
     </div>
     <dl class="stats">
-      ${stat('Failed attempts', formatCount(d.totals.attempts - d.totals.ignored), d.totals.ignored ? `and ${formatCount(d.totals.ignored)} from protected addresses, not counted` : 'counted by the jails')}
-      ${stat('Attacking IPs', formatCount(d.totals.ips), d.totals.protectedIps ? `and ${plural(d.totals.protectedIps, 'protected address', 'protected addresses')}, apart` : undefined)}
+      ${stat('Failed attempts', formatCount(d.totals.attempts - d.totals.ignored), d.totals.ignored ? `plus ${formatCount(d.totals.ignored)} from protected addresses, not counted` : 'counted by the jails')}
+      ${stat('Attacking IPs', formatCount(d.totals.ips), d.totals.protectedIps ? `plus ${plural(d.totals.protectedIps, 'protected address', 'protected addresses')}, not counted` : undefined)}
       ${stat('Banned IPs', formatCount(d.totals.active.ips), `${plural(d.totals.active.bans, 'active ban')}`)}
       ${stat('New bans', formatCount(d.totals.bansCreated), 'in 24 h')}
       ${stat('Cloudflare', d.cloudflare ? (d.cloudflare.mode === 'dry_run' ? 'dry-run' : 'enforcing') : 'unknown', d.cloudflare?.mode === 'dry_run' ? 'decisions recorded only' : d.cloudflare?.outboxDepth ? `${formatCount(d.cloudflare.outboxDepth)} waiting` : 'in sync')}
