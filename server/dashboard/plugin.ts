@@ -23,7 +23,7 @@ import {
   withoutBlanks,
 } from './forms.ts';
 import { createLoginThrottle } from './login-throttle.ts';
-import { overviewData } from './overview-data.ts';
+import { overviewData, WINDOW_MS } from './overview-data.ts';
 import { describeCloudflare } from './cloudflare-state.ts';
 import { protectionOf } from './protection.ts';
 import { createSessionStore, DEFAULT_SESSION_LIMITS, newToken, sameSecret, type Flash, type Session } from './sessions.ts';
@@ -181,6 +181,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const session = request.dashboardSession!;
     const nowMs = core.now();
     const [detail] = await queries.enforcementDetail([ipKey]);
+    // A network someone looked up: the addresses (and narrower keys) inside it that attacked.
+    const inside = ipKey.includes('/')
+      ? (await queries.keysInNetwork(ipKey, new Date(nowMs - WINDOW_MS).toISOString(), IP_PAGE_LIMITS.keysInNetwork))
+          .filter((k) => k.ip_key !== ipKey)
+          .map((k) => ({ ...k, banned: core.bans.currentBan(k.ip_key, nowMs) !== null }))
+      : null;
     const state = app.enforcer.enforcementStateOf(ipKey);
     const html = ipPage(
       {
@@ -191,6 +197,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
         currentBan: core.bans.currentBan(ipKey, nowMs),
         cloudflare: state === null ? null : describeCloudflare(state, detail, nowMs),
         protection: protectionOf(core, ipKey),
+        inside,
         defaultBanDuration: formatDuration(core.config.manual_ban_duration),
         events: core.store.eventsForIpKey(ipKey, IP_PAGE_LIMITS.events),
         bans: core.store.bansForIpKey(ipKey, IP_PAGE_LIMITS.bans),

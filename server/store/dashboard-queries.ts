@@ -3,6 +3,7 @@
 // retention period.
 import type { Db } from './db.ts';
 import type { BanRow } from './store.ts';
+import { CidrSet, parseCidr } from '../jail/ip.ts';
 
 // Everything a site reports except a successful login is part of an attack.
 const ATTACKS = "type != 'login_succeeded'";
@@ -40,6 +41,13 @@ export interface EnforcementDetail {
   outbox_error: string | null;
   /** The last error written on the block itself (kept after the outbox gives a key up). */
   block_error: string | null;
+}
+export interface KeyInNetwork {
+  ip_key: string;
+  attempts: number;
+  last_seen: string;
+  /** False when every event of the key was from a protected address (stored, not counted). */
+  counted: boolean;
 }
 export interface TopNetworkRaw {
   /** "203.0.113." for IPv4 (the /24 without its last octet), the ip_key for IPv6. */
@@ -97,6 +105,9 @@ export function createDashboardQueries(db: Db) {
     topUsernames: db.prepare(`SELECT username, sum(weight) AS attempts, count(DISTINCT ip_key) AS ips
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND username IS NOT NULL AND username != ''
       GROUP BY username ORDER BY attempts DESC, username LIMIT @limit`),
+    // Candidates by text (IPv4 leading octets, or every IPv6 key); the exact test is a CidrSet's.
+    keysLike: db.prepare(`SELECT ip_key, sum(weight) AS attempts, max(occurred_at) AS last_seen, max(ignored_reason IS NULL) AS counted
+      FROM events WHERE ${WINDOW} AND ${ATTACKS} AND ip_key LIKE @like GROUP BY ip_key`),
     recentAudit: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
     // Newest first: the ban someone is looking for is usually the one that just happened.
     activeBansPage: db.prepare(`SELECT * FROM bans WHERE ${ACTIVE_MATCHING} ORDER BY created_at DESC, id DESC LIMIT @limit`),
@@ -127,6 +138,23 @@ export function createDashboardQueries(db: Db) {
     topNetworks: (sinceIso: string, limit?: number) => s.topNetworks.all(window(sinceIso, limit)) as TopNetworkRaw[],
     topUsernames: (sinceIso: string, limit?: number) => s.topUsernames.all(window(sinceIso, limit)) as TopUsername[],
     recentAudit: (limit: number) => s.recentAudit.all(limit) as AuditRow[],
+    /** The ip_keys inside network `cidr` with attempts since `sinceIso`, most attempts first. */
+    keysInNetwork: (cidr: string, sinceIso: string, limit: number): KeyInNetwork[] => {
+      const network = parseCidr(cidr);
+      if (!network) return [];
+      const octets = network.network.split('.').slice(0, Math.floor(network.prefix / 8));
+      const like = network.family === 6 ? '%:%' : octets.length ? `${octets.join('.')}.%` : '%.%';
+      const inside = new CidrSet([cidr]);
+      const rows = s.keysLike.all({ since: sinceIso, like }) as Array<Omit<KeyInNetwork, 'counted'> & { counted: number }>;
+      return rows
+        .filter((row) => {
+          const key = parseCidr(row.ip_key);
+          return key !== null && key.family === network.family && key.prefix >= network.prefix && inside.contains(key.network);
+        })
+        .sort((a, b) => b.attempts - a.attempts || a.ip_key.localeCompare(b.ip_key))
+        .slice(0, limit)
+        .map((row) => ({ ...row, counted: row.counted === 1 }));
+    },
     /** Active bans whose ip_key, jail or reason contain `needle` (lower case; '' for all), newest first. */
     activeBansPage: (needle: string, limit: number) => s.activeBansPage.all({ needle, limit }) as BanRow[],
     /** Active bans and distinct banned ip_keys matching `needle` ('' for all). */

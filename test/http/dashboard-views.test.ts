@@ -58,6 +58,18 @@ test('every signed-in page has a search box that goes to the IP page; ?ip= works
   const prefix = await admin.get('/dashboard/ip?ip=198.51.100.9/24');
   assert.equal(prefix.statusCode, 200);
   assert.match(prefix.body, /<h1 class="mono">198\.51\.100\.0\/24<\/h1>/);
+  assert.match(prefix.body, /No attempts from inside this network in 24 h/);
+
+  // A network's page lists the addresses inside it that attacked, each linked to its own page.
+  const net = (await admin.get('/dashboard/ip?ip=203.0.113.0/24')).body;
+  assert.match(net, /Addresses in 203\.0\.113\.0\/24, last 24 h <span class="count">1<\/span>/);
+  assert.match(net, /<th scope="row"><a class="mono" href="\/dashboard\/ip\?key=203\.0\.113\.7">203\.0\.113\.7<\/a> <span class="badge badge-bad">banned<\/span><\/th>\s*<td class="num">5<\/td>/);
+  await postEvents(svc.app, svc.site, [attempt('2001:db8:5:6::77'), attempt('2001:db8:5:7::1'), attempt('2001:db8:6::1')]);
+  const v6net = (await admin.get('/dashboard/ip?ip=2001:db8:5::/48')).body;
+  assert.match(v6net, /Addresses in 2001:db8:5::\/48, last 24 h <span class="count">2<\/span>/);
+  assert.match(v6net, />2001:db8:5:6::\/64<\/a>/);
+  assert.match(v6net, />2001:db8:5:7::\/64<\/a>/);
+  assert.doesNotMatch(v6net, /2001:db8:6::/);
 
   const nothing = await admin.get('/dashboard/ip?ip=');
   assert.equal(nothing.statusCode, 400);
@@ -98,7 +110,7 @@ test('an IP in two jails is one banned IP with two bans, and the page says which
   const page = (await admin.get('/dashboard')).body;
   assert.match(page, new RegExp(`<dt>Banned IPs</dt><dd><span class="stat-value">${ips}</span><span class="stat-note">${bans} active bans</span>`));
   assert.match(sectionOf(page, 'bans-heading'), new RegExp(`${bans} bans on ${ips} IPs \\(an IP can be banned by several jails at once; Cloudflare holds one block per IP\\)`));
-  assert.match(sectionOf(page, 'cf-heading'), /<th scope="row">Blocks<\/th><td><span class="badges">[\s\S]*?<\/span> <span class="muted">one per banned IP<\/span><\/td>/);
+  assert.match(sectionOf(page, 'cf-heading'), /<th scope="row">Blocks<\/th><td><span class="badges">[\s\S]*?<\/span> <span class="muted block">one per banned IP<\/span><\/td>/);
   // The Cloudflare card's block count is per IP: the same number as banned IPs.
   const blocks = svc.app.enforcer.status().states;
   assert.equal(Object.entries(blocks).filter(([state]) => state !== 'removed').reduce((sum, [, n]) => sum + n, 0), ips);

@@ -56,7 +56,7 @@ export function cloudflareCard(status: EnforcerStatus | null, nowMs: number, tro
     <div class="card-head"><h2 id="cf-heading">Cloudflare sync</h2>${modeBadge}</div>
     <table class="compact kv"><tbody>
       ${row('Backend', html`${BACKENDS[status.backend] ?? status.backend} <span class="muted">${status.scope}</span>`)}
-      ${row('Blocks', states.length ? html`<span class="badges">${blockBadges(states, trouble)}</span> <span class="muted">one per banned IP</span>` : html`<span class="muted">none</span>`)}
+      ${row('Blocks', states.length ? html`<span class="badges">${blockBadges(states, trouble)}</span> <span class="muted block">one per banned IP</span>` : html`<span class="muted">none</span>`)}
       ${row('Outbox', html`${formatCount(status.outboxDepth)} waiting · ${formatCount(status.outboxDue)} due now · ${formatCount(status.inFlight)} in flight${trouble.retrying ? html` · <span class="badge badge-busy">${formatCount(trouble.retrying)} retrying after an error</span>` : ''}`)}
       ${row('Last reconcile', report
         ? html`<time datetime="${report.at}" title="${formatTime(report.at)}">${relativeTime(report.at, nowMs)}</time> · saw ${formatCount(report.seen)}, repaired ${formatCount(drift)}${report.errors.length ? html` · <span class="badge badge-bad">${report.errors.length} error${report.errors.length === 1 ? '' : 's'}</span>` : ''}${status.reconcileRunning ? ' · running now' : ''}`

@@ -7,7 +7,7 @@ import type { CloudflareActionRow } from '../../store/enforcement.ts';
 import type { Flash } from '../sessions.ts';
 import type { CloudflareShown } from '../cloudflare-state.ts';
 import type { Protection } from '../protection.ts';
-import { allowlistForm, banActions, cloudflareBadge, formValues, manualBanForm, protectedBadge } from './components.ts';
+import { allowlistForm, banActions, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
 import { page } from './layout.ts';
 
 export interface IpPageData {
@@ -23,6 +23,8 @@ export interface IpPageData {
   /** Set for an allowlisted or never-ban address: it gets an explanation instead of a Ban form. */
   protection: Protection | null;
   defaultBanDuration: string;
+  /** For a network: the keys inside it with attempts in the last 24 h (null for a single key). */
+  inside: Array<{ ip_key: string; attempts: number; last_seen: string; counted: boolean; banned: boolean }> | null;
   events: EventRow[];
   bans: BanRow[];
   audit: Array<Record<string, unknown>>;
@@ -41,7 +43,7 @@ function section(id: string, title: string, count: number, table: Renderable, em
 }
 
 /** How many rows of each kind the page shows at most. */
-export const IP_PAGE_LIMITS = { events: 500, bans: 200, audit: 500, cloudflareActions: 200 } as const;
+export const IP_PAGE_LIMITS = { events: 500, bans: 200, audit: 500, cloudflareActions: 200, keysInNetwork: 100 } as const;
 
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
@@ -72,6 +74,21 @@ function protectionCard(p: Protection) {
     ${p.entries.length
       ? html`<ul class="plain">${p.entries.map((e) => html`<li>Allowlist entry <span class="mono">${e.cidr}</span>: ${e.source === 'config' ? 'in the config file (edit it to remove)' : html`added at runtime${e.note ? html` (“${e.note}”)` : ''}; remove it from the allowlist on the <a href="/dashboard">overview</a>`}</li>`)}</ul>`
       : ''}
+  </section>`;
+}
+
+function insideSection(d: IpPageData) {
+  const rows = d.inside!;
+  return html`<section class="card" aria-labelledby="inside-heading">
+    <h2 id="inside-heading">Addresses in ${d.ipKey}, last 24 h <span class="count">${formatCount(rows.length)}</span></h2>
+    ${rows.length
+      ? html`<div class="table-scroll"><table class="compact">
+          <thead><tr><th scope="col">Address</th><th scope="col" class="num">Attempts</th><th scope="col">Last seen</th></tr></thead>
+          <tbody>${rows.map((k) => html`<tr><th scope="row">${ipLink(k.ip_key)}${k.banned ? html` <span class="badge badge-bad">banned</span>` : ''}${k.counted ? '' : html` <span class="badge badge-protected">protected</span>`}</th>
+            <td class="num">${formatCount(k.attempts)}</td><td>${when(k.last_seen, d.nowMs)}</td></tr>`)}</tbody>
+        </table></div>
+        ${rows.length >= IP_PAGE_LIMITS.keysInNetwork ? html`<p class="muted">The ${formatCount(IP_PAGE_LIMITS.keysInNetwork)} with the most attempts.</p>` : ''}`
+      : html`<p class="empty">No attempts from inside this network in 24 h.</p>`}
   </section>`;
 }
 
@@ -137,6 +154,7 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
       </section>
       <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip', values: formValues(options.flash, 'allowlist') })}</section>
     </div>`}
+    ${d.inside ? insideSection(d) : ''}
     ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.', IP_PAGE_LIMITS.bans)}
     ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events)}
     ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.', IP_PAGE_LIMITS.audit)}
