@@ -33,6 +33,7 @@ import { messagePage } from './views/message.ts';
 import { overviewPage } from './views/overview.ts';
 
 export const DASHBOARD_ACTOR = 'admin:dashboard';
+const WRONG_TOKEN = 'That is not the admin token.';
 
 /** No inline script or style, nothing from elsewhere, no framing, forms post only to us. */
 export const DASHBOARD_CSP = [
@@ -135,7 +136,8 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (sessions.get(readCookie(request, SESSION_COOKIE))) return reply.redirect('/dashboard', 303);
     const csrf = readCookie(request, LOGIN_CSRF_COOKIE) ?? newToken();
     reply.header('set-cookie', cookieHeader(request, LOGIN_CSRF_COOKIE, csrf, 3600));
-    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: (request.query as Record<string, unknown>).bye === '1' }));
+    const q = request.query as Record<string, unknown>;
+    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: q.bye === '1', error: q.refused === 'token' ? WRONG_TOKEN : undefined }));
   });
 
   app.post('/login', async (request, reply) => {
@@ -153,7 +155,8 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       }
       throttle.fail(request.ip);
       request.log.info('dashboard sign-in refused: wrong admin token');
-      return sendHtml(reply, 401, loginPage({ csrf: cookieCsrf, error: 'That is not the admin token.' }));
+      // Post/Redirect/Get: reloading the refusal must not send the wrong token (and a failure) again.
+      return reply.redirect('/dashboard/login?refused=token', 303);
     }
     const session = sessions.create();
     reply.header('set-cookie', [cookieHeader(request, SESSION_COOKIE, session.id, sessionMaxAge), clearCookieHeader(request, LOGIN_CSRF_COOKIE)]);

@@ -46,12 +46,16 @@ test('without a session, pages redirect to the sign-in form and actions are refu
   assert.ok(svc.app.core.bans.currentBan('203.0.113.10'), 'the ban must still be in force');
 });
 
-test('a wrong token is refused with 401 and no session; the token typed is not echoed', async () => {
+test('a wrong token is refused, redirecting back to the form (no re-post on reload) with no session; the token typed is not echoed', async () => {
   const res = await postLogin(svc.app, 'wrong-token-but-long-enough-000000');
-  assert.equal(res.statusCode, 401);
-  assert.match(res.body, /That is not the admin token/);
-  assert.doesNotMatch(res.body, /wrong-token-but-long-enough/);
+  assert.equal(res.statusCode, 303);
+  assert.equal(res.headers.location, '/dashboard/login?refused=token');
   assert.equal(cookieFrom(res, 'edgejail_session'), undefined);
+  const page = await svc.app.inject({ method: 'GET', url: res.headers.location });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /role="alert" id="login-error">That is not the admin token\./);
+  assert.doesNotMatch(page.body, /wrong-token-but-long-enough/);
+  assert.doesNotMatch((await svc.app.inject({ method: 'GET', url: '/dashboard/login' })).body, /That is not the admin token/);
 });
 
 test('the sign-in form needs its own CSRF cookie', async () => {
@@ -236,7 +240,7 @@ test('ten wrong tokens throttle that client with 429, never the right token and 
   const other = await startService();
   try {
     const guess = (i: number) => `guess-${i}-0000000000000000000000`;
-    for (let i = 0; i < 10; i++) assert.equal((await postLogin(other.app, guess(i), {}, '198.51.100.66')).statusCode, 401);
+    for (let i = 0; i < 10; i++) assert.equal((await postLogin(other.app, guess(i), {}, '198.51.100.66')).headers.location, '/dashboard/login?refused=token');
     const blocked = await postLogin(other.app, guess(10), {}, '198.51.100.66');
     assert.equal(blocked.statusCode, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
@@ -244,7 +248,7 @@ test('ten wrong tokens throttle that client with 429, never the right token and 
     // The guesser cannot lock the admin out: from the guessing address or any other.
     assert.equal((await postLogin(other.app, ADMIN_TOKEN, {}, '198.51.100.66')).statusCode, 303);
     assert.equal((await postLogin(other.app, ADMIN_TOKEN, {}, '192.0.2.10')).statusCode, 303);
-    assert.equal((await postLogin(other.app, guess(11), {}, '192.0.2.10')).statusCode, 401, 'another client is not throttled');
+    assert.equal((await postLogin(other.app, guess(11), {}, '192.0.2.10')).headers.location, '/dashboard/login?refused=token', 'another client is not throttled');
   } finally {
     await other.close();
   }
@@ -256,7 +260,7 @@ test('behind a trusted proxy the throttle keys on the forwarded client; an untru
     const guess = (i: number) => `guess-${i}-0000000000000000000000`;
     for (let i = 0; i < 10; i++) await postLogin(other.app, guess(i), { 'x-forwarded-for': '198.51.100.70' }, '127.0.0.1');
     assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '198.51.100.70' }, '127.0.0.1')).statusCode, 429);
-    assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '198.51.100.71' }, '127.0.0.1')).statusCode, 401, 'the proxy itself is not throttled');
+    assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '198.51.100.71' }, '127.0.0.1')).headers.location, '/dashboard/login?refused=token', 'the proxy itself is not throttled');
     // A client that is not a trusted proxy is keyed by its own address, whatever it forwards.
     for (let i = 0; i < 10; i++) await postLogin(other.app, guess(i), { 'x-forwarded-for': `203.0.113.${i}` }, '192.0.2.20');
     assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '203.0.113.99' }, '192.0.2.20')).statusCode, 429);
