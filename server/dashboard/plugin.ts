@@ -353,7 +353,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   /** An IP address (keyed as the jails key it) or a network key such as 2001:db8::/64. */
   function ipKeyFromInput(text: string): string {
     const ipKey = core.ipKeyFromInput(text);
-    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or IPv6 prefix.`);
+    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or network (e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/64).`);
     return ipKey;
   }
 }

@@ -76,7 +76,7 @@ test('every signed-in page has a search box that goes to the IP page; ?ip= works
   assert.match(nothing.body, /Type an IP address or prefix to look up/);
   const junk = await admin.get('/dashboard/ip?ip=not-an-ip');
   assert.equal(junk.statusCode, 400);
-  assert.match(junk.body, /&quot;not-an-ip&quot; is not an IP address or IPv6 prefix/);
+  assert.match(junk.body, /&quot;not-an-ip&quot; is not an IP address or network \(e\.g\. 203\.0\.113\.7/);
 });
 
 test('the bans filter says how many match out of how many: "3 of 13"', async () => {
