@@ -11,6 +11,7 @@ import { describeZodError } from '../contract/events.ts';
 import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
+import { parseCidr } from '../jail/ip.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
@@ -184,8 +185,11 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const session = request.dashboardSession!;
     const nowMs = core.now();
     const [detail] = await queries.enforcementDetail([ipKey]);
-    // A network someone looked up: the addresses (and narrower keys) inside it that attacked.
-    const inside = ipKey.includes('/')
+    // A network wider than one key (an IPv4 range, an IPv6 prefix shorter than ipv6_prefix):
+    // the addresses and narrower keys inside it that attacked.
+    const network = ipKey.includes('/') ? parseCidr(ipKey) : null;
+    const wider = network !== null && (network.family === 4 ? network.prefix < 32 : network.prefix < core.config.ipv6_prefix);
+    const inside = wider
       ? (await queries.keysInNetwork(ipKey, new Date(nowMs - WINDOW_MS).toISOString(), IP_PAGE_LIMITS.keysInNetwork))
           .filter((k) => k.ip_key !== ipKey)
           .map((k) => ({ ...k, banned: core.bans.currentBan(k.ip_key, nowMs) !== null }))

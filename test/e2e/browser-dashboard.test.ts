@@ -172,9 +172,9 @@ test('every page fits a 390 px phone and a 1280 px desktop: no sideways scroll, 
   const pages: Array<{ name: string; path: string; ready: () => Promise<unknown> }> = [
     { name: 'overview', path: '/dashboard', ready: () => page.getByRole('heading', { name: 'Last 24 hours' }).waitFor() },
     { name: 'overview-filtered', path: '/dashboard?q=wordpress', ready: () => page.getByText(/match(es)? “wordpress”/).waitFor() },
-    { name: 'ip', path: `/dashboard/ip?ip=${ATTACKER}`, ready: () => page.getByRole('heading', { name: ATTACKER }).waitFor() },
+    { name: 'ip', path: `/dashboard/ip?ip=${ATTACKER}`, ready: () => page.getByRole('heading', { name: ATTACKER, exact: true }).waitFor() },
     { name: 'ip-protected', path: `/dashboard/ip?ip=${PROTECTED}`, ready: () => page.getByRole('heading', { name: 'Why EdgeJail never bans this address' }).waitFor() },
-    { name: 'ip-prefix', path: '/dashboard/ip?ip=2001:db8:1234:5678::1', ready: () => page.getByRole('heading', { name: '2001:db8:1234:5678::/64' }).waitFor() },
+    { name: 'ip-prefix', path: '/dashboard/ip?ip=2001:db8:1234:5678::1', ready: () => page.getByRole('heading', { name: '2001:db8:1234:5678::/64', exact: true }).waitFor() },
     { name: 'lookup-refused', path: '/dashboard/ip?ip=not-an-address', ready: () => page.getByText('is not an IP address').waitFor() },
     { name: 'not-found', path: '/dashboard/nothing-here', ready: () => page.getByRole('heading', { name: 'Not found' }).waitFor() },
   ];
@@ -218,6 +218,7 @@ test('every page fits a 390 px phone and a 1280 px desktop: no sideways scroll, 
 });
 
 test('unbanning from the page lifts the ban and writes the audit log as admin:dashboard', async () => {
+  await page.goto(`${service.url}/dashboard`);
   await page.getByRole('button', { name: `Unban ${ATTACKER}` }).click();
   await page.getByRole('status').filter({ hasText: `Unbanned ${ATTACKER}` }).waitFor();
   assert.equal(await page.getByRole('table', { name: /Active bans/ }).getByRole('row').filter({ hasText: ATTACKER }).count(), 0);

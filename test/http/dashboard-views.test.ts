@@ -54,6 +54,7 @@ test('every signed-in page has a search box that goes to the IP page; ?ip= works
   assert.equal(v6.statusCode, 200);
   assert.match(v6.body, /<h1 class="mono">2001:db8:5:6::\/64<\/h1>/);
   assert.match(v6.body, /You looked up <span class="mono">2001:db8:5:6::77<\/span>: EdgeJail counts and bans it as <span class="mono">2001:db8:5:6::\/64<\/span>/);
+  assert.doesNotMatch(v6.body, /Addresses in/, 'one key: no list of keys inside it');
 
   const prefix = await admin.get('/dashboard/ip?ip=198.51.100.9/24');
   assert.equal(prefix.statusCode, 200);
