@@ -77,6 +77,7 @@ test('a ban whose push Cloudflare answered 503 reads "retrying (attempt 2, next 
   // The Cloudflare card splits failed blocks into retried and stuck ones.
   assert.match(page, /<span class="badge badge-busy">retrying<\/span> 1 /);
   assert.match(page, /1 retrying after an error/);
+  assert.match(page, /<dt>Cloudflare<\/dt><dd><span class="stat-value">enforcing<\/span><span class="stat-note">1 push retrying after an error<\/span>/);
 });
 
 test('a block the enforcer gave up on still reads "failed", and says it needs a person', async () => {
@@ -94,6 +95,7 @@ test('a block the enforcer gave up on still reads "failed", and says it needs a 
   assert.match(cells, /IPv4 ranges must be \/16 or \/24/);
   assert.doesNotMatch(cells, /retrying/);
   assert.match(page, /<span class="badge badge-bad">failed<\/span> 1 <span class="needs-person">need a person<\/span>/);
+  assert.match(page, /<span class="stat-note">1 block failed: needs a person<\/span>/);
   // The retried one is still a retry.
   assert.match(banRow(page, ATTACKER), /retrying \(attempt/);
 });

@@ -82,6 +82,15 @@ function bansSection(d: OverviewData, csrf: string) {
   </section>`;
 }
 
+/** The Cloudflare stat's one line: what needs a person first, then what is being retried, then what waits. */
+function cloudflareNote(d: OverviewData): string {
+  const { failed, retrying } = d.cloudflareTrouble;
+  if (failed) return `${plural(failed, 'block')} failed: ${failed === 1 ? 'needs' : 'need'} a person`;
+  if (retrying) return `${plural(retrying, 'push', 'pushes')} retrying after an error`;
+  if (d.cloudflare?.mode === 'dry_run') return 'decisions recorded only';
+  return d.cloudflare?.outboxDepth ? `${formatCount(d.cloudflare.outboxDepth)} waiting` : 'in sync';
+}
+
 function protectedSection(d: OverviewData) {
   return html`<section class="card" aria-labelledby="protected-heading">
     <h2 id="protected-heading">Protected addresses seen</h2>
@@ -118,7 +127,7 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
       ${stat('Attacking IPs', formatCount(d.totals.ips), d.totals.protectedIps ? `plus ${plural(d.totals.protectedIps, 'protected address', 'protected addresses')}, not counted` : undefined)}
       ${stat('Banned IPs', formatCount(d.totals.active.ips), `${plural(d.totals.active.bans, 'active ban')}`)}
       ${stat('New bans', formatCount(d.totals.bansCreated), 'in 24 h')}
-      ${stat('Cloudflare', d.cloudflare ? (d.cloudflare.mode === 'dry_run' ? 'dry-run' : 'enforcing') : 'unknown', d.cloudflare?.mode === 'dry_run' ? 'decisions recorded only' : d.cloudflare?.outboxDepth ? `${formatCount(d.cloudflare.outboxDepth)} waiting` : 'in sync')}
+      ${stat('Cloudflare', d.cloudflare ? (d.cloudflare.mode === 'dry_run' ? 'dry-run' : 'enforcing') : 'unknown', cloudflareNote(d))}
     </dl>
     ${chartSection(d)}
     ${bansSection(d, csrf)}
