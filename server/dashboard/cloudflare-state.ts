@@ -20,10 +20,12 @@ const SETTLED = new Set(['applied', 'dry_run', 'foreign']);
 export function describeCloudflare(state: string | null, detail: EnforcementDetail | undefined, nowMs: number): CloudflareShown {
   const inOutbox = detail?.attempts !== null && detail?.attempts !== undefined;
   if (state !== null && !SETTLED.has(state) && inOutbox && (detail!.outbox_error !== null || state === 'failed')) {
-    // The outbox counts an attempt when it starts; the one it waits for is the next.
-    const attempt = detail!.attempts! + 1;
+    // The outbox counts an attempt when it starts: while one runs ('applying') it is that one,
+    // otherwise the one it waits for is the next.
+    const running = state === 'applying';
+    const attempt = detail!.attempts! + (running ? 0 : 1);
     const waitMs = Date.parse(detail!.next_attempt_at!) - nowMs;
-    const when = Number.isFinite(waitMs) && waitMs > 500 ? `next in ${formatSpan(waitMs)}` : 'due now';
+    const when = running ? 'under way' : Number.isFinite(waitMs) && waitMs > 500 ? `next in ${formatSpan(waitMs)}` : 'due now';
     return { text: `retrying (attempt ${attempt}, ${when})`, tone: 'busy', error: detail!.outbox_error ?? detail!.block_error, needsPerson: false };
   }
   if (state === null) return { text: 'not sent', tone: 'muted', error: null, needsPerson: false };
