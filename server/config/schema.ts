@@ -36,6 +36,8 @@ export const configSchema = z.strictObject({
   /** IPv6 addresses are counted and banned by this prefix: one host usually owns a whole /64. */
   ipv6_prefix: z.union([z.literal(32), z.literal(48), z.literal(64), z.literal(128)], { message: 'must be 32, 48, 64 or 128 (the prefixes Cloudflare can block)' }).default(64),
   allowlist: z.array(cidrSchema).default([]),
+  /** How long a manual ban lasts when none is given: the dashboard's form, POST /v1/bans and `edgejail ban`. */
+  manual_ban_duration: durationSchema.refine((s) => s > 0, 'must be longer than 0 s').prefault('1h'),
   /**
    * Reverse proxies whose X-Forwarded-For is believed for the client's address: the key of
    * the per-client limits (ingest slots, sign-in throttle). The attacker's address in an

@@ -9,7 +9,11 @@ export const CIDR_TEXT = { pattern: /^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?$/, maxLength
 
 export const manualBanSchema = z.strictObject({
   ip: z.string().max(IP_TEXT.maxLength, { abort: true }).regex(IP_TEXT.pattern, { message: 'must be an IPv4 or IPv6 address', abort: true }).refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address'),
-  duration: banDurationSchema.refine((s) => s > 0, 'must be longer than 0 s').default(3600),
+  /** Absent: the config's manual_ban_duration (1h unless set). */
+  duration: banDurationSchema
+    .refine((s) => s > 0, 'must be longer than 0 s')
+    .optional()
+    .meta({ description: "Seconds, or 90s, 10m, 1h, 7d, 2w; default: the service's manual_ban_duration (1h unless configured)" }),
   reason: z.string().trim().min(1).max(500).default('manual ban'),
 });
 export type ManualBan = z.infer<typeof manualBanSchema>;

@@ -17,11 +17,27 @@ export interface ChartInput {
 // Distinguishable for common colour blindness and at least 4.5:1 on white.
 export const SERIES_COLOURS = ['#0b62a4', '#c2410c', '#047857', '#7c3aed', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
 
-const W = 1100;
-const H = 300;
-const PAD = { left: 56, right: 44, top: 14, bottom: 32 };
-const PLOT_W = W - PAD.left - PAD.right;
-const PLOT_H = H - PAD.top - PAD.bottom;
+/**
+ * SVG text scales with its viewBox: drawn 1100 wide and shown 330 wide on a phone, 11-unit
+ * labels would be 3 px high. So there are two drawings, and the stylesheet shows the one
+ * whose width is near the width it gets: labels stay 10-13 px on a phone and on a desktop.
+ */
+export interface ChartSize {
+  name: 'wide' | 'narrow';
+  width: number;
+  height: number;
+  pad: { left: number; right: number; top: number; bottom: number };
+  fontSize: number;
+  /** Hours between labelled ticks on the time axis. */
+  tickHours: number;
+  /** The "UTC" note: beside the last tick (wide) or under the axis (narrow, no room beside). */
+  unitBelow: boolean;
+}
+
+export const CHART_SIZES: readonly ChartSize[] = [
+  { name: 'wide', width: 1100, height: 300, pad: { left: 56, right: 44, top: 14, bottom: 32 }, fontSize: 11, tickHours: 3, unitBelow: false },
+  { name: 'narrow', width: 400, height: 280, pad: { left: 44, right: 18, top: 14, bottom: 50 }, fontSize: 13, tickHours: 6, unitBelow: true },
+];
 
 /** A round axis maximum and step with at most five gridlines. */
 export function niceScale(max: number): { top: number; step: number } {
@@ -37,7 +53,11 @@ const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const fmt = (n: number) => n.toLocaleString('en-US');
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
-export function attemptsChart(input: ChartInput): SafeHtml {
+export function attemptsChart(input: ChartInput, size: ChartSize = CHART_SIZES[0]!): SafeHtml {
+  const { width: W, height: H, pad: PAD, fontSize } = size;
+  const PLOT_W = W - PAD.left - PAD.right;
+  const PLOT_H = H - PAD.top - PAD.bottom;
+  const id = (name: string) => (size.name === 'wide' ? name : `${name}-${size.name}`);
   const n = input.bucketStartsMs.length;
   const max = Math.max(0, ...input.series.flatMap((s) => s.values));
   const { top, step } = niceScale(max);
@@ -48,15 +68,16 @@ export function attemptsChart(input: ChartInput): SafeHtml {
   const grid = [];
   for (let v = 0; v <= top; v += step) {
     grid.push(html`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 0 ? '#94a3b8' : '#e2e8f0'}" stroke-width="1"/>
-      <text x="${PAD.left - 8}" y="${y(v) + 4}" text-anchor="end" font-size="11" fill="#475569">${fmt(v)}</text>`);
+      <text x="${PAD.left - 6}" y="${r1(y(v) + fontSize / 3)}" text-anchor="end" font-size="${fontSize}" fill="#475569">${fmt(v)}</text>`);
   }
-  // A label every 3 hours, on the hour, whatever the bucket size.
+  // A label every few hours, on the hour, whatever the bucket size.
   const ticks = [];
+  const labelY = PAD.top + PLOT_H + 6 + fontSize;
   for (let i = 0; i < n; i++) {
     const ms = input.bucketStartsMs[i]!;
-    if (ms % (3 * 3600_000) === 0) {
+    if (ms % (size.tickHours * 3600_000) === 0) {
       ticks.push(html`<line x1="${x(i)}" x2="${x(i)}" y1="${PAD.top + PLOT_H}" y2="${PAD.top + PLOT_H + 4}" stroke="#94a3b8"/>
-        <text x="${x(i)}" y="${H - 12}" text-anchor="middle" font-size="11" fill="#475569">${hhmm(ms)}</text>`);
+        <text x="${x(i)}" y="${labelY}" text-anchor="middle" font-size="${fontSize}" fill="#475569">${hhmm(ms)}</text>`);
     }
   }
   const lines = input.series.map((s, k) => {
@@ -68,13 +89,16 @@ export function attemptsChart(input: ChartInput): SafeHtml {
       <polyline points="${points}" fill="none" stroke="${colour}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/></g>`;
   });
   const empty = total === 0
-    ? html`<text x="${PAD.left + PLOT_W / 2}" y="${PAD.top + PLOT_H / 2}" text-anchor="middle" font-size="14" fill="#475569">No failed attempts in this period</text>`
+    ? html`<text x="${PAD.left + PLOT_W / 2}" y="${PAD.top + PLOT_H / 2}" text-anchor="middle" font-size="${fontSize + 3}" fill="#475569">No failed attempts in this period</text>`
     : '';
 
-  return html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">
-    <title id="chart-title">${input.title}</title>
-    <desc id="chart-desc">${fmt(total)} failed attempts in ${input.series.length} series; the table below the chart has the numbers.</desc>
+  const unit = size.unitBelow
+    ? html`<text x="${W - PAD.right}" y="${labelY + fontSize + 8}" text-anchor="end" font-size="${fontSize}" fill="#475569">time in UTC</text>`
+    : html`<text x="${W - 4}" y="${labelY}" text-anchor="end" font-size="${fontSize}" fill="#475569">UTC</text>`;
+  return html`<svg class="chart chart-${size.name}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id('chart-title')} ${id('chart-desc')}" xmlns="http://www.w3.org/2000/svg">
+    <title id="${id('chart-title')}">${input.title}</title>
+    <desc id="${id('chart-desc')}">${fmt(total)} failed attempts in ${input.series.length} series; the table below the chart has the numbers.</desc>
     ${grid}${ticks}${lines}${empty}
-    <text x="${W - 4}" y="${H - 12}" text-anchor="end" font-size="11" fill="#475569">UTC</text>
+    ${unit}
   </svg>`;
 }

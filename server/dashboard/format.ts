@@ -26,8 +26,10 @@ export function relativeTime(iso: string | null | undefined, nowMs: number): str
 
 export const formatCount = (n: number) => n.toLocaleString('en-US');
 
+export type Tone = 'good' | 'busy' | 'bad' | 'muted' | 'info';
+
 /** The enforcer's word for where a ban stands at Cloudflare, as a person reads it. */
-export const CLOUDFLARE_STATE_LABELS: Record<string, { text: string; tone: 'good' | 'busy' | 'bad' | 'muted' | 'info' }> = {
+export const CLOUDFLARE_STATE_LABELS: Record<string, { text: string; tone: Tone }> = {
   applied: { text: 'applied', tone: 'good' },
   pending: { text: 'pending', tone: 'busy' },
   applying: { text: 'applying', tone: 'busy' },

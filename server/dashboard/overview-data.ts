@@ -5,7 +5,10 @@ import type { EnforcerStatus } from '../enforcement/worker.ts';
 import type { BanRow } from '../store/store.ts';
 import type { Aggregates } from '../store/aggregates.ts';
 import { ipKeyOf } from '../jail/ip.ts';
+import { formatDuration } from '../config/duration.ts';
 import type { ChartInput } from './chart.ts';
+import { describeCloudflare, type CloudflareShown } from './cloudflare-state.ts';
+import { describeProtection, protectionOf, type Protection } from './protection.ts';
 
 export const WINDOW_MS = 24 * 3600_000;
 export const BUCKET_SECONDS = 1800;
@@ -14,9 +17,19 @@ export const MAX_BANS_SHOWN = 200;
 
 export interface BanView {
   ban: BanRow;
-  cloudflare: string | null;
+  cloudflare: CloudflareShown;
   placement: string | null;
 }
+
+/** A protected address seen in the window: shown apart, never among the attackers. */
+export interface ProtectedView {
+  ip_key: string;
+  attempts: number;
+  last_seen: string;
+  protection: Protection;
+}
+
+const TOP = 10;
 
 /** "203.0.113." → "203.0.113.0/24"; an IPv6 ip_key stays its prefix, a bare IPv6 address becomes its /64. */
 export function networkLabel(raw: { net: string; family: 4 | 6 }): string {
@@ -35,18 +48,22 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
   const bucketStartsMs: number[] = [];
   for (let t = firstBucket; t <= nowMs; t += bucketMs) bucketStartsMs.push(t);
   const needle = filter.trim().toLowerCase();
-  const [buckets, totals, rawNetworks, bansCreated, topIps, topUsernames, recentAudit, banPage, bansMatching, activeBans] = await Promise.all([
+  const [buckets, totals, rawNetworks, bansCreated, rawTopIps, protectedRows, topUsernames, recentAudit, banPage, matching, allActive, trouble] = await Promise.all([
     queries.attemptsByBucket(sinceIso, BUCKET_SECONDS),
     queries.totals(sinceIso),
     queries.topNetworks(sinceIso, 20),
     queries.bansCreatedSince(sinceIso),
-    queries.topIps(sinceIso, 10),
-    queries.topUsernames(sinceIso, 10),
+    // More than shown: addresses allowlisted after their events were counted drop out below.
+    queries.topIps(sinceIso, TOP * 2),
+    queries.protectedSeen(sinceIso, TOP),
+    queries.topUsernames(sinceIso, TOP),
     queries.recentAudit(12),
     queries.activeBansPage(needle, MAX_BANS_SHOWN),
-    queries.activeBansMatching(needle),
-    needle ? queries.activeBansMatching('') : null,
+    queries.activeBanCounts(needle),
+    needle ? queries.activeBanCounts('') : null,
+    queries.enforcementTrouble(),
   ]);
+  const details = new Map((await queries.enforcementDetail(banPage.map((ban) => ban.ip_key))).map((d) => [d.ip_key, d]));
   const sites = core.store.listSites();
   const siteName = new Map(sites.map((s) => [s.id, s.name]));
   const bySite = new Map<string, number[]>();
@@ -69,9 +86,26 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
 
   const bans: BanView[] = banPage.map((ban) => ({
     ban,
-    cloudflare: enforcer.enforcementStateOf(ban.ip_key),
+    cloudflare: describeCloudflare(enforcer.enforcementStateOf(ban.ip_key), details.get(ban.ip_key), nowMs),
     placement: enforcer.placementOf(ban.ip_key),
   }));
+
+  // Protected addresses are no attackers: ingest marked their events ignored (left out by the
+  // query), and one allowlisted since is judged now and moved to the protected list.
+  const topIps = [];
+  const protectedSeen = new Map<string, ProtectedView>();
+  for (const row of protectedRows) {
+    protectedSeen.set(row.ip_key, { ip_key: row.ip_key, attempts: row.attempts, last_seen: row.last_seen, protection: protectionOf(core, row.ip_key) ?? describeProtection(core, row.ip_key, row.reason) });
+  }
+  for (const row of rawTopIps) {
+    const protection = protectionOf(core, row.ip_key);
+    if (protection) {
+      const seen = protectedSeen.get(row.ip_key);
+      protectedSeen.set(row.ip_key, { ip_key: row.ip_key, attempts: row.attempts + (seen?.attempts ?? 0), last_seen: row.last_seen, protection });
+    } else if (topIps.length < TOP) {
+      topIps.push({ ...row, banned: core.bans.currentBan(row.ip_key, nowMs) !== null });
+    }
+  }
 
   const networks = new Map<string, { network: string; attempts: number; ips: number }>();
   for (const raw of rawNetworks) {
@@ -99,18 +133,24 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     totals: {
       attempts: totals.attempts,
       ips: totals.ips,
+      protectedIps: totals.protected_ips,
       ignored: totals.ignored,
-      activeBans: activeBans ?? bansMatching,
+      /** Every active ban and every banned ip_key, whatever the filter. */
+      active: allActive ?? matching,
       bansCreated,
     },
     bans,
-    bansMatching,
-    topIps: topIps.map((row) => ({ ...row, banned: core.bans.currentBan(row.ip_key, nowMs) !== null })),
-    topNetworks: [...networks.values()].sort((a, b) => b.attempts - a.attempts).slice(0, 10),
+    /** Active bans (and their ip_keys) the filter matches. */
+    matching,
+    topIps,
+    protectedSeen: [...protectedSeen.values()].sort((a, b) => b.attempts - a.attempts || a.ip_key.localeCompare(b.ip_key)).slice(0, TOP),
+    cloudflareTrouble: trouble,
+    topNetworks: [...networks.values()].sort((a, b) => b.attempts - a.attempts).slice(0, TOP),
     topUsernames,
     cloudflare,
     recentAudit,
     allowlist: core.allowlistEntries(),
+    defaultBanDuration: formatDuration(core.config.manual_ban_duration),
   };
 }
 

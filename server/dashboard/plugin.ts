@@ -11,6 +11,7 @@ import { describeZodError } from '../contract/events.ts';
 import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
+import { parseCidr } from '../jail/ip.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
@@ -23,7 +24,9 @@ import {
   withoutBlanks,
 } from './forms.ts';
 import { createLoginThrottle } from './login-throttle.ts';
-import { overviewData } from './overview-data.ts';
+import { overviewData, WINDOW_MS } from './overview-data.ts';
+import { describeCloudflare } from './cloudflare-state.ts';
+import { protectionOf } from './protection.ts';
 import { createSessionStore, DEFAULT_SESSION_LIMITS, newToken, sameSecret, type Flash, type Session } from './sessions.ts';
 import { IP_PAGE_LIMITS, ipPage } from './views/ip.ts';
 import { loginPage } from './views/login.ts';
@@ -31,6 +34,7 @@ import { messagePage } from './views/message.ts';
 import { overviewPage } from './views/overview.ts';
 
 export const DASHBOARD_ACTOR = 'admin:dashboard';
+const WRONG_TOKEN = 'That is not the admin token.';
 
 /** No inline script or style, nothing from elsewhere, no framing, forms post only to us. */
 export const DASHBOARD_CSP = [
@@ -133,7 +137,8 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (sessions.get(readCookie(request, SESSION_COOKIE))) return reply.redirect('/dashboard', 303);
     const csrf = readCookie(request, LOGIN_CSRF_COOKIE) ?? newToken();
     reply.header('set-cookie', cookieHeader(request, LOGIN_CSRF_COOKIE, csrf, 3600));
-    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: (request.query as Record<string, unknown>).bye === '1' }));
+    const q = request.query as Record<string, unknown>;
+    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: q.bye === '1', error: q.refused === 'token' ? WRONG_TOKEN : undefined }));
   });
 
   app.post('/login', async (request, reply) => {
@@ -151,7 +156,8 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       }
       throttle.fail(request.ip);
       request.log.info('dashboard sign-in refused: wrong admin token');
-      return sendHtml(reply, 401, loginPage({ csrf: cookieCsrf, error: 'That is not the admin token.' }));
+      // Post/Redirect/Get: reloading the refusal must not send the wrong token (and a failure) again.
+      return reply.redirect('/dashboard/login?refused=token', 303);
     }
     const session = sessions.create();
     reply.header('set-cookie', [cookieHeader(request, SESSION_COOKIE, session.id, sessionMaxAge), clearCookieHeader(request, LOGIN_CSRF_COOKIE)]);
@@ -166,60 +172,90 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
 
   // ---- pages ----
 
-  async function renderOverview(request: FastifyRequest, reply: FastifyReply, status = 200, flash?: Flash) {
+  async function renderOverview(request: FastifyRequest, reply: FastifyReply) {
     const session = request.dashboardSession!;
     const q = request.query as Record<string, unknown>;
     const filter = typeof q.q === 'string' ? q.q.slice(0, 100) : '';
-    const shownFlash = flash ?? takeFlash(session);
+    const flash = takeFlash(session);
     const data = await overviewData(app, queries, core.now(), filter);
-    return sendHtml(reply, status, overviewPage(data, { csrf: session.csrf, live: q.live === '1', flash: shownFlash }));
+    return sendHtml(reply, 200, overviewPage(data, { csrf: session.csrf, live: q.live === '1', flash }));
   }
 
-  function renderIp(request: FastifyRequest, reply: FastifyReply, ipKey: string, status = 200, flash?: Flash) {
+  async function renderIp(request: FastifyRequest, reply: FastifyReply, ipKey: string, searched: string) {
     const session = request.dashboardSession!;
     const nowMs = core.now();
+    const [detail] = await queries.enforcementDetail([ipKey]);
+    // A network wider than one key (an IPv4 range, an IPv6 prefix shorter than ipv6_prefix):
+    // the addresses and narrower keys inside it that attacked.
+    const network = ipKey.includes('/') ? parseCidr(ipKey) : null;
+    const wider = network !== null && (network.family === 4 ? network.prefix < 32 : network.prefix < core.config.ipv6_prefix);
+    const inside = wider
+      ? (await queries.keysInNetwork(ipKey, new Date(nowMs - WINDOW_MS).toISOString(), IP_PAGE_LIMITS.keysInNetwork))
+          .filter((k) => k.ip_key !== ipKey)
+          .map((k) => ({ ...k, banned: core.bans.currentBan(k.ip_key, nowMs) !== null }))
+      : null;
+    const state = app.enforcer.enforcementStateOf(ipKey);
     const html = ipPage(
       {
         nowMs,
         ipKey,
+        searched: searched.trim() !== ipKey ? searched.trim() : null,
         banAddress: ipKey.split('/')[0]!,
         currentBan: core.bans.currentBan(ipKey, nowMs),
-        cloudflare: app.enforcer.enforcementStateOf(ipKey),
+        cloudflare: state === null ? null : describeCloudflare(state, detail, nowMs),
+        protection: protectionOf(core, ipKey),
+        inside,
+        defaultBanDuration: formatDuration(core.config.manual_ban_duration),
         events: core.store.eventsForIpKey(ipKey, IP_PAGE_LIMITS.events),
         bans: core.store.bansForIpKey(ipKey, IP_PAGE_LIMITS.bans),
         audit: core.store.auditForIpKey(ipKey, IP_PAGE_LIMITS.audit),
         cloudflareActions: app.enforcer.actionsFor(ipKey, IP_PAGE_LIMITS.cloudflareActions),
         siteNames: new Map(core.store.listSites().map((s) => [s.id, s.name])),
       },
-      { csrf: session.csrf, flash: flash ?? takeFlash(session) },
+      { csrf: session.csrf, flash: takeFlash(session) },
     );
-    return sendHtml(reply, status, html);
+    return sendHtml(reply, 200, html);
   }
 
   app.get('/', signedIn, async (request, reply) => renderOverview(request, reply));
 
+  // `key` is what the pages link with; `ip` is what a person (or the search box) types.
   app.get('/ip', signedIn, async (request, reply) => {
-    const key = (request.query as Record<string, unknown>).key;
-    return renderIp(request, reply, ipKeyFromInput(typeof key === 'string' ? key : ''));
+    const q = request.query as Record<string, unknown>;
+    const given = [q.key, q.ip].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+    if (given === undefined) throw new HttpError(400, 'invalid_ip', 'Type an IP address or prefix to look up, e.g. 203.0.113.7 or 2001:db8::/64.');
+    return renderIp(request, reply, ipKeyFromInput(given), given);
   });
 
-  // ---- actions: Post/Redirect/Get on success, the page again with a 4xx on bad input ----
+  // ---- actions: Post/Redirect/Get, for refusals too: a reload never re-posts a form ----
 
-  /** Runs an action; its input errors are shown on the page the form came from. */
-  function act(back: (request: FastifyRequest) => { to: Back; ipKey?: string }, run: (request: FastifyRequest) => { text: string; ipKey?: string }) {
+  /** The fields a refused form gets back (never its CSRF token), bounded like the form itself. */
+  const FORM_FIELDS = { ban: ['ip', 'duration', 'reason'], allowlist: ['cidr', 'note'] } as const;
+
+  /** Runs an action, keeps its outcome (or why it was refused) in the session and redirects to the page the form came from. */
+  function act(
+    formName: keyof typeof FORM_FIELDS | null,
+    back: (request: FastifyRequest) => { to: Back; ipKey?: string },
+    run: (request: FastifyRequest) => { text: string; ipKey?: string },
+  ) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const target = back(request);
+      const session = request.dashboardSession!;
+      let ipKey = target.ipKey;
       try {
         const done = run(request);
-        request.dashboardSession!.flash = { kind: 'ok', text: done.text };
-        const ipKey = done.ipKey ?? target.ipKey;
-        return reply.redirect(target.to === 'ip' && ipKey ? `/dashboard/ip?key=${encodeURIComponent(ipKey)}` : '/dashboard', 303);
+        session.flash = { kind: 'ok', text: done.text };
+        ipKey = done.ipKey ?? target.ipKey;
       } catch (error) {
         if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
-        const flash: Flash = { kind: 'error', text: error.message };
-        if (target.to === 'ip' && target.ipKey) return renderIp(request, reply, target.ipKey, error.statusCode, flash);
-        return renderOverview(request, reply, error.statusCode, flash);
+        const sent = body(request);
+        const values = formName
+          ? Object.fromEntries(FORM_FIELDS[formName].filter((f) => typeof sent[f] === 'string').map((f) => [f, sent[f]!.slice(0, 500)]))
+          : null;
+        session.flash = { kind: 'error', text: error.message, ...(formName && values ? { form: { name: formName, values } } : {}) };
+        request.log.info({ code: error.code, status: error.statusCode }, 'dashboard action refused');
       }
+      return reply.redirect(target.to === 'ip' && ipKey ? `/dashboard/ip?key=${encodeURIComponent(ipKey)}` : '/dashboard', 303);
     };
   }
   const body = (request: FastifyRequest) => (request.body ?? {}) as Record<string, string>;
@@ -236,8 +272,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     }
     return { to, ipKey };
   };
-
-  app.post('/bans/unban', action, act(backOf, (request) => {
+  app.post('/bans/unban', action, act(null, backOf, (request) => {
     const form = parseForm(unbanFormSchema, body(request));
     const ipKey = ipKeyFromInput(form.ip_key);
     const lifted = core.bans.unban(ipKey, DASHBOARD_ACTOR);
@@ -245,7 +280,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     return { text: `Unbanned ${ipKey} (${lifted.length} ban${lifted.length === 1 ? '' : 's'} lifted).`, ipKey };
   }));
 
-  app.post('/bans/extend', action, act(backOf, (request) => {
+  app.post('/bans/extend', action, act(null, backOf, (request) => {
     const form = parseForm(extendFormSchema, body(request));
     const ipKey = ipKeyFromInput(form.ip_key);
     const nowMs = core.now();
@@ -262,7 +297,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     return { text: `Extended the ban on ${ipKey} by ${formatDuration(form.by)}, to ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, ipKey };
   }));
 
-  app.post('/bans', action, act(backOf, (request) => {
+  app.post('/bans', action, act('ban', backOf, (request) => {
     const b = body(request);
     parseForm(banFormMetaSchema, b);
     const input = parseForm(manualBanSchema, withoutBlanks({ ip: b.ip, duration: b.duration, reason: b.reason }));
@@ -270,11 +305,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (!verdict) throw new HttpError(400, 'invalid_ip', `"${input.ip}" is not an IP address EdgeJail can ban.`);
     const { ip, ipKey, protectedBy } = verdict;
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it.`);
-    const { extended } = core.bans.manualBan({ ipKey, durationSeconds: input.duration, reason: input.reason, actor: DASHBOARD_ACTOR });
-    return { text: `${extended ? 'Extended the manual ban on' : 'Banned'} ${ipKey} for ${formatDuration(input.duration)}.`, ipKey };
+    const duration = input.duration ?? core.config.manual_ban_duration;
+    const { extended } = core.bans.manualBan({ ipKey, durationSeconds: duration, reason: input.reason, actor: DASHBOARD_ACTOR });
+    return { text: `${extended ? 'Extended the manual ban on' : 'Banned'} ${ipKey} for ${formatDuration(duration)}.`, ipKey };
   }));
 
-  app.post('/allowlist', action, act(backOf, (request) => {
+  app.post('/allowlist', action, act('allowlist', backOf, (request) => {
     const b = body(request);
     parseForm(allowlistFormMetaSchema, b);
     const entry = parseForm(allowlistEntrySchema, { cidr: (b.cidr ?? '').trim(), note: b.note?.trim() || null });
@@ -294,7 +330,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     return { text, ipKey: liftedKeys.length === 1 ? liftedKeys[0] : undefined };
   }));
 
-  app.post('/allowlist/remove', action, act(() => ({ to: 'overview' }), (request) => {
+  app.post('/allowlist/remove', action, act(null, () => ({ to: 'overview' }), (request) => {
     const form = parseForm(allowlistRemoveFormSchema, body(request));
     if (!core.removeAllowlist(form.cidr, DASHBOARD_ACTOR)) throw new HttpError(404, 'not_allowlisted', `${form.cidr} is not on the runtime allowlist.`);
     return { text: `Removed ${form.cidr} from the allowlist: its addresses are counted again.` };
@@ -321,7 +357,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   /** An IP address (keyed as the jails key it) or a network key such as 2001:db8::/64. */
   function ipKeyFromInput(text: string): string {
     const ipKey = core.ipKeyFromInput(text);
-    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or IPv6 prefix.`);
+    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or network (e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/64).`);
     return ipKey;
   }
 }

@@ -6,6 +6,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 export interface Flash {
   kind: 'ok' | 'error';
   text: string;
+  /** A refused form's fields (never its CSRF token), to fill that form again after the redirect. */
+  form?: { name: 'ban' | 'allowlist'; values: Record<string, string> };
 }
 
 export interface Session {

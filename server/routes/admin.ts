@@ -41,13 +41,14 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const input = parse(manualBanSchema, request.body);
     const { ip, ipKey, protectedBy } = core.judgeAddress(input.ip)!;
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
-    const result = core.bans.manualBan({ ipKey, durationSeconds: input.duration, reason: input.reason, actor: 'admin:api' });
+    const durationSeconds = input.duration ?? core.config.manual_ban_duration;
+    const result = core.bans.manualBan({ ipKey, durationSeconds, reason: input.reason, actor: 'admin:api' });
     const message =
       result.outcome === 'banned'
         ? `banned ${ipKey} until ${result.ban.expires_at}`
         : result.outcome === 'extended'
           ? `extended the manual ban on ${ipKey} from ${result.previousExpiresAt} until ${result.ban.expires_at}`
-          : `${ipKey} is already banned until ${result.ban.expires_at}, longer than the ${formatDuration(input.duration)} asked; the ban and its reason are unchanged`;
+          : `${ipKey} is already banned until ${result.ban.expires_at}, longer than the ${formatDuration(durationSeconds)} asked; the ban and its reason are unchanged`;
     return reply
       .code(result.outcome === 'banned' ? 201 : 200)
       .send({ ban: withEnforcement(result.ban), extended: result.extended, outcome: result.outcome, message });

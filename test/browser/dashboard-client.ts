@@ -47,6 +47,19 @@ export interface DashboardClient {
   get(url: string): Promise<LightMyRequestResponse>;
   /** Posts a form with this session's cookie; the CSRF field is added unless `csrf` is given (null leaves it out). */
   post(url: string, fields: Record<string, string>, csrf?: string | null): Promise<LightMyRequestResponse>;
+  /**
+   * Posts a form the dashboard refuses: Post/Redirect/Get, so a 303 back to the page the form
+   * came from, which then says why (once). Throws if the answer is anything else.
+   */
+  refused(url: string, fields: Record<string, string>): Promise<{ location: string; body: string; alert: string }>;
+}
+
+/** The text of the page's error message (role="alert"), or '' when there is none. */
+export function alertOf(html: string): string {
+  const match = /role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(html);
+  if (!match) return '';
+  const entities: Record<string, string> = { '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&#96;': '`', '&amp;': '&' };
+  return match[1]!.replace(/<[^>]+>/g, '').replace(/&(quot|#39|lt|gt|#96|amp);/g, (e) => entities[e]!).replace(/\s+/g, ' ').trim();
 }
 
 export async function signIn(app: FastifyInstance, token: string): Promise<DashboardClient> {
@@ -65,6 +78,14 @@ export async function signIn(app: FastifyInstance, token: string): Promise<Dashb
         headers: { ...FORM, cookie },
         payload: form(csrf === null ? fields : { csrf: csrf ?? client.csrf, ...fields }),
       }),
+    async refused(url, fields) {
+      const res = await client.post(url, fields);
+      if (res.statusCode !== 303) throw new Error(`${url} answered ${res.statusCode}, not a 303 back to the form: ${res.body.slice(0, 500)}`);
+      const location = String(res.headers.location);
+      const page = await client.get(location);
+      if (page.statusCode !== 200) throw new Error(`${location} answered ${page.statusCode} after a refused form`);
+      return { location, body: page.body, alert: alertOf(page.body) };
+    },
   };
   return client;
 }

@@ -53,7 +53,7 @@ test('answers like the inline queries, from a worker, without holding the event 
 
     assert.deepEqual(networks, inline.topNetworks(since, 5));
     assert.deepEqual(usernames, inline.topUsernames(since, 5));
-    assert.deepEqual(totals, { attempts: 150_000, ips: 150_000, ignored: 0 });
+    assert.deepEqual(totals, { attempts: 150_000, ips: 150_000, protected_ips: 0, ignored: 0 });
     // Inline, the loop would not turn at all during the scans; here it keeps turning.
     assert.ok(turns > 20, `${turns} event-loop turns in ${elapsed.toFixed(0)} ms of scanning`);
   } finally {

@@ -4,7 +4,7 @@ import type { EnforcerStatus } from '../../enforcement/worker.ts';
 import { driftCount } from '../../enforcement/types.ts';
 import { html, type Renderable } from '../html.ts';
 import { formatCount, formatSpan, formatTime, relativeTime } from '../format.ts';
-import { cloudflareBadge } from './components.ts';
+import { stateBadge } from './components.ts';
 
 const BACKENDS: Record<string, string> = { access_rules: 'IP Access Rules', list: 'IP list + WAF rule' };
 
@@ -30,7 +30,25 @@ function blockRuleCell(rule: { state: string; detail: string }) {
   return html`<span class="badge ${badge}">${word}</span> <span class="detail">${rule.detail}</span>`;
 }
 
-export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
+/** Failed blocks the enforcer no longer retries, and outbox keys retried after an error. */
+export interface EnforcementTrouble {
+  failed: number;
+  retrying: number;
+}
+
+/** The block counts by state; `failed` split into what is being retried and what needs a person. */
+function blockBadges(states: Array<[string, number]>, trouble: EnforcementTrouble) {
+  return states.flatMap(([state, n]) => {
+    if (state !== 'failed') return [html`${stateBadge(ROW_STATES[state] ?? state)} ${formatCount(n)} `];
+    const stuck = Math.min(n, trouble.failed);
+    return [
+      n > stuck ? html`<span class="badge badge-busy">retrying</span> ${formatCount(n - stuck)} ` : '',
+      stuck ? html`<span class="badge badge-bad">failed</span> ${formatCount(stuck)} <span class="needs-person">need a person</span> ` : '',
+    ];
+  });
+}
+
+export function cloudflareCard(status: EnforcerStatus | null, nowMs: number, trouble: EnforcementTrouble = { failed: 0, retrying: 0 }) {
   if (!status) {
     return html`<section class="card" aria-labelledby="cf-heading"><h2 id="cf-heading">Cloudflare sync</h2>
       <p class="empty">The enforcer's status is unavailable; the service log says why.</p></section>`;
@@ -47,10 +65,10 @@ export function cloudflareCard(status: EnforcerStatus | null, nowMs: number) {
     <div class="card-head"><h2 id="cf-heading">Cloudflare sync</h2>${modeBadge}</div>
     <table class="compact kv"><tbody>
       ${row('Backend', html`${BACKENDS[status.backend] ?? status.backend} <span class="muted">${status.scope}</span>`)}
-      ${row('Blocks', states.length ? html`<span class="badges">${states.map(([state, n]) => html`${cloudflareBadge(ROW_STATES[state] ?? state)} ${formatCount(n)} `)}</span>` : html`<span class="muted">none</span>`)}
+      ${row('Blocks', states.length ? html`<span class="badges">${blockBadges(states, trouble)}</span> <span class="muted block">one per banned IP</span>` : html`<span class="muted">none</span>`)}
       ${row('Bans by placement', html`<span class="badges">${Object.entries(status.placements).filter(([, n]) => n > 0).map(([p, n]) => html`<span class="placement">${PLACEMENT_LABELS[p] ?? p}</span> ${formatCount(n)} `)}</span>${status.placements.origin_only ? html` <span class="muted">(origin only: the edge is full or dry-run; the plugin answers 403)</span>` : ''}`)}
       ${Object.entries(status.capacity).map(([p, c]) => row(`Capacity: ${PLACEMENT_LABELS[p] ?? p}`, html`${formatCount(c.used)} of ${c.capacity === null ? 'unlimited' : formatCount(c.capacity)}`))}
-      ${row('Outbox', html`${formatCount(status.outboxDepth)} waiting · ${formatCount(status.outboxDue)} due now · ${formatCount(status.inFlight)} in flight${status.outboxLagMs > 0 ? html` · oldest due waited ${formatSpan(status.outboxLagMs)}` : ''}`)}
+      ${row('Outbox', html`${formatCount(status.outboxDepth)} waiting · ${formatCount(status.outboxDue)} due now · ${formatCount(status.inFlight)} in flight${status.outboxLagMs > 0 ? html` · oldest due waited ${formatSpan(status.outboxLagMs)}` : ''}${trouble.retrying ? html` · <span class="badge badge-busy">${formatCount(trouble.retrying)} retrying after an error</span>` : ''}`)}
       ${row('Last reconcile', report
         ? html`<time datetime="${report.at}" title="${formatTime(report.at)}">${relativeTime(report.at, nowMs)}</time> · saw ${formatCount(report.seen)}, repaired ${formatCount(drift)}${report.errors.length ? html` · <span class="badge badge-bad">${report.errors.length} error${report.errors.length === 1 ? '' : 's'}</span>` : ''}${status.reconcileRunning ? ' · running now' : ''}`
         : html`<span class="muted">${status.reconcileRunning ? 'running now' : 'not yet'}</span>`)}

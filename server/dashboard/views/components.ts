@@ -1,15 +1,28 @@
 // Pieces several pages share: the Cloudflare badge, ban action forms, the ban/allowlist forms.
 import { html, query, type SafeHtml } from '../html.ts';
 import { CLOUDFLARE_STATE_LABELS, formatTime, relativeTime } from '../format.ts';
+import type { CloudflareShown } from '../cloudflare-state.ts';
+import type { Protection } from '../protection.ts';
+import type { Flash } from '../sessions.ts';
 import { csrfField } from './layout.ts';
 
 export const ipLink = (ipKey: string) => html`<a class="mono" href="/dashboard/ip${query({ key: ipKey })}">${ipKey}</a>`;
 
-export function cloudflareBadge(state: string | null): SafeHtml {
+/** A block state's badge by its name alone (the Cloudflare card's counts). */
+export function stateBadge(state: string | null): SafeHtml {
   if (!state) return html`<span class="badge badge-muted">not sent</span>`;
   const known = CLOUDFLARE_STATE_LABELS[state];
   return html`<span class="badge badge-${known?.tone ?? 'muted'}">${known?.text ?? state}</span>`;
 }
+
+/** One ip_key's block: retries read as retries, and a failure nobody retries says it needs a person. */
+export function cloudflareBadge(shown: CloudflareShown): SafeHtml {
+  const badge = html`<span class="badge badge-${shown.tone}"${shown.error ? html` title="${shown.error}"` : ''}>${shown.text}</span>`;
+  if (!shown.needsPerson) return badge;
+  return html`${badge} <span class="needs-person">not retried: needs a person${shown.error ? html` (<span class="detail">${shown.error}</span>)` : ''}</span>`;
+}
+
+export const protectedBadge = (protection: Protection) => html`<span class="badge badge-protected" title="${protection.why}">${protection.label}</span>`;
 
 export const EXTEND_CHOICES = [
   { value: '1h', text: '1 hour' },
@@ -35,33 +48,41 @@ export function banActions(ipKey: string, csrf: string, back: 'overview' | 'ip',
   </div>`;
 }
 
-export function manualBanForm(csrf: string, options: { ip?: string; back: 'overview' | 'ip' }): SafeHtml {
+/** What a refused form sent, put back after the redirect so nobody types it twice. */
+export type FormValues = Record<string, string>;
+
+export const formValues = (flash: Flash | null | undefined, name: 'ban' | 'allowlist'): FormValues | undefined =>
+  flash?.form?.name === name ? flash.form.values : undefined;
+
+export function manualBanForm(csrf: string, options: { ip?: string; back: 'overview' | 'ip'; defaultDuration: string; values?: FormValues }): SafeHtml {
+  const v = options.values ?? {};
   return html`<form method="post" action="/dashboard/bans" class="stack">
     ${csrfField(csrf)}<input type="hidden" name="back" value="${options.back}">
     <label for="ban-ip">IP address</label>
-    <input id="ban-ip" name="ip" required inputmode="text" autocomplete="off" spellcheck="false" placeholder="203.0.113.7" value="${options.ip ?? ''}">
+    <input id="ban-ip" name="ip" required inputmode="text" autocomplete="off" spellcheck="false" placeholder="203.0.113.7" value="${v.ip ?? options.ip ?? ''}">
     <div class="row">
       <div class="grow">
         <label for="ban-duration">Duration</label>
-        <input id="ban-duration" name="duration" value="1d" required aria-describedby="ban-duration-help">
+        <input id="ban-duration" name="duration" value="${v.duration ?? options.defaultDuration}" required aria-describedby="ban-duration-help">
       </div>
       <div class="grow2">
         <label for="ban-reason">Reason</label>
-        <input id="ban-reason" name="reason" value="manual ban" maxlength="500">
+        <input id="ban-reason" name="reason" value="${v.reason ?? 'manual ban'}" maxlength="500">
       </div>
     </div>
-    <p id="ban-duration-help" class="help">Seconds, or 90s, 10m, 1h, 7d, 2w. Banning an IP that already has a manual ban extends it.</p>
+    <p id="ban-duration-help" class="help">Seconds, or 90s, 10m, 1h, 7d, 2w (default ${options.defaultDuration}: <code>manual_ban_duration</code> in the config). Banning an IP that already has a manual ban extends it.</p>
     <button type="submit" class="danger">Ban</button>
   </form>`;
 }
 
-export function allowlistForm(csrf: string, options: { cidr?: string; back: 'overview' | 'ip' }): SafeHtml {
+export function allowlistForm(csrf: string, options: { cidr?: string; back: 'overview' | 'ip'; values?: FormValues }): SafeHtml {
+  const v = options.values ?? {};
   return html`<form method="post" action="/dashboard/allowlist" class="stack">
     ${csrfField(csrf)}<input type="hidden" name="back" value="${options.back}">
     <label for="allow-cidr">IP address or range</label>
-    <input id="allow-cidr" name="cidr" required autocomplete="off" spellcheck="false" placeholder="192.0.2.0/24" value="${options.cidr ?? ''}">
+    <input id="allow-cidr" name="cidr" required autocomplete="off" spellcheck="false" placeholder="192.0.2.0/24" value="${v.cidr ?? options.cidr ?? ''}">
     <label for="allow-note">Note</label>
-    <input id="allow-note" name="note" maxlength="500" placeholder="office, monitoring, …">
+    <input id="allow-note" name="note" maxlength="500" placeholder="office, monitoring, …" value="${v.note ?? ''}">
     <p class="help">Every ban on an address it covers is lifted, at Cloudflare too.</p>
     <button type="submit">Allowlist</button>
   </form>`;

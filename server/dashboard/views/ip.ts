@@ -5,16 +5,26 @@ import { formatCount, formatTime, relativeTime } from '../format.ts';
 import type { BanRow, EventRow } from '../../store/store.ts';
 import type { CloudflareActionRow } from '../../store/enforcement.ts';
 import type { Flash } from '../sessions.ts';
-import { allowlistForm, banActions, cloudflareBadge, manualBanForm } from './components.ts';
+import type { CloudflareShown } from '../cloudflare-state.ts';
+import type { Protection } from '../protection.ts';
+import { allowlistForm, banActions, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
 import { page } from './layout.ts';
 
 export interface IpPageData {
   nowMs: number;
   ipKey: string;
+  /** What was typed into the search, when it is not the key itself (an address counted as its /64). */
+  searched: string | null;
   /** An address the ban form can take (the key itself, or its network address for a prefix). */
   banAddress: string;
   currentBan: { jail: string; expiresAtMs: number } | null;
-  cloudflare: string | null;
+  /** Null when Cloudflare holds nothing for the key and nothing is on the way. */
+  cloudflare: CloudflareShown | null;
+  /** Set for an allowlisted or never-ban address: it gets an explanation instead of a Ban form. */
+  protection: Protection | null;
+  defaultBanDuration: string;
+  /** For a network: the keys inside it with attempts in the last 24 h (null for a single key). */
+  inside: Array<{ ip_key: string; attempts: number; last_seen: string; counted: boolean; banned: boolean }> | null;
   events: EventRow[];
   bans: BanRow[];
   audit: Array<Record<string, unknown>>;
@@ -33,7 +43,7 @@ function section(id: string, title: string, count: number, table: Renderable, em
 }
 
 /** How many rows of each kind the page shows at most. */
-export const IP_PAGE_LIMITS = { events: 500, bans: 200, audit: 500, cloudflareActions: 200 } as const;
+export const IP_PAGE_LIMITS = { events: 500, bans: 200, audit: 500, cloudflareActions: 200, keysInNetwork: 100 } as const;
 
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
@@ -56,11 +66,42 @@ export function auditDetail(detail: unknown): Renderable {
   return html`<ul class="pairs">${pairs}</ul>`;
 }
 
+/** Why this address is never banned, and where that comes from: no Ban form that would only fail. */
+function protectionCard(p: Protection) {
+  return html`<section class="card" aria-labelledby="protected-heading">
+    <h2 id="protected-heading">Why EdgeJail never bans this address</h2>
+    <p>${p.why}</p>
+    ${p.entries.length
+      ? html`<ul class="plain">${p.entries.map((e) => html`<li>Allowlist entry <span class="mono">${e.cidr}</span>: ${e.source === 'config' ? 'in the config file (edit it to remove)' : html`added at runtime${e.note ? html` (“${e.note}”)` : ''}; remove it from the allowlist on the <a href="/dashboard">overview</a>`}</li>`)}</ul>`
+      : ''}
+  </section>`;
+}
+
+function insideSection(d: IpPageData) {
+  const rows = d.inside!;
+  return html`<section class="card" aria-labelledby="inside-heading">
+    <h2 id="inside-heading">Addresses in ${d.ipKey}, last 24 h <span class="count">${formatCount(rows.length)}</span></h2>
+    ${rows.length
+      ? html`<div class="table-scroll"><table class="compact">
+          <thead><tr><th scope="col">Address</th><th scope="col" class="num">Attempts</th><th scope="col">Last seen</th></tr></thead>
+          <tbody>${rows.map((k) => html`<tr><th scope="row">${ipLink(k.ip_key)}${k.banned ? html` <span class="badge badge-bad">banned</span>` : ''}${k.counted ? '' : html` <span class="badge badge-protected">protected</span>`}</th>
+            <td class="num">${formatCount(k.attempts)}</td><td>${when(k.last_seen, d.nowMs)}</td></tr>`)}</tbody>
+        </table></div>
+        ${rows.length >= IP_PAGE_LIMITS.keysInNetwork ? html`<p class="muted">The ${formatCount(IP_PAGE_LIMITS.keysInNetwork)} with the most attempts.</p>` : ''}`
+      : html`<p class="empty">No attempts from inside this network in 24 h.</p>`}
+  </section>`;
+}
+
 export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | null }): string {
   const { csrf } = options;
   const status = d.currentBan
-    ? html`<p class="status status-banned"><strong>Banned</strong> by <span class="jail">${d.currentBan.jail}</span> until ${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())} (${relativeTime(new Date(d.currentBan.expiresAtMs).toISOString(), d.nowMs)}) · Cloudflare: ${cloudflareBadge(d.cloudflare)}</p>`
-    : html`<p class="status"><strong>Not banned.</strong>${d.cloudflare ? html` Cloudflare: ${cloudflareBadge(d.cloudflare)}` : ''}</p>`;
+    ? html`<p class="status status-banned"><strong>Banned</strong> by <span class="jail">${d.currentBan.jail}</span> until ${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())} (${relativeTime(new Date(d.currentBan.expiresAtMs).toISOString(), d.nowMs)}) · Cloudflare: ${d.cloudflare ? cloudflareBadge(d.cloudflare) : html`<span class="badge badge-muted">not sent</span>`}</p>`
+    : d.protection
+      ? html`<p class="status status-protected"><strong>Protected</strong> ${protectedBadge(d.protection)}</p>`
+      : html`<p class="status"><strong>Not banned.</strong>${d.cloudflare ? html` Cloudflare: ${cloudflareBadge(d.cloudflare)}` : ''}</p>`;
+  const searchedNote = d.searched
+    ? html`<p class="muted">You looked up <span class="mono">${d.searched}</span>: EdgeJail counts and bans it as <span class="mono">${d.ipKey}</span>.</p>`
+    : '';
 
   const events = html`<table>
     <caption class="visually-hidden">Events from ${d.ipKey}, newest first</caption>
@@ -76,14 +117,14 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
       <td>${e.ignored_reason ? html`<span class="badge badge-muted">ignored: ${e.ignored_reason}</span>` : 'yes'}${d.ipKey !== e.ip ? html` <span class="muted mono">${e.ip}</span>` : ''}</td>
     </tr>`)}</tbody></table>`;
 
-  const bans = html`<table>
+  const bans = html`<table class="cards">
     <caption class="visually-hidden">Bans of ${d.ipKey}</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Jail</th><th scope="col">Reason</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col">Lifted by</th></tr></thead>
     <tbody>${d.bans.map((b) => html`<tr>
-      <td class="num">${b.id}</td><td><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td class="reason">${b.reason}</td>
-      <td>${when(b.created_at, d.nowMs)}</td><td>${when(b.expires_at, d.nowMs)}</td>
-      <td>${b.state === 'active' ? html`<span class="badge badge-bad">active</span>` : html`<span class="badge badge-muted">lifted</span>`}</td>
-      <td>${b.lifted_by ?? ''}${b.lifted_at ? html` <span class="muted">${formatTime(b.lifted_at)}</span>` : ''}</td>
+      <td class="num card-title">#${b.id}</td><td data-label="Jail"><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td data-label="Reason" class="reason">${b.reason}</td>
+      <td data-label="Created">${when(b.created_at, d.nowMs)}</td><td data-label="Expires">${when(b.expires_at, d.nowMs)}</td>
+      <td data-label="State">${b.state === 'active' ? html`<span class="badge badge-bad">active</span>` : html`<span class="badge badge-muted">lifted</span>`}</td>
+      <td data-label="Lifted by">${b.lifted_by ?? ''}${b.lifted_at ? html` <span class="muted">${formatTime(b.lifted_at)}</span>` : ''}</td>
     </tr>`)}</tbody></table>`;
 
   const audit = html`<table>
@@ -103,15 +144,17 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
   const body = html`
     <p class="breadcrumb"><a href="/dashboard">Overview</a> › IP</p>
     <div class="page-head"><div><h1 class="mono">${d.ipKey}</h1>${status}</div></div>
-    <div class="grid-2">
+    ${searchedNote}
+    ${d.protection ? protectionCard(d.protection) : html`<div class="grid-2">
       <section class="card" aria-labelledby="act-heading">
         <h2 id="act-heading">${d.currentBan ? 'Lift or extend' : 'Ban'}</h2>
         ${d.currentBan
           ? html`<p>Blocked until <strong>${formatTime(new Date(d.currentBan.expiresAtMs).toISOString())}</strong>. Unban lifts every ban on ${d.ipKey}; extend adds a manual ban reaching further.</p>${banActions(d.ipKey, csrf, 'ip', 'ip')}`
-          : manualBanForm(csrf, { ip: d.banAddress, back: 'ip' })}
+          : manualBanForm(csrf, { ip: d.banAddress, back: 'ip', defaultDuration: d.defaultBanDuration, values: formValues(options.flash, 'ban') })}
       </section>
-      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip' })}</section>
-    </div>
+      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { cidr: d.ipKey, back: 'ip', values: formValues(options.flash, 'allowlist') })}</section>
+    </div>`}
+    ${d.inside ? insideSection(d) : ''}
     ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.', IP_PAGE_LIMITS.bans)}
     ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events)}
     ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.', IP_PAGE_LIMITS.audit)}

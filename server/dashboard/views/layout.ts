@@ -26,6 +26,14 @@ export function flashMessage(flash: Flash | null | undefined): Renderable {
 }
 
 export function page(options: PageOptions, body: Renderable): string {
+  // Any address or prefix, banned or not, attacker or not: the IP page has its whole story.
+  const search = options.csrf
+    ? html`<form method="get" action="/dashboard/ip" class="ip-search" role="search" aria-label="Look up an IP">
+        <label for="ip-search" class="visually-hidden">Look up an IP address or prefix</label>
+        <input id="ip-search" name="ip" type="search" required maxlength="100" autocomplete="off" spellcheck="false" placeholder="Look up an IP or prefix">
+        <button type="submit">Look up</button>
+      </form>`
+    : '';
   const nav = options.csrf
     ? html`<nav aria-label="Main">
         <a href="/dashboard"${options.current === 'overview' ? html` aria-current="page"` : ''}>Overview</a>
@@ -49,6 +57,7 @@ export function page(options: PageOptions, body: Renderable): string {
 <header class="topbar">
   <div class="wrap topbar-inner">
     <a class="brand" href="/dashboard"><svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path d="M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5l-8-3Z" fill="#38bdf8"/><path d="M8 8v8M12 8v8M16 8v8" stroke="#0f172a" stroke-width="2"/></svg>EdgeJail</a>
+    ${search}
     ${nav}
   </div>
 </header>
