@@ -8,3 +8,16 @@ export const BENCH_IP_CAPACITY = 2 ** 17;
 
 /** The n-th bench address (n mod 2^17): 198.18.0.0 … 198.19.255.255. */
 export const benchIp = (n: number, second = 18) => `198.${second + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
+
+/** How many distinct addresses spreadBenchIp yields, one per /24, before repeating. */
+export const SPREAD_IP_CAPACITY = 2 ** 16;
+
+/**
+ * The n-th address of a botnet spread over the address space: one per /24 of 11.0.0.0/8
+ * (public, in no never-ban range, never two in one /24), so no range placement can hold
+ * two of them. 198.18.0.0/15 has only 512 /24s, too few for 50,000 such bots.
+ */
+export const spreadBenchIp = (n: number) => `11.${(n >> 8) & 255}.${n & 255}.${(n * 7) % 254 + 1}`;
+
+/** The k-th address (0-255) of the n-th /24 of 11.128.0.0/9: for networks a range can hold whole. */
+export const denseBenchIp = (network: number, k: number) => `11.${128 + ((network >> 8) & 127)}.${network & 255}.${k & 255}`;

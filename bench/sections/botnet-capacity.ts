@@ -4,6 +4,7 @@
 // 5 minutes, 10,000 list items per account). How long until the list is full, how many bans
 // have a placement (list, access_rule or origin_only) 60 s after the last ban, and the calls
 // and 429s those 60 s cost.
+import { denseBenchIp, spreadBenchIp } from '../lib/addresses.ts';
 import { performance } from 'node:perf_hooks';
 import { startFakeCloudflare } from '../../test/fake-cloudflare/server.ts';
 import { ADMIN_TOKEN, startStoryService, type StoryService } from '../../test/e2e/support/edgejail-service.ts';
@@ -20,8 +21,6 @@ const PLACED_AFTER_MS = 60_000;
 // maxretry 5: the fifth failure bans, the sixth arrives at a banned IP, as a bot's would.
 const JAILS = { wordpress: { maxretry: 5, findtime: '10m', bantime: '1h' } };
 
-/** One address per /24 of 11.0.0.0/8: public, in no never-ban range, never two in one /24. */
-export const spreadIp = (n: number) => `11.${(n >> 8) & 255}.${n & 255}.${(n * 7) % 254 + 1}`;
 
 interface Placements {
   list: number;
@@ -42,7 +41,7 @@ export async function botnetCapacitySection(ips: number) {
   const fake = await startFakeCloudflare(); // Cloudflare's limits: 1,200 calls / 5 min, 10,000 items
   const service = await startStoryService({ backend: 'list', fake, jails: JAILS, cloudflare: { list_capacity: LIST_CAPACITY } });
   try {
-    const addresses = Array.from({ length: ips }, (_, i) => spreadIp(i));
+    const addresses = Array.from({ length: ips }, (_, i) => spreadBenchIp(i));
     const events = Array.from({ length: FAILURES }, () => failedLogins(addresses)).flat();
     const batches = Array.from({ length: Math.ceil(events.length / BATCH) }, (_, i) => events.slice(i * BATCH, (i + 1) * BATCH));
     const callsBefore = fake.calls.length;
@@ -93,7 +92,7 @@ export async function botnetRangesSection(networks = 50, perNetwork = 256) {
   const fake = await startFakeCloudflare();
   const service = await startStoryService({ backend: 'list', fake, jails: JAILS, cloudflare: { list_capacity: LIST_CAPACITY } });
   try {
-    const addresses = Array.from({ length: networks * perNetwork }, (_, i) => `11.128.${Math.floor(i / perNetwork)}.${i % perNetwork}`);
+    const addresses = Array.from({ length: networks * perNetwork }, (_, i) => denseBenchIp(Math.floor(i / perNetwork), i % perNetwork));
     const events = Array.from({ length: FAILURES }, () => failedLogins(addresses)).flat();
     const batches = Array.from({ length: Math.ceil(events.length / BATCH) }, (_, i) => events.slice(i * BATCH, (i + 1) * BATCH));
     const started = performance.now();

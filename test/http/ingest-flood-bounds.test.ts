@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { addSite, attempt, signedHeaders, startService, type TestSite } from '../support/service.ts';
+import { addSite, adminHeaders, attempt, signedHeaders, startService, type TestSite } from '../support/service.ts';
 
 const QUOTA = 50;
 const CAP = 120;
@@ -45,7 +45,7 @@ async function flood(site: TestSite, keys: number) {
 
 const activeBans = () => (svc.app.core.db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'").get() as { n: number }).n;
 const refusedMetric = async () => {
-  const text = (await svc.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const text = (await svc.app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders })).body;
   return Object.fromEntries([...text.matchAll(/^edgejail_bans_refused_total\{cause="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 };
 

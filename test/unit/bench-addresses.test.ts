@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CidrSet } from '../../server/jail/ip.ts';
 import { ignoreReasonFor } from '../../server/jail/ignore.ts';
 import { NEVER_BAN_RANGES } from '../../server/jail/never-ban.ts';
-import { BENCH_IP_CAPACITY, benchIp } from '../../bench/lib/addresses.ts';
+import { BENCH_IP_CAPACITY, SPREAD_IP_CAPACITY, benchIp, denseBenchIp, spreadBenchIp } from '../../bench/lib/addresses.ts';
 import { ROOT } from '../support/process.ts';
 
 test('every bench address is one the jails count', () => {
@@ -20,6 +20,18 @@ test('every bench address is one the jails count', () => {
   }
   assert.equal(ignoreReasonFor(benchIp(BENCH_IP_CAPACITY - 1), lists), null);
   assert.equal(new Set(Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => benchIp(n))).size, BENCH_IP_CAPACITY, 'distinct up to the capacity');
+});
+
+test('the spread and dense botnets are counted too, spread one per /24', () => {
+  const lists = { allowlist: new CidrSet([]), neverBan: new CidrSet(NEVER_BAN_RANGES) };
+  const networks = new Set<string>();
+  for (let n = 0; n < SPREAD_IP_CAPACITY; n++) {
+    const ip = spreadBenchIp(n);
+    if (n % 101 === 0) assert.equal(ignoreReasonFor(ip, lists), null, ip);
+    networks.add(ip.slice(0, ip.lastIndexOf('.')));
+  }
+  assert.equal(networks.size, SPREAD_IP_CAPACITY, 'never two in one /24');
+  for (const ip of [denseBenchIp(0, 0), denseBenchIp(49, 255)]) assert.equal(ignoreReasonFor(ip, lists), null, ip);
 });
 
 test('no bench load generator writes its own addresses', () => {
