@@ -32,12 +32,17 @@ import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
 import { createEnforcer, type Enforcer } from './cloudflare/enforcer.ts';
 import type { SiteRow } from './store/store.ts';
+import { createNotifier, type Notifier } from './notify/notifier.ts';
+import { channelsFromConfig } from './notify/channels/from-config.ts';
+import { serviceSources } from './notify/sources.ts';
+import type { RetryPolicy } from './notify/delivery.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     core: Core;
     metrics: MetricsRegistry;
     enforcer: Enforcer;
+    notifier: Notifier;
     verifySite: (request: FastifyRequest) => Promise<void>;
     verifyAdmin: (request: FastifyRequest) => Promise<void>;
     verifyMetrics: (request: FastifyRequest) => Promise<void>;
@@ -58,6 +63,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Tests turn the timers off and drive expiry themselves. */
   backgroundJobs?: boolean;
+  /** Tests shorten the alerts' retry backoff. */
+  notifyRetry?: RetryPolicy;
 }
 
 /** The bearer token /metrics takes beside the admin token, from metrics.token_file. */
@@ -101,12 +108,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const listenerPlan = planListeners(config);
 
   let enforcer: Enforcer | undefined;
-  const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake() });
+  let notifier: Notifier | undefined;
+  const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake(), onShieldChange: () => notifier?.wake() });
   enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now });
+  notifier = createNotifier({
+    config: config.notify,
+    channels: channelsFromConfig(config.notify, core.now),
+    sources: serviceSources({ db, shield: core.shield, enforcerStatus: () => enforcer!.status() }),
+    audit: (entry) => core.store.audit(entry),
+    logger: app.log,
+    now: core.now,
+    retry: options.notifyRetry,
+  });
 
   app.decorate('core', core);
   app.decorate('metrics', new MetricsRegistry());
   app.decorate('enforcer', enforcer);
+  app.decorate('notifier', notifier);
   app.decorateRequest('site', undefined);
   app.decorate('verifySite', async (request: FastifyRequest) => {
     request.site = verifySiteSignature(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
@@ -138,7 +156,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (isIngestRequest(request)) request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
   });
   const shed = app.metrics.counter('edgejail_requests_shed_total', 'Requests refused with 429/503 to stay bounded, by cause');
-  await registerOverloadShedding(app, config.overload, (reason) => shed.inc({ reason }));
+  await registerOverloadShedding(app, config.overload, (reason) => {
+    shed.inc({ reason });
+    notifier!.recordShed(reason);
+  });
   await app.register(fastifyAuth);
 
   await app.register(openApiPlugin); // first: it records every route registered after it
@@ -154,8 +175,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const jobs = startBackgroundJobs(app);
     app.addHook('onClose', async () => jobs.stop());
   }
-  app.addHook('onReady', async () => enforcer!.start());
+  app.addHook('onReady', async () => {
+    await enforcer!.start();
+    notifier!.start({ timer: options.backgroundJobs ?? true });
+  });
   app.addHook('onClose', async () => {
+    await notifier!.stop();
     await enforcer!.stop();
     await checkpointer?.stop();
     await aggregates.close();
