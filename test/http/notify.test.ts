@@ -64,7 +64,7 @@ const nextIp = () => {
 
 /** `ips` fresh addresses × 5 wrong passwords: each crosses the wordpress jail's maxretry once. */
 async function banMany(app: FastifyInstance, site: TestSite, clockMs: number, ips: number) {
-  const events = [];
+  const events: Array<Record<string, unknown>> = [];
   for (let i = 0; i < ips; i++) {
     const ip = nextIp();
     for (let k = 0; k < 5; k++) events.push(attempt(ip, { occurred_at: new Date(clockMs).toISOString() }));
