@@ -70,10 +70,16 @@ export function addBans(digest: PendingDigest, bans: NewBansSnapshot, atMs: numb
   });
 }
 
-/** The items due to go out now, or null: nothing pending, or the channel spoke too recently. */
+/**
+ * The items due to go out now, or null: nothing pending, the channel spoke too recently, or
+ * only bans are pending and they have not been gathered for a whole interval yet. So a storm
+ * is summed up once, and a ban summary rarely holds up an alert behind it.
+ */
 export function takeDueDigest(digest: PendingDigest, nowMs: number, minIntervalMs: number): DigestItem[] | null {
   if (digest.items.size === 0) return null;
   if (digest.lastSentAtMs !== null && nowMs - digest.lastSentAtMs < minIntervalMs) return null;
+  const pending = [...digest.items.values()];
+  if (pending.every((i) => i.status === 'info') && nowMs - Math.min(...pending.map((i) => i.firstAtMs)) < minIntervalMs) return null;
   const order = { firing: 0, resolved: 1, info: 2 } as const;
   const items = [...digest.items.values()].sort((a, b) => order[a.status] - order[b.status] || a.firstAtMs - b.firstAtMs);
   digest.items.clear();

@@ -12,9 +12,18 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/** Resolves once `count()` reaches `n`, woken by each arrival (no polling, no fixed sleep). */
+/**
+ * Resolves once `count()` reaches `n`, woken by each arrival (no polling, no fixed sleep).
+ * Gives up after a generous minute so a missing message fails the test instead of hanging it.
+ */
 async function waitForCount(events: EventEmitter, count: () => number, n: number): Promise<void> {
-  while (count() < n) await once(events, 'arrived');
+  const signal = AbortSignal.timeout(60_000);
+  try {
+    while (count() < n) await once(events, 'arrived', { signal });
+  } catch (error) {
+    if (signal.aborted) throw new Error(`expected ${n} message(s) at the sink, got ${count()}`);
+    throw error;
+  }
 }
 
 export async function startWebhookSink(options: { answer?: (index: number) => { status: number; headers?: Record<string, string> } | 'hang' } = {}) {

@@ -124,9 +124,16 @@ test('digest: one line per kind and site, bans summed, a flap shown as one resol
 
   addBans(digest, { total: 3, byJail: { recidive: 3 }, sample: ['198.51.100.1'] }, T0 + 2000);
   assert.equal(takeDueDigest(digest, T0 + 14 * MIN, 15 * MIN), null, 'too soon after the last');
-  const second = takeDueDigest(digest, T0 + 1000 + 15 * MIN, 15 * MIN)!;
+  assert.equal(takeDueDigest(digest, T0 + 1000 + 15 * MIN, 15 * MIN), null, 'bans alone are gathered for a whole interval');
+  const second = takeDueDigest(digest, T0 + 2000 + 15 * MIN, 15 * MIN)!;
   assert.deepEqual(second.map((i) => i.count), [3]);
   assert.equal(takeDueDigest(digest, T0 + 60 * MIN, 15 * MIN), null, 'nothing pending, nothing sent');
+
+  const fresh = emptyDigest();
+  addBans(fresh, { total: 2, byJail: { wordpress: 2 }, sample: ['192.0.2.1', '192.0.2.2'] }, T0);
+  assert.equal(takeDueDigest(fresh, T0 + MIN, 15 * MIN), null);
+  addChange(fresh, change('firing', 'a', T0 + MIN));
+  assert.deepEqual(takeDueDigest(fresh, T0 + MIN, 15 * MIN)!.map((i) => i.kind), ['shield_up', 'bans'], 'an alert goes at once and takes the bans gathered so far with it');
 });
 
 test('hook URLs are shown by host only, and secrets are scrubbed from error texts', () => {
