@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
 import { buildApp } from '../../server/app.ts';
 import { attempt, addSite, signedHeaders, tempDir, testConfig, type TestSite } from '../support/service.ts';
 import { startSmtpSink, startWebhookSink, type ReceivedRequest } from '../support/notify-sinks.ts';
+import { waitFor } from '../e2e/support/poll.ts';
 import type { FastifyInstance } from 'fastify';
 
 const HOOK_SECRET = 'hook-secret-4f8a1c2e9b7d6053';
@@ -223,4 +224,27 @@ test('a channel that never answers holds up neither ingest nor the other channel
   const res = await app.inject({ method: 'POST', url: '/v1/events', headers: signedHeaders(site, body, Math.floor(clock.ms / 1000)), payload: body });
   assert.equal(res.statusCode, 200);
   assert.equal(app.notifier.pending(), 1, 'only the hanging channel still holds its message');
+});
+
+test('the service shedding load is an alert, from the overload hooks\' own count; it resolves once 5 minutes pass without a shed', async () => {
+  const tmp = tempDir();
+  const json = await startWebhookSink();
+  writeFileSync(join(tmp.dir, 'hook-secret'), HOOK_SECRET);
+  const clock = { ms: Date.now() - 3600_000 };
+  // An RSS budget this process is always over: every request past the first sample is shed.
+  const config = testConfig(tmp.dir, { overload: { max_rss_mb: 32 }, notify: { min_interval: '10m', webhooks: [{ url: json.url(), secret_file: join(tmp.dir, 'hook-secret') }] } });
+  const app = await buildApp(config, { backgroundJobs: false, now: () => clock.ms, notifyRetry: FAST_RETRY });
+  await app.ready();
+  cleanups.push(() => tmp.cleanup(), () => json.close(), () => app.close());
+  await waitFor('a request to be shed', async () => (await app.inject({ method: 'GET', url: '/healthz' })).statusCode === 503, { timeoutMs: 30_000 });
+  app.notifier.tick();
+  await json.waitFor(1);
+  const [alert] = JSON.parse(json.requests[0]!.body).items;
+  assert.equal(alert.kind, 'shedding');
+  assert.match(alert.summary, /^the service is shedding load: \d+ requests? refused with 429\/503 in the last 5 min \(rssBytes \d+\); the plugins spool and retry$/);
+
+  clock.ms += 11 * 60_000; // no request meanwhile: nothing shed
+  app.notifier.tick();
+  await json.waitFor(2);
+  assert.equal(JSON.parse(json.requests[1]!.body).items[0].status, 'resolved');
 });
