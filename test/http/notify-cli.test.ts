@@ -64,3 +64,21 @@ test('notify test reaches every channel, prints one line each, and exits 1 when 
     tmp.cleanup();
   }
 });
+
+test('with starttls on, a relay that does not offer STARTTLS gets no mail in clear: the channel fails, the password is not sent', async () => {
+  const tmp = tempDir();
+  const smtp = await startSmtpSink({ user: 'ops', pass: 'relay-pass-1234' }); // offers no STARTTLS
+  try {
+    writeFileSync(join(tmp.dir, 'pass'), 'relay-pass-1234');
+    const notify = { smtp: { host: '127.0.0.1', port: smtp.port, starttls: true, user: 'ops', password_file: join(tmp.dir, 'pass'), from: 'edgejail@example.test', to: ['ops@example.test'] } };
+    const lines: string[] = [];
+    const code = await runNotifyCommand(['test'], { config: testConfig(tmp.dir, { notify }), out: (l) => void lines.push(l), fail: () => 1 });
+    assert.equal(code, 1);
+    assert.match(lines[0]!, /^FAILED {2}smtp 127\.0\.0\.1:\d+ to ops@example\.test: .*STARTTLS.* \(1 attempt\)$/);
+    assert.equal(smtp.mails.length, 0);
+    assert.ok(!lines[0]!.includes('relay-pass-1234'));
+  } finally {
+    await smtp.close();
+    tmp.cleanup();
+  }
+});

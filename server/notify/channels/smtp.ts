@@ -34,8 +34,10 @@ export function createSmtpChannel(config: SmtpConfig, password: string | null): 
       try {
         await transport.sendMail({ from: config.from, to: config.to, subject, text, messageId: `<${message.id}@edgejail>` });
       } catch (error) {
-        const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
-        const what = e.responseCode ? `SMTP ${e.responseCode}: ${(e.response ?? '').slice(0, 200)}` : `${e.code ?? 'error'}: ${(e.message ?? String(error)).slice(0, 200)}`;
+        const e = error as { code?: string; command?: string; responseCode?: number; response?: string; message?: string };
+        const step = e.command ? ` to ${e.command}` : '';
+        let what = e.responseCode ? `SMTP ${e.responseCode}${step}: ${(e.response ?? '').slice(0, 200)}` : `${e.code ?? 'error'}${step}: ${(e.message ?? String(error)).slice(0, 200)}`;
+        if (/STARTTLS/i.test(e.command ?? '') || e.code === 'ETLS') what += '; the relay must offer STARTTLS while notify.smtp.starttls is true (nothing was sent in clear)';
         // 4xx replies are "try again later"; 5xx and a refused login will not change by retrying.
         const retryable = e.responseCode ? e.responseCode >= 400 && e.responseCode < 500 : RETRYABLE_CODES.has(e.code ?? '');
         throw new DeliveryError(what, retryable);
