@@ -17,6 +17,7 @@ const NO_SOURCES: NotifierSources = {
   sites: () => [],
   enforcement: () => ({ mode: 'dry_run', recentCalls: [], blockRule: null, originOnly: null }),
   newBans: () => ({ total: 0, byJail: {}, sample: [] }),
+  sentBefore: () => [],
 };
 
 export async function runNotifyCommand(

@@ -1,6 +1,6 @@
 // Turns each tick's active conditions into changes: "firing" once a condition has lasted
 // its hold time, "resolved" once a fired condition is gone. Pure: state in, state out.
-import { conditionKey, type ConditionKind, type ConditionObservation } from './conditions.ts';
+import { CONDITION_KINDS, conditionKey, type ConditionKind, type ConditionObservation } from './conditions.ts';
 
 export interface TrackedCondition {
   kind: ConditionKind;
@@ -60,4 +60,31 @@ export function evaluateConditions(
     changes.push({ status: 'resolved', kind: gone.kind, siteId: gone.siteId, siteName: gone.siteName, summary: RESOLVED_TEXT[gone.kind](gone), detail: { was: gone.summary }, atMs: nowMs, sinceMs: gone.firstSeenMs });
   }
   return { state: next, changes };
+}
+
+/** One sent message's lines as its audit row keeps them. */
+export interface SentItems {
+  atMs: number;
+  items: Array<{ kind: string; site_id: string | null; site_name?: string | null; status: string; summary?: string }>;
+}
+
+/**
+ * The conditions already told and not yet resolved, from the sent messages oldest first:
+ * after a restart a shield still up is not announced again, and one that came down while
+ * the service was away still gets its "resolved".
+ */
+export function conditionStateFromSent(sent: readonly SentItems[]): ConditionState {
+  const state = new Map<string, TrackedCondition>();
+  const kinds = new Set<string>(CONDITION_KINDS);
+  for (const message of sent) {
+    for (const item of message.items) {
+      if (!kinds.has(item.kind)) continue;
+      const key = conditionKey(item.kind, item.site_id);
+      if (item.status === 'resolved') state.delete(key);
+      else if (item.status === 'firing' && !state.has(key)) {
+        state.set(key, { kind: item.kind as ConditionKind, siteId: item.site_id, siteName: item.site_name ?? null, firstSeenMs: message.atMs, firedAtMs: message.atMs, summary: item.summary ?? item.kind, detail: {} });
+      }
+    }
+  }
+  return state;
 }

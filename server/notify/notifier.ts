@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NotifyConfig } from '../config/notify.ts';
 import type { AuditEntry } from '../store/store.ts';
 import { detectConditions, SITE_SILENT_AFTER_MS, type ConditionSettings } from './conditions.ts';
-import { emptyConditionState, evaluateConditions, type ConditionState } from './evaluator.ts';
+import { conditionStateFromSent, emptyConditionState, evaluateConditions, type ConditionState, type SentItems } from './evaluator.ts';
 import { addBans, addChange, emptyDigest, takeDueDigest, type PendingDigest } from './digest.ts';
 import { messageTitle, type NotifyMessage } from './message.ts';
 import { createShedWindow } from './shed-window.ts';
@@ -25,6 +25,8 @@ export interface NotifierSources {
   enforcement(): EnforcementHealth;
   /** Bans created since the previous call (the first call only sets the cursor). */
   newBans(): NewBansSnapshot;
+  /** Messages sent before this start, oldest first (the audit log), to pick up what was told. */
+  sentBefore(nowMs: number): SentItems[];
 }
 
 interface Logger {
@@ -67,7 +69,7 @@ export function createNotifier(deps: NotifierDeps) {
           message_id: message.id,
           type: message.type,
           title: scrub(messageTitle(message), channel.redactions),
-          items: message.items.map((i) => ({ kind: i.kind, site_id: i.siteId, status: i.status, count: i.count })),
+          items: message.items.map((i) => ({ kind: i.kind, site_id: i.siteId, site_name: i.siteName, status: i.status, count: i.count, summary: scrub(i.summary, channel.redactions).slice(0, 300) })),
           attempts: outcome.attempts,
           ...(outcome.error ? { error: outcome.error } : {}),
         },
@@ -128,6 +130,11 @@ export function createNotifier(deps: NotifierDeps) {
       if (!lanes.length || started) return;
       started = true;
       sources.newBans();
+      try {
+        conditions = conditionStateFromSent(sources.sentBefore(now()));
+      } catch (error) {
+        logger.warn({ err: String(error) }, 'could not read which alerts were sent before; conditions still true are told again');
+      }
       logger.info({ channels: channels.map((c) => c.name), min_interval_s: config.min_interval }, 'notifications on');
       if (options.timer ?? true) {
         timer = setInterval(tick, NOTIFY_TICK_MS);

@@ -17,7 +17,8 @@ export function createNotifyStore(db: Db) {
     newBanSample: db.prepare('SELECT ip_key FROM bans WHERE id > ? ORDER BY id LIMIT ?'),
     recentCalls: db.prepare("SELECT at, outcome, http_status, operation, error FROM cloudflare_actions WHERE outcome != 'dry_run' ORDER BY at DESC, id DESC LIMIT ?"),
     sites: db.prepare('SELECT id, name, created_at, last_event_at FROM sites ORDER BY created_at'),
-    notifyAudit: db.prepare("SELECT * FROM audit_log WHERE action LIKE 'notify%' ORDER BY id DESC LIMIT ?"),
+    // Bounded by the audit_log_at index: read once at start.
+    sentNotifications: db.prepare("SELECT at, detail FROM audit_log WHERE at > ? AND action = 'notify_sent' ORDER BY at DESC, id DESC LIMIT ?"),
   };
   return {
     maxBanId: () => (s.maxBanId.get() as { id: number }).id,
@@ -32,7 +33,8 @@ export function createNotifyStore(db: Db) {
     },
     recentCloudflareCalls: (limit: number) => s.recentCalls.all(limit) as RecentCallRow[],
     sites: () => s.sites.all() as Array<{ id: string; name: string; created_at: string; last_event_at: string | null }>,
-    recentNotifyAudit: (limit = 100) => s.notifyAudit.all(limit) as Array<{ id: number; at: string; actor: string; action: string; detail: string | null }>,
+    /** The notify_sent rows after `sinceIso`, newest first. */
+    sentNotificationsSince: (sinceIso: string, limit: number) => s.sentNotifications.all(sinceIso, limit) as Array<{ at: string; detail: string | null }>,
   };
 }
 

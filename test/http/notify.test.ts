@@ -48,7 +48,7 @@ async function setup(options: { jsonAnswer?: Parameters<typeof startWebhookSink>
   await app.ready();
   const site = addSite(app, 'blog');
   cleanups.push(() => tmp.cleanup(), () => json.close(), () => slack.close(), () => smtp.close(), () => app.close());
-  return { app, json, slack, smtp, clock, site };
+  return { app, json, slack, smtp, clock, site, config };
 }
 
 function verifySignature(request: ReceivedRequest): void {
@@ -247,4 +247,26 @@ test('the service shedding load is an alert, from the overload hooks\' own count
   app.notifier.tick();
   await json.waitFor(2);
   assert.equal(JSON.parse(json.requests[1]!.body).items[0].status, 'resolved');
+});
+
+test('after a restart, a shield still up is not announced again, and its coming down still gets its "resolved"', async () => {
+  const { app, json, clock, site, config } = await setup();
+  app.core.shield.raise(site.id, { durationSeconds: 3600, reason: 'before the restart', actor: 'admin:api' });
+  await json.waitFor(1);
+  await app.notifier.idle();
+  await app.close();
+
+  clock.ms += 20 * 60_000;
+  const again = await buildApp(config, { backgroundJobs: false, now: () => clock.ms, notifyRetry: FAST_RETRY });
+  await again.ready();
+  cleanups.push(() => again.close());
+  again.notifier.tick();
+  await again.notifier.idle();
+  assert.equal(json.requests.length, 1, 'the shield still up was told before the restart');
+
+  again.core.shield.lower(site.id, 'admin:api');
+  again.notifier.tick();
+  await json.waitFor(2);
+  const [line] = JSON.parse(json.requests[1]!.body).items;
+  assert.deepEqual([line.kind, line.status, line.summary], ['shield_up', 'resolved', 'login shield down at blog: the attack has stopped']);
 });
