@@ -32,12 +32,17 @@ import { startBackgroundJobs } from './background.ts';
 import { createEnforcer, type Enforcer } from './enforcement/worker.ts';
 import { guardFrom } from './enforcement/ranges.ts';
 import type { SiteRow } from './store/store.ts';
+import { createNotifier, type Notifier } from './notify/notifier.ts';
+import { channelsFromConfig } from './notify/channels/from-config.ts';
+import { serviceSources } from './notify/sources.ts';
+import type { RetryPolicy } from './notify/delivery.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     core: Core;
     metrics: MetricsRegistry;
     enforcer: Enforcer;
+    notifier: Notifier;
     verifySite: (request: FastifyRequest) => Promise<void>;
     verifyAdmin: (request: FastifyRequest) => Promise<void>;
     verifyMetrics: (request: FastifyRequest) => Promise<void>;
@@ -58,6 +63,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Tests turn the timers off and drive expiry themselves. */
   backgroundJobs?: boolean;
+  /** Tests shorten the alerts' retry backoff. */
+  notifyRetry?: RetryPolicy;
 }
 
 /** The bearer token /metrics takes beside the admin token, from metrics.token_file. */
@@ -112,15 +119,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
   const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
+  // The notifier reads the core, so it comes after it; a shield restored while the core is
+  // built has nobody to tell yet, and the notifier's first tick reads it anyway.
+  let notifier: Notifier | undefined;
   const core = createCore(config, db, {
     now: options.now,
     onEnforcementChange: () => enforcer.wake(),
     onBanRefused: (cause) => refused.inc({ cause }),
+    onShieldChange: () => notifier?.wake(),
+  });
+  notifier = createNotifier({
+    config: config.notify,
+    channels: channelsFromConfig(config.notify, core.now),
+    sources: serviceSources({ db, shield: core.shield, enforcerStatus: () => enforcer.status() }),
+    audit: (entry) => core.store.audit(entry),
+    logger: app.log,
+    now: core.now,
+    retry: options.notifyRetry,
   });
 
   app.decorate('core', core);
   app.decorate('metrics', metrics);
   app.decorate('enforcer', enforcer);
+  app.decorate('notifier', notifier);
   app.decorateRequest('site', undefined);
   app.decorate('verifySite', async (request: FastifyRequest) => {
     request.site = verifySiteSignature(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
@@ -153,7 +174,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (isIngestRequest(request)) request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
   });
   const shed = app.metrics.counter('edgejail_requests_shed_total', 'Requests refused with 429/503 to stay bounded, by cause');
-  await registerOverloadShedding(app, config.overload, (reason) => shed.inc({ reason }));
+  await registerOverloadShedding(app, config.overload, (reason) => {
+    shed.inc({ reason });
+    notifier!.recordShed(reason);
+  });
   await app.register(fastifyAuth);
 
   await app.register(openApiPlugin); // first: it records every route registered after it
@@ -169,8 +193,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const jobs = startBackgroundJobs(app);
     app.addHook('onClose', async () => jobs.stop());
   }
-  app.addHook('onReady', async () => enforcer.start());
+  app.addHook('onReady', async () => {
+    await enforcer.start();
+    notifier!.start({ timer: options.backgroundJobs ?? true });
+  });
   app.addHook('onClose', async () => {
+    await notifier!.stop();
     await enforcer.stop();
     await checkpointer?.stop();
     await aggregates.close();

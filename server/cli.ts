@@ -12,6 +12,7 @@ import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
 import { runCloudflareCommand } from './cloudflare/commands.ts';
 import { enforcementStateOf, cloudflareActionsFor, placementOf } from './store/enforcement.ts';
 import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
+import { NOTIFY_USAGE, runNotifyCommand } from './notify/commands.ts';
 
 const USAGE = `usage: edgejail <command>
 
@@ -34,6 +35,7 @@ ${ALLOWLIST_USAGE}
   shield up <site> [--for <duration>] [--reason <text>]   raise a site's login shield
   shield down <site>
   shield status [--json]
+${NOTIFY_USAGE}
 
 Environment: EDGEJAIL_CONFIG, EDGEJAIL_DATA_DIR, EDGEJAIL_HOST, EDGEJAIL_PORT, EDGEJAIL_ADMIN_TOKEN,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, EDGEJAIL_CF_BACKEND.`;
@@ -281,6 +283,8 @@ export async function runCli(argv: string[]): Promise<number> {
           print(`purged ${deleted} event${deleted === 1 ? '' : 's'} older than ${formatDuration(maxAge)}`);
           return 0;
         });
+      case 'notify':
+        return await runNotifyCommand(args.positional.slice(1), { config, out: print, fail });
       case 'cloudflare': {
         const db = openDatabase(databasePath(config));
         try {

@@ -5,6 +5,7 @@ import { jailsConfigSchema } from '../jail/jail-config.ts';
 import { parseCidr } from '../jail/ip.ts';
 import { cloudflareConfigSchema } from '../cloudflare/config.ts';
 import { shieldConfigSchema } from '../shield/config.ts';
+import { notifyConfigSchema } from './notify.ts';
 
 const cidrSchema = z.string().refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range');
 const portSchema = z.coerce.number({ message: 'must be a port number (0-65535)' }).int().min(0).max(65_535);
@@ -122,6 +123,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   cloudflare: cloudflareConfigSchema,
   shield: shieldConfigSchema,
+  notify: notifyConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
