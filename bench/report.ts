@@ -65,6 +65,28 @@ const ROWS: Row[] = [
     target: 'within budget (960), 0 × 429',
     met: (r) => both(num(r, 'botnet_50k_api_calls'), num(r, 'botnet_50k_rate_limited_calls'), (c, n) => c <= 960 && n === 0),
   },
+  // Issue 14: smaller than the PHP worker it protects, faster than fail2ban on every row.
+  { row: '14', figure: 'rss_idle_mb: 10 s after start, no traffic', value: (r) => fmt(num(r, 'rss_idle_mb'), ' MB'), target: '< 70 MB', met: (r) => cmp(num(r, 'rss_idle_mb'), (v) => v < 70) },
+  { row: '14', figure: 'rss_peak_mb: batch-50 load, 100,000 distinct IPs', value: (r) => fmt(num(r, 'rss_peak_mb'), ' MB'), target: '< 120 MB', met: (r) => cmp(num(r, 'rss_peak_mb'), (v) => v < 120) },
+  { row: '14', figure: 'rss_overload_mb: 10× overload', value: (r) => fmt(num(r, 'rss_overload_mb'), ' MB'), target: '< 120 MB', met: (r) => cmp(num(r, 'rss_overload_mb'), (v) => v < 120) },
+  {
+    row: '14', figure: 'ingest_batched_events_per_s vs 1.2 × fail2ban_regex_lines_per_s',
+    value: (r) => `${fmt(num(r, 'ingest_batched_events_per_s'))} vs ${fmt(num(r, 'fail2ban_regex_lines_per_s'))} × 1.2`,
+    target: '≥ 1.2 × fail2ban-regex', met: (r) => both(num(r, 'ingest_batched_events_per_s'), num(r, 'fail2ban_regex_lines_per_s'), (e, f) => e >= 1.2 * f),
+  },
+  {
+    row: '14', figure: 'ingest_open_loop_p99_ms: batch 50 at half the saturated rate, open loop',
+    value: (r) => `${fmt(num(r, 'ingest_open_loop_p99_ms'), ' ms')} at ${fmt(num(r, 'ingest_open_loop_rate'))} req/s`,
+    target: '< 20 ms', met: (r) => cmp(num(r, 'ingest_open_loop_p99_ms'), (v) => v < 20),
+  },
+  {
+    row: '14', figure: 'ingest_unbatched_open_loop_p99_ms: batch 1 at half the saturated rate, open loop',
+    value: (r) => `${fmt(num(r, 'ingest_unbatched_open_loop_p99_ms'), ' ms')} at ${fmt(num(r, 'ingest_unbatched_open_loop_rate'))} req/s`,
+    target: '< 10 ms', met: (r) => cmp(num(r, 'ingest_unbatched_open_loop_p99_ms'), (v) => v < 10),
+  },
+  { row: '14', figure: 'overload_p99_ms: all answers at 10× the saturating load', value: (r) => fmt(num(r, 'overload_p99_ms'), ' ms'), target: '< 250 ms', met: (r) => cmp(num(r, 'overload_p99_ms'), (v) => v < 250) },
+  { row: '14', figure: 'cli_bans_ms: `edgejail bans` over 10,000 bans, p50', value: (r) => fmt(num(r, 'cli_bans_ms'), ' ms'), target: '< 500 ms', met: (r) => cmp(num(r, 'cli_bans_ms'), (v) => v < 500) },
+  { row: '10', figure: 'bans_200k_rss_mb: service holding 200,000 active bans', value: (r) => fmt(num(r, 'bans_200k_rss_mb'), ' MB'), target: '< 150 MB', met: (r) => cmp(num(r, 'bans_200k_rss_mb'), (v) => v < 150) },
   {
     row: '8', figure: 'Ranges: 12,800 IPs in 50 /24s, list items placed',
     value: (r) => fmt(num(r, 'botnet_ranges_items')), target: '≤ 60', met: (r) => cmp(num(r, 'botnet_ranges_items'), (v) => v <= 60),

@@ -13,13 +13,13 @@ import { round } from '../lib/stats.ts';
 const JAILS = ['wordpress', 'blocked_username', 'wordpress_probe', 'recidive'];
 const ipOf = (i: number) => `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.${1 + (i % 200)}`;
 
-function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }
 
 /** Writes `count` active bans through the store, as if jails had decided them over the last hour. */
-function seedBans(file: string, count: number): void {
+export function seedBans(file: string, count: number): void {
   const db = openDatabase(file);
   const store = createStore(db);
   const nowMs = Date.now();

@@ -1,0 +1,89 @@
+// Open-loop load for signed POST /v1/events: requests leave on a fixed schedule (rate per
+// second), whether or not earlier ones have been answered, and each latency is measured
+// from the moment its request was due. A closed-loop generator waits for answers before
+// sending more, so a stalled service slows the generator down and hides the stall
+// (coordinated omission); this one does not. Runs in its own process, like ingest-load.ts.
+import { Agent, request } from 'node:http';
+import { createHmac, randomUUID } from 'node:crypto';
+import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const url = new URL(String(args.url));
+const site = String(args.site);
+const secret = String(args.secret);
+const batch = Number(args.batch ?? 1);
+const duration = Number(args.duration ?? 8);
+const rate = Number(args.rate);
+if (!(rate > 0)) throw new Error(`--rate must be a positive number of requests per second, got ${args.rate}`);
+const distinctIps = Math.min(Number(args.ips ?? 100_000), BENCH_IP_CAPACITY);
+
+let counter = 0;
+function nextBody(): string {
+  const now = new Date().toISOString();
+  const events = [];
+  for (let i = 0; i < batch; i++) {
+    events.push({ id: randomUUID(), type: 'login_failed', ip: benchIp(counter++ % distinctIps), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+  }
+  return JSON.stringify({ events });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+const latencies: number[] = [];
+const statuses: Record<string, number> = {};
+let errors = 0;
+let outstanding = 0;
+
+function send(dueAt: number): void {
+  const body = nextBody();
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+  outstanding++;
+  const req = request(
+    {
+      host: url.hostname,
+      port: url.port,
+      path: '/v1/events',
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-edgejail-site': site, 'x-edgejail-timestamp': ts, 'x-edgejail-signature': `sha256=${sig}` },
+    },
+    (res) => {
+      res.resume();
+      res.on('end', () => {
+        outstanding--;
+        statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
+        latencies.push(performance.now() - dueAt);
+      });
+    },
+  );
+  req.on('error', () => {
+    outstanding--;
+    errors++;
+  });
+  req.end(body);
+}
+
+const total = Math.round(rate * duration);
+const started = performance.now();
+let sent = 0;
+await new Promise<void>((resolve) => {
+  const tick = () => {
+    const now = performance.now();
+    // Every request whose time has come leaves now, each timed from when it was due.
+    while (sent < total && started + (sent * 1000) / rate <= now) send(started + (sent++ * 1000) / rate);
+    if (sent < total) setTimeout(tick, 1); // a 1 ms tick, not a spin: the service needs the other core
+    else resolve();
+  };
+  tick();
+});
+// Late answers still count: wait for them (bounded), so a stall is measured, not dropped.
+const drainBy = performance.now() + 30_000;
+while (outstanding > 0 && performance.now() < drainBy) await new Promise((r) => setTimeout(r, 10));
+agent.destroy();
+
+latencies.sort((a, b) => a - b);
+const q = (p: number) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 100) / 100 : null);
+const ok = Object.entries(statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0);
+process.stdout.write(
+  `${JSON.stringify({ offered_rate: rate, sent, answered: latencies.length, ok, unanswered: outstanding, errors, p50_ms: q(0.5), p99_ms: q(0.99), status_codes: statuses })}\n`,
+);
