@@ -2,7 +2,7 @@
 // validated Config. A bad config stops start-up with a message naming the key and why.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
 import { cloudflareConfigFromEnv } from '../cloudflare/config.ts';
@@ -13,6 +13,10 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+// The YAML parser is loaded only for a YAML file: a service configured by JSON or by the
+// environment alone does not carry its megabyte of heap.
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;

@@ -85,3 +85,40 @@ test('falls back to auto-checkpoint when the worker cannot open the database', a
     tmp.cleanup();
   }
 });
+
+test('the worker leaves once the WAL has been quiet, and comes back when the service writes again', async () => {
+  const tmp = tempDir();
+  const file = join(tmp.dir, 'edgejail.db');
+  const db = openDatabase(file);
+  seed(db);
+  const checkpointer = startCheckpointer(db, file, { intervalMs: 20, idlePasses: 3, watchMs: 20, wakeChanges: 50 });
+  const until = async (what: string, condition: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  };
+  try {
+    await until('the idle worker to leave', () => !checkpointer.running());
+    assert.equal(checkpointer.stats().workerStarts, 1);
+    assert.equal(checkpointer.stats().errors, 0, 'leaving when idle is no failure');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'still no checkpoint on the main thread');
+
+    writeBatch(db, 10); // below wakeChanges: not worth a thread
+    await sleep(100);
+    assert.equal(checkpointer.running(), false);
+    writeBatch(db, 100);
+    await until('the worker to come back for the new rows', () => checkpointer.running());
+    await until('those rows to be checkpointed and the worker to leave again', () => !checkpointer.running());
+    const stats = checkpointer.stats();
+    assert.equal(stats.workerStarts, 2);
+    assert.ok(stats.checkpoints >= 4);
+    const [wal] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+    assert.equal(wal!.log, wal!.checkpointed, 'every frame is back in the database');
+  } finally {
+    await checkpointer.stop();
+    db.close();
+    tmp.cleanup();
+  }
+});

@@ -1,7 +1,7 @@
 // The e-mail channel: nodemailer through the configured relay. STARTTLS is required when
 // `starttls` is on (a relay that does not offer it is an error, not a silent plain-text
 // send); port 465 means implicit TLS.
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { SmtpConfig } from '../../config/notify.ts';
 import { mailContent, type NotifyMessage } from '../message.ts';
 import { DeliveryError, type Channel } from './channel.ts';
@@ -12,27 +12,35 @@ const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 
 
 export function createSmtpChannel(config: SmtpConfig, password: string | null): Channel {
   const implicitTls = config.port === 465;
-  const transport = nodemailer.createTransport({
-    host: config.host,
-    port: config.port,
-    secure: implicitTls,
-    requireTLS: !implicitTls && config.starttls,
-    ignoreTLS: !implicitTls && !config.starttls,
-    auth: config.user ? { user: config.user, pass: password ?? '' } : undefined,
-    connectionTimeout: TIMEOUT_MS,
-    greetingTimeout: TIMEOUT_MS,
-    socketTimeout: TIMEOUT_MS,
-  });
+  // nodemailer is loaded with the first mail, not at start: a service that sends none (most
+  // of the time, all of it) keeps its few MB of heap.
+  let transport: Promise<Transporter> | null = null;
+  const transporter = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: config.host,
+        port: config.port,
+        secure: implicitTls,
+        requireTLS: !implicitTls && config.starttls,
+        ignoreTLS: !implicitTls && !config.starttls,
+        auth: config.user ? { user: config.user, pass: password ?? '' } : undefined,
+        connectionTimeout: TIMEOUT_MS,
+        greetingTimeout: TIMEOUT_MS,
+        socketTimeout: TIMEOUT_MS,
+      }),
+    ));
   return {
     name: `smtp ${config.host}:${config.port} to ${config.to.join(', ')}`,
     kind: 'smtp',
     redactions: password ? [password] : [],
-    close: () => transport.close(),
+    close: () => {
+      void transport?.then((t) => t.close());
+    },
     async send(message: NotifyMessage, signal: AbortSignal) {
       if (signal.aborted) throw new DeliveryError('stopped', false);
       const { subject, text } = mailContent(message);
       try {
-        await transport.sendMail({ from: config.from, to: config.to, subject, text, messageId: `<${message.id}@edgejail>` });
+        await (await transporter()).sendMail({ from: config.from, to: config.to, subject, text, messageId: `<${message.id}@edgejail>` });
       } catch (error) {
         const e = error as { code?: string; command?: string; responseCode?: number; response?: string; message?: string };
         const step = e.command ? ` to ${e.command}` : '';
