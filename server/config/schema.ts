@@ -10,6 +10,11 @@ const cidrSchema = z.string().refine((s) => parseCidr(s) !== null, 'must be an I
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number({ message: 'must be a port number (0-65535)' }).int().min(0).max(65_535).default(8787),
+  /**
+   * The URL the WordPress sites reach this service at (through the TLS proxy, say):
+   * `site add` prints it as EDGEJAIL_URL. Defaults to the listener's own address.
+   */
+  public_url: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL, e.g. https://edgejail.example.com' }).optional(),
   data_dir: z.string().min(1).default('./data'),
   /** Defaults to <data_dir>/edgejail.db. */
   database: z.string().min(1).optional(),
