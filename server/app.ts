@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerOverloadShedding } from './http/overload.ts';
+import { registerRequestLog } from './http/request-log.ts';
 import { verifySiteSignature } from './auth/site-signature.ts';
 import { resolveAdminToken, verifyAdminToken } from './auth/admin-token.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -54,6 +55,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       redact: ['req.headers.authorization', 'req.headers["x-edgejail-signature"]', 'req.headers.cookie'],
     },
     bodyLimit: MAX_BODY_BYTES,
+    disableRequestLogging: true, // registerRequestLog writes one line per request instead of two
     // Behind a reverse proxy the access log should show the proxy; we never derive
     // an attacker's IP from our own request, only from the signed event.
     trustProxy: false,
@@ -80,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   registerRawJsonBody(app);
   registerErrorHandler(app);
+  registerRequestLog(app);
   const shed = app.metrics.counter('edgejail_requests_shed_total', 'Requests refused with 429/503 to stay bounded, by cause');
   await registerOverloadShedding(app, config.overload, (reason) => shed.inc({ reason }));
   await app.register(fastifyAuth);
