@@ -1,6 +1,6 @@
 // Builds the Fastify app from a config object; tests build it exactly the same way.
 // main.ts only loads config and listens.
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyAuth from '@fastify/auth';
 import type { Config } from './config/schema.ts';
 import { databasePath } from './config/load.ts';
@@ -55,7 +55,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       redact: ['req.headers.authorization', 'req.headers["x-edgejail-signature"]', 'req.headers.cookie'],
     },
     bodyLimit: MAX_BODY_BYTES,
-    disableRequestLogging: true, // registerRequestLog writes one line per request instead of two
+    // registerRequestLog writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     // Behind a reverse proxy the access log should show the proxy; we never derive
     // an attacker's IP from our own request, only from the signed event.
     trustProxy: false,
