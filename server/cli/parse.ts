@@ -19,7 +19,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedComman
 
   // A lenient pass first, to name every unknown option at once rather than the first.
   const loose = parseArgs({ args: argv, options: config, strict: false, allowPositionals: true, tokens: true });
-  const unknown = [...new Set(loose.tokens.filter((t) => t.kind === 'option' && !(t.name in specs)).map((t) => (t as { rawName: string }).rawName))];
+  const unknown = [...new Set(loose.tokens.filter((t) => t.kind === 'option' && !Object.hasOwn(specs, t.name)).map((t) => (t as { rawName: string }).rawName))];
   if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
 
   let parsed;
@@ -35,7 +35,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedComman
   const positionals: string[] = [];
   let joining: string | null = null;
   for (const token of parsed.tokens) {
-    if (token.kind === 'option') joining = specs[token.name]?.joinsWords ? token.name : null;
+    if (token.kind === 'option') joining = Object.hasOwn(specs, token.name) && specs[token.name]!.joinsWords ? token.name : null;
     else if (token.kind === 'option-terminator') joining = null;
     else if (joining) options[joining] = `${options[joining] as string} ${token.value}`;
     else positionals.push(token.value);
