@@ -27,7 +27,7 @@ export default defineCommand({
       const cf = s.cloudflare;
       out.fields([
         ['service', `running at ${answer.url}`],
-        ['cloudflare', `${cf.mode === 'dry_run' ? 'dry-run (the service has no CLOUDFLARE_API_TOKEN)' : 'enforcing'}, ${cf.backend} backend, ${cf.scope}`],
+        ['cloudflare', cf.mode === 'dry_run' ? 'dry-run: the service has no CLOUDFLARE_API_TOKEN, bans are recorded but not pushed' : `enforcing, ${cf.backend} backend, ${cf.scope}`],
         ['outbox', `${cf.outboxDepth} IP${cf.outboxDepth === 1 ? '' : 's'} waiting for Cloudflare (${cf.outboxDue} due now)`],
         ...(cf.lastError ? ([['last error', cf.lastError]] as const) : []),
         ['bans', countsText(s.bans)],
