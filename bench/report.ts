@@ -51,6 +51,24 @@ const ROWS: Row[] = [
     target: b === 'list' ? '< 60 s, no 429' : 'no 429 (no time target)',
     met: (r) => both(num(r, 'botnet_5000_seconds', b), num(r, 'botnet_5000_rate_limited_calls', b), (s, n) => n === 0 && (b !== 'list' || s < 60)),
   })),
+  {
+    row: '8', figure: 'Botnet, 50,000 spread IPs, list capped at 10,000: time until the list is full',
+    value: (r) => fmt(num(r, 'botnet_50k_list_full_seconds'), ' s'), target: '< 30 s', met: (r) => cmp(num(r, 'botnet_50k_list_full_seconds'), (v) => v < 30),
+  },
+  {
+    row: '8', figure: 'Bans with a placement (list, access rule, origin only) 60 s after their ban',
+    value: (r) => fmt(num(r, 'botnet_50k_placed_pct'), ' %'), target: '100', met: (r) => cmp(num(r, 'botnet_50k_placed_pct'), (v) => v === 100),
+  },
+  {
+    row: '8', figure: 'API calls in those 60 s; 429s',
+    value: (r) => `${fmt(num(r, 'botnet_50k_api_calls'))} calls; ${fmt(num(r, 'botnet_50k_rate_limited_calls'))} × 429`,
+    target: 'within budget (960), 0 × 429',
+    met: (r) => both(num(r, 'botnet_50k_api_calls'), num(r, 'botnet_50k_rate_limited_calls'), (c, n) => c <= 960 && n === 0),
+  },
+  {
+    row: '8', figure: 'Ranges: 12,800 IPs in 50 /24s, list items placed',
+    value: (r) => fmt(num(r, 'botnet_ranges_items')), target: '≤ 60', met: (r) => cmp(num(r, 'botnet_ranges_items'), (v) => v <= 60),
+  },
   ...(['service_up', 'service_down'] as const).map((k): Row => ({
     row: '5', figure: `Plugin overhead on a failed wp-login.php POST, p50 (${k.replace('_', ' ')}); p99`,
     value: (r) => `${fmt(num(r, 'plugin_overhead_p50_ms', k), ' ms')}; ${fmt(num(r, 'plugin_overhead_p99_ms', k), ' ms')}`,

@@ -2,6 +2,8 @@
 //   ingest      rows 1–2  ingest throughput, latency and memory, 10× overload
 //   banlatency  row 3     threshold-crossing event → rule at the fake Cloudflare, both backends
 //   botnet      row 4     5,000 IPs × maxretry → all blocked, API calls, both backends
+//   botnet50k   row 8     50,000 spread IPs × 6 failures, list capped at 10,000: list full, placed, calls
+//   ranges      row 8     12,800 IPs in 50 /24s: list items that hold them
 //   plugin      row 5     plugin overhead on the real WordPress (scripts/wp-overhead.sh)
 //   origin      row 6     PHP requests during a brute force from 50 IPs, with and without EdgeJail
 //   fail2ban    row 7     Debian's fail2ban on the same attack: fail2ban-regex lines/s, ban latency
@@ -10,7 +12,7 @@
 // non-zero exit, so a gap never passes for a number.
 //
 // Knobs: BENCH_RUNS (3), BENCH_SECONDS (ingest, 8), BENCH_BANLATENCY_SAMPLES (100),
-// BENCH_BOTNET_IPS (5000), BENCH_BOTNET_BACKENDS (list,access_rules), BENCH_PLUGIN_REQUESTS (300),
+// BENCH_BOTNET_IPS (5000), BENCH_BOTNET50K_IPS (50000), BENCH_RANGES_NETWORKS (50), BENCH_BOTNET_BACKENDS (list,access_rules), BENCH_PLUGIN_REQUESTS (300),
 // BENCH_ORIGIN_SECONDS (60), BENCH_ORIGIN_RUNS (BENCH_RUNS), BENCH_F2B_LINES (200000), BENCH_F2B_SAMPLES (30).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ import { renderMarkdown } from './report.ts';
 import { ingestSection } from './sections/ingest.ts';
 import { banLatencySection } from './sections/ban-latency.ts';
 import { botnetSection } from './sections/botnet.ts';
+import { botnetCapacitySection, botnetRangesSection } from './sections/botnet-capacity.ts';
 import { pluginOverheadSection } from './sections/plugin-overhead.ts';
 import { originLoadSection } from './sections/origin-load.ts';
 import { fail2banSection } from './sections/fail2ban.ts';
@@ -42,6 +45,8 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
       env('BENCH_BOTNET_IPS', 5_000),
       (process.env.BENCH_BOTNET_BACKENDS ?? 'list,access_rules').split(',').filter(Boolean) as Backend[],
     ),
+  botnet50k: () => botnetCapacitySection(env('BENCH_BOTNET50K_IPS', 50_000)),
+  ranges: () => botnetRangesSection(env('BENCH_RANGES_NETWORKS', 50)),
   plugin: () => pluginOverheadSection(ROOT, env('BENCH_PLUGIN_REQUESTS', 300)),
   origin: () => originLoadSection(env('BENCH_ORIGIN_RUNS', RUNS), env('BENCH_ORIGIN_SECONDS', 60)),
   fail2ban: () => fail2banSection(RUNS, env('BENCH_F2B_LINES', 200_000), env('BENCH_F2B_SAMPLES', 30)),

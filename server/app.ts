@@ -1,5 +1,7 @@
 // Builds the Fastify app from a config object; tests build it exactly the same way.
 // main.ts only loads config and listens.
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyAuth from '@fastify/auth';
 import type { Config } from './config/schema.ts';
@@ -11,19 +13,27 @@ import { MetricsRegistry } from './metrics/registry.ts';
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
-import { registerOverloadShedding } from './http/overload.ts';
+import { isIngestRequest, registerOverloadShedding } from './http/overload.ts';
 import { registerRequestLog } from './http/request-log.ts';
-import { verifySiteSignature } from './auth/site-signature.ts';
-import { resolveAdminToken, verifyAdminToken } from './auth/admin-token.ts';
+import { httpServerOptions, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
+import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
+import { adminTokenProblem, isAdminToken, resolveAdminToken, verifyAdminToken } from './auth/admin-token.ts';
+import { ConfigError } from './config/load.ts';
+import { createAggregates, type Aggregates } from './store/aggregates.ts';
+import { createTableStats, type TableStats } from './metrics/table-stats.ts';
+import { unauthorized } from './http/errors.ts';
 import { eventRoutes } from './routes/events.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
+import { shieldRoutes } from './routes/shield.ts';
 import { openApiPlugin } from './openapi/plugin.ts';
 import { dashboardRoutes } from './dashboard/plugin.ts';
 import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
-import { createEnforcer, type Enforcer } from './cloudflare/enforcer.ts';
+import { createEnforcer, type Enforcer } from './enforcement/worker.ts';
+import { guardFrom } from './enforcement/ranges.ts';
+import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
 import type { SiteRow } from './store/store.ts';
 
 declare module 'fastify' {
@@ -33,6 +43,11 @@ declare module 'fastify' {
     enforcer: Enforcer;
     verifySite: (request: FastifyRequest) => Promise<void>;
     verifyAdmin: (request: FastifyRequest) => Promise<void>;
+    verifyMetrics: (request: FastifyRequest) => Promise<void>;
+    /** The query worker's aggregate reads, shared by the dashboard and /metrics. */
+    aggregates: Aggregates;
+    tableStats: TableStats;
+    listenerPlan: ListenerPlan;
   }
   interface FastifyRequest {
     site?: SiteRow;
@@ -48,6 +63,20 @@ export interface BuildOptions {
   backgroundJobs?: boolean;
 }
 
+/** The bearer token /metrics takes beside the admin token, from metrics.token_file. */
+function readMetricsToken(file: string | undefined): string | null {
+  if (!file) return null;
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`metrics.token_file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const problem = adminTokenProblem(token);
+  if (problem) throw new ConfigError(`the metrics token in ${file} ${problem}`);
+  return token;
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? {
@@ -57,20 +86,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: MAX_BODY_BYTES,
     // registerRequestLog writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    // Behind a reverse proxy the access log should show the proxy; we never derive
-    // an attacker's IP from our own request, only from the signed event.
-    trustProxy: false,
+    // Only the configured proxies' X-Forwarded-For is believed, and only for per-client
+    // limits; an attacker's IP is never derived from our own request, only from the signed event.
+    trustProxy: config.trusted_proxies.length ? config.trusted_proxies : false,
+    // Slow senders (slowloris) are cut off: a whole request within timeouts.request, headers
+    // within timeouts.headers, an idle socket after timeouts.idle.
+    requestTimeout: config.timeouts.request * 1000,
+    keepAliveTimeout: config.timeouts.keep_alive * 1000,
+    connectionTimeout: config.timeouts.idle * 1000,
+    serverFactory: (handler) => createServer(httpServerOptions(config), handler),
   });
 
   const dbFile = databasePath(config);
-  const db = options.db ?? openDatabase(dbFile);
+  const db = options.db ?? openDatabase(dbFile, { warn: (message) => app.log.warn(message) });
   const checkpointer = options.db ? undefined : startCheckpointer(db, dbFile, { onError: (message) => app.log.warn(message) });
   const adminToken = resolveAdminToken(config.admin_token, config.data_dir);
   if (adminToken.source === 'generated') app.log.info({ file: `${config.data_dir}/admin-token` }, 'generated an admin token (mode 0600)');
+  const metricsToken = readMetricsToken(config.metrics.token_file);
+  const listenerPlan = planListeners(config);
 
   let enforcer: Enforcer | undefined;
   const core = createCore(config, db, { now: options.now, onEnforcementChange: () => enforcer?.wake() });
-  enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now });
+  // A range never covers an address that must not be banned: the never-ban ranges and the allowlist as it is now.
+  const rangeGuard = guardFrom(() => [...NEVER_BAN_RANGES.map((r) => r.cidr), ...config.allowlist, ...core.store.listAllowlist().map((e) => e.cidr)]);
+  enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
 
   app.decorate('core', core);
   app.decorate('metrics', new MetricsRegistry());
@@ -80,10 +119,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     request.site = verifySiteSignature(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
   });
   app.decorate('verifyAdmin', async (request: FastifyRequest) => verifyAdminToken(request, adminToken.token));
+  // On its own listener /metrics is open (the operator firewalls that port); beside ingest
+  // it takes the admin token or the metrics token.
+  app.decorate('verifyMetrics', async (request: FastifyRequest) => {
+    if (listenerPlan.metrics) return;
+    try {
+      verifyAdminToken(request, adminToken.token);
+    } catch (error) {
+      const given = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (!metricsToken || !given || !isAdminToken(given, metricsToken)) {
+        throw unauthorized((error as { code?: string }).code ?? 'bad_token', '/metrics needs "Authorization: Bearer <admin token or metrics.token_file token>", or its own listener (metrics.listen)');
+      }
+    }
+  });
+  const aggregates = createAggregates(db);
+  app.decorate('aggregates', aggregates);
+  app.decorate('tableStats', createTableStats(aggregates, core.now));
+  app.decorate('listenerPlan', listenerPlan);
 
   registerRawJsonBody(app);
   registerErrorHandler(app);
   registerRequestLog(app);
+  registerListenerGate(app, listenerPlan);
+  // Before an ingest slot is taken: only a known site with a fresh timestamp may send a body.
+  app.addHook('onRequest', async (request) => {
+    if (isIngestRequest(request)) request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
+  });
   const shed = app.metrics.counter('edgejail_requests_shed_total', 'Requests refused with 429/503 to stay bounded, by cause');
   await registerOverloadShedding(app, config.overload, (reason) => shed.inc({ reason }));
   await app.register(fastifyAuth);
@@ -93,6 +154,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(eventRoutes);
   await app.register(siteConfigRoutes);
   await app.register(adminRoutes);
+  await app.register(shieldRoutes);
   await app.register(dashboardRoutes, { prefix: '/dashboard' });
   await app.register(boardMetrics);
 
@@ -104,6 +166,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => {
     await enforcer!.stop();
     await checkpointer?.stop();
+    await aggregates.close();
     if (!options.db) db.close();
   });
   return app;

@@ -1,5 +1,6 @@
 // Timers the service runs while it is up: lifting expired bans (within a second of
-// expiry), pruning jail windows, and purging events past their retention age.
+// expiry), following what the CLI changes in the database (bans and the allowlist),
+// pruning jail windows, and purging events past their retention age.
 import type { FastifyInstance } from 'fastify';
 import { pruneJailState } from './jail/engine.ts';
 import { purgeOldEvents } from './retention.ts';
@@ -18,14 +19,25 @@ export function startBackgroundJobs(app: FastifyInstance) {
       app.log.error({ err: error, job: name }, 'background job failed; it runs again on the next tick');
     }
   };
-  // Bans that ran out while we were down go first.
+  // Bans that ran out while we were down go first; then bans that reach an address the
+  // allowlist or never-ban list now protects (a config change, an older version's /64 keys).
   guard('expiry', () => expired.inc({}, core.bans.liftExpired()))();
+  guard('protected', () => {
+    const lifted = core.liftBansOnProtectedAddresses();
+    if (lifted.length) app.log.warn({ lifted: lifted.length, ip_keys: [...new Set(lifted.map((b) => b.ip_key))].slice(0, 20) }, 'lifted bans that reached allowlisted or never-ban addresses');
+  })();
   const timers = [
     setInterval(guard('expiry', () => {
       expired.inc({}, core.bans.liftExpired());
       core.bans.syncFromStore();
+      if (core.syncAllowlistFromStore()) {
+        // The CLI lifted the bans it covered; this catches any an event made in the meantime.
+        const lifted = core.liftBansOnProtectedAddresses();
+        app.log.info({ entries: core.store.listAllowlist().length, lifted: lifted.length }, 'allowlist changed by another process; now in force');
+      }
     }), EXPIRY_TICK_MS),
     setInterval(guard('prune', () => pruneJailState(core.jails, core.now())), PRUNE_TICK_MS),
+    setInterval(guard('shield', () => core.shield.tick()), EXPIRY_TICK_MS * 4),
     setInterval(
       guard('purge', () => purged.inc({}, purgeOldEvents(core, core.now()))),
       core.config.retention.purge_interval * 1000,

@@ -1,28 +1,57 @@
 // The service's parts wired together over one database: used by the HTTP app and the
 // CLI alike, so a ban from the command line follows exactly the path of a jail's ban.
 import type { Config } from './config/schema.ts';
-import type { Db } from './store/db.ts';
-import { createStore } from './store/store.ts';
+import { dataVersion, type Db } from './store/db.ts';
+import { createStore, type BanRow } from './store/store.ts';
 import { createBanService } from './bans/ban-service.ts';
 import { createJailState, restoreJailState, type JailEvent, type PastBan } from './jail/engine.ts';
-import { CidrSet } from './jail/ip.ts';
+import { CidrSet, keyOfNetwork, parseCidr } from './jail/ip.ts';
 import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
+import { parseAllowlistEntry } from './jail/allowlist-entry.ts';
+import { ipKeyFromInput, judgeAddress } from './jail/bannable.ts';
 import type { EventType } from './contract/events.ts';
+import { createShieldService } from './shield/shield-service.ts';
 
 // Escalation looks back this far for earlier bans of the same IP.
 const BAN_HISTORY_DAYS = 30;
 
-export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void } = {}) {
+export function createCore(config: Config, db: Db, options: { now?: () => number; onEnforcementChange?: () => void; onShieldChange?: (siteId: string) => void } = {}) {
   const now = options.now ?? Date.now;
   const store = createStore(db);
   const jails = createJailState(config.jails, { maxTrackedKeys: config.overload.max_tracked_keys_per_jail });
   restoreJails();
   const bans = createBanService({ store, jails, now, onEnforcementChange: () => options.onEnforcementChange?.() });
   const neverBan = new CidrSet(NEVER_BAN_RANGES);
+  let runtimeEntries = store.listAllowlist().map((entry) => entry.cidr);
   let allowlist = buildAllowlist();
+  // Another process (the CLI) changing the allowlist shows as a new data_version.
+  let seenDataVersion = dataVersion(db);
+  const shield = createShieldService({ db, store, config: config.shield, defaultZoneId: config.cloudflare.zone_id ?? null, now, onShieldChange: (siteId) => options.onShieldChange?.(siteId) });
 
   function buildAllowlist(): CidrSet {
-    return new CidrSet([...config.allowlist, ...store.listAllowlist().map((entry) => entry.cidr)]);
+    return new CidrSet([...config.allowlist, ...runtimeEntries]);
+  }
+
+  function reloadAllowlist(): boolean {
+    const entries = store.listAllowlist().map((entry) => entry.cidr);
+    if (entries.length === runtimeEntries.length && entries.every((cidr, i) => cidr === runtimeEntries[i])) return false;
+    runtimeEntries = entries;
+    allowlist = buildAllowlist();
+    return true;
+  }
+
+  /**
+   * Lifts, through the ban service's own unban (audit, outbox, Cloudflare), every active ban
+   * whose key reaches an address of `protectedSets`: bans inside an allowlisted range, and
+   * wider keys (an IPv6 /64) holding a protected address.
+   */
+  function liftBansReaching(protectedSets: readonly CidrSet[], actor: string): BanRow[] {
+    const keys = new Set<string>();
+    for (const ban of store.activeBans()) {
+      const network = parseCidr(ban.ip_key);
+      if (network && protectedSets.some((set) => set.overlaps(network))) keys.add(ban.ip_key);
+    }
+    return [...keys].flatMap((ipKey) => bans.unban(ipKey, actor));
   }
 
   /** Rebuilds the sliding windows and ban history from SQLite: a restart forgets nothing. */
@@ -50,26 +79,51 @@ export function createCore(config: Config, db: Db, options: { now?: () => number
     store,
     jails,
     bans,
+    shield,
     now,
     ignoreLists: () => ({ allowlist, neverBan }),
-    addAllowlist(cidr: string, note: string | null, actor: string): void {
+    /** Whether an address may be banned, and the key it is counted and banned under. */
+    judgeAddress: (text: string) => judgeAddress(text, { allowlist, neverBan }, config.ipv6_prefix),
+    /** The ip_key an admin names: an address keyed as the jails key it, or a network as written. */
+    ipKeyFromInput: (text: string) => ipKeyFromInput(text, { allowlist, neverBan }, config.ipv6_prefix),
+    /** Config entries (fixed until restart) and runtime entries (API, dashboard, CLI). */
+    allowlistEntries: () => ({ config: config.allowlist, runtime: store.listAllowlist() }),
+    /**
+     * Allowlists an address or range (canonical spelling; /0 only when forced) and lifts every
+     * ban it covers or that covers part of it. Throws AllowlistEntryError on a refused entry.
+     */
+    addAllowlist(input: string, note: string | null, actor: string, options: { force?: boolean } = {}): { cidr: string; lifted: BanRow[] } {
+      const entry = parseAllowlistEntry(input, options);
       const at = new Date(now()).toISOString();
       store.transaction(() => {
-        store.addAllowlist(cidr, note, at, actor);
-        store.audit({ at, actor, action: 'allowlist_add', ip_key: cidr, detail: { note } });
+        store.addAllowlist(entry.cidr, note, at, actor);
+        store.audit({ at, actor, action: 'allowlist_add', ip_key: entry.cidr, detail: { note, ...(options.force ? { force: true } : {}) } });
       });
-      allowlist = buildAllowlist();
+      reloadAllowlist();
+      return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
     },
-    removeAllowlist(cidr: string, actor: string): boolean {
+    /** Removes a runtime entry, written canonically or as it was stored; false when there is none. */
+    removeAllowlist(input: string, actor: string): boolean {
       const at = new Date(now()).toISOString();
+      const network = parseCidr(input.trim());
+      const spellings = [...new Set([...(network ? [keyOfNetwork(network)] : []), input])];
       const removed = store.transaction(() => {
-        const gone = store.removeAllowlist(cidr);
-        if (gone) store.audit({ at, actor, action: 'allowlist_remove', ip_key: cidr });
-        return gone;
+        const gone = spellings.filter((cidr) => store.removeAllowlist(cidr));
+        for (const cidr of gone) store.audit({ at, actor, action: 'allowlist_remove', ip_key: cidr });
+        return gone.length > 0;
       });
-      allowlist = buildAllowlist();
+      reloadAllowlist();
       return removed;
     },
+    /** Picks up allowlist changes another process (the CLI) committed; true when it changed. */
+    syncAllowlistFromStore(): boolean {
+      const version = dataVersion(db);
+      if (version === seenDataVersion) return false;
+      seenDataVersion = version;
+      return reloadAllowlist();
+    },
+    /** Lifts bans that reach an allowlisted or never-ban address (left by an older version or a config change). */
+    liftBansOnProtectedAddresses: (actor = 'system') => liftBansReaching([allowlist, neverBan], actor),
   };
 }
 

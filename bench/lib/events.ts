@@ -24,5 +24,4 @@ export function failedLogins(ips: string[]): unknown[] {
   return ips.map((ip) => attempt(ip, { user_agent: 'bench' }));
 }
 
-/** 198.18.0.0/15 (RFC 2544, benchmarking): never in a never-ban range, never a real client. */
-export const benchIp = (n: number, second = 18) => `198.${second + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
+export { benchIp } from './addresses.ts';

@@ -3,6 +3,7 @@
 // event ids and a fresh signature, so nothing is answered as a cheap duplicate.
 import autocannon from 'autocannon';
 import { createHmac, randomUUID } from 'node:crypto';
+import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const url = String(args.url);
@@ -12,6 +13,8 @@ const batch = Number(args.batch ?? 1);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 20);
 const distinctIps = Number(args.ips ?? 100_000);
+// Past the capacity addresses would repeat silently and the run would measure fewer attackers.
+if (!(distinctIps >= 1 && distinctIps <= BENCH_IP_CAPACITY)) throw new Error(`--ips must be 1..${BENCH_IP_CAPACITY}, got ${args.ips}`);
 // Requests per second across all connections; 0 = as fast as the service answers (saturation).
 const rate = Number(args.rate ?? 0);
 
@@ -21,7 +24,7 @@ function nextBody(): string {
   const events = [];
   for (let i = 0; i < batch; i++) {
     const n = counter++ % distinctIps;
-    events.push({ id: randomUUID(), type: 'login_failed', ip: `100.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`, occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+    events.push({ id: randomUUID(), type: 'login_failed', ip: benchIp(n), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
   }
   return JSON.stringify({ events });
 }

@@ -35,7 +35,8 @@ async function enforcerSettled(service: StoryService, ips: number): Promise<bool
 
 export async function measureBotnet(backend: Backend, ips: number, timeoutMs: number): Promise<BotnetRun> {
   const fake = await startFakeCloudflare(); // 1,200 calls / 5 min, as Cloudflare
-  const service = await startStoryService({ backend, fake, jails: BENCH_JAILS });
+  // Row 4 measures per-IP placement (5,000 items or rules); ranges have their own row.
+  const service = await startStoryService({ backend, fake, jails: BENCH_JAILS, cloudflare: { aggregate: { enabled: false } } });
   try {
     const addresses = Array.from({ length: ips }, (_, i) => benchIp(i, 18));
     // Round by round, every bot one more failure: the last round crosses maxretry for all.

@@ -17,9 +17,11 @@ interface LoadResult {
   status_codes: Record<string, { count: number }>;
 }
 
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
 /** The service's own p99 per batch (verify, validate, store, judge), from its /metrics summary. */
 async function serviceP99Ms(svc: RunningService): Promise<number> {
-  const text = await (await fetch(`${svc.url}/metrics`)).text();
+  const text = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text();
   const line = /^edgejail_ingest_seconds\{quantile="0\.99"\} ([0-9.e-]+)$/m.exec(text);
   if (!line) throw new Error('edgejail_ingest_seconds{quantile="0.99"} missing from /metrics');
   return Number(line[1]) * 1000;
@@ -42,7 +44,7 @@ function runLoad(svc: RunningService, site: { id: string; secret: string }, batc
 
 async function withService<T>(fn: (svc: RunningService, site: { id: string; secret: string }) => Promise<T>): Promise<T> {
   const tmp = tempDir('edgejail-bench-');
-  const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef', EDGEJAIL_LOG_LEVEL: 'error' };
+  const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, EDGEJAIL_LOG_LEVEL: 'error' };
   const add = runCli(['site', 'add', 'bench', '--json'], env);
   if (add.status !== 0) throw new Error(add.stderr);
   const site = JSON.parse(add.stdout);

@@ -4,7 +4,6 @@ import { databasePath } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createCore, type Core } from '../core.ts';
 import { openDatabase, type Db } from '../store/db.ts';
-import { ipKeyOf, normaliseIp } from '../jail/ip.ts';
 import type { BanRow, PublicSite } from '../store/store.ts';
 import { CommandFailed } from './command.ts';
 
@@ -21,10 +20,18 @@ export function withCore<T>(config: Config, fn: (core: Core) => T | Promise<T>):
   return withDatabase(config, (db) => fn(createCore(config, db)));
 }
 
-export function needIp(value: string, config: Config): { ip: string; ipKey: string } {
-  const ip = normaliseIp(value);
-  if (!ip) throw new CommandFailed(`"${value}" is not an IP address`);
-  return { ip, ipKey: ipKeyOf(ip, config.ipv6_prefix) };
+/** An address to ban, judged as ingest judges it: its key, and why it is protected if it is. */
+export function needIp(core: Core, value: string): { ip: string; ipKey: string; protectedBy: string | null } {
+  const verdict = core.judgeAddress(value);
+  if (!verdict) throw new CommandFailed(`"${value}" is not an IP address`);
+  return verdict;
+}
+
+/** The ip_key an admin names to look up or unban: an address, or a banned network as written. */
+export function needIpKey(core: Core, value: string): string {
+  const ipKey = core.ipKeyFromInput(value);
+  if (ipKey === null) throw new CommandFailed(`"${value}" is not an IP address or banned prefix`);
+  return ipKey;
 }
 
 /** A site by its id or by its name, as the person typed it. */

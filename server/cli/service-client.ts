@@ -5,14 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../auth/admin-token.ts';
 import type { Config } from '../config/schema.ts';
+import { planListeners } from '../http/listeners.ts';
 
 const TIMEOUT_MS = 3_000;
 
-/** Where the admin API listens: the `admin` listener when the config has one, else the main one. */
+/** Where the admin API listens, by the same plan the service listens by: its own listener, or beside ingest. */
 export function adminBaseUrl(config: Config): string {
-  const admin = (config as Config & { admin?: { host?: string; port?: number } }).admin;
-  let host = admin?.host ?? config.host;
-  const port = admin?.port ?? config.port;
+  const plan = planListeners(config);
+  const { port, host: listenHost } = plan.admin ?? plan.main;
+  let host = listenHost;
   // A wildcard listener is reached on loopback.
   if (host === '0.0.0.0') host = '127.0.0.1';
   if (host === '::') host = '::1';

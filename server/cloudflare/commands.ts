@@ -5,10 +5,10 @@ import { createEnforcementStore, enforcementStateOf, type CloudflareActionRow } 
 import type { Db } from '../store/db.ts';
 import { createCloudflareApi, CloudflareCallError, type CloudflareApi } from './api.ts';
 import { describeCloudflareConfig, isDryRun, type CloudflareConfig } from './config.ts';
-import { createEnforcer } from './enforcer.ts';
+import { createEnforcer } from '../enforcement/worker.ts';
 import { createListApi } from './list-api.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
-import { driftCount, type Logger } from './state.ts';
+import { driftCount, type Logger } from '../enforcement/types.ts';
 import { isIP } from 'node:net';
 import { blockExpression, CUSTOM_PHASE, hasBlockRule, readCustomRules, ruleScopeOf, ruleWhere, type CustomRuleset } from './block-rule.ts';
 

@@ -32,8 +32,14 @@ const cloudflareFields = z.strictObject({
       safety_margin: z.number().min(0).max(0.9).default(0.2),
       /** Cloudflare also caps 200 requests/s per client IP; we stay far below. */
       max_per_second: z.number().int().min(1).max(200).default(20),
-      /** List items added or deleted per `per_seconds` (Cloudflare: 10,000 changes per 5 minutes). */
-      list_item_changes: z.number().int().min(1).default(10_000),
+      /**
+       * List item modifications and modifying list requests per `list_changes_per_seconds`:
+       * Cloudflare's limits since 2025 are 1,000,000 and 30,000 per 12 hours (the older
+       * "10,000 per 5 minutes" held a botnet's bans back for minutes with no call made).
+       */
+      list_item_changes: z.number().int().min(1).default(1_000_000),
+      list_write_requests: z.number().int().min(1).default(30_000),
+      list_changes_per_seconds: z.number().positive().default(43_200),
     })
     .prefault({}),
   /** The SDK's own retries sleep on Retry-After without a cap, so by default we retry through the outbox instead. */
@@ -53,6 +59,29 @@ const cloudflareFields = z.strictObject({
   reconcile_interval: durationSchema.default(600).refine((seconds) => seconds >= 10, 'must be at least 10s (each run reads every tagged rule)'),
   /** IP keys worked on at once (access_rules backend); the limiter still bounds the rate. */
   concurrency: z.number().int().min(1).max(32).default(4),
+  /**
+   * Items our list may hold: Cloudflare's limit across all of an account's lists is 10,000
+   * on Free, Pro and Business (500,000 on Enterprise). Counted from SQLite, never by reading
+   * the list; items of other lists and untagged ones, seen at each reconcile, are deducted.
+   */
+  list_capacity: z.number().int().min(0).max(10_000_000).default(10_000),
+  /**
+   * Access rules EdgeJail may hold (Cloudflare: 50,000 per account). With the list backend
+   * they take the list's overflow, as far as the API budget allows.
+   */
+  access_rule_capacity: z.number().int().min(0).max(50_000).default(50_000),
+  /**
+   * Ranges: when this many banned addresses share one IPv4 /24 (or this many banned /64s one
+   * IPv6 /48), one range stands for them at the edge (a CIDR list item or an ip_range rule).
+   * A range never covers an allowlisted or never-ban address; the bans keep their own rows.
+   */
+  aggregate: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ipv4_threshold: z.number().int().min(2).max(256).default(16),
+      ipv6_threshold: z.number().int().min(2).max(65_536).default(16),
+    })
+    .prefault({}),
   /** Items per bulk POST/DELETE (list backend). */
   list_batch_size: z.number().int().min(1).max(10_000).default(1_000),
   /** Polling of asynchronous list operations. */

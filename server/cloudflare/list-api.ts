@@ -21,12 +21,14 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
   const accountId = config.account_id!;
   let listId: Promise<string> | null = null;
   let bulkChain: Promise<unknown> = Promise.resolve();
-  // Cloudflare also counts list item changes; a botnet-sized ban wave must not trip that limit either.
-  const changes = new RateLimiter([
-    { limit: config.rate_limit.list_item_changes * (1 - config.rate_limit.safety_margin), windowMs: config.rate_limit.per_seconds * 1000 },
-  ]);
+  // Cloudflare also counts list item changes and modifying requests (per 12 hours since 2025);
+  // a botnet-sized ban wave must not trip those limits either.
+  const margin = 1 - config.rate_limit.safety_margin;
+  const windowMs = config.rate_limit.list_changes_per_seconds * 1000;
+  const changes = new RateLimiter([{ limit: config.rate_limit.list_item_changes * margin, windowMs }]);
+  const writes = new RateLimiter([{ limit: config.rate_limit.list_write_requests * margin, windowMs }]);
   const acquireChanges = (count: number) =>
-    changes.acquire(stopSignal, count).catch((error) => {
+    Promise.all([changes.acquire(stopSignal, count), writes.acquire(stopSignal, 1)]).catch((error) => {
       throw error instanceof StoppedError ? new CloudflareCallError('stopped', 'enforcer stopped') : error;
     });
 
@@ -37,11 +39,16 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
     return run;
   }
 
-  async function findList(): Promise<{ id: string; num_items: number } | null> {
+  /** Every list of the account with its item count: they all share the account's item limit. */
+  async function findLists(): Promise<Array<{ id: string; name: string; kind: string; num_items: number }>> {
     const page = await api.call({ operation: 'find_list', target: `list ${config.list_name} in account:${accountId}` }, (options) =>
       lists.list({ account_id: accountId }, options),
     );
-    const found = (page.result ?? []).find((list) => list.name === config.list_name && list.kind === 'ip');
+    return (page.result ?? []).map((l) => ({ id: l.id, name: l.name, kind: l.kind, num_items: l.num_items ?? 0 }));
+  }
+
+  async function findList(): Promise<{ id: string; num_items: number } | null> {
+    const found = (await findLists()).find((list) => list.name === config.list_name && list.kind === 'ip');
     return found ? { id: found.id, num_items: found.num_items } : null;
   }
 
@@ -92,6 +99,7 @@ export function createListApi(api: CloudflareApi, config: CloudflareConfig, stop
     },
 
     findList,
+    findLists,
     createList,
 
     addItems(items: Array<{ ip: string; comment: string }>, context: Omit<CallContext, 'operation'>): Promise<void> {

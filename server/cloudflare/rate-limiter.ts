@@ -57,6 +57,14 @@ export class RateLimiter {
     }));
   }
 
+  /** Units still allowed in the longest window: the budget, where headroom() is also the burst. */
+  budgetLeft(): number {
+    const now = this.clock();
+    const longest = this.windows.reduce((a, b) => (b.windowMs > a.windowMs ? b : a));
+    this.expire(longest, now);
+    return longest.limit - longest.used;
+  }
+
   get sent(): number {
     return this.totalSent;
   }

@@ -49,7 +49,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   if (env.EDGEJAIL_PORT) fromEnv.port = env.EDGEJAIL_PORT;
   if (env.EDGEJAIL_ADMIN_TOKEN) fromEnv.admin_token = env.EDGEJAIL_ADMIN_TOKEN;
   if (env.EDGEJAIL_LOG_LEVEL) fromEnv.log_level = env.EDGEJAIL_LOG_LEVEL;
-  const merged = { ...raw, ...fromEnv, ...overrides };
+  const merged: Record<string, unknown> = { ...raw, ...fromEnv, ...overrides };
+  const section = (key: string) => ({ ...(merged[key] as Record<string, unknown> | undefined) });
+  if (env.EDGEJAIL_ADMIN_HOST || env.EDGEJAIL_ADMIN_PORT) {
+    merged.admin = { ...section('admin'), ...(env.EDGEJAIL_ADMIN_HOST && { host: env.EDGEJAIL_ADMIN_HOST }), ...(env.EDGEJAIL_ADMIN_PORT && { port: env.EDGEJAIL_ADMIN_PORT }) };
+  }
+  if (env.EDGEJAIL_METRICS_LISTEN) merged.metrics = { ...section('metrics'), listen: env.EDGEJAIL_METRICS_LISTEN };
   merged.cloudflare = cloudflareConfigFromEnv(env, raw.cloudflare);
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(describeConfigIssues(result.error, file ? `file ${file} and environment` : 'environment'));

@@ -13,6 +13,8 @@ export type ManualBan = z.infer<typeof manualBanSchema>;
 export const allowlistEntrySchema = z.strictObject({
   cidr: z.string().refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range'),
   note: z.string().max(500).nullish(),
+  /** Needed for a range holding every address of its family (0.0.0.0/0, ::/0). */
+  force: z.boolean().default(false),
 });
 
 export const banListQuerySchema = z.strictObject({

@@ -81,10 +81,19 @@ export const decisionSchema = z.object({
   banned_until: z.string(),
 });
 
+/** The site's login shield: while `up`, the plugin refuses XML-RPC authentication itself. */
+export const shieldAnswerSchema = z.object({
+  up: z.boolean(),
+  since: z.string().optional(),
+  until: z.string().optional(),
+  reason: z.string().optional(),
+});
+
 export const eventBatchResponseSchema = z.object({
   accepted: z.number().int(),
   duplicates: z.number().int(),
   decisions: z.array(decisionSchema),
+  shield: shieldAnswerSchema.optional(),
 });
 export type EventBatchResponse = z.infer<typeof eventBatchResponseSchema>;
 

@@ -1,21 +1,22 @@
 // Metrics a Grafana board needs beyond the ones the routes keep: bans by jail, the state
 // of every block at Cloudflare, Cloudflare API calls by operation and status, the
 // enforcer's limiter, outbox and reconciler, and how long each site has been silent.
-// All read at scrape time from SQLite or the enforcer, so they are right after a restart.
+// Read from SQLite (through the table snapshot, see metrics/table-stats.ts) or the enforcer,
+// so they are right after a restart.
 import type { FastifyInstance } from 'fastify';
-import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
-import { createDashboardQueries } from '../store/dashboard-queries.ts';
+import type { EnforcerStatus } from '../enforcement/worker.ts';
+import type { TableSnapshot } from '../metrics/table-stats.ts';
 import { jailStats } from '../jail/engine.ts';
 
-type Sample = { labels?: Record<string, string>; value: number };
-
 export async function boardMetrics(app: FastifyInstance): Promise<void> {
-  const { core, metrics, enforcer } = app;
-  const queries = createDashboardQueries(core.db);
+  const { core, metrics, enforcer, tableStats } = app;
+  const fromTables = <T>(pick: (s: TableSnapshot) => T[], sample: (row: T) => { labels?: Record<string, string>; value: number }) => () => {
+    const snapshot = tableStats.current();
+    return snapshot ? pick(snapshot).map(sample) : [];
+  };
 
-  metrics.gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', () =>
-    queries.activeBansByJail().map((r) => ({ labels: { jail: r.jail }, value: r.n })),
-  );
+  metrics.gauge('edgejail_bans_total', 'Ban rows by state', fromTables((s) => s.bansByState, (r) => ({ labels: { state: r.state }, value: r.n })));
+  metrics.gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', fromTables((s) => s.activeBansByJail, (r) => ({ labels: { jail: r.jail }, value: r.n })));
 
   // The jails' memory: what a flood of distinct IPs grows, and what the cap forgets.
   metrics.gauge('edgejail_jail_tracked_keys', 'IP keys each jail keeps a counting window for (bounded by overload.max_tracked_keys_per_jail)', () =>
@@ -25,27 +26,15 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
     { value: jailStats(core.jails).evictions },
   ]);
 
-  metrics.gauge('edgejail_cloudflare_blocks', 'IP keys by enforcement state at Cloudflare (active, pending, failed, dry_run, ...)', () =>
-    queries.enforcementByState().map((r) => ({ labels: { state: r.state }, value: r.n })),
+  metrics.gauge(
+    'edgejail_cloudflare_blocks',
+    'IP keys by enforcement state at Cloudflare (active, pending, failed, dry_run, ...)',
+    fromTables((s) => s.enforcementByState, (r) => ({ labels: { state: r.state }, value: r.n })),
   );
-
-  // cloudflare_actions only grows, so the totals are kept and only new rows are read per scrape.
-  const calls = new Map<string, Required<Sample>>();
-  let lastActionId = 0;
   metrics.gauge(
     'edgejail_cloudflare_api_calls',
     'Cloudflare API calls recorded in the database, by operation, outcome (ok, error, dry_run) and HTTP status (0: no response); graph with increase()',
-    () => {
-      for (const row of queries.apiCallsSince(lastActionId)) {
-        const labels = { operation: row.operation, outcome: row.outcome, status: String(row.status) };
-        const key = `${labels.operation}|${labels.outcome}|${labels.status}`;
-        const entry = calls.get(key);
-        if (entry) entry.value += row.n;
-        else calls.set(key, { labels, value: row.n });
-        lastActionId = Math.max(lastActionId, row.last_id);
-      }
-      return [...calls.values()];
-    },
+    fromTables((s) => [...s.apiCalls.values()], (entry) => entry),
   );
 
   // One status read per scrape feeds every enforcer gauge below.
@@ -87,11 +76,26 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
     return state === 'present' ? 1 : state === 'missing' ? 0 : null;
   });
 
-  metrics.gauge('edgejail_site_seconds_since_last_event', 'Seconds since each site last reported (alert when a site goes quiet)', () => {
-    const nowMs = core.now();
-    return queries
-      .siteLastEvent()
-      .filter((s) => s.last_event_at)
-      .map((s) => ({ labels: { site: s.id, name: s.name }, value: Math.max(0, Math.round((nowMs - Date.parse(s.last_event_at!)) / 1000)) }));
+  fromStatus('edgejail_cloudflare_outbox_lag_seconds', 'How long the longest-waiting due outbox entry has waited (0 when nothing is due)', (s) => s.outboxLagMs / 1000);
+  metrics.gauge('edgejail_bans_by_placement', 'Active bans by where they are enforced: list, access_rule, range, origin_only, pending', () => {
+    const s = status();
+    return s ? Object.entries(s.placements).map(([placement, value]) => ({ labels: { placement }, value })) : [];
   });
+  metrics.gauge('edgejail_cloudflare_capacity_used', 'Edge slots each placement holds', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).map(([placement, c]) => ({ labels: { placement }, value: c.used })) : [];
+  });
+  metrics.gauge('edgejail_cloudflare_capacity', 'Edge slots each placement may hold', () => {
+    const s = status();
+    return s ? Object.entries(s.capacity).filter(([, c]) => c.capacity !== null).map(([placement, c]) => ({ labels: { placement }, value: c.capacity! })) : [];
+  });
+
+  metrics.gauge(
+    'edgejail_site_seconds_since_last_event',
+    'Seconds since each site last reported (alert when a site goes quiet)',
+    fromTables(
+      (s) => s.siteLastEvent.filter((site) => site.last_event_at),
+      (site) => ({ labels: { site: site.id, name: site.name }, value: Math.max(0, Math.round((core.now() - Date.parse(site.last_event_at!)) / 1000)) }),
+    ),
+  );
 }

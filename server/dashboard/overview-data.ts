@@ -1,7 +1,7 @@
 // Everything the overview page shows, gathered from the core, the enforcer and the
 // read-only aggregates into plain data; the view only renders it.
 import type { FastifyInstance } from 'fastify';
-import type { EnforcerStatus } from '../cloudflare/enforcer.ts';
+import type { EnforcerStatus } from '../enforcement/worker.ts';
 import type { BanRow } from '../store/store.ts';
 import type { Aggregates } from '../store/aggregates.ts';
 import { ipKeyOf } from '../jail/ip.ts';
@@ -15,6 +15,7 @@ export const MAX_BANS_SHOWN = 200;
 export interface BanView {
   ban: BanRow;
   cloudflare: string | null;
+  placement: string | null;
 }
 
 /** "203.0.113." → "203.0.113.0/24"; an IPv6 ip_key stays its prefix, a bare IPv6 address becomes its /64. */
@@ -66,7 +67,11 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
   }
   const chart: ChartInput = { bucketStartsMs, series, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
 
-  const bans: BanView[] = banPage.map((ban) => ({ ban, cloudflare: enforcer.enforcementStateOf(ban.ip_key) }));
+  const bans: BanView[] = banPage.map((ban) => ({
+    ban,
+    cloudflare: enforcer.enforcementStateOf(ban.ip_key),
+    placement: enforcer.placementOf(ban.ip_key),
+  }));
 
   const networks = new Map<string, { network: string; attempts: number; ips: number }>();
   for (const raw of rawNetworks) {
@@ -105,6 +110,7 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     topUsernames,
     cloudflare,
     recentAudit,
+    allowlist: core.allowlistEntries(),
   };
 }
 

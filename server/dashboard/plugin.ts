@@ -10,12 +10,11 @@ import { allowlistEntrySchema, manualBanSchema } from '../contract/admin.ts';
 import { describeZodError } from '../contract/events.ts';
 import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
-import { ignoreReasonFor } from '../jail/ignore.ts';
-import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
-import { createAggregates } from '../store/aggregates.ts';
+import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
 import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
+  allowlistRemoveFormSchema,
   banFormMetaSchema,
   extendFormSchema,
   loginFormSchema,
@@ -66,8 +65,7 @@ function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const { core } = app;
-  const queries = createAggregates(core.db);
-  app.addHook('onClose', async () => queries.close());
+  const queries = app.aggregates;
   const sessions = createSessionStore(core.now, DEFAULT_SESSION_LIMITS);
   const throttle = createLoginThrottle(core.now);
   const sessionMaxAge = Math.floor(DEFAULT_SESSION_LIMITS.absoluteMs / 1000);
@@ -144,11 +142,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (!cookieCsrf || !sameSecret(form.csrf, cookieCsrf)) {
       throw new HttpError(403, 'csrf', 'The sign-in form has expired or did not come from this dashboard. Open the sign-in page again.');
     }
-    const retryAfter = throttle.retryAfterSeconds(request.ip);
-    if (retryAfter > 0) {
-      throw new HttpError(429, 'too_many_logins', `Too many wrong tokens; try again in ${retryAfter} s.`, { 'retry-after': String(retryAfter) });
-    }
-    if (!(await isAdminToken(form.token.trim()))) {
+    // The token is checked first: a correct one always signs in, so wrong guesses from
+    // anyone else (keyed per client, see trusted_proxies) can never lock the admin out.
+    if (!(await isAdminToken(form.token))) {
+      const retryAfter = throttle.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        throw new HttpError(429, 'too_many_logins', `Too many wrong tokens; try again in ${retryAfter} s.`, { 'retry-after': String(retryAfter) });
+      }
       throttle.fail(request.ip);
       request.log.info('dashboard sign-in refused: wrong admin token');
       return sendHtml(reply, 401, loginPage({ csrf: cookieCsrf, error: 'That is not the admin token.' }));
@@ -266,27 +266,38 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const b = body(request);
     parseForm(banFormMetaSchema, b);
     const input = parseForm(manualBanSchema, withoutBlanks({ ip: b.ip, duration: b.duration, reason: b.reason }));
-    const ip = normaliseIp(input.ip);
-    if (!ip) throw new HttpError(400, 'invalid_ip', `"${input.ip}" is not an IP address EdgeJail can ban.`);
-    const refusal = ignoreReasonFor(ip, core.ignoreLists());
-    if (refusal) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${refusal}); EdgeJail never bans it.`);
-    const ipKey = ipKeyOf(ip, core.config.ipv6_prefix);
+    const verdict = core.judgeAddress(input.ip);
+    if (!verdict) throw new HttpError(400, 'invalid_ip', `"${input.ip}" is not an IP address EdgeJail can ban.`);
+    const { ip, ipKey, protectedBy } = verdict;
+    if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it.`);
     const { extended } = core.bans.manualBan({ ipKey, durationSeconds: input.duration, reason: input.reason, actor: DASHBOARD_ACTOR });
     return { text: `${extended ? 'Extended the manual ban on' : 'Banned'} ${ipKey} for ${formatDuration(input.duration)}.`, ipKey };
   }));
 
   app.post('/allowlist', action, act(backOf, (request) => {
     const b = body(request);
-    const meta = parseForm(allowlistFormMetaSchema, b);
+    parseForm(allowlistFormMetaSchema, b);
     const entry = parseForm(allowlistEntrySchema, { cidr: (b.cidr ?? '').trim(), note: b.note?.trim() || null });
-    core.addAllowlist(entry.cidr, entry.note ?? null, DASHBOARD_ACTOR);
-    let text = `Allowlisted ${entry.cidr}: never counted, never banned.`;
-    const single = meta.unban ? singleAddressKey(entry.cidr, core.config.ipv6_prefix) : null;
-    if (single) {
-      const lifted = core.bans.unban(single, DASHBOARD_ACTOR);
-      if (lifted.length) text += ` Lifted ${lifted.length} ban${lifted.length === 1 ? '' : 's'} on ${single}.`;
+    let added: ReturnType<typeof core.addAllowlist>;
+    try {
+      added = core.addAllowlist(entry.cidr, entry.note ?? null, DASHBOARD_ACTOR);
+    } catch (error) {
+      if (error instanceof AllowlistEntryError) throw new HttpError(422, error.code, `${error.message}${error.code === 'allowlist_too_wide' ? ' The dashboard never does that; the CLI (--force) and the API ("force": true) can.' : ''}`);
+      throw error;
     }
-    return { text, ipKey: single ?? undefined };
+    const liftedKeys = [...new Set(added.lifted.map((ban) => ban.ip_key))];
+    let text = `Allowlisted ${added.cidr}: never counted, never banned.`;
+    if (liftedKeys.length) {
+      const shown = liftedKeys.slice(0, 5).join(', ') + (liftedKeys.length > 5 ? `, and ${liftedKeys.length - 5} more` : '');
+      text += ` Lifted ${added.lifted.length} ban${added.lifted.length === 1 ? '' : 's'} on ${shown}.`;
+    }
+    return { text, ipKey: liftedKeys.length === 1 ? liftedKeys[0] : undefined };
+  }));
+
+  app.post('/allowlist/remove', action, act(() => ({ to: 'overview' }), (request) => {
+    const form = parseForm(allowlistRemoveFormSchema, body(request));
+    if (!core.removeAllowlist(form.cidr, DASHBOARD_ACTOR)) throw new HttpError(404, 'not_allowlisted', `${form.cidr} is not on the runtime allowlist.`);
+    return { text: `Removed ${form.cidr} from the allowlist: its addresses are counted again.` };
   }));
 
   /** The admin API's own check (constant-time), so the dashboard never holds the token itself. */
@@ -307,27 +318,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     return flash;
   }
 
-  /** An IP address (keyed as the jails key it) or an IPv6 prefix such as 2001:db8::/64. */
+  /** An IP address (keyed as the jails key it) or a network key such as 2001:db8::/64. */
   function ipKeyFromInput(text: string): string {
-    const trimmed = text.trim();
-    const ip = normaliseIp(trimmed);
-    if (ip) return ipKeyOf(ip, core.config.ipv6_prefix);
-    const slash = trimmed.indexOf('/');
-    if (slash > 0) {
-      const network = normaliseIp(trimmed.slice(0, slash));
-      const prefix = trimmed.slice(slash + 1);
-      if (network?.includes(':') && /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= 128) return ipKeyOf(network, Number(prefix));
-    }
-    throw new HttpError(400, 'invalid_ip', `"${trimmed.slice(0, 100)}" is not an IP address or IPv6 prefix.`);
+    const ipKey = core.ipKeyFromInput(text);
+    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or IPv6 prefix.`);
+    return ipKey;
   }
-}
-
-/** The ip_key a single-address allowlist entry stands for, so its bans can be lifted; null for a range. */
-function singleAddressKey(cidr: string, ipv6Prefix: number): string | null {
-  const parsed = parseCidr(cidr);
-  if (!parsed) return null;
-  if (parsed.family === 4) return parsed.prefix === 32 ? parsed.network : null;
-  return parsed.prefix === 128 ? ipKeyOf(parsed.network, ipv6Prefix) : null;
 }
 
 function titleFor(status: number): string {

@@ -20,16 +20,25 @@ declare module 'fastify' {
   }
 }
 
+/** The signed webhook: the one route a flood hits, and the one shedding protects. */
+export function isIngestRequest(request: FastifyRequest): boolean {
+  return request.method === 'POST' && request.routeOptions.url === '/v1/events';
+}
+
 export async function registerOverloadShedding(
   app: FastifyInstance,
   limits: Config['overload'],
   onShed: (reason: string) => void,
 ): Promise<void> {
   let inFlight = 0;
+  const perPeer = new Map<string, number>(); // ingest requests in flight per client address
   const release = (request: FastifyRequest) => {
     if (request.countedInFlight) {
       request.countedInFlight = false;
       inFlight--;
+      const held = (perPeer.get(request.ip) ?? 1) - 1;
+      if (held > 0) perPeer.set(request.ip, held);
+      else perPeer.delete(request.ip);
     }
   };
   const refuse = (reply: FastifyReply, status: 429 | 503, retryAfterSeconds: number, message: string) =>
@@ -62,12 +71,22 @@ export async function registerOverloadShedding(
   };
   app.addHook('preParsing', checkQueue);
   app.addHook('preValidation', checkQueue);
+  // Slots are taken only once the headers name a known site with a fresh timestamp (the
+  // hook registered before this one), and each peer may hold only a few: a slow sender,
+  // known site id or not, cannot starve the other sites (the request timeout ends it).
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'POST' || !request.url.startsWith('/v1/events')) return;
+    if (!isIngestRequest(request)) return;
     if (inFlight >= limits.max_inflight_ingest) {
       onShed('inflight');
       return refuse(reply, 429, limits.retry_after_seconds, 'too many requests in flight; retry after the Retry-After delay');
     }
+    const peer = request.ip;
+    const held = perPeer.get(peer) ?? 0;
+    if (held >= limits.max_inflight_ingest_per_peer) {
+      onShed('inflight_per_peer');
+      return refuse(reply, 429, limits.retry_after_seconds, `this address already has ${held} requests in flight; retry after the Retry-After delay`);
+    }
+    perPeer.set(peer, held + 1);
     inFlight++;
     request.countedInFlight = true;
   });

@@ -4,9 +4,9 @@ import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent } from '.
 import type { Store, SiteRow } from '../store/store.ts';
 import type { BanService } from '../bans/ban-service.ts';
 import { observeEvent, type JailState } from '../jail/engine.ts';
-import { ipKeyOf, normaliseIp } from '../jail/ip.ts';
-import { ignoreReasonFor } from '../jail/ignore.ts';
+import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
+import type { ShieldService } from '../shield/shield-service.ts';
 
 export interface IngestContext {
   store: Store;
@@ -14,12 +14,15 @@ export interface IngestContext {
   bans: BanService;
   ipv6Prefix: number;
   ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
+  shield?: ShieldService;
 }
 
 export interface IngestOutcome {
   response: EventBatchResponse;
   acceptedByType: Map<string, number>;
   ignored: number;
+  /** Ignored events by reason (`allowlist`, `never_ban:carrier_nat`, …). */
+  ignoredByReason: Map<string, number>;
   bansCreated: number;
 }
 
@@ -30,6 +33,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
   let accepted = 0;
   let duplicates = 0;
   let ignored = 0;
+  const ignoredByReason = new Map<string, number>();
   let bansCreated = 0;
   const lists = ctx.ignoreLists();
 
@@ -43,9 +47,9 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
       }
       const attempt = event as AttemptEvent;
       // The contract already checked it is an IP; normalising makes ::ffff:1.2.3.4 and 1.2.3.4 one attacker.
-      const ip = normaliseIp(attempt.ip) ?? attempt.ip;
-      const ipKey = ipKeyOf(ip, ctx.ipv6Prefix);
-      const ignoredReason = ignoreReasonFor(ip, lists);
+      const verdict = judgeAddress(attempt.ip, lists, ctx.ipv6Prefix) ?? { ip: attempt.ip, ipKey: attempt.ip, protectedBy: 'invalid_ip' };
+      const { ip, ipKey } = verdict;
+      const ignoredReason = verdict.protectedBy;
       const occurredAt = new Date(attempt.occurred_at).toISOString();
       const inserted = ctx.store.insertEvent({
         id: attempt.id,
@@ -70,6 +74,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
       acceptedByType.set(attempt.type, (acceptedByType.get(attempt.type) ?? 0) + 1);
       if (ignoredReason) {
         ignored++;
+        ignoredByReason.set(ignoredReason, (ignoredByReason.get(ignoredReason) ?? 0) + 1);
         continue;
       }
       const decisions = observeEvent(
@@ -86,6 +91,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
         nowMs,
       );
       for (const decision of decisions) bansCreated += ctx.bans.applyDecision(decision, nowMs).length;
+      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs: Date.parse(occurredAt) }, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);
   });
@@ -95,7 +101,8 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
     const ban = ctx.bans.currentBan(ipKey, nowMs);
     if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
   }
-  return { response: { accepted, duplicates, decisions }, acceptedByType, ignored, bansCreated };
+  const shield = ctx.shield?.answerFor(site.id, nowMs);
+  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}) }, acceptedByType, ignored, ignoredByReason, bansCreated };
 }
 
 function recordHello(store: Store, site: SiteRow, hello: HelloEvent, at: string): void {

@@ -180,7 +180,7 @@ export function ipKeyOf(ip: string, ipv6Prefix = 64): string {
  * ("192.168.1.5/24" is 192.168.1.0/24) because that is what an admin writing it means.
  * `::ffff:a.b.c.d/≥96` is folded into IPv4, matching normaliseIp. Null on bad input.
  */
-export function parseCidr(text: string): ParsedCidr | null {
+export function parseCidr(text: string, options: { foldMapped?: boolean } = {}): ParsedCidr | null {
   const slash = text.indexOf('/');
   const addressText = slash === -1 ? text : text.slice(0, slash);
   let prefix: number | null = null;
@@ -200,12 +200,60 @@ export function parseCidr(text: string): ParsedCidr | null {
   if (v6 === null) return null;
   const p = prefix ?? 128;
   if (p > 128) return null;
-  if (p >= 96 && v6 >> 32n === 0xffffn) {
+  // foldMapped: false keeps "::ffff:0:0/96" as the IPv6 range it is written as, where folding
+  // would turn it into 0.0.0.0/0 (the never-ban set needs the former, never the latter).
+  if (p >= 96 && v6 >> 32n === 0xffffn && options.foldMapped !== false) {
     const value = (Number(v6 & 0xffffffffn) & V4_MASKS[p - 96]!) >>> 0;
     return { family: 4, network: formatIpv4(value), prefix: p - 96, value };
   }
   const value = v6 & V6_MASKS[p]!;
   return { family: 6, network: formatIpv6(value), prefix: p, value };
+}
+
+/**
+ * The ip_key spelling of a network: an IPv4 /32 or IPv6 /128 as the bare address, any other
+ * prefix as "<network>/<prefix>" (what ipKeyOf writes, what Cloudflare's targets take).
+ */
+export function keyOfNetwork(network: ParsedCidr): string {
+  const single = network.prefix === (network.family === 4 ? 32 : 128);
+  return single ? network.network : `${network.network}/${network.prefix}`;
+}
+
+/** The network of `prefix` bits holding a parsed address. */
+function networkOf(parsed: ParsedIp, prefix: number): ParsedCidr {
+  if (parsed.family === 4) {
+    const value = (parsed.value & V4_MASKS[prefix]!) >>> 0;
+    return { family: 4, network: formatIpv4(value), prefix, value };
+  }
+  const value = parsed.value & V6_MASKS[prefix]!;
+  return { family: 6, network: formatIpv6(value), prefix, value };
+}
+
+/**
+ * The widest network around `ip`, among the candidate prefix lengths of its family, that
+ * overlaps none of the protected sets: a ban on it can never reach an allowlisted or
+ * never-ban address. Candidates are tried widest first; the single address (/32, /128) is
+ * always the last resort. Null for a bad address, or when the address itself is protected.
+ * Jail keys ask for [ipv6Prefix]; range placements can ask for [48, 56, 64] and the like.
+ */
+export function widestUnprotectedNetwork(
+  ip: string,
+  protectedSets: readonly CidrSet[],
+  candidates: { v4?: readonly number[]; v6?: readonly number[] } = {},
+): ParsedCidr | null {
+  const parsed = parseIp(ip);
+  if (!parsed) return null;
+  const full = parsed.family === 4 ? 32 : 128;
+  const wanted = (parsed.family === 4 ? candidates.v4 : candidates.v6) ?? [];
+  // Runs per IPv6 event at ingest: the usual single candidate skips the sort.
+  const valid = wanted.filter((p) => Number.isInteger(p) && p >= 0 && p < full);
+  const prefixes = valid.length > 1 ? [...new Set(valid)].sort((a, b) => a - b) : valid;
+  prefixes.push(full);
+  for (const prefix of prefixes) {
+    const network = networkOf(parsed, prefix);
+    if (!protectedSets.some((set) => set.overlaps(network))) return network;
+  }
+  return null;
 }
 
 /** The network an ip_key stands for ("2001:db8::/64" or "203.0.113.7"), or null if it is not one. */
@@ -217,6 +265,8 @@ export function ipKeyCidr(ipKey: string): ParsedCidr | null {
 export interface LabelledCidr {
   cidr: string;
   label: string;
+  /** False keeps an IPv4-mapped IPv6 range as IPv6 (see parseCidr). */
+  foldMapped?: boolean;
 }
 
 /**
@@ -231,6 +281,10 @@ export class CidrSet {
   private readonly v6 = new Map<number, Map<string, string>>();
   private v4Prefixes: number[] = [];
   private v6Prefixes: number[] = [];
+  // Every entry's first address, sorted: "does any entry start inside this network?" is one
+  // binary search, which is what overlaps() needs beyond the containment lookup.
+  private readonly v4Starts: number[];
+  private readonly v6Starts: bigint[];
   readonly size: number;
 
   /** Throws naming the first entry that is not a CIDR or address. */
@@ -239,7 +293,7 @@ export class CidrSet {
     for (const item of cidrs) {
       const text = typeof item === 'string' ? item : item.cidr;
       const label = typeof item === 'string' ? '' : item.label;
-      const parsed = parseCidr(text.trim());
+      const parsed = parseCidr(text.trim(), { foldMapped: typeof item === 'string' ? true : item.foldMapped });
       if (!parsed) throw new Error(`"${text}" is not an IP address or CIDR range`);
       if (parsed.family === 4) {
         let byNetwork = this.v4.get(parsed.prefix);
@@ -258,6 +312,32 @@ export class CidrSet {
     // Most specific first, so labelOf names the narrowest range that matched.
     this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
     this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
+    this.v4Starts = [...this.v4.values()].flatMap((byNetwork) => [...byNetwork.keys()]).sort((a, b) => a - b);
+    this.v6Starts = [...this.v6.values()]
+      .flatMap((byNetwork) => [...byNetwork.keys()].map((hex) => BigInt(`0x${hex}`)))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * Whether any address of `network` is in the set: an entry holds the network, or an entry
+   * lies inside it. A ban on a network that overlaps the allowlist would reach an allowlisted
+   * address, so this, not containsKey, is the question to ask before banning a range.
+   */
+  overlaps(network: ParsedCidr | string): boolean {
+    const parsed = typeof network === 'string' ? parseCidr(network) : network;
+    if (!parsed) return false;
+    if (parsed.family === 4) {
+      const first = parsed.value as number;
+      if (this.lookupV4(first, parsed.prefix) !== null) return true;
+      const last = first + 2 ** (32 - parsed.prefix) - 1;
+      const next = lowerBound(this.v4Starts, first);
+      return next < this.v4Starts.length && this.v4Starts[next]! <= last;
+    }
+    const first = parsed.value as bigint;
+    if (this.lookupV6(first, parsed.prefix) !== null) return true;
+    const last = first | (V6_ALL_ONES >> BigInt(parsed.prefix));
+    const next = lowerBound(this.v6Starts, first);
+    return next < this.v6Starts.length && this.v6Starts[next]! <= last;
   }
 
   contains(ip: string): boolean {
@@ -297,4 +377,16 @@ export class CidrSet {
     }
     return null;
   }
+}
+
+/** The index of the first element ≥ value in an ascending array. */
+function lowerBound<T extends number | bigint>(sorted: readonly T[], value: T): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

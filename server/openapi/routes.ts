@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
 import { eventBatchSchema } from '../contract/events.ts';
 import * as R from './schemas.ts';
+import { SHIELD_REQUEST_COMPONENTS, SHIELD_RESPONSE_COMPONENTS, SHIELD_ROUTE_DOCS } from '../routes/shield.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -35,6 +36,7 @@ export const REQUEST_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['EventBatch', eventBatchSchema],
   ['ManualBanRequest', manualBanSchema],
   ['AllowlistEntryRequest', allowlistEntrySchema],
+  ...SHIELD_REQUEST_COMPONENTS,
 ];
 export const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['Error', R.errorResponseSchema],
@@ -59,6 +61,7 @@ export const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['CloudflareStatus', R.cloudflareStatusSchema],
   ['Status', R.statusResponseSchema],
   ['Health', R.healthResponseSchema],
+  ...SHIELD_RESPONSE_COMPONENTS,
 ];
 
 const error = (description: string): ResponseDoc => ({ description, schema: R.errorResponseSchema });
@@ -66,6 +69,7 @@ const IP_PARAM = { ip: 'An IPv4 or IPv6 address, or an IPv6 prefix as banned (UR
 const ADMIN_ERRORS = { 401: error('Missing or wrong admin token (`missing_token`, `malformed_token`, `bad_token`)') };
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
+  ...SHIELD_ROUTE_DOCS,
   {
     method: 'POST',
     path: '/v1/events',
@@ -74,12 +78,12 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: 'site',
     summary: 'Report events from a WordPress site',
     description:
-      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch.',
+      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch; `shield` says whether the site’s login shield is up (then the plugin refuses XML-RPC authentication itself).',
     body: eventBatchSchema,
     responses: {
       200: { description: 'Stored and judged', schema: R.eventBatchResponseSchema },
       400: error('A field is wrong (`invalid_payload`, message names it) or the body is not JSON; nothing of the batch is stored'),
-      401: error('Signature checks failed (`missing_site`, `unknown_site`, `stale_timestamp`, `bad_signature`, …)'),
+      401: error('Signature checks failed (`missing_site`, `stale_timestamp`, `bad_signature` (also for an unknown site id, so the answer does not tell which ids exist), …)'),
       413: error('The body exceeds 256 KiB'),
       415: error('The body is not application/json'),
       429: error('Too many ingest requests in flight; retry after Retry-After'),
@@ -166,9 +170,15 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     tag: 'Admin',
     auth: 'admin',
     summary: 'Allowlist an address or range',
-    description: 'Allowlisted addresses are stored but never counted or banned. Existing bans are not lifted.',
+    description:
+      'Allowlisted addresses are stored but never counted or banned. Every active ban the entry covers, or that covers part of it (an IPv6 /64 holding an allowlisted address), is lifted, at Cloudflare too. `0.0.0.0/0` and `::/0` need `force: true`.',
     body: allowlistEntrySchema,
-    responses: { 201: { description: 'Added', schema: R.allowlistAddResponseSchema }, 400: error('Not an address or CIDR (`invalid_payload`)'), ...ADMIN_ERRORS },
+    responses: {
+      201: { description: 'Added', schema: R.allowlistAddResponseSchema },
+      400: error('Not an address or CIDR (`invalid_payload`)'),
+      422: error('Every address of a family, without `force` (`allowlist_too_wide`)'),
+      ...ADMIN_ERRORS,
+    },
   },
   {
     method: 'DELETE',

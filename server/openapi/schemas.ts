@@ -30,7 +30,12 @@ export const banSchema = z
   })
   ;
 
-export const banWithCloudflareSchema = banSchema.extend({ cloudflare: cloudflareStateSchema });
+export const placementSchema = z
+  .enum(['list', 'access_rule', 'range', 'origin_only', 'pending'])
+  .nullable()
+  .meta({ description: "Where the ban is enforced: a list item, an IP access rule, a range, only at the origin (the plugin's 403 cache: the edge is full or dry-run), or pending; null when the ban is not active" });
+
+export const banWithCloudflareSchema = banSchema.extend({ cloudflare: cloudflareStateSchema, placement: placementSchema });
 
 export const eventRecordSchema = z
   .strictObject({
@@ -91,6 +96,8 @@ export const siteSchema = z
     wp_version: z.string().nullable(),
     last_hello_at: isoTime.nullable(),
     last_event_at: isoTime.nullable(),
+    zone_id: z.string().nullable().meta({ description: 'Its Cloudflare zone: set with `site set --zone`, else CLOUDFLARE_ZONE_ID' }),
+    hostname: z.string().nullable().meta({ description: 'Set with `site set --host`, else the host of the plugin’s hello `site_url`' }),
   })
   .meta({ description: 'A site as the API shows it: never with its secret' });
 
@@ -121,7 +128,11 @@ export const allowlistResponseSchema = z.strictObject({
   config: z.array(z.string()).meta({ description: 'Entries from the config file (read-only here)' }),
   runtime: z.array(allowlistRuntimeEntrySchema),
 });
-export const allowlistAddResponseSchema = z.strictObject({ cidr: z.string() });
+export const allowlistAddResponseSchema = z.strictObject({
+  cidr: z.string().meta({ description: 'The entry as stored: host bits cleared, a single address bare' }),
+  lifted: z.number().int().min(0).meta({ description: 'Active bans lifted because the entry covers (part of) them' }),
+  lifted_ip_keys: z.array(z.string()),
+});
 export const allowlistRemoveResponseSchema = z.strictObject({ removed: z.string() });
 export const sitesResponseSchema = z.strictObject({ sites: z.array(siteSchema) });
 export const statusResponseSchema = z.strictObject({

@@ -4,8 +4,7 @@ import type { z } from 'zod';
 import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
 import { describeZodError } from '../contract/events.ts';
 import { HttpError } from '../http/errors.ts';
-import { ipKeyOf, normaliseIp } from '../jail/ip.ts';
-import { ignoreReasonFor } from '../jail/ignore.ts';
+import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
 import type { BanRow } from '../store/store.ts';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, code = 'invalid_payload'): z.infer<T> {
@@ -20,17 +19,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
 
   /** Accepts an IP (banned by its ip_key) or an ip_key itself, e.g. an IPv6 /64. */
   function ipKeyFromParam(param: string): string {
-    const ip = normaliseIp(param);
-    if (ip) return ipKeyOf(ip, core.config.ipv6_prefix);
-    if (param.includes('/')) {
-      const [address, prefix] = param.split('/');
-      const network = normaliseIp(address ?? '');
-      if (network && /^\d{1,3}$/.test(prefix ?? '')) return ipKeyOf(network, Number(prefix));
-    }
-    throw new HttpError(400, 'invalid_ip', `"${param}" is not an IP address or banned prefix`);
+    const ipKey = core.ipKeyFromInput(param);
+    if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${param.slice(0, 100)}" is not an IP address or banned prefix`);
+    return ipKey;
   }
 
-  const withEnforcement = (ban: BanRow) => ({ ...ban, cloudflare: app.enforcer.enforcementStateOf(ban.ip_key) });
+  const withEnforcement = (ban: BanRow) => ({
+    ...ban,
+    cloudflare: app.enforcer.enforcementStateOf(ban.ip_key),
+    placement: ban.state === 'active' ? app.enforcer.placementOf(ban.ip_key) : null,
+  });
 
   app.get('/v1/bans', async (request) => {
     const { state } = parse(banListQuerySchema, request.query, 'invalid_query');
@@ -40,11 +38,10 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/v1/bans', async (request, reply) => {
     const input = parse(manualBanSchema, request.body);
-    const ip = normaliseIp(input.ip)!;
-    const refusal = ignoreReasonFor(ip, core.ignoreLists());
-    if (refusal) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${refusal}); EdgeJail never bans it`);
+    const { ip, ipKey, protectedBy } = core.judgeAddress(input.ip)!;
+    if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
     const { ban, extended } = core.bans.manualBan({
-      ipKey: ipKeyOf(ip, core.config.ipv6_prefix),
+      ipKey,
       durationSeconds: input.duration,
       reason: input.reason,
       actor: 'admin:api',
@@ -73,20 +70,27 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.get('/v1/allowlist', async () => ({ config: core.config.allowlist, runtime: core.store.listAllowlist() }));
+  app.get('/v1/allowlist', async () => core.allowlistEntries());
   app.post('/v1/allowlist', async (request, reply) => {
     const entry = parse(allowlistEntrySchema, request.body);
-    core.addAllowlist(entry.cidr, entry.note ?? null, 'admin:api');
-    return reply.code(201).send({ cidr: entry.cidr });
+    try {
+      const { cidr, lifted } = core.addAllowlist(entry.cidr, entry.note ?? null, 'admin:api', { force: entry.force });
+      return reply.code(201).send({ cidr, lifted: lifted.length, lifted_ip_keys: [...new Set(lifted.map((b) => b.ip_key))] });
+    } catch (error) {
+      if (error instanceof AllowlistEntryError) {
+        throw new HttpError(error.code === 'invalid_cidr' ? 400 : 422, error.code, `${error.message}${error.code === 'allowlist_too_wide' ? ' Send "force": true if that is really meant.' : ''}`);
+      }
+      throw error;
+    }
   });
   app.delete<{ Params: { cidr: string } }>('/v1/allowlist/:cidr', async (request) => {
     if (!core.removeAllowlist(request.params.cidr, 'admin:api')) {
-      throw new HttpError(404, 'not_allowlisted', `${request.params.cidr} is not on the runtime allowlist`);
+      throw new HttpError(404, 'not_allowlisted', `${request.params.cidr.slice(0, 100)} is not on the runtime allowlist`);
     }
     return { removed: request.params.cidr };
   });
 
-  app.get('/v1/sites', async () => ({ sites: core.store.listSites() }));
+  app.get('/v1/sites', async () => ({ sites: core.store.listSites().map(core.shield.withZone) }));
 
   app.get('/v1/status', async () => ({
     bans: Object.fromEntries(core.store.countBansByState().map((r) => [r.state, r.n])),

@@ -3,13 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { eventBatchSchema, describeZodError } from '../contract/events.ts';
 import { ingestBatch } from '../ingest/ingest-batch.ts';
 import { HttpError } from '../http/errors.ts';
+import { misconfiguredProxyWarnings } from '../ingest/misconfigured-proxy.ts';
 
 export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
   const accepted = metrics.counter('edgejail_events_accepted_total', 'Events stored, by type and site');
   const rejected = metrics.counter('edgejail_events_rejected_total', 'Requests refused, by reason');
   const duplicates = metrics.counter('edgejail_events_duplicate_total', 'Events acknowledged again by id, not counted twice');
-  const ignored = metrics.counter('edgejail_events_ignored_total', 'Events stored but not counted (allowlist, never-ban)');
+  const ignored = metrics.counter('edgejail_events_ignored_total', 'Events stored but not counted, by site and reason (allowlist, never_ban:<category>)');
+  const proxyWarnings = misconfiguredProxyWarnings(core.now);
   const decisionLatency = metrics.summary('edgejail_ingest_seconds', 'Time to validate, store and judge one batch');
 
   app.addHook('onResponse', async (request, reply) => {
@@ -25,14 +27,17 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const outcome = ingestBatch(
-      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists },
+      { store: core.store, jails: core.jails, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
       site,
       parsed.data,
       core.now(),
     );
     for (const [type, n] of outcome.acceptedByType) accepted.inc({ type, site: site.id }, n);
     if (outcome.response.duplicates) duplicates.inc({ site: site.id }, outcome.response.duplicates);
-    if (outcome.ignored) ignored.inc({ site: site.id }, outcome.ignored);
+    for (const [reason, n] of outcome.ignoredByReason) {
+      ignored.inc({ site: site.id, reason }, n);
+      proxyWarnings.note(request.log, site.id, reason, n);
+    }
     if (outcome.bansCreated) app.enforcer.wake();
     decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return outcome.response;

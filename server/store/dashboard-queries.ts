@@ -78,6 +78,7 @@ export function createDashboardQueries(db: Db) {
     activeBansPage: db.prepare(`SELECT * FROM bans WHERE ${ACTIVE_MATCHING} ORDER BY created_at DESC, id DESC LIMIT @limit`),
     activeBansMatching: db.prepare(`SELECT count(*) AS n FROM bans WHERE ${ACTIVE_MATCHING}`),
     activeBansByJail: db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
+    bansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state ORDER BY state'),
     apiCallsSince: db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
       FROM cloudflare_actions WHERE id > ? GROUP BY operation, outcome, status`),
     enforcementByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state ORDER BY state'),
@@ -98,6 +99,7 @@ export function createDashboardQueries(db: Db) {
     activeBansPage: (needle: string, limit: number) => s.activeBansPage.all({ needle, limit }) as BanRow[],
     activeBansMatching: (needle: string) => (s.activeBansMatching.get({ needle }) as { n: number }).n,
     activeBansByJail: () => s.activeBansByJail.all() as Array<{ jail: string; n: number }>,
+    bansByState: () => s.bansByState.all() as Array<{ state: string; n: number }>,
     /** Cloudflare calls recorded after row `afterId`, grouped; callers keep the running totals. */
     apiCallsSince: (afterId: number) => s.apiCallsSince.all(afterId) as ApiCallCount[],
     enforcementByState: () => s.enforcementByState.all() as Array<{ state: string; n: number }>,

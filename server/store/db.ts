@@ -1,7 +1,8 @@
 // Opens the SQLite audit store and brings its schema up to date.
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { projectPath } from '../paths.ts';
 
 export type Db = Database.Database;
@@ -37,13 +38,55 @@ export function migrate(db: Db, migrations = listMigrations()): string[] {
   return applied;
 }
 
+/** Increases whenever another connection commits to the database (the CLI beside the service). */
+export function dataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
+}
+
+export interface OpenOptions {
+  migrate?: boolean;
+  readonly?: boolean;
+  /** Told when an existing data directory or database file is readable by others. */
+  warn?: (message: string) => void;
+}
+
+const defaultWarn = (message: string) => void process.stderr.write(`edgejail: warning: ${message}\n`);
+
+/**
+ * The database holds every site's secret in plain text, so the data directory is created
+ * 0700 and the database 0600 (SQLite gives its -wal and -shm files the database's mode).
+ * The umask makes every later file of the process private too; files that already exist are
+ * left as the admin set them, with a warning when others can read them.
+ */
+function prepareDataFiles(file: string): void {
+  if (isMainThread) process.umask(0o077); // worker threads may not change it (nor need to)
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+}
+
+function warnLooseModes(file: string, warn: (message: string) => void): void {
+  const dir = dirname(file);
+  const looser = (path: string, wanted: number) => {
+    try {
+      const mode = statSync(path).mode & 0o777;
+      if (mode & 0o077) warn(`${path} is mode 0${mode.toString(8)}, readable by other users, and the database holds every site secret: chmod ${wanted.toString(8)} ${path}`);
+    } catch {
+      // Not there (no -wal yet): nothing to warn about.
+    }
+  };
+  looser(dir, 0o700);
+  for (const suffix of ['', '-wal', '-shm']) looser(`${file}${suffix}`, 0o600);
+}
+
 /**
  * WAL with synchronous=NORMAL: a committed transaction survives the process being
  * killed (kill -9), which is the promise behind a 2xx; only a power cut can lose the
  * last commits, a trade the ingest rate needs.
  */
-export function openDatabase(file: string, options: { migrate?: boolean; readonly?: boolean } = {}): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  const onDisk = file !== ':memory:' && file !== '';
+  if (onDisk && !options.readonly) prepareDataFiles(file);
   const db = new Database(file, { readonly: options.readonly ?? false });
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
@@ -54,5 +97,6 @@ export function openDatabase(file: string, options: { migrate?: boolean; readonl
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   if (options.migrate ?? !options.readonly) migrate(db);
+  if (onDisk && !options.readonly) warnLooseModes(file, options.warn ?? defaultWarn);
   return db;
 }

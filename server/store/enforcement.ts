@@ -29,8 +29,16 @@ export interface EnforcementRow {
   last_error: string | null;
   applied_at: string | null;
   updated_at: string;
+  /** The slot this row holds or is being given: see migrations/005. */
+  placement: PlacementName | null;
   rev: number;
 }
+
+/** Where a ban is held: at Cloudflare in a list item or an access rule, or only at the origin. */
+export type PlacementName = 'list' | 'access_rule' | 'origin_only' | 'range';
+/** What a person is shown per ban: a placement, or `pending` while none is in place yet. */
+export type ShownPlacement = 'list' | 'access_rule' | 'range' | 'origin_only' | 'pending';
+export const SHOWN_PLACEMENTS: readonly ShownPlacement[] = ['list', 'access_rule', 'range', 'origin_only', 'pending'];
 export type EnforcementWrite = Omit<EnforcementRow, 'rev'>;
 
 /** What the bans table wants at Cloudflare for one ip_key right now. */
@@ -101,18 +109,42 @@ export function createEnforcementStore(db: Db) {
     enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
     saveEnforcement: db.prepare(`INSERT INTO cloudflare_enforcement
       (ip_key, backend, scope, state, cloudflare_id, create_uncertain, target, value, mode, notes, applied_until,
-       foreign_rule_id, attempts, last_error, applied_at, updated_at, rev)
+       foreign_rule_id, attempts, last_error, applied_at, updated_at, placement, rev)
       VALUES (@ip_key, @backend, @scope, @state, @cloudflare_id, @create_uncertain, @target, @value, @mode, @notes, @applied_until,
-       @foreign_rule_id, @attempts, @last_error, @applied_at, @updated_at, 1)
+       @foreign_rule_id, @attempts, @last_error, @applied_at, @updated_at, @placement, 1)
       ON CONFLICT(ip_key) DO UPDATE SET backend = excluded.backend, scope = excluded.scope, state = excluded.state,
         cloudflare_id = excluded.cloudflare_id, create_uncertain = excluded.create_uncertain, target = excluded.target,
         value = excluded.value, mode = excluded.mode, notes = excluded.notes, applied_until = excluded.applied_until,
         foreign_rule_id = excluded.foreign_rule_id, attempts = excluded.attempts, last_error = excluded.last_error,
-        applied_at = excluded.applied_at, updated_at = excluded.updated_at, rev = cloudflare_enforcement.rev + 1`),
+        applied_at = excluded.applied_at, updated_at = excluded.updated_at, placement = excluded.placement, rev = cloudflare_enforcement.rev + 1`),
     liveEnforcement: db.prepare(
       "SELECT * FROM cloudflare_enforcement WHERE state NOT IN ('removed') ORDER BY ip_key",
     ),
     countByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state'),
+    slotsUsed: db.prepare("SELECT count(*) AS n FROM cloudflare_enforcement WHERE placement = ? AND state != 'removed'"),
+    // The bans waiting for an edge slot, best first: seen at the origin most recently, then
+    // the longest left to run. A manual ban has no events, so it ranks by its expiry alone.
+    waitingForSlot: db.prepare(`SELECT e.ip_key,
+        (SELECT max(occurred_at) FROM events WHERE ip_key = e.ip_key) AS seen,
+        (SELECT max(expires_at) FROM bans WHERE ip_key = e.ip_key AND state = 'active') AS until
+      FROM cloudflare_enforcement e
+      WHERE e.placement = 'origin_only' AND e.state = 'pending'
+        AND NOT EXISTS (SELECT 1 FROM enforcement_outbox o WHERE o.ip_key = e.ip_key)
+      ORDER BY seen IS NULL, seen DESC, until DESC LIMIT ?`),
+    lastSeen: db.prepare('SELECT max(occurred_at) AS seen FROM events WHERE ip_key = ?'),
+    bansByPlacement: db.prepare(`SELECT CASE
+        WHEN e.state IN ('active', 'foreign') AND e.placement IN ('list', 'access_rule') THEN e.placement
+        WHEN e.placement = 'range' THEN 'range'
+        WHEN e.placement = 'origin_only' OR e.state = 'dry_run' THEN 'origin_only'
+        ELSE 'pending' END AS placement, count(*) AS n
+      FROM (SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?) b
+      LEFT JOIN cloudflare_enforcement e ON e.ip_key = b.ip_key GROUP BY 1`),
+    ranges: db.prepare('SELECT range_key, members FROM enforcement_ranges'),
+    rangeByKey: db.prepare('SELECT range_key, members FROM enforcement_ranges WHERE range_key = ?'),
+    upsertRange: db.prepare(`INSERT INTO enforcement_ranges (range_key, members, created_at, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(range_key) DO UPDATE SET members = excluded.members, updated_at = excluded.updated_at`),
+    deleteRange: db.prepare('DELETE FROM enforcement_ranges WHERE range_key = ?'),
+    oldestDue: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at <= ?'),
 
     dueOutbox: db.prepare('SELECT * FROM enforcement_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, ip_key LIMIT ?'),
     outboxRow: db.prepare('SELECT * FROM enforcement_outbox WHERE ip_key = ?'),
@@ -127,6 +159,7 @@ export function createEnforcementStore(db: Db) {
     outboxDueCount: db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE next_attempt_at <= ?'),
     nextOutboxAfter: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at > ?'),
     outboxKeys: db.prepare('SELECT ip_key FROM enforcement_outbox'),
+    revisions: db.prepare('SELECT ip_key, rev FROM cloudflare_enforcement'),
 
     insertAction: db.prepare(`INSERT INTO cloudflare_actions
       (at, ip_key, ban_id, operation, target, outcome, http_status, cf_error_codes, error, duration_ms, batch_id)
@@ -145,7 +178,9 @@ export function createEnforcementStore(db: Db) {
   return {
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
     sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    // IMMEDIATE: these transactions read before they write, and a deferred one cannot wait
+    // for the write lock (SQLite answers BUSY at once while another connection holds it).
+    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
 
     desiredFor: (ipKey: string, nowIso: string) => toDesired(s.desiredFor.get(ipKey, nowIso) as DesiredRaw),
     desiredAll(nowIso: string): Map<string, DesiredBlock> {
@@ -162,6 +197,24 @@ export function createEnforcementStore(db: Db) {
     saveEnforcement: (row: EnforcementWrite) => void s.saveEnforcement.run(row),
     liveEnforcement: () => s.liveEnforcement.all() as EnforcementRow[],
     countByState: () => Object.fromEntries((s.countByState.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n])),
+    /** Slots a placement holds, from SQLite: never a read of Cloudflare. */
+    slotsUsed: (placement: PlacementName) => (s.slotsUsed.get(placement) as { n: number }).n,
+    waitingForSlot: (limit: number) => s.waitingForSlot.all(limit) as Array<{ ip_key: string; seen: string | null; until: string | null }>,
+    lastSeen: (ipKey: string) => (s.lastSeen.get(ipKey) as { seen: string | null }).seen,
+    bansByPlacement(nowIso: string): Record<ShownPlacement, number> {
+      const counts = Object.fromEntries(SHOWN_PLACEMENTS.map((p) => [p, 0])) as Record<ShownPlacement, number>;
+      for (const r of s.bansByPlacement.all(nowIso) as Array<{ placement: ShownPlacement; n: number }>) counts[r.placement] += r.n;
+      return counts;
+    },
+    ranges: () => (s.ranges.all() as Array<{ range_key: string; members: string }>).map((r) => ({ rangeKey: r.range_key, members: JSON.parse(r.members) as string[] })),
+    rangeMembers(rangeKey: string): string[] | null {
+      const row = s.rangeByKey.get(rangeKey) as { members: string } | undefined;
+      return row ? (JSON.parse(row.members) as string[]) : null;
+    },
+    saveRange: (rangeKey: string, members: string[], at: string) => void s.upsertRange.run(rangeKey, JSON.stringify(members), at, at),
+    deleteRange: (rangeKey: string) => void s.deleteRange.run(rangeKey),
+    /** When the longest-waiting due outbox row became due, or null when none is due. */
+    oldestDue: (nowIso: string) => (s.oldestDue.get(nowIso) as { at: string | null }).at,
 
     dueOutbox: (nowIso: string, limit: number) => s.dueOutbox.all(nowIso, limit) as OutboxRow[],
     outboxRow: (ipKey: string) => s.outboxRow.get(ipKey) as OutboxRow | undefined,
@@ -176,6 +229,7 @@ export function createEnforcementStore(db: Db) {
     outboxDueCount: (nowIso: string) => (s.outboxDueCount.get(nowIso) as { n: number }).n,
     /** When the next row waiting on backoff becomes due. */
     nextOutboxAfter: (nowIso: string) => (s.nextOutboxAfter.get(nowIso) as { at: string | null }).at,
+    revisions: () => new Map((s.revisions.all() as Array<{ ip_key: string; rev: number }>).map((r) => [r.ip_key, r.rev])),
     outboxKeys: () => new Set((s.outboxKeys.all() as Array<{ ip_key: string }>).map((r) => r.ip_key)),
 
     recordAction(action: CloudflareActionRecord): void {
@@ -199,7 +253,7 @@ export function createEnforcementStore(db: Db) {
         const id = Number(s.insertBatch.run(at, operation, ipKeys.length).lastInsertRowid);
         for (const ipKey of ipKeys) s.insertBatchItem.run(id, ipKey);
         return id;
-      })();
+      }).immediate();
     },
     actionsForIpKey: (ipKey: string, limit = 200) => s.actionsForIpKey.all({ ip_key: ipKey, limit }) as CloudflareActionRow[],
     countApiActions: () => (s.countActions.get() as { n: number }).n,
@@ -232,6 +286,7 @@ export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, now
   const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
   const row = store.enforcementOf(ipKey);
   if (!row) return desired ? 'pending' : null;
+  if (row.placement === 'range' && desired) return 'applied';
   switch (row.state) {
     case 'active':
       return desired ? 'applied' : 'removing';
@@ -243,6 +298,21 @@ export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, now
     default:
       return row.state;
   }
+}
+
+/**
+ * Where this ip_key's ban is enforced, as `GET /v1/bans`, `edgejail bans` and the dashboard
+ * show it; null when it has no active ban. Dry-run places nothing at the edge: origin only.
+ */
+export function placementOf(db: Db, ipKey: string, nowMs = Date.now()): ShownPlacement | null {
+  const store = storeFor(db);
+  if (!store.desiredFor(ipKey, new Date(nowMs).toISOString())) return null;
+  const row = store.enforcementOf(ipKey);
+  if (!row) return 'pending';
+  if ((row.state === 'active' || row.state === 'foreign') && (row.placement === 'list' || row.placement === 'access_rule')) return row.placement;
+  if (row.placement === 'range') return 'range';
+  if (row.placement === 'origin_only' || row.state === 'dry_run') return 'origin_only';
+  return 'pending';
 }
 
 /** Every Cloudflare call made for an ip_key (its own calls and the bulk calls that carried it), newest first. */

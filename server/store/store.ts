@@ -13,6 +13,9 @@ export interface SiteRow {
   wp_version: string | null;
   last_hello_at: string | null;
   last_event_at: string | null;
+  /** Set with `site add --zone/--host` or `site set` (migration 006); null means the default. */
+  zone_id?: string | null;
+  hostname?: string | null;
 }
 export type PublicSite = Omit<SiteRow, 'secret'>;
 
@@ -59,7 +62,7 @@ export interface AuditEntry {
 }
 
 const PUBLIC_SITE_COLUMNS =
-  'id, name, created_at, secret_rotated_at, site_url, plugin_version, wp_version, last_hello_at, last_event_at';
+  'id, name, created_at, secret_rotated_at, site_url, plugin_version, wp_version, last_hello_at, last_event_at, zone_id, hostname';
 
 // A site's clock may run ahead of ours by up to the signature skew; an hour is well past it.
 const RESTORE_ARRIVAL_MARGIN_MS = 3_600_000;

@@ -30,11 +30,12 @@ export async function openLoginForm(app: FastifyInstance) {
   return { csrf: csrfOf(page.body), cookie: `edgejail_login_csrf=${cookieFrom(page, 'edgejail_login_csrf')}` };
 }
 
-export async function postLogin(app: FastifyInstance, token: string, headers: Record<string, string> = {}) {
+export async function postLogin(app: FastifyInstance, token: string, headers: Record<string, string> = {}, remoteAddress?: string) {
   const login = await openLoginForm(app);
   return app.inject({
     method: 'POST',
     url: '/dashboard/login',
+    ...(remoteAddress && { remoteAddress }),
     headers: { ...FORM, cookie: login.cookie, ...headers },
     payload: form({ token, csrf: login.csrf }),
   });

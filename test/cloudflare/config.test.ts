@@ -9,7 +9,11 @@ test('defaults: access rules at account scope, block, edgejail_blocked, a limite
   assert.equal(config.scope, 'account');
   assert.equal(config.mode, 'block');
   assert.equal(config.list_name, 'edgejail_blocked');
-  assert.deepEqual(config.rate_limit, { requests: 1200, per_seconds: 300, safety_margin: 0.2, max_per_second: 20, list_item_changes: 10_000 });
+  assert.deepEqual(config.rate_limit, {
+    requests: 1200, per_seconds: 300, safety_margin: 0.2, max_per_second: 20,
+    list_item_changes: 1_000_000, list_write_requests: 30_000, list_changes_per_seconds: 43_200,
+  });
+  assert.equal(config.list_capacity, 10_000);
   assert.equal(config.sdk.max_retries, 0);
   assert.ok(config.sdk.timeout_ms <= 10_000);
   assert.equal(isDryRun(config), false);

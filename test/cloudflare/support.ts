@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../server/store/db.ts';
 import { createStore } from '../../server/store/store.ts';
 import { parseCloudflareConfig, type CloudflareConfig } from '../../server/cloudflare/config.ts';
-import { createEnforcer, type Enforcer } from '../../server/cloudflare/enforcer.ts';
+import { createEnforcer, type Enforcer, type EnforcerOptions } from '../../server/enforcement/worker.ts';
 import { startFakeCloudflare, type FakeCloudflare, type FakeCloudflareOptions } from '../fake-cloudflare/server.ts';
 
 export interface CapturedLogger {
@@ -32,7 +32,7 @@ export interface Harness {
   config: CloudflareConfig;
   enforcers: Enforcer[];
   /** A new enforcer over the same database (a restart), started. */
-  startEnforcer(config?: CloudflareConfig): Promise<Enforcer>;
+  startEnforcer(config?: CloudflareConfig, options?: Pick<EnforcerOptions, 'rangeGuard'>): Promise<Enforcer>;
   ban(ipKey: string, options?: { jail?: string; seconds?: number }): number;
   /** Lifts a ban as the core does at expiry: state, then outbox, one transaction. */
   lift(banId: number, by?: string): void;
@@ -73,8 +73,8 @@ export async function createHarness(options: { fake?: FakeCloudflareOptions; con
     logger,
     config,
     enforcers,
-    async startEnforcer(cfg = config) {
-      const enforcer = createEnforcer({ db, config: cfg, logger });
+    async startEnforcer(cfg = config, extra = {}) {
+      const enforcer = createEnforcer({ db, config: cfg, logger, ...extra });
       enforcers.push(enforcer);
       await enforcer.start();
       return enforcer;

@@ -13,6 +13,8 @@ const BODIES = [
   '{"mode":"block","configuration":{"target":"ip","value":["192.0.2.1"]}}', '{"mode":"block","configuration":null}',
   '{"mode":"block","configuration":{"target":"ip","value":"192.0.2.1"},"notes":{}}', '{"name":"ok_name","kind":"hostname"}',
   '{"configuration":{"target":"ip","value":"192.0.2.9"}}', '{"expression":"ip.src in $nope","action":"block"}',
+  '{"name":"x","kind":"zone","phase":"http_request_firewall_custom","rules":[{"action":"block","expression":"("}]}', '{"position":{"index":0}}',
+  '{"action":"block","expression":"true","position":{"before":5}}', '{"action":"block","expression":"true","ref":""}',
 ];
 
 it('answers every malformed request on every route with a 4xx envelope', async () => {
@@ -38,6 +40,7 @@ it('answers every malformed request on every route with a 4xx envelope', async (
     ['GET', `${a}/rules/lists/${listId}/items?cursor=%%%&per_page=0`],
     ['PUT', `${z}/rulesets/phases/http_request_firewall_custom/entrypoint`], ['PUT', `${z}/rulesets/phases/no_such_phase/entrypoint`],
     ['POST', `${z}/rulesets/${ruleset.id}/rules`], ['PATCH', `${z}/rulesets/${ruleset.id}/rules/${ruleset.rules[0]!.id}`],
+    ['POST', `${z}/rulesets`], ['POST', `${a}/rulesets?dry_run=true`], ['DELETE', `${z}/rulesets/${ruleset.id}/rules/${'f'.repeat(32)}`],
     ['DELETE', `${a}/firewall/access_rules/rules/${'f'.repeat(32)}`], ['GET', `${a}/rules/lists/bulk_operations/nope`],
     ['PATCH', `/accounts/${'x'.repeat(40)}/firewall/access_rules/rules/1`], ['GET', '/no/such/route'], ['PUT', '/ips'],
   ];

@@ -1,7 +1,7 @@
 // Cloudflare's v4 response envelope and the error type every handler throws.
 import { randomBytes } from 'node:crypto';
 
-export interface CfMessage { code: number; message: string; error_chain?: CfMessage[] }
+export interface CfMessage { code: number; message: string; error_chain?: CfMessage[]; source?: { pointer: string } }
 
 export interface Envelope {
   success: boolean;

@@ -106,6 +106,30 @@ describe('conformance to Cloudflare’s OpenAPI schema', { skip: schemaFile ? fa
     await call('GET', `/zones/${fake.zoneId}/rulesets`);
     await call('POST', `/zones/${fake.zoneId}/rulesets/${rulesetId}/rules`, { action: 'managed_challenge', expression: 'ip.src in $bans', enabled: false });
   });
+
+  it('zone custom rules one at a time: create the entrypoint, add, edit, move, delete, and their failures', async () => {
+    fake.reset();
+    const z = `/zones/${fake.zoneId}/rulesets`;
+    const rule = { action: 'managed_challenge', expression: '(http.host eq "shop.example.com" and http.request.method eq "POST" and http.request.uri.path eq "/wp-login.php")', description: 'edgejail:shield' };
+    const created = await call('POST', z, { name: 'default', kind: 'zone', phase: 'http_request_firewall_custom', rules: [rule] });
+    const rs = created.body.result as { id: string; rules: Array<{ id: string }> };
+    await call('POST', z, { name: 'again', kind: 'zone', phase: 'http_request_firewall_custom' }, 400);
+    await call('POST', z, { name: 'x', kind: 'root', phase: 'http_request_firewall_custom' }, 400);
+    await call('POST', `${z}?dry_run=true`, { name: 'mine', kind: 'custom', phase: 'http_request_firewall_custom' });
+    const added = await call('POST', `${z}/${rs.id}/rules`, { action: 'block', expression: 'http.request.uri.path eq "/xmlrpc.php"', position: { index: 1 } });
+    const xmlrpc = (added.body.result as { rules: Array<{ id: string }> }).rules[0]!.id;
+    await call('PATCH', `${z}/${rs.id}/rules/${xmlrpc}`, { action: 'challenge', expression: 'http.request.uri.path eq "/xmlrpc.php"', enabled: false });
+    await call('PATCH', `${z}/${rs.id}/rules/${xmlrpc}`, { position: { after: rs.rules[0]!.id } });
+    await call('POST', `${z}/${rs.id}/rules`, { action: 'rewrite', expression: 'true' }, 400);
+    await call('POST', `${z}/${rs.id}/rules`, { action: 'block', expression: 'http.hots eq "x"' }, 400);
+    await call('POST', `${z}/${rs.id}/rules`, { action: 'block', expression: 'true', position: { before: 'f'.repeat(32) } }, 400);
+    await call('PATCH', `${z}/${rs.id}/rules/${'f'.repeat(32)}`, rule, 404);
+    await call('DELETE', `${z}/${rs.id}/rules/${xmlrpc}?dry_run=true`);
+    await call('DELETE', `${z}/${rs.id}/rules/${xmlrpc}`);
+    await call('DELETE', `${z}/${rs.id}/rules/${xmlrpc}`, undefined, 404);
+    await call('GET', `${z}/${rs.id}`);
+    await call('GET', `${z}/${'f'.repeat(32)}`, undefined, 404);
+  });
 });
 
 describe('the schema checker itself', { skip: schemaFile ? false : 'shared/cloudflare/openapi.json.gz not found' }, () => {
@@ -119,5 +143,14 @@ describe('the schema checker itself', { skip: schemaFile ? false : 'shared/cloud
     assert.match(checker.check('POST', rules, 400, { success: false, errors: [{ message: 'x' }], messages: [], result: null }).join(), /missing required code/);
     assert.match(checker.check('GET', `/accounts/x/rules/lists/bulk_operations/abc`, 200, env({ id: 'abc', status: 'done' })).join(), /none of the anyOf/);
     assert.match(checker.check('GET', '/no/such/path', 200, env(null)).join(), /no operation/);
+    // Rulesets answers are documented through #/components/responses/...: they are checked too.
+    const ruleset = `/zones/${'0'.repeat(32)}/rulesets/${'1'.repeat(32)}/rules`;
+    const good = { id: '1'.repeat(32), name: 'default', kind: 'zone', phase: 'http_request_firewall_custom', version: '2', last_updated: '2026-01-01T00:00:00Z', rules: [] };
+    assert.deepEqual(checker.check('POST', ruleset, 200, env(good)), []);
+    const entrypoint = `/zones/${'0'.repeat(32)}/rulesets/phases/http_request_firewall_custom/entrypoint`;
+    assert.deepEqual(checker.check('GET', entrypoint, 200, env(good)), []);
+    assert.match(checker.check('GET', entrypoint, 200, env({ ...good, kind: 'entrypoint' })).join(), /"entrypoint" is not one of/);
+    assert.match(checker.check('POST', ruleset, 200, env({ ...good, rules: [{ id: 'r', action: 'block', expression: 'true' }] })).join(), /none of the anyOf/);
+    assert.match(checker.check('POST', ruleset, 400, { success: false, errors: [{ code: 1 }], messages: [], result: null }).join(), /missing required message/);
   });
 });

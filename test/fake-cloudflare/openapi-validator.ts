@@ -7,7 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 type Schema = Record<string, unknown>;
-interface OpenApi { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: Schema }> }> }>>; components: { schemas: Record<string, Schema> } }
+interface ResponseObject { $ref?: string; content?: Record<string, { schema?: Schema }> }
+interface OpenApi { paths: Record<string, Record<string, { responses?: Record<string, ResponseObject> }>>; components: { schemas: Record<string, Schema>; responses?: Record<string, ResponseObject> } }
 
 /** Where the schema is: next to the repository (CI, this machine), or OPENAPI_GZ. */
 export function findOpenApi(): string | null {
@@ -42,13 +43,23 @@ export class OpenApiChecker {
     matches.sort((a, b) => b.literals - a.literals);
     const op = this.doc.paths[matches[0]!.template]![method.toLowerCase()]!;
     const responses = op.responses ?? {};
-    const response = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
-    if (!response) return [`${method} ${matches[0]!.template} documents no ${status} response`];
+    const declared = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+    if (!declared) return [`${method} ${matches[0]!.template} documents no ${status} response`];
+    // The rulesets operations name shared responses (#/components/responses/rulesets_Ruleset): without
+    // following the $ref, every rulesets answer would pass unchecked.
+    const response = this.resolveResponse(declared);
+    if (!response) return [`unresolvable response $ref ${String(declared.$ref)}`];
     const schema = response.content?.['application/json']?.schema;
     if (!schema) return [];
     const problems: string[] = [];
     this.validate(schema, body, '$', problems, 0);
     return problems;
+  }
+
+  private resolveResponse(response: ResponseObject): ResponseObject | null {
+    let r: ResponseObject | undefined = response;
+    for (let i = 0; i < 10 && r && typeof r.$ref === 'string'; i++) r = this.doc.components.responses?.[r.$ref.replace('#/components/responses/', '')];
+    return r ?? null;
   }
 
   private resolve(schema: Schema): Schema {
@@ -70,8 +81,11 @@ export class OpenApiChecker {
     if (value === null) {
       if (s.nullable === true || (Array.isArray(s.enum) && s.enum.includes(null))) return;
       if (s.type === undefined && !s.anyOf && !s.oneOf && !s.allOf) return;
-      problems.push(`${at}: null where the schema does not allow it`);
-      return;
+      // A dry-run answer's `result: null` is one of the alternatives (rulesets_RulesetOrDryRun).
+      if (!s.anyOf && !s.oneOf) {
+        problems.push(`${at}: null where the schema does not allow it`);
+        return;
+      }
     }
     for (const key of ['anyOf', 'oneOf'] as const) {
       const options = s[key] as Schema[] | undefined;
@@ -80,7 +94,8 @@ export class OpenApiChecker {
       if (!fits) problems.push(`${at}: matches none of the ${key} alternatives (${JSON.stringify(value).slice(0, 120)})`);
     }
     for (const part of (s.allOf as Schema[] | undefined) ?? []) this.validate(part, value, at, problems, depth + 1);
-    if (Array.isArray(s.enum) && !s.enum.includes(value)) {
+    // Enums may hold objects (rulesets' `errors: {enum: [[]]}`): compare by value.
+    if (Array.isArray(s.enum) && !s.enum.some((e) => e === value || (typeof e === 'object' && JSON.stringify(e) === JSON.stringify(value)))) {
       problems.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
     }
     const type = s.type as string | undefined;

@@ -7,10 +7,11 @@ import { AccessRuleStore, type AccessRule, type Scope } from './access-rules.ts'
 import { CfError, failureEnvelope, ID_PATTERN, successEnvelope, type CfMessage, type Reply } from './envelope.ts';
 import { formatIp, parseIp } from './ip.ts';
 import { ListStore, type ListItem } from './lists.ts';
-import { RulesetStore, type RulesetScope } from './rulesets.ts';
+import { RulesetStore, type RulesetRule, type RulesetScope } from './rulesets.ts';
 
 export type { AccessRule } from './access-rules.ts';
 export type { ListItem } from './lists.ts';
+export type { RulesetRule } from './rulesets.ts';
 
 export interface FakeCloudflareOptions {
   host?: string;
@@ -25,6 +26,8 @@ export interface FakeCloudflareOptions {
   maxLists?: number;
   bulkOperationMs?: number;
   latencyMs?: number;
+  /** WAF custom rules per phase entrypoint: 5 on Free, 20 Pro, 100 Business; default 1,000 (Enterprise). */
+  maxCustomRules?: number;
 }
 
 export interface Fault {
@@ -51,6 +54,12 @@ export interface FakeCloudflare {
   accessRules(scope?: 'account' | 'zone'): AccessRule[];
   listItems(listName: string): ListItem[];
   deleteAccessRuleByValue(value: string): boolean;
+  /** The rules of the zone's (or account's) `http_request_firewall_custom` entrypoint, in order. */
+  customRules(scope?: 'account' | 'zone'): RulesetRule[];
+  /** Someone else's custom rule, added as the dashboard would (entrypoint created if absent). */
+  addForeignCustomRule(input: { scope?: 'account' | 'zone'; action: string; expression: string; description?: string; enabled?: boolean }): RulesetRule;
+  /** A person deleting a custom rule in the dashboard: true if it existed. */
+  deleteCustomRuleByHand(ruleId: string): boolean;
   addForeignAccessRule(input: { scope: 'account' | 'zone'; mode: string; target: string; value: string; notes?: string }): AccessRule;
   reset(): void;
   close(): Promise<void>;
@@ -122,7 +131,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     bulkOperationMs: opts.bulkOperationMs ?? 50,
     referencingFilters: (name) => rulesets?.referencing(name) ?? 0,
   });
-  rulesets = new RulesetStore({ listExists: (name) => lists.byName(name) !== undefined });
+  rulesets = new RulesetStore({ listExists: (name) => lists.byName(name) !== undefined, maxCustomRules: opts.maxCustomRules ?? 1000 });
   const rs = rulesets;
 
   const calls: FakeCloudflare['calls'] = [];
@@ -172,14 +181,17 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     );
     const rsBase = `${owner}/rulesets`;
     const rScope = (c: Ctx): RulesetScope => scopeOf(c.params);
+    // dry_run=true validates without applying and answers `result: null` (OpenAPI rulesets_DryRun).
+    const dry = (c: Ctx) => c.query.get('dry_run') === 'true';
     defs.push(
       { method: 'GET', template: `${rsBase}/phases/{phase}/entrypoint`, auth: 'token', handle: (c) => ({ result: rs.getEntrypoint(rScope(c), c.params.phase!) }) },
-      { method: 'PUT', template: `${rsBase}/phases/{phase}/entrypoint`, auth: 'token', handle: (c) => ({ result: rs.putEntrypoint(rScope(c), c.params.phase!, c.body, date(c)) }) },
+      { method: 'PUT', template: `${rsBase}/phases/{phase}/entrypoint`, auth: 'token', handle: (c) => ({ result: rs.putEntrypoint(rScope(c), c.params.phase!, c.body, date(c), dry(c)) }) },
       { method: 'GET', template: rsBase, auth: 'token', handle: (c) => ({ result: rs.list(rScope(c)), result_info: {} }) },
+      { method: 'POST', template: rsBase, auth: 'token', handle: (c) => ({ result: rs.createRuleset(rScope(c), c.body, date(c), dry(c)) }) },
       { method: 'GET', template: `${rsBase}/{ruleset_id}`, auth: 'token', handle: (c) => ({ result: rs.get(rScope(c), c.params.ruleset_id!) }) },
-      { method: 'POST', template: `${rsBase}/{ruleset_id}/rules`, auth: 'token', handle: (c) => ({ result: rs.addRule(rScope(c), c.params.ruleset_id!, c.body, date(c)) }) },
-      { method: 'PATCH', template: `${rsBase}/{ruleset_id}/rules/{rule_id}`, auth: 'token', handle: (c) => ({ result: rs.editRule(rScope(c), c.params.ruleset_id!, c.params.rule_id!, c.body, date(c)) }) },
-      { method: 'DELETE', template: `${rsBase}/{ruleset_id}/rules/{rule_id}`, auth: 'token', handle: (c) => ({ result: rs.deleteRule(rScope(c), c.params.ruleset_id!, c.params.rule_id!, date(c)) }) },
+      { method: 'POST', template: `${rsBase}/{ruleset_id}/rules`, auth: 'token', handle: (c) => ({ result: rs.addRule(rScope(c), c.params.ruleset_id!, c.body, date(c), dry(c)) }) },
+      { method: 'PATCH', template: `${rsBase}/{ruleset_id}/rules/{rule_id}`, auth: 'token', handle: (c) => ({ result: rs.editRule(rScope(c), c.params.ruleset_id!, c.params.rule_id!, c.body, date(c), dry(c)) }) },
+      { method: 'DELETE', template: `${rsBase}/{ruleset_id}/rules/{rule_id}`, auth: 'token', handle: (c) => ({ result: rs.deleteRule(rScope(c), c.params.ruleset_id!, c.params.rule_id!, date(c), dry(c)) }) },
     );
   }
 
@@ -435,6 +447,23 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     },
     addForeignAccessRule(input) {
       return accessRules.addForeign(input, new Date());
+    },
+    customRules(scope = 'zone') {
+      return rs.customRules(scope);
+    },
+    addForeignCustomRule(input) {
+      const scope = input.scope ?? 'zone';
+      const phase = 'http_request_firewall_custom';
+      const rule = { action: input.action, expression: input.expression, description: input.description ?? '', enabled: input.enabled ?? true };
+      const now = new Date();
+      const existing = rs.customRules(scope).length || rs.state().some((r) => r.scope === scope && r.phase === phase && r.kind !== 'custom');
+      const ruleset = existing
+        ? rs.addRule(scope, rs.getEntrypoint(scope, phase).id, rule, now)!
+        : rs.putEntrypoint(scope, phase, { rules: [rule] }, now)!;
+      return ruleset.rules.at(-1)!;
+    },
+    deleteCustomRuleByHand(ruleId) {
+      return rs.deleteRuleByHand(ruleId, new Date());
     },
     reset() {
       accessRules.clear();

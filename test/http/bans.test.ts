@@ -111,7 +111,7 @@ test('an allowlisted range is stored but never banned', async () => {
 });
 
 test('/metrics speaks Prometheus and /healthz answers without a token', async () => {
-  const metrics = await svc.app.inject({ method: 'GET', url: '/metrics' });
+  const metrics = await svc.app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders });
   assert.equal(metrics.statusCode, 200);
   assert.match(metrics.body, /^edgejail_events_accepted_total\{type="login_failed",site="[^"]+"\} \d+$/m);
   assert.match(metrics.body, /^edgejail_bans_active \d+$/m);

@@ -236,14 +236,34 @@ test('sign-out ends the session; its CSRF token is needed for that too', async (
   assert.equal((await session.get('/dashboard')).statusCode, 303);
 });
 
-test('after ten wrong tokens the sign-in form answers 429, even to the right one', async () => {
+test('ten wrong tokens throttle that client with 429, never the right token and never another client', async () => {
   const other = await startService();
   try {
-    for (let i = 0; i < 10; i++) assert.equal((await postLogin(other.app, `guess-${i}-0000000000000000000000`)).statusCode, 401);
-    const blocked = await postLogin(other.app, ADMIN_TOKEN);
+    const guess = (i: number) => `guess-${i}-0000000000000000000000`;
+    for (let i = 0; i < 10; i++) assert.equal((await postLogin(other.app, guess(i), {}, '198.51.100.66')).statusCode, 401);
+    const blocked = await postLogin(other.app, guess(10), {}, '198.51.100.66');
     assert.equal(blocked.statusCode, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
     assert.match(blocked.body, /Too many wrong tokens/);
+    // The guesser cannot lock the admin out: from the guessing address or any other.
+    assert.equal((await postLogin(other.app, ADMIN_TOKEN, {}, '198.51.100.66')).statusCode, 303);
+    assert.equal((await postLogin(other.app, ADMIN_TOKEN, {}, '192.0.2.10')).statusCode, 303);
+    assert.equal((await postLogin(other.app, guess(11), {}, '192.0.2.10')).statusCode, 401, 'another client is not throttled');
+  } finally {
+    await other.close();
+  }
+});
+
+test('behind a trusted proxy the throttle keys on the forwarded client; an untrusted peer cannot pick its key', async () => {
+  const other = await startService({ trusted_proxies: ['127.0.0.0/8'] });
+  try {
+    const guess = (i: number) => `guess-${i}-0000000000000000000000`;
+    for (let i = 0; i < 10; i++) await postLogin(other.app, guess(i), { 'x-forwarded-for': '198.51.100.70' }, '127.0.0.1');
+    assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '198.51.100.70' }, '127.0.0.1')).statusCode, 429);
+    assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '198.51.100.71' }, '127.0.0.1')).statusCode, 401, 'the proxy itself is not throttled');
+    // A client that is not a trusted proxy is keyed by its own address, whatever it forwards.
+    for (let i = 0; i < 10; i++) await postLogin(other.app, guess(i), { 'x-forwarded-for': `203.0.113.${i}` }, '192.0.2.20');
+    assert.equal((await postLogin(other.app, guess(10), { 'x-forwarded-for': '203.0.113.99' }, '192.0.2.20')).statusCode, 429);
   } finally {
     await other.close();
   }

@@ -19,7 +19,7 @@ test('a correctly signed batch is accepted', async () => {
   const payload = body();
   const res = await send(signedHeaders(svc.site, payload), payload);
   assert.equal(res.statusCode, 200, res.body);
-  assert.deepEqual(res.json(), { accepted: 1, duplicates: 0, decisions: [] });
+  assert.deepEqual(res.json(), { accepted: 1, duplicates: 0, decisions: [], shield: { up: false } });
 });
 
 const cases: Array<[string, (h: Record<string, string>, payload: string) => [Record<string, string>, string], string]> = [
@@ -29,7 +29,8 @@ const cases: Array<[string, (h: Record<string, string>, payload: string) => [Rec
   ['timestamp not unix seconds', (h, p) => [{ ...h, 'x-edgejail-timestamp': '2026-01-01T00:00:00Z' }, p], 'bad_timestamp'],
   ['signature without sha256= prefix', (h, p) => [{ ...h, 'x-edgejail-signature': h['x-edgejail-signature']!.slice(7) }, p], 'malformed_signature'],
   ['signature in upper-case hex', (h, p) => [{ ...h, 'x-edgejail-signature': h['x-edgejail-signature']!.toUpperCase().replace('SHA256', 'sha256') }, p], 'malformed_signature'],
-  ['unknown site id', (h, p) => [{ ...h, 'x-edgejail-site': '00000000-0000-4000-8000-000000000000' }, p], 'unknown_site'],
+  // The same code as a wrong signature: a 401 must not tell a prober which site ids exist.
+  ['unknown site id', (h, p) => [{ ...h, 'x-edgejail-site': '00000000-0000-4000-8000-000000000000' }, p], 'bad_signature'],
   ['body changed after signing', (h, p) => [h, p.replace('203.0.113.7', '203.0.113.8')], 'bad_signature'],
   ['signed with another secret', (h, p) => {
     const ts = h['x-edgejail-timestamp']!;
@@ -47,6 +48,15 @@ for (const [name, mutate, code] of cases) {
     assert.ok(res.json().message.length > 10);
   });
 }
+
+test('an unknown site id and a wrong signature get the very same answer', async () => {
+  const payload = body();
+  const headers = signedHeaders(svc.site, payload);
+  const unknown = await send({ ...headers, 'x-edgejail-site': '00000000-0000-4000-8000-000000000000' }, payload);
+  const forged = await send({ ...headers, 'x-edgejail-signature': `sha256=${signBody('not-the-secret', headers['x-edgejail-timestamp']!, payload)}` }, payload);
+  assert.equal(unknown.statusCode, forged.statusCode);
+  assert.equal(unknown.body, forged.body);
+});
 
 for (const skew of [301, -301]) {
   test(`401 stale_timestamp: signed ${skew} s away from now`, async () => {

@@ -12,27 +12,56 @@ import { ROOT, startServiceProcess } from '../support/process.ts';
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
-test('a second service on a used port says the port is taken, by whom, and starts nothing', async () => {
+/** Starts the service with `env` while another process holds `port`; its exit code and output. */
+async function startWithPortTaken(port: number, dataDir: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
+
+async function holdPort(): Promise<{ port: number; close: () => void }> {
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-  const port = (holder.address() as { port: number }).port;
+  return { port: (holder.address() as { port: number }).port, close: () => holder.close() };
+}
+
+test('a second service on a used port says the port is taken, by whom, and starts nothing', async () => {
+  const holder = await holdPort();
   try {
     const dataDir = join(tmp.dir, 'second');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, EDGEJAIL_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, output } = await startWithPortTaken(holder.port, dataDir, { EDGEJAIL_PORT: String(holder.port) });
     assert.equal(code, 1, output);
-    assert.match(output, new RegExp(`^edgejail: cannot listen for ingest on 127\\.0\\.0\\.1:${port}: the port is in use by pid ${process.pid} `, 'm'));
+    assert.match(output, new RegExp(`^edgejail: cannot listen for ingest on 127\\.0\\.0\\.1:${holder.port}: the port is in use by pid ${process.pid} `, 'm'));
     assert.doesNotMatch(output, /^\s+at /m, 'no stack trace');
     assert.ok(!existsSync(join(dataDir, 'edgejail.db')), 'no database opened, no enforcer started');
   } finally {
     holder.close();
+  }
+});
+
+test('a used admin or metrics port is found before start-up too, named as that listener', async () => {
+  for (const [what, env] of [
+    ['admin', (port: number) => ({ EDGEJAIL_ADMIN_PORT: String(port) })],
+    ['metrics', (port: number) => ({ EDGEJAIL_METRICS_LISTEN: `127.0.0.1:${port}` })],
+  ] as const) {
+    const holder = await holdPort();
+    try {
+      const dataDir = join(tmp.dir, `busy-${what}`);
+      const { code, output } = await startWithPortTaken(holder.port, dataDir, { EDGEJAIL_PORT: '0', ...env(holder.port) });
+      assert.equal(code, 1, `${what}: ${output}`);
+      assert.match(output, new RegExp(`^edgejail: cannot listen for ${what} on 127\\.0\\.0\\.1:${holder.port}: the port is in use by pid ${process.pid} `, 'm'), what);
+      assert.doesNotMatch(output, /^\s+at /m, `${what}: no stack trace`);
+      assert.ok(!existsSync(join(dataDir, 'edgejail.db')), `${what}: no database opened, no enforcer started`);
+    } finally {
+      holder.close();
+    }
   }
 });
 

@@ -40,6 +40,21 @@ test('ignoreReasonFor names why an address is not counted', async (t) => {
     ['2606:4700::6810:84e5', 'never_ban:cloudflare'],
     ['2a06:98c7:ffff::1', 'never_ban:cloudflare'], // end of 2a06:98c0::/29
     ['2a06:98c8::1', null],
+    ['100.64.0.1', 'never_ban:carrier_nat'], // RFC 6598: behind a carrier NAT, never a public source
+    ['100.127.255.255', 'never_ban:carrier_nat'],
+    ['100.128.0.0', null],
+    ['100.63.255.255', null],
+    ['::2', 'never_ban:ipv4_compatible'],
+    ['::127.0.0.1', 'never_ban:ipv4_compatible'],
+    ['::ffff:203.0.113.7', null], // mapped: judged as the IPv4 address it carries
+    ['64:ff9b::192.0.2.33', 'never_ban:nat64'],
+    ['64:ff9b:1::1', null],
+    ['224.0.0.1', 'never_ban:multicast'],
+    ['239.255.255.250', 'never_ban:multicast'],
+    ['ff02::1', 'never_ban:multicast'],
+    ['240.0.0.1', 'never_ban:reserved'],
+    ['255.255.255.254', 'never_ban:reserved'],
+    ['255.255.255.255', 'never_ban:broadcast'],
     ['fe80::1%eth0', 'invalid_ip'], // net.isIP() lets zone ids through; they cannot be keyed
   ];
   for (const [ip, reason] of cases) await t.test(ip, () => assert.equal(ignoreReasonFor(ip, lists), reason));
@@ -56,8 +71,8 @@ test('every published Cloudflare range is never banned, first and last address',
 });
 
 test('never-ban entries added as plain strings still get a category', () => {
-  const neverBan = new CidrSet(['127.0.0.0/8', '100.64.0.0/10']);
+  const neverBan = new CidrSet(['127.0.0.0/8', '198.18.0.0/15']);
   const allowlist = new CidrSet([]);
   assert.equal(ignoreReasonFor('127.0.0.1', { allowlist, neverBan }), 'never_ban:loopback');
-  assert.equal(ignoreReasonFor('100.64.1.1', { allowlist, neverBan }), 'never_ban:listed');
+  assert.equal(ignoreReasonFor('198.18.1.1', { allowlist, neverBan }), 'never_ban:listed');
 });

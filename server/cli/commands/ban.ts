@@ -1,5 +1,4 @@
 import { formatDuration, parseDurationSeconds } from '../../config/duration.ts';
-import { ignoreReasonFor } from '../../jail/ignore.ts';
 import { CommandFailed, defineCommand } from '../command.ts';
 import { needIp, withCore } from '../context.ts';
 
@@ -16,8 +15,7 @@ export default defineCommand({
   examples: ['edgejail ban 203.0.113.9 --for 1d --reason seen probing xmlrpc.php in the access log'],
   run: ({ args, options, config, out }) =>
     withCore(config, (core) => {
-      const { ip, ipKey } = needIp(args.ip!, config);
-      const protectedBy = ignoreReasonFor(ip, core.ignoreLists());
+      const { ip, ipKey, protectedBy } = needIp(core, args.ip!);
       if (protectedBy) throw new CommandFailed(`${ip} is protected (${protectedBy}); EdgeJail never bans it`);
       const duration = options.for === undefined ? DEFAULT_SECONDS : parseDurationSeconds(options.for);
       if (!duration) throw new CommandFailed(`--for "${options.for}" is not a duration (e.g. 90s, 10m, 1h, 7d)`);

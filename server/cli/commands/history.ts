@@ -1,15 +1,15 @@
 import { cloudflareActionsFor } from '../../store/enforcement.ts';
 import { defineCommand } from '../command.ts';
-import { needIp, triggerEventIds, withCore } from '../context.ts';
+import { needIpKey, triggerEventIds, withCore } from '../context.ts';
 
 export default defineCommand({
   name: 'history',
   summary: 'events, bans, audit log and Cloudflare calls for an IP',
-  positionals: [{ name: 'ip', description: 'the address (IPv6: its prefix is shown)' }],
+  positionals: [{ name: 'ip', description: 'the address (IPv6: its prefix is shown), or a banned prefix such as 2001:db8::/64' }],
   options: { json: { type: 'boolean', description: 'print JSON' } },
   run: ({ args, options, config, out }) =>
     withCore(config, (core) => {
-      const { ipKey } = needIp(args.ip!, config);
+      const ipKey = needIpKey(core, args.ip!);
       const siteNames = new Map(core.store.listSites().map((s) => [s.id, s.name]));
       const events = core.store.eventsForIpKey(ipKey).map((e) => ({ ...e, site: siteNames.get(e.site_id) ?? e.site_id }));
       const bans = core.store.bansForIpKey(ipKey).map((b) => ({ ...b, trigger_event_ids: triggerEventIds(b) }));

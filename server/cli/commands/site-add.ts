@@ -3,6 +3,7 @@ import { escapeForTerminal } from '../../shared/terminal.ts';
 import type { Config } from '../../config/schema.ts';
 import { CommandFailed, defineCommand } from '../command.ts';
 import { withCore } from '../context.ts';
+import { applySiteZone, parseSiteZone } from '../../shield/site-zone.ts';
 
 const phpString = (value: string) => `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 
@@ -17,11 +18,17 @@ export default defineCommand({
   name: 'site add',
   summary: 'create a site; prints its wp-config.php lines, secret included, once',
   positionals: [{ name: 'name', description: 'a name for people, unique (e.g. the blog\'s domain)' }],
-  options: { json: { type: 'boolean', description: 'print only {"id","secret"} as JSON' } },
-  examples: ['edgejail site add shop.example.com'],
+  options: {
+    zone: { type: 'string', value: 'zone id', description: 'its Cloudflare zone, for the login shield (default CLOUDFLARE_ZONE_ID)' },
+    host: { type: 'string', value: 'hostname', description: 'its hostname in that zone (default: the host of the site_url the plugin reports)' },
+    json: { type: 'boolean', description: 'print only {"id","secret"} as JSON' },
+  },
+  examples: ['edgejail site add shop.example.com', 'edgejail site add shop.example.com --zone 0123456789abcdef0123456789abcdef --host shop.example.com'],
   run({ args, options, config, out }) {
     const name = args.name!.trim();
     if (!name || escapeForTerminal(name) !== name) throw new CommandFailed('a site name must be printable text without control characters');
+    const zone = parseSiteZone({ zone: options.zone, host: options.host });
+    if (typeof zone === 'string') throw new CommandFailed(zone);
     return withCore(config, (core) => {
       const at = new Date().toISOString();
       const site = { id: randomUUID(), name, secret: randomBytes(32).toString('hex'), created_at: at };
@@ -30,6 +37,7 @@ export default defineCommand({
         if (taken) throw new CommandFailed(`a site named "${taken.name}" exists already (id ${taken.id}); choose another name`);
         core.store.insertSite(site);
         core.store.audit({ at, actor: 'admin:cli', action: 'site_add', site_id: site.id, detail: { name } });
+        applySiteZone(core, site.id, zone, 'admin:cli');
       });
       if (options.json) {
         out.line(JSON.stringify({ id: site.id, secret: site.secret }));

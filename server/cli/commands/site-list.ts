@@ -7,9 +7,9 @@ export default defineCommand({
   options: { json: { type: 'boolean', description: 'print JSON' } },
   run: ({ options, config, out }) =>
     withCore(config, (core) => {
-      const sites = core.store.listSites();
+      const sites = core.store.listSites().map(core.shield.withZone);
       if (options.json) out.json(sites);
-      else out.table(sites, ['id', 'name', 'site_url', 'plugin_version', 'last_event_at']);
+      else out.table(sites, ['id', 'name', 'zone_id', 'hostname', 'site_url', 'plugin_version', 'last_event_at']);
       return 0;
     }),
 });

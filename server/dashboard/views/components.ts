@@ -1,6 +1,6 @@
 // Pieces several pages share: the Cloudflare badge, ban action forms, the ban/allowlist forms.
 import { html, query, type SafeHtml } from '../html.ts';
-import { CLOUDFLARE_STATE_LABELS } from '../format.ts';
+import { CLOUDFLARE_STATE_LABELS, formatTime, relativeTime } from '../format.ts';
 import { csrfField } from './layout.ts';
 
 export const ipLink = (ipKey: string) => html`<a class="mono" href="/dashboard/ip${query({ key: ipKey })}">${ipKey}</a>`;
@@ -62,7 +62,30 @@ export function allowlistForm(csrf: string, options: { cidr?: string; back: 'ove
     <input id="allow-cidr" name="cidr" required autocomplete="off" spellcheck="false" placeholder="192.0.2.0/24" value="${options.cidr ?? ''}">
     <label for="allow-note">Note</label>
     <input id="allow-note" name="note" maxlength="500" placeholder="office, monitoring, …">
-    <div class="check"><input type="checkbox" id="allow-unban" name="unban" value="1" checked><label for="allow-unban">Also lift the bans on a single address</label></div>
+    <p class="help">Every ban on an address it covers is lifted, at Cloudflare too.</p>
     <button type="submit">Allowlist</button>
   </form>`;
+}
+
+export interface AllowlistEntries {
+  config: readonly string[];
+  runtime: ReadonlyArray<{ cidr: string; note: string | null; created_at: string; created_by: string }>;
+}
+
+/** The allowlist in force: runtime entries with a remove button, config entries read-only. */
+export function allowlistTable(entries: AllowlistEntries, csrf: string, nowMs: number): SafeHtml {
+  if (!entries.config.length && !entries.runtime.length) return html`<p class="empty">Nothing allowlisted yet.</p>`;
+  return html`<div class="table-scroll"><table class="compact" aria-label="Allowlisted addresses and ranges">
+    <thead><tr><th scope="col">Address or range</th><th scope="col">Note</th><th scope="col">Added</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>${entries.runtime.map((e) => html`<tr>
+      <th scope="row" class="mono">${e.cidr}</th><td>${e.note ?? ''}</td>
+      <td><time datetime="${e.created_at}" title="${formatTime(e.created_at)}">${relativeTime(e.created_at, nowMs)}</time> <span class="muted">${e.created_by}</span></td>
+      <td><form method="post" action="/dashboard/allowlist/remove" class="inline">
+        ${csrfField(csrf)}<input type="hidden" name="cidr" value="${e.cidr}">
+        <button type="submit" class="danger" aria-label="Remove ${e.cidr} from the allowlist">Remove</button>
+      </form></td>
+    </tr>`)}${entries.config.map((cidr) => html`<tr>
+      <th scope="row" class="mono">${cidr}</th><td class="muted">config file</td><td></td><td class="muted">edit the config to remove</td>
+    </tr>`)}</tbody>
+  </table></div>`;
 }

@@ -4,8 +4,8 @@ import { attemptsChart, SERIES_COLOURS } from '../chart.ts';
 import { formatCount, formatTime, relativeTime } from '../format.ts';
 import { MAX_BANS_SHOWN, type OverviewData } from '../overview-data.ts';
 import type { Flash } from '../sessions.ts';
-import { allowlistForm, banActions, cloudflareBadge, ipLink, manualBanForm } from './components.ts';
-import { cloudflareCard } from './cloudflare-status.ts';
+import { allowlistForm, allowlistTable, banActions, cloudflareBadge, ipLink, manualBanForm } from './components.ts';
+import { cloudflareCard, PLACEMENT_LABELS } from './cloudflare-status.ts';
 import { page } from './layout.ts';
 
 const LIVE_SECONDS = 15;
@@ -51,13 +51,13 @@ function bansSection(d: OverviewData, csrf: string) {
       ? html`<div class="table-scroll"><table class="bans">
           <caption class="visually-hidden">Active bans, newest first</caption>
           <thead><tr><th scope="col">IP / network</th><th scope="col">Jail</th><th scope="col">Reason</th><th scope="col">Banned</th><th scope="col">Expires</th><th scope="col">Cloudflare</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-          <tbody>${d.bans.map(({ ban, cloudflare }) => html`<tr>
+          <tbody>${d.bans.map(({ ban, cloudflare, placement }) => html`<tr>
             <th scope="row">${ipLink(ban.ip_key)}</th>
             <td><span class="jail">${ban.jail}</span>${ban.ban_count > 1 ? html` <span class="muted" title="offence number">×${ban.ban_count}</span>` : ''}</td>
             <td class="reason">${ban.reason}</td>
             <td><time datetime="${ban.created_at}">${relativeTime(ban.created_at, d.nowMs)}</time></td>
             <td><time datetime="${ban.expires_at}" title="${formatTime(ban.expires_at)}">${relativeTime(ban.expires_at, d.nowMs)}</time></td>
-            <td>${cloudflareBadge(cloudflare)}</td>
+            <td>${cloudflareBadge(cloudflare)}${placement ? html` <span class="placement" title="where this ban is enforced">${PLACEMENT_LABELS[placement] ?? placement}</span>` : ''}</td>
             <td>${banActions(ban.ip_key, csrf, 'overview', String(ban.id))}</td>
           </tr>`)}</tbody>
         </table></div>
@@ -97,7 +97,7 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
     ${bansSection(d, csrf)}
     <div class="grid-2">
       <section class="card" aria-labelledby="ban-heading"><h2 id="ban-heading">Ban an IP</h2>${manualBanForm(csrf, { back: 'overview' })}</section>
-      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { back: 'overview' })}</section>
+      <section class="card" aria-labelledby="allow-heading"><h2 id="allow-heading">Allowlist</h2>${allowlistForm(csrf, { back: 'overview' })}${allowlistTable(d.allowlist, csrf, d.nowMs)}</section>
     </div>
     <div class="grid-3">
       ${topTable('top-ips', 'Top attacking IPs', ['IP / network', 'Attempts', 'Usernames'],
