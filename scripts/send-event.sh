@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # Sends signed failed-login events to EdgeJail, exactly as the WordPress plugin does.
-#   scripts/send-event.sh <site id> <secret> <ip> [count] [type] [username]
+#   EDGEJAIL_SECRET=… scripts/send-event.sh <site id> <ip> [count] [type] [username]
+# The site's secret comes from $EDGEJAIL_SECRET, or from the first line of stdin when it
+# is unset; never from the command line, where `ps` and the shell history would show it.
 # EDGEJAIL_URL defaults to http://127.0.0.1:8787.
 set -euo pipefail
-site=${1:?site id}; secret=${2:?secret}; ip=${3:?ip}
-count=${4:-1}; type=${5:-login_failed}; user=${6:-admin}
+if [ $# -lt 2 ] || [ $# -gt 5 ]; then
+  echo "usage: EDGEJAIL_SECRET=<secret> $0 <site id> <ip> [count] [type] [username]" >&2
+  echo "       (or the secret on stdin: $0 <site id> <ip> < secret-file)" >&2
+  exit 2
+fi
+site=$1; ip=$2
+count=${3:-1}; type=${4:-login_failed}; user=${5:-admin}
 url=${EDGEJAIL_URL:-http://127.0.0.1:8787}
+if [ -z "${EDGEJAIL_SECRET:-}" ]; then
+  [ -t 0 ] && printf 'secret for site %s: ' "$site" >&2
+  IFS= read -rs EDGEJAIL_SECRET || true
+  [ -t 0 ] && echo >&2
+fi
+[ -n "${EDGEJAIL_SECRET:-}" ] || { echo "$0: no secret: set EDGEJAIL_SECRET or pass it on stdin" >&2; exit 2; }
+export EDGEJAIL_SECRET
 
 events=""
 for _ in $(seq "$count"); do
@@ -15,7 +29,11 @@ for _ in $(seq "$count"); do
 done
 body="{\"events\":[$events]}"
 ts=$(date +%s)
-sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$secret" -hex | sed 's/^.* //')
+# HMAC in node, the key from the environment: `openssl dgst -hmac <key>` would put it in argv.
+sig=$(printf '%s.%s' "$ts" "$body" | node -e '
+  const { createHmac } = require("node:crypto");
+  process.stdout.write(createHmac("sha256", process.env.EDGEJAIL_SECRET).update(require("node:fs").readFileSync(0)).digest("hex"));
+')
 
 curl -sS -X POST "$url/v1/events" \
   -H 'Content-Type: application/json' \

@@ -1,7 +1,7 @@
 // Builds the Fastify app from a config object; tests build it exactly the same way.
 // main.ts only loads config and listens.
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyAuth from '@fastify/auth';
 import type { Config } from './config/schema.ts';
 import { databasePath } from './config/load.ts';
@@ -13,6 +13,7 @@ import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
 import { isIngestRequest, registerOverloadShedding } from './http/overload.ts';
+import { registerRequestLog } from './http/request-log.ts';
 import { createListenerServer, loadTls, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
 import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
 import { adminTokenProblem, isAdminToken, resolveAdminToken, verifyAdminToken } from './auth/admin-token.ts';
@@ -89,6 +90,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       redact: ['req.headers.authorization', 'req.headers["x-edgejail-signature"]', 'req.headers.cookie'],
     },
     bodyLimit: MAX_BODY_BYTES,
+    // registerRequestLog writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     // Only the configured proxies' X-Forwarded-For is believed, and only for per-client
     // limits; an attacker's IP is never derived from our own request, only from the signed event.
     trustProxy: config.trusted_proxies.length ? config.trusted_proxies : false,
@@ -168,6 +171,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   registerRawJsonBody(app);
   registerErrorHandler(app);
+  registerRequestLog(app);
   registerListenerGate(app, listenerPlan);
   // Before an ingest slot is taken: only a known site with a fresh timestamp may send a body.
   app.addHook('onRequest', async (request) => {

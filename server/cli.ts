@@ -1,303 +1,103 @@
-// `edgejail <command>`: the admin API's twin for a shell. Commands work on the same
-// database as the service (SQLite WAL lets both run at once) and honour the same
-// EDGEJAIL_* environment; a running service picks their changes up within a second.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ConfigError, databasePath, loadConfig } from './config/load.ts';
+// `edgejail <command>`: the admin API's twin for a shell. This file only dispatches: each
+// command lives in cli/commands/, declares its arguments, options and help there, and is
+// found by its words (`bans`, `site add`). Exit codes: 0 done, 1 failed, 2 bad command line.
+import { readdirSync, readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { parseDurationSeconds, formatDuration } from './config/duration.ts';
-import { migrate, openDatabase } from './store/db.ts';
-import { createCore, type Core } from './core.ts';
-import { purgeOldEvents } from './retention.ts';
-import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
-import { runCloudflareCommand } from './cloudflare/commands.ts';
-import { enforcementStateOf, cloudflareActionsFor, placementOf } from './store/enforcement.ts';
-import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
-import { NOTIFY_USAGE, runNotifyCommand } from './notify/commands.ts';
+import { projectPath } from './paths.ts';
+import { CommandFailed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './cli/command.ts';
+import { commandHelp, overview } from './cli/help.ts';
+import { parseCommandArgs } from './cli/parse.ts';
+import { createOutput, exitQuietlyOnClosedPipe, type Output } from './cli/output.ts';
 
-const USAGE = `usage: edgejail <command>
+const COMMANDS_DIR = new URL('./cli/commands/', import.meta.url);
 
-  serve                               run the service (same as npm start)
-  migrate                             create or upgrade the database
-  site add <name> [--zone <zone id>] [--host <hostname>] [--json]
-                                      create a site; prints its id and secret once
-  site set <id> [--zone <zone id>] [--host <hostname>]   its Cloudflare zone and hostname
-  site list [--json]                  list sites (never their secrets)
-  site rotate-secret <id> [--json]    give a site a new secret; prints it once
-  site remove <id>                    delete a site and its events
-  ban <ip> [--for <duration>] [--reason <text>]
-  unban <ip>
-  bans [--all] [--json]               active bans (or every ban with --all)
-  history <ip> [--json]               events, bans, audit and Cloudflare calls for an IP
-${ALLOWLIST_USAGE}
-  status [--json]
-  purge [--older-than <duration>]     delete events past retention (default: config retention.events)
-  cloudflare setup|verify|reconcile|actions <ip>
-  shield up <site> [--for <duration>] [--reason <text>]   raise a site's login shield
-  shield down <site>
-  shield status [--json]
-${NOTIFY_USAGE}
-
-Environment: EDGEJAIL_CONFIG, EDGEJAIL_DATA_DIR, EDGEJAIL_HOST, EDGEJAIL_PORT, EDGEJAIL_ADMIN_TOKEN,
-CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, EDGEJAIL_CF_BACKEND.`;
-
-class UsageError extends Error {}
-
-interface Args {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
-
-const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force']);
-
-function parseArgs(argv: string[]): Args {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg.startsWith('--')) {
-      const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-      if (inline !== undefined) flags.set(name, inline);
-      else if (BOOLEAN_FLAGS.has(name)) flags.set(name, true);
-      else {
-        const value = argv[++i];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
-        flags.set(name, value);
-      }
-    } else positional.push(arg);
+async function loadCommands(): Promise<Command[]> {
+  const files = readdirSync(COMMANDS_DIR).filter((f) => /^[a-z0-9-]+\.ts$/.test(f)).sort();
+  const commands: Command[] = [];
+  for (const file of files) {
+    const exported = ((await import(new URL(file, COMMANDS_DIR).href)) as { default?: Command | Command[] }).default;
+    if (!exported) throw new Error(`cli/commands/${file} has no default export`);
+    commands.push(...(Array.isArray(exported) ? exported : [exported]));
   }
-  return { positional, flags };
+  return commands.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-const stringFlag = (args: Args, name: string): string | undefined => {
-  const value = args.flags.get(name);
-  return typeof value === 'string' ? value : undefined;
-};
-const print = (line = ''): void => void process.stdout.write(`${line}\n`);
-const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
-
-function needIp(value: string | undefined, core: Core): { ip: string; ipKey: string; protectedBy: string | null } {
-  const verdict = value ? core.judgeAddress(value) : null;
-  if (!verdict) throw new UsageError(`"${value ?? ''}" is not an IP address`);
-  return verdict;
-}
-
-function table(rows: Array<Record<string, unknown>>, columns: string[]): void {
-  if (!rows.length) {
-    print('(none)');
-    return;
+/** The longest command whose words start argv, and the words after them. */
+function findCommand(commands: readonly Command[], argv: string[]): { command: Command; rest: string[] } | null {
+  for (let words = Math.min(3, argv.length); words > 0; words--) {
+    const name = argv.slice(0, words).join(' ');
+    const command = commands.find((c) => c.name === name);
+    if (command) return { command, rest: argv.slice(words) };
   }
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  print(columns.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  for (const row of rows) print(columns.map((c, i) => String(row[c] ?? '').padEnd(widths[i]!)).join('  '));
+  return null;
 }
 
-async function withCore<T>(config: Config, fn: (core: Core) => T | Promise<T>): Promise<T> {
-  const db = openDatabase(databasePath(config));
-  try {
-    return await fn(createCore(config, db));
-  } finally {
-    db.close();
+const version = () => (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
+
+export async function runCli(argv: string[], out: Output = createOutput()): Promise<number> {
+  exitQuietlyOnClosedPipe();
+  const commands = await loadCommands();
+  const [first, ...more] = argv;
+
+  if (first === undefined) {
+    out.error(overview(commands));
+    return EXIT_USAGE;
   }
-}
+  if (first === '--version' || first === '-V' || first === 'version') {
+    out.line(`edgejail ${version()}`);
+    return EXIT_OK;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    if (!more.length) return out.line(overview(commands)), EXIT_OK;
+    const found = findCommand(commands, more);
+    if (found && !found.rest.length) return out.line(commandHelp(found.command)), EXIT_OK;
+    if (commands.some((c) => c.name.startsWith(`${more.join(' ')} `))) return out.line(overview(commands, more.join(' '))), EXIT_OK;
+    out.error(`edgejail: no command "${more.join(' ')}"\n\n${overview(commands)}`);
+    return EXIT_USAGE;
+  }
 
-async function siteCommand(config: Config, args: Args): Promise<number> {
-  const [, sub, arg] = args.positional;
-  const json = args.flags.has('json');
-  return withCore(config, (core) => {
-    const at = new Date().toISOString();
-    switch (sub) {
-      case 'add': {
-        if (!arg) throw new UsageError('site add needs a name');
-        const zone = siteZoneFromFlags(args.flags);
-        if (typeof zone === 'string') return fail(zone);
-        const site = { id: randomUUID(), name: arg, secret: randomBytes(32).toString('hex'), created_at: at };
-        core.store.transaction(() => {
-          core.store.insertSite(site);
-          core.store.audit({ at, actor: 'admin:cli', action: 'site_add', site_id: site.id, detail: { name: arg } });
-          applySiteZone(core, site.id, zone, 'admin:cli');
-        });
-        if (json) print(JSON.stringify({ id: site.id, secret: site.secret }));
-        else {
-          print(`site:   ${site.name}\nid:     ${site.id}\nsecret: ${site.secret}`);
-          print('\nThe secret is shown only now. Put both in wp-config.php:');
-          print(`  define( 'EDGEJAIL_SITE_ID', '${site.id}' );\n  define( 'EDGEJAIL_SECRET', '<the secret above>' );`);
-        }
-        return 0;
-      }
-      case 'list': {
-        const sites = core.store.listSites();
-        if (json) printJson(sites.map(core.shield.withZone));
-        else table(sites.map(core.shield.withZone), ['id', 'name', 'zone_id', 'hostname', 'site_url', 'plugin_version', 'last_event_at']);
-        return 0;
-      }
-      case 'rotate-secret': {
-        if (!arg) throw new UsageError('site rotate-secret needs a site id');
-        const secret = randomBytes(32).toString('hex');
-        const ok = core.store.transaction(() => {
-          const changed = core.store.rotateSecret(arg, secret, at);
-          if (changed) core.store.audit({ at, actor: 'admin:cli', action: 'site_rotate_secret', site_id: arg });
-          return changed;
-        });
-        if (!ok) return fail(`no site with id ${arg}`);
-        if (json) print(JSON.stringify({ id: arg, secret }));
-        else print(`new secret for ${arg}: ${secret}\n(the old one stops working now)`);
-        return 0;
-      }
-      case 'remove': {
-        if (!arg) throw new UsageError('site remove needs a site id');
-        const ok = core.store.transaction(() => {
-          const removed = core.store.removeSite(arg);
-          if (removed) core.store.audit({ at, actor: 'admin:cli', action: 'site_remove', site_id: arg });
-          return removed;
-        });
-        if (!ok) return fail(`no site with id ${arg}`);
-        print(`removed site ${arg} and its events`);
-        return 0;
-      }
-      case 'set':
-        return siteSetCommand(core, arg, args.flags, { print, fail });
-      default:
-        throw new UsageError('site add|set|list|rotate-secret|remove');
+  const found = findCommand(commands, argv);
+  if (!found) {
+    const group = commands.some((c) => c.name.startsWith(`${first} `)) ? first : undefined;
+    if (group && (more.length === 0 || more[0]!.startsWith('-'))) {
+      // `edgejail site` or `edgejail site --help`: the group's commands.
+      const asked = more.includes('--help') || more.includes('-h');
+      if (asked) out.line(overview(commands, group));
+      else out.error(overview(commands, group));
+      return asked ? EXIT_OK : EXIT_USAGE;
     }
-  });
-}
+    const what = group ? `edgejail ${group}: unknown subcommand "${more[0]}"` : `edgejail: unknown command "${first}"`;
+    out.error(`${what}\n\n${overview(commands, group)}`);
+    return EXIT_USAGE;
+  }
 
-function fail(message: string): number {
-  process.stderr.write(`edgejail: ${message}\n`);
-  return 1;
-}
-
-export async function runCli(argv: string[]): Promise<number> {
-  let args: Args;
+  const { command, rest } = found;
+  const usage = (message: string) => {
+    out.error(`edgejail ${command.name}: ${message}\n(\`edgejail ${command.name} --help\` shows its arguments and options)`);
+    return EXIT_USAGE;
+  };
+  let parsed;
   try {
-    args = parseArgs(argv);
+    parsed = parseCommandArgs(command, rest);
   } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`);
+    if (error instanceof UsageError) return usage(error.message);
+    throw error;
   }
-  const command = args.positional[0];
-  if (!command || args.flags.has('help') || command === 'help') {
-    print(USAGE);
-    return command ? 0 : 2;
-  }
+  if (parsed.help) return out.line(commandHelp(command)), EXIT_OK;
+
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) return fail(error.message);
+    if (error instanceof ConfigError) return out.error(`edgejail: ${error.message}`), EXIT_FAILED;
     throw error;
   }
-  const json = args.flags.has('json');
   try {
-    switch (command) {
-      case 'serve': {
-        const { serve } = await import('./main.ts');
-        await serve();
-        return await new Promise<number>(() => {}); // runs until a signal exits the process
-      }
-      case 'migrate': {
-        const db = openDatabase(databasePath(config), { migrate: false });
-        const applied = migrate(db);
-        db.close();
-        print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-        return 0;
-      }
-      case 'site':
-        return await siteCommand(config, args);
-      case 'shield':
-        return await withCore(config, (core) => shieldCommand(core, args.positional.slice(1), args.flags, { print, fail }));
-      case 'ban':
-        return await withCore(config, (core) => {
-          const { ip, ipKey, protectedBy } = needIp(args.positional[1], core);
-          if (protectedBy) return fail(`${ip} is protected (${protectedBy}); EdgeJail never bans it`);
-          const forText = args.flags.get('for');
-          const duration = typeof forText === 'string' ? parseDurationSeconds(forText) : 3600;
-          if (!duration) throw new UsageError(`--for "${String(forText)}" is not a duration (e.g. 90s, 10m, 1h, 7d)`);
-          const reason = typeof args.flags.get('reason') === 'string' ? (args.flags.get('reason') as string) : 'manual ban';
-          const { ban, extended } = core.bans.manualBan({ ipKey, durationSeconds: duration, reason, actor: 'admin:cli' });
-          print(`${extended ? 'extended' : 'banned'} ${ipKey} until ${ban.expires_at} (${formatDuration(duration)}, ban #${ban.id})`);
-          return 0;
-        });
-      case 'unban':
-        return await withCore(config, (core) => {
-          const { ipKey } = needIp(args.positional[1], core);
-          const lifted = core.bans.unban(ipKey, 'admin:cli');
-          if (!lifted.length) return fail(`${ipKey} has no active ban`);
-          print(`unbanned ${ipKey} (${lifted.length} ban${lifted.length > 1 ? 's' : ''} lifted)`);
-          return 0;
-        });
-      case 'bans':
-        return await withCore(config, (core) => {
-          const rows = (args.flags.has('all') ? core.store.recentBans(1000) : core.store.activeBans()).map((b) => ({
-            ...b,
-            cloudflare: enforcementStateOf(core.db, b.ip_key, config.cloudflare),
-            placement: b.state === 'active' ? placementOf(core.db, b.ip_key) : null,
-          }));
-          if (json) printJson(rows);
-          else table(rows, ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'placement', 'reason']);
-          return 0;
-        });
-      case 'history':
-        return await withCore(config, (core) => {
-          const { ipKey } = needIp(args.positional[1], core);
-          const history = {
-            ip_key: ipKey,
-            events: core.store.eventsForIpKey(ipKey),
-            bans: core.store.bansForIpKey(ipKey),
-            audit: core.store.auditForIpKey(ipKey),
-            cloudflare_actions: cloudflareActionsFor(core.db, ipKey),
-          };
-          if (json) return printJson(history), 0;
-          print(`# ${ipKey}\n\n## bans`);
-          table(history.bans as never[], ['id', 'jail', 'state', 'created_at', 'expires_at', 'lifted_by', 'reason']);
-          print('\n## events (newest first)');
-          table(history.events as never[], ['occurred_at', 'type', 'site_id', 'username', 'weight', 'path', 'ignored_reason']);
-          print('\n## audit');
-          table(history.audit, ['at', 'actor', 'action', 'ban_id', 'detail']);
-          print('\n## cloudflare');
-          table(history.cloudflare_actions as never[], Object.keys(history.cloudflare_actions[0] ?? { at: 1, operation: 1, http_status: 1 }));
-          return 0;
-        });
-      case 'allow':
-      case 'disallow':
-      case 'allowlist':
-        return await withCore(config, (core) => runAllowlistCommand(core, { command, target: args.positional[1], note: stringFlag(args, 'note'), force: args.flags.has('force'), json }, { out: print, fail }));
-      case 'status':
-        return await withCore(config, (core) => {
-          const status = {
-            database: databasePath(config),
-            sites: core.store.listSites().length,
-            events_stored: core.store.countEvents(),
-            bans: Object.fromEntries(core.store.countBansByState().map((r) => [r.state, r.n])),
-            cloudflare: config.cloudflare.api_token ? config.cloudflare.backend : 'dry-run (no CLOUDFLARE_API_TOKEN)',
-          };
-          if (json) printJson(status);
-          else for (const [k, v] of Object.entries(status)) print(`${k.padEnd(14)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
-          return 0;
-        });
-      case 'purge':
-        return await withCore(config, (core) => {
-          const olderText = args.flags.get('older-than');
-          const maxAge = typeof olderText === 'string' ? parseDurationSeconds(olderText) : config.retention.events;
-          if (maxAge === null) throw new UsageError(`--older-than "${String(olderText)}" is not a duration`);
-          const deleted = purgeOldEvents(core, Date.now(), maxAge);
-          print(`purged ${deleted} event${deleted === 1 ? '' : 's'} older than ${formatDuration(maxAge)}`);
-          return 0;
-        });
-      case 'notify':
-        return await runNotifyCommand(args.positional.slice(1), { config, out: print, fail });
-      case 'cloudflare': {
-        const db = openDatabase(databasePath(config));
-        try {
-          return await runCloudflareCommand(args.positional.slice(1), { db, config: config.cloudflare, out: print });
-        } finally {
-          db.close();
-        }
-      }
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await command.run({ args: parsed.args, options: parsed.options, config, out });
   } catch (error) {
-    if (error instanceof UsageError) return fail(`${error.message}\n\n${USAGE}`);
+    if (error instanceof UsageError) return usage(error.message);
+    if (error instanceof CommandFailed) return out.error(`edgejail: ${error.message}`), EXIT_FAILED;
     throw error;
   }
 }

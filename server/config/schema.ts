@@ -26,6 +26,11 @@ const listenSchema = z
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: portSchema.default(8787),
+  /**
+   * The URL the WordPress sites reach this service at (through the TLS proxy, say):
+   * `site add` prints it as EDGEJAIL_URL. Defaults to the listener's own address.
+   */
+  public_url: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL, e.g. https://edgejail.example.com' }).optional(),
   data_dir: z.string().min(1).default('./data'),
   /** Defaults to <data_dir>/edgejail.db. */
   database: z.string().min(1).optional(),

@@ -7,7 +7,6 @@ import { createStore } from '../store/store.ts';
 import { channelsFromConfig } from './channels/from-config.ts';
 import { createNotifier, type NotifierSources } from './notifier.ts';
 
-export const NOTIFY_USAGE = '  notify test                         send a test message to every notify channel';
 
 const CLI_RETRY = { attempts: 3, baseMs: 1_000, maxMs: 5_000 };
 

@@ -93,6 +93,7 @@ export function createStore(db: Db) {
     oldestEventSeqBefore: db.prepare('SELECT max(seq) AS seq FROM (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)'),
     deleteEventsUpToSeq: db.prepare('DELETE FROM events WHERE seq <= ? AND received_at < ?'),
     countEvents: db.prepare('SELECT count(*) AS n FROM events'),
+    countEventsReceivedBetween: db.prepare('SELECT count(*) AS n FROM events WHERE received_at >= ? AND received_at < ?'),
 
     insertBan: db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state)
       VALUES (@ip_key, @jail, @reason, @trigger_event_ids, @ban_count, @created_at, @expires_at, 'active')`),
@@ -155,6 +156,7 @@ export function createStore(db: Db) {
     countedEventsSince: (iso: string) =>
       s.countedEventsSince.iterate({ from: iso, received_from: new Date(Date.parse(iso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString() }) as IterableIterator<EventRow>,
     countEvents: () => (s.countEvents.get() as { n: number }).n,
+    countEventsReceivedBetween: (fromIso: string, toIso: string) => (s.countEventsReceivedBetween.get(fromIso, toIso) as { n: number }).n,
     /** Deletes one chunk of events received before `iso`; returns how many went. */
     purgeEventsChunk(iso: string, chunk: number): number {
       const { seq } = s.oldestEventSeqBefore.get(iso, chunk) as { seq: number | null };

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { attempt, signedHeaders, tempDir, ADMIN_TOKEN } from '../support/service.ts';
-import { runCli, startServiceProcess } from '../support/process.ts';
+import { freePort, runCli, startServiceProcess } from '../support/process.ts';
+import { startFakeCloudflare } from '../fake-cloudflare/server.ts';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
@@ -50,10 +51,13 @@ test('a ban from the CLI reaches a running service within a second', async () =>
   const svc = await startServiceProcess(env);
   try {
     assert.equal(runCli(['ban', '198.51.100.200', '--for', '1h'], env).status, 0);
-    await new Promise((r) => setTimeout(r, 1000));
-    const body = JSON.stringify({ events: [attempt('198.51.100.200', { username: 'x' })] });
-    const res = await (await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body })).json();
-    assert.equal(res.decisions[0]?.jail, 'manual');
+    // The service's decisions for this IP name the manual ban once it has picked it up.
+    for (;;) {
+      const body = JSON.stringify({ events: [attempt('198.51.100.200', { username: 'x' })] });
+      const res = await (await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body })).json();
+      if (res.decisions.some((d: { jail: string }) => d.jail === 'manual')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     await svc.stop();
   }
@@ -74,4 +78,50 @@ test('purge deletes events past retention and keeps bans', () => {
   assert.equal((after.prepare("SELECT count(*) AS n FROM events WHERE ip = '192.0.2.1'").get() as { n: number }).n, 0);
   assert.equal((after.prepare('SELECT count(*) AS n FROM bans').get() as { n: number }).n, bansBefore);
   after.close();
+});
+
+test('status asks the running service, in its own words; with none it says the figures are local', async () => {
+  const own = tempDir();
+  const fake = await startFakeCloudflare();
+  // No EDGEJAIL_ADMIN_TOKEN: the service generates one into the data dir and the CLI reads it there.
+  const cliEnv = { EDGEJAIL_DATA_DIR: own.dir };
+  const serviceEnv = { ...cliEnv, CLOUDFLARE_API_TOKEN: fake.token, CLOUDFLARE_ZONE_ID: fake.zoneId, CLOUDFLARE_BASE_URL: fake.baseURL };
+  const svc = await startServiceProcess(serviceEnv);
+  try {
+    const port = new URL(svc.url).port;
+    const here = { ...cliEnv, EDGEJAIL_PORT: port };
+    const site = JSON.parse(runCli(['site', 'add', 'status-blog', '--json'], here).stdout);
+    const events = Array.from({ length: 5 }, () => attempt('203.0.113.77'));
+    const body = JSON.stringify({ events });
+    const res = await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });
+    assert.equal(res.status, 200);
+
+    const status = runCli(['status'], here);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^service\\s+running at http://127\\.0\\.0\\.1:${port}$`, 'm'));
+    assert.match(status.stdout, /^cloudflare\s+enforcing, access_rules backend/m, 'the service enforces, whatever this shell has');
+    assert.match(status.stdout, /^bans\s+1 active$/m);
+    assert.doesNotMatch(status.stdout, /[{}]/, 'formatted, not raw JSON');
+    const json = JSON.parse(runCli(['status', '--json'], here).stdout);
+    assert.equal(json.source, 'service');
+    assert.equal(json.cloudflare.mode, 'enforcing');
+
+    const bans = JSON.parse(runCli(['bans', '--json'], here).stdout);
+    assert.deepEqual([...bans[0].trigger_event_ids].sort(), events.map((e) => e.id).sort(), 'trigger_event_ids is a JSON array');
+    const history = runCli(['history', '203.0.113.77'], here);
+    assert.match(history.stdout, /login_failed\s+status-blog\s+admin/, 'events name their site');
+    assert.ok(!history.stdout.includes(site.id));
+  } finally {
+    await svc.stop();
+    await fake.close();
+  }
+  try {
+    const local = runCli(['status'], { ...cliEnv, EDGEJAIL_PORT: String(await freePort()) });
+    assert.equal(local.status, 0, local.stderr);
+    assert.match(local.stdout, /^note: could not ask the service at http:\/\/127\.0\.0\.1:\d+ \(no service is listening there\); these figures come from the database/);
+    assert.match(local.stdout, /^cloudflare\s+dry-run \(no CLOUDFLARE_API_TOKEN in this shell\)$/m);
+    assert.match(local.stdout, /^bans\s+1 active$/m);
+  } finally {
+    own.cleanup();
+  }
 });

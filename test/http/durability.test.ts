@@ -12,8 +12,10 @@ const tmp = tempDir();
 after(() => tmp.cleanup());
 const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN };
 
+let sites = 0;
 function addSite(): { id: string; secret: string } {
-  const r = runCli(['site', 'add', 'durability', '--json'], env);
+  // Site names are unique: one per test.
+  const r = runCli(['site', 'add', `durability-${++sites}`, '--json'], env);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
