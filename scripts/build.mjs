@@ -5,8 +5,12 @@
 // sources directly; dependencies stay in node_modules (not bundled).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Stale chunks of an earlier build would otherwise pile up beside the new ones.
+rmSync(join(root, 'dist/server/cli'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // The dashboard's query worker is its own entry: a worker thread loads a file.
@@ -14,6 +18,27 @@ await build({
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },
   bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+// The CLI: its dispatcher finds the commands by listing cli/commands/, so each command is its
+// own entry and what they share is split into chunks. Plain Node starts it in a fraction of
+// the time tsx needs to load and compile the sources; server/bin/edgejail.js runs it while
+// it is newer than every source file.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['server/cli.ts', ...readdirSync(join(root, 'server/cli/commands')).filter((f) => f.endsWith('.ts')).map((f) => `server/cli/commands/${f}`)],
+  outbase: 'server',
+  outdir: 'dist/server',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'cli/chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',

@@ -11,9 +11,11 @@ import { parseCommandArgs } from './cli/parse.ts';
 import { createOutput, exitQuietlyOnClosedPipe, type Output } from './cli/output.ts';
 
 const COMMANDS_DIR = new URL('./cli/commands/', import.meta.url);
+// From the sources the commands are .ts; in the bundle (dist/server/cli/commands/) .mjs.
+const COMMAND_FILE = import.meta.url.endsWith('.ts') ? /^[a-z0-9-]+\.ts$/ : /^[a-z0-9-]+\.mjs$/;
 
 async function loadCommands(): Promise<Command[]> {
-  const files = readdirSync(COMMANDS_DIR).filter((f) => /^[a-z0-9-]+\.ts$/.test(f)).sort();
+  const files = readdirSync(COMMANDS_DIR).filter((f) => COMMAND_FILE.test(f)).sort();
   const commands: Command[] = [];
   for (const file of files) {
     const exported = ((await import(new URL(file, COMMANDS_DIR).href)) as { default?: Command | Command[] }).default;

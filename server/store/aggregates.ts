@@ -3,6 +3,8 @@
 // idle a minute, so a service nobody is watching pays nothing for it. An in-memory
 // database (tests) cannot be shared with a thread; there the queries run inline.
 import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { projectPath } from '../paths.ts';
 import { createDashboardQueries, type DashboardQueries } from './dashboard-queries.ts';
 import type { Db } from './db.ts';
 
@@ -15,7 +17,8 @@ type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => vo
 // From the sources (tests, `edgejail serve`) the worker is TypeScript too; the bundle
 // `npm start` runs ships it as dist/server/aggregates-worker.mjs beside main.mjs.
 const fromSources = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(fromSources ? './aggregates-worker.ts' : './aggregates-worker.mjs', import.meta.url);
+// Found from the project root, not from this module: in the CLI's bundle this code sits in a chunk elsewhere.
+const WORKER_URL = fromSources ? new URL('./aggregates-worker.ts', import.meta.url) : pathToFileURL(projectPath('dist/server/aggregates-worker.mjs'));
 
 export function createAggregates(db: Db, options: { idleMs?: number } = {}): Aggregates {
   const inline = createDashboardQueries(db);

@@ -282,9 +282,13 @@ export type EnforcementState = 'applied' | 'pending' | 'applying' | 'removing' |
  * `_config` is accepted for callers that have it; the rows already say whether we ran dry.
  */
 export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, nowMs = Date.now()): EnforcementState {
-  const store = storeFor(db);
-  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
-  const row = store.enforcementOf(ipKey);
+  return enforcementViewOf(db, ipKey, nowMs).state;
+}
+
+type DesiredRow = ReturnType<EnforcementStore['desiredFor']>;
+type EnforcementRowOf = ReturnType<EnforcementStore['enforcementOf']>;
+
+function stateFrom(desired: DesiredRow, row: EnforcementRowOf): EnforcementState {
   if (!row) return desired ? 'pending' : null;
   if (row.placement === 'range' && desired) return 'applied';
   switch (row.state) {
@@ -300,19 +304,29 @@ export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, now
   }
 }
 
-/**
- * Where this ip_key's ban is enforced, as `GET /v1/bans`, `edgejail bans` and the dashboard
- * show it; null when it has no active ban. Dry-run places nothing at the edge: origin only.
- */
-export function placementOf(db: Db, ipKey: string, nowMs = Date.now()): ShownPlacement | null {
-  const store = storeFor(db);
-  if (!store.desiredFor(ipKey, new Date(nowMs).toISOString())) return null;
-  const row = store.enforcementOf(ipKey);
+function placementFrom(desired: DesiredRow, row: EnforcementRowOf): ShownPlacement | null {
+  if (!desired) return null;
   if (!row) return 'pending';
   if ((row.state === 'active' || row.state === 'foreign') && (row.placement === 'list' || row.placement === 'access_rule')) return row.placement;
   if (row.placement === 'range') return 'range';
   if (row.placement === 'origin_only' || row.state === 'dry_run') return 'origin_only';
   return 'pending';
+}
+
+/** Both at once, from one read of each row: what a listing of thousands of bans needs. */
+export function enforcementViewOf(db: Db, ipKey: string, nowMs = Date.now()): { state: EnforcementState; placement: ShownPlacement | null } {
+  const store = storeFor(db);
+  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
+  const row = store.enforcementOf(ipKey);
+  return { state: stateFrom(desired, row), placement: placementFrom(desired, row) };
+}
+
+/**
+ * Where this ip_key's ban is enforced, as `GET /v1/bans`, `edgejail bans` and the dashboard
+ * show it; null when it has no active ban. Dry-run places nothing at the edge: origin only.
+ */
+export function placementOf(db: Db, ipKey: string, nowMs = Date.now()): ShownPlacement | null {
+  return enforcementViewOf(db, ipKey, nowMs).placement;
 }
 
 /** Every Cloudflare call made for an ip_key (its own calls and the bulk calls that carried it), newest first. */

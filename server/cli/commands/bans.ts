@@ -1,6 +1,7 @@
-import { enforcementStateOf, placementOf } from '../../store/enforcement.ts';
+import { enforcementViewOf } from '../../store/enforcement.ts';
+import { createStore } from '../../store/store.ts';
 import { defineCommand } from '../command.ts';
-import { triggerEventIds, withCore } from '../context.ts';
+import { triggerEventIds, withDatabase } from '../context.ts';
 
 export default defineCommand({
   name: 'bans',
@@ -10,15 +11,21 @@ export default defineCommand({
     json: { type: 'boolean', description: 'print JSON' },
   },
   run: ({ options, config, out }) =>
-    withCore(config, (core) => {
-      const bans = options.all ? core.store.recentBans(1000) : core.store.activeBans();
-      const rows = bans.map((b) => ({
-        ...b,
-        trigger_event_ids: triggerEventIds(b),
-        cloudflare: enforcementStateOf(core.db, b.ip_key, config.cloudflare),
-        // Where at Cloudflare the block sits (list, access rule, range): only an active ban has one.
-        placement: b.state === 'active' ? placementOf(core.db, b.ip_key) : null,
-      }));
+    // A listing needs the rows only: no core, so no jail state rebuilt from the events.
+    withDatabase(config, (db) => {
+      const store = createStore(db);
+      const bans = options.all ? store.recentBans(1000) : store.activeBans();
+      const nowMs = Date.now();
+      const rows = bans.map((b) => {
+        const view = enforcementViewOf(db, b.ip_key, nowMs);
+        return {
+          ...b,
+          trigger_event_ids: triggerEventIds(b),
+          cloudflare: view.state,
+          // Where at Cloudflare the block sits (list, access rule, range): only an active ban has one.
+          placement: b.state === 'active' ? view.placement : null,
+        };
+      });
       if (options.json) out.json(rows);
       else out.table(rows, ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'placement', 'reason']);
       return 0;
