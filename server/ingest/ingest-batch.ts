@@ -6,6 +6,7 @@ import type { BanService } from '../bans/ban-service.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
 import type { ShieldService } from '../shield/shield-service.ts';
+import { unbannedSince } from './unbanned-since.ts';
 
 export interface IngestContext {
   store: Store;
@@ -99,7 +100,9 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
     if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
   }
   const shield = ctx.shield?.answerFor(site.id, nowMs);
-  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}) }, acceptedByType, ignored, ignoredByReason, bansCreated };
+  // Read after the commit: an unban this very batch's judging could not see is listed next time.
+  const unbanned = unbannedSince(ctx.store, batch.unban_cursor);
+  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}), unbanned }, acceptedByType, ignored, ignoredByReason, bansCreated };
 }
 
 function recordHello(store: Store, site: SiteRow, hello: HelloEvent, at: string): void {

@@ -116,6 +116,8 @@ export function createStore(db: Db) {
     banChangesSince: db.prepare(`SELECT id, actor, ip_key FROM audit_log
       WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire') ORDER BY id LIMIT 10000`),
     auditForIpKey: db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
+    unbansSince: db.prepare(`SELECT id, ip_key FROM audit_log
+      WHERE id > ? AND action = 'unban' AND ip_key IS NOT NULL ORDER BY id LIMIT ?`),
 
     enqueueEnforcement: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
       ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
@@ -196,6 +198,8 @@ export function createStore(db: Db) {
     lastAuditId: () => (s.lastAuditId.get() as { id: number }).id,
     banChangesSince: (id: number) => s.banChangesSince.all(id) as Array<{ id: number; actor: string; ip_key: string }>,
     auditForIpKey: (ipKey: string, limit = 500) => s.auditForIpKey.all(ipKey, limit) as Array<Record<string, unknown>>,
+    /** Unbans audited after an audit id, oldest first (the plugins' origin caches follow them). */
+    unbansSince: (id: number, limit: number) => s.unbansSince.all(id, limit) as Array<{ id: number; ip_key: string }>,
 
     enqueueEnforcement: (ipKey: string, at: string) => void s.enqueueEnforcement.run(ipKey, at, at),
 
