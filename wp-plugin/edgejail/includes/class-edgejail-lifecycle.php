@@ -21,6 +21,7 @@ class EdgeJail_Lifecycle {
 		EdgeJail_Status::OPTION,
 		EdgeJail_Cloudflare_Ranges::OPTION,
 		self::DB_VERSION_OPTION,
+		'edgejail_ban_cache_generation', // EdgeJail_Ban_Cache::GENERATION (not loaded at uninstall).
 	);
 
 	/**
