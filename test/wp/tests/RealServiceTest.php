@@ -147,5 +147,13 @@ class RealServiceTest extends EdgeJail_Test_Case {
 		$this->assertTrue( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ) );
 		$this->assertSame( 403, self::wrong_password_from_attacker()['status'] );
 		$this->assertSame( 200, self::http( 'GET', '/wp-login.php' )['status'], 'other clients still get the login page' );
+
+		// Unbanned at the service: the next report of anyone's brings the unban to the origin.
+		self::cli( 'unban ' . self::ATTACKER );
+		$this->assertTrue( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ), 'not heard of yet' );
+		self::http( 'POST', '/wp-login.php', http_build_query( array( 'log' => 'nobody', 'pwd' => 'x' ) ), array( 'Content-Type: application/x-www-form-urlencoded', 'X-Forwarded-For: 198.51.100.78' ) );
+		wp_cache_flush();
+		$this->assertFalse( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ), 'the answer listed the unban' );
+		$this->assertSame( 200, self::wrong_password_from_attacker()['status'], 'the origin no longer refuses the unbanned address' );
 	}
 }
