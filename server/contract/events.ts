@@ -67,13 +67,28 @@ const helloEventSchema = z.strictObject({
   php_version: z.string().max(LIMITS.version).nullish(),
 });
 
+/**
+ * A site's own user opened the one-time unlock link the plugin mailed them, from the
+ * address it was asked for: the service lifts that address's bans and allowlists it for
+ * `unlock_ttl`, audited as `user:<username>`.
+ */
+const selfUnlockEventSchema = z.strictObject({
+  id: z.uuid({ message: 'must be a UUID' }),
+  type: z.literal('self_unlock'),
+  ip: ipAddress,
+  occurred_at: isoTimestamp,
+  username: z.string().min(1, 'must name the user who unlocked').max(LIMITS.username),
+});
+
 export const eventSchema = z.discriminatedUnion('type', [
   helloEventSchema,
+  selfUnlockEventSchema,
   attemptEventSchema.extend({ type: eventTypeSchema }),
 ]);
 export type IncomingEvent = z.infer<typeof eventSchema>;
 export type AttemptEvent = z.infer<typeof attemptEventSchema>;
 export type HelloEvent = z.infer<typeof helloEventSchema>;
+export type SelfUnlockEvent = z.infer<typeof selfUnlockEventSchema>;
 
 /** Unbans listed in one answer; a plugin further behind is told to clear its whole cache. */
 export const MAX_UNBANNED_PER_ANSWER = 1_000;

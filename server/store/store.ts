@@ -124,7 +124,11 @@ export function createStore(db: Db) {
 
     listAllowlist: db.prepare('SELECT * FROM allowlist ORDER BY created_at'),
     addAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by) VALUES (?, ?, ?, ?)
-      ON CONFLICT(cidr) DO UPDATE SET note = excluded.note`),
+      ON CONFLICT(cidr) DO UPDATE SET note = excluded.note, expires_at = NULL`),
+    // An expiring entry never shortens a permanent one or a later expiry.
+    addExpiringAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(cidr) DO UPDATE SET expires_at = max(allowlist.expires_at, excluded.expires_at) WHERE allowlist.expires_at IS NOT NULL`),
+    expiredAllowlist: db.prepare('SELECT cidr, expires_at FROM allowlist WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at'),
     removeAllowlist: db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
   };
 
@@ -203,8 +207,10 @@ export function createStore(db: Db) {
 
     enqueueEnforcement: (ipKey: string, at: string) => void s.enqueueEnforcement.run(ipKey, at, at),
 
-    listAllowlist: () => s.listAllowlist.all() as Array<{ cidr: string; note: string | null; created_at: string; created_by: string }>,
+    listAllowlist: () => s.listAllowlist.all() as Array<{ cidr: string; note: string | null; created_at: string; created_by: string; expires_at: string | null }>,
     addAllowlist: (cidr: string, note: string | null, at: string, by: string) => void s.addAllowlist.run(cidr, note, at, by),
+    addExpiringAllowlist: (cidr: string, note: string | null, at: string, by: string, expiresAt: string) => void s.addExpiringAllowlist.run(cidr, note, at, by, expiresAt),
+    expiredAllowlist: (at: string) => s.expiredAllowlist.all(at) as Array<{ cidr: string; expires_at: string }>,
     removeAllowlist: (cidr: string) => s.removeAllowlist.run(cidr).changes > 0,
   };
 }
