@@ -89,6 +89,8 @@ class EdgeJail_Admin_Page {
 				'block_user_enumeration'   => array( __( 'Block user enumeration', 'edgejail' ), 'checkbox', __( 'Refuse ?author=N scans and the /wp/v2/users listing to visitors who are not logged in.', 'edgejail' ) ),
 				'refuse_multicall_auth'    => array( __( 'Refuse XML-RPC multicall logins', 'edgejail' ), 'checkbox', __( 'Refuse system.multicall requests that carry credentials (hundreds of passwords per request).', 'edgejail' ) ),
 				'report_successful_logins' => array( __( 'Report successful logins', 'edgejail' ), 'checkbox', __( 'Lets the service forgive a typo once the right password is given.', 'edgejail' ) ),
+				'self_unlock'              => array( __( 'Self-unlock', 'edgejail' ), 'checkbox', __( 'The 403 at wp-login.php offers "Locked out? Get an unlock link": a one-time link by e-mail (15 minutes, from the same network) lifts the ban of that address and allowlists it for a while.', 'edgejail' ) ),
+				'unlock_roles'             => array( __( 'Roles that may self-unlock', 'edgejail' ), 'list', __( 'Role slugs, one per line (default: administrator, editor). Other users get the same answer but no mail.', 'edgejail' ) ),
 			),
 		);
 	}

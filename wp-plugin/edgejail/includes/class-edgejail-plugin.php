@@ -83,6 +83,13 @@ final class EdgeJail_Plugin {
 	private $auth_guard;
 
 	/**
+	 * Self-unlock for the site's own users.
+	 *
+	 * @var EdgeJail_Self_Unlock
+	 */
+	private $self_unlock;
+
+	/**
 	 * Whether hooks are registered.
 	 *
 	 * @var bool
@@ -113,6 +120,7 @@ final class EdgeJail_Plugin {
 		$this->cloudflare_ranges = new EdgeJail_Cloudflare_Ranges();
 		$this->reporter          = new EdgeJail_Reporter( $this->settings, $this->status, $this->spool, $this->transport, $this->ban_cache );
 		$this->auth_guard        = new EdgeJail_Auth_Guard();
+		$this->self_unlock       = new EdgeJail_Self_Unlock( $this );
 	}
 
 	/**
@@ -260,6 +268,9 @@ final class EdgeJail_Plugin {
 		 * @param string $where What was refused.
 		 */
 		do_action( 'edgejail_deny', $where );
+		if ( 'wp-login' === $where && $this->self_unlock->enabled() ) {
+			$this->self_unlock->deny_page(); // Exits: the 403 offers "Locked out? Get an unlock link".
+		}
 		if ( ! headers_sent() ) {
 			status_header( 403 );
 			nocache_headers();
@@ -330,6 +341,15 @@ final class EdgeJail_Plugin {
 	 */
 	public function reporter() {
 		return $this->reporter;
+	}
+
+	/**
+	 * Self-unlock.
+	 *
+	 * @return EdgeJail_Self_Unlock
+	 */
+	public function self_unlock() {
+		return $this->self_unlock;
 	}
 
 	/**

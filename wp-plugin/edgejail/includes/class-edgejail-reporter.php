@@ -241,6 +241,23 @@ class EdgeJail_Reporter {
 	}
 
 	/**
+	 * Sends events now, outside the batch (a self-unlock: the user waits for the answer).
+	 *
+	 * @param array $events Events.
+	 * @return EdgeJail_Service_Response
+	 */
+	public function send_now( array $events ) {
+		$response = $this->transport->post_events( $events, $this->status->get( 'unban_cursor' ) );
+		if ( $response->is_success() ) {
+			$this->take_answer( $response->data() );
+		} else {
+			$this->status->record_error( $response->describe() );
+		}
+		$this->status->save();
+		return $response;
+	}
+
+	/**
 	 * Asks the service, with an empty batch, which bans it lifted since the last answer
 	 * (the origin cache is about to refuse someone on the strength of an old answer).
 	 *
