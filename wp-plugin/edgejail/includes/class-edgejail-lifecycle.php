@@ -84,6 +84,8 @@ class EdgeJail_Lifecycle {
 			delete_option( $option );
 		}
 		self::delete_transients();
+		// Pending unlock tokens (user meta is shared by a network's sites; deleting twice is harmless).
+		delete_metadata( 'user', 0, '_edgejail_unlock', '', true );
 	}
 
 	/**
