@@ -30,6 +30,7 @@ export function startBackgroundJobs(app: FastifyInstance) {
     setInterval(guard('expiry', () => {
       expired.inc({}, core.bans.liftExpired());
       core.bans.syncFromStore();
+      core.expireAllowlist();
       if (core.syncAllowlistFromStore()) {
         // The CLI lifted the bans it covered; this catches any an event made in the meantime.
         const lifted = core.liftBansOnProtectedAddresses();

@@ -45,7 +45,12 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
     onRefusal: options.onBanRefused,
   });
   const neverBan = new CidrSet(NEVER_BAN_RANGES);
-  let runtimeEntries = store.listAllowlist().map((entry) => entry.cidr);
+  // Entries past their expiry (a self-unlock's) protect nobody, even before the sweep removes them.
+  const inForce = () => {
+    const at = new Date(now()).toISOString();
+    return store.listAllowlist().filter((entry) => !entry.expires_at || entry.expires_at > at).map((entry) => entry.cidr);
+  };
+  let runtimeEntries = inForce();
   let allowlist = buildAllowlist();
   // Another process (the CLI) changing the allowlist shows as a new data_version.
   let seenDataVersion = dataVersion(db);
@@ -56,7 +61,7 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
   }
 
   function reloadAllowlist(): boolean {
-    const entries = store.listAllowlist().map((entry) => entry.cidr);
+    const entries = inForce();
     if (entries.length === runtimeEntries.length && entries.every((cidr, i) => cidr === runtimeEntries[i])) return false;
     runtimeEntries = entries;
     allowlist = buildAllowlist();
@@ -130,6 +135,34 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
       });
       reloadAllowlist();
       return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
+    },
+    /**
+     * Allowlists one address until `expiresAt` (a self-unlock) and lifts the bans reaching it,
+     * audited under `actor`. An address already allowlisted for good stays so.
+     */
+    allowUntil(ip: string, note: string, actor: string, expiresAtMs: number): { cidr: string; lifted: BanRow[] } {
+      const entry = parseAllowlistEntry(ip, {});
+      const at = new Date(now()).toISOString();
+      const expiresAt = new Date(expiresAtMs).toISOString();
+      store.transaction(() => {
+        store.addExpiringAllowlist(entry.cidr, note, at, actor, expiresAt);
+        store.audit({ at, actor, action: 'allowlist_add', ip_key: entry.cidr, detail: { note, expires_at: expiresAt } });
+      });
+      reloadAllowlist();
+      return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
+    },
+    /** Removes the entries whose time is up; returns how many. */
+    expireAllowlist(): number {
+      const at = new Date(now()).toISOString();
+      const removed = store.transaction(() => {
+        const expired = store.expiredAllowlist(at);
+        for (const entry of expired) {
+          if (store.removeAllowlist(entry.cidr)) store.audit({ at, actor: 'system', action: 'allowlist_expire', ip_key: entry.cidr, detail: { expires_at: entry.expires_at } });
+        }
+        return expired.length;
+      });
+      if (removed) reloadAllowlist();
+      return removed;
     },
     /** Removes a runtime entry, written canonically or as it was stored; false when there is none. */
     removeAllowlist(input: string, actor: string): boolean {

@@ -44,6 +44,8 @@ export const configSchema = z.strictObject({
   allowlist: z.array(cidrSchema).default([]),
   /** How long a manual ban lasts when none is given: the dashboard's form, POST /v1/bans and `edgejail ban`. */
   manual_ban_duration: durationSchema.refine((s) => s > 0, 'must be longer than 0 s').prefault('1h'),
+  /** How long a site user's self-unlock allowlists the address the link was opened from. */
+  unlock_ttl: durationSchema.refine((s) => s > 0, 'must be longer than 0 s').prefault('24h'),
   /**
    * Reverse proxies whose X-Forwarded-For is believed for the client's address: the key of
    * the per-client limits (ingest slots, sign-in throttle). The attacker's address in an

@@ -67,17 +67,46 @@ const helloEventSchema = z.strictObject({
   php_version: z.string().max(LIMITS.version).nullish(),
 });
 
+/**
+ * A site's own user opened the one-time unlock link the plugin mailed them, from the
+ * address it was asked for: the service lifts that address's bans and allowlists it for
+ * `unlock_ttl`, audited as `user:<username>`.
+ */
+const selfUnlockEventSchema = z.strictObject({
+  id: z.uuid({ message: 'must be a UUID' }),
+  type: z.literal('self_unlock'),
+  ip: ipAddress,
+  occurred_at: isoTimestamp,
+  username: z.string().min(1, 'must name the user who unlocked').max(LIMITS.username),
+});
+
 export const eventSchema = z.discriminatedUnion('type', [
   helloEventSchema,
+  selfUnlockEventSchema,
   attemptEventSchema.extend({ type: eventTypeSchema }),
 ]);
 export type IncomingEvent = z.infer<typeof eventSchema>;
 export type AttemptEvent = z.infer<typeof attemptEventSchema>;
 export type HelloEvent = z.infer<typeof helloEventSchema>;
+export type SelfUnlockEvent = z.infer<typeof selfUnlockEventSchema>;
 
-export const eventBatchSchema = z.strictObject({
-  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
-});
+/** Unbans listed in one answer; a plugin further behind is told to clear its whole cache. */
+export const MAX_UNBANNED_PER_ANSWER = 1_000;
+
+export const eventBatchSchema = z
+  .strictObject({
+    events: z.array(eventSchema).max(MAX_EVENTS_PER_BATCH),
+    /**
+     * The `unbanned.cursor` of the last answer the plugin took; the answer lists the bans lifted
+     * after it, so an unban reaches the plugin's origin cache on its next request.
+     */
+    unban_cursor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  // An empty batch is only a sync (the plugin asking for unbans before it refuses a cached ban).
+  .refine((b) => b.events.length > 0 || b.unban_cursor !== undefined, {
+    path: ['events'],
+    message: 'must hold at least 1 event (an empty batch is allowed only as a sync, with unban_cursor)',
+  });
 export type EventBatch = z.infer<typeof eventBatchSchema>;
 
 export const decisionSchema = z.object({
@@ -95,12 +124,25 @@ export const shieldAnswerSchema = z.object({
   reason: z.string().optional(),
 });
 
+/**
+ * Bans lifted (unban, allowlisting, self-unlock) after the plugin's `unban_cursor`, oldest first.
+ * `clear_all`: the plugin sent no cursor, or is more than MAX_UNBANNED_PER_ANSWER behind; it
+ * drops its whole origin cache (current bans come back with the next decisions).
+ */
+export const unbannedAnswerSchema = z.object({
+  cursor: z.number().int(),
+  ip_keys: z.array(z.string()),
+  clear_all: z.boolean(),
+});
+
 export const eventBatchResponseSchema = z.object({
   accepted: z.number().int(),
   duplicates: z.number().int(),
   decisions: z.array(decisionSchema),
   shield: shieldAnswerSchema.optional(),
+  unbanned: unbannedAnswerSchema,
 });
+export type UnbannedAnswer = z.infer<typeof unbannedAnswerSchema>;
 export type EventBatchResponse = z.infer<typeof eventBatchResponseSchema>;
 
 export const errorResponseSchema = z.object({

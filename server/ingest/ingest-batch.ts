@@ -1,11 +1,12 @@
 // One signed batch from a site: store every event, let the jails count the ones that
 // count, record any bans, all in one transaction so a 2xx means it is on disk.
-import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent } from '../contract/events.ts';
+import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent, SelfUnlockEvent } from '../contract/events.ts';
 import type { Store, SiteRow } from '../store/store.ts';
 import type { BanService } from '../bans/ban-service.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
 import type { ShieldService } from '../shield/shield-service.ts';
+import { unbannedSince } from './unbanned-since.ts';
 
 export interface IngestContext {
   store: Store;
@@ -13,6 +14,8 @@ export interface IngestContext {
   ipv6Prefix: number;
   ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
   shield?: ShieldService;
+  /** Lifts an address's bans and allowlists it for a while, audited as `actor` (a self-unlock). */
+  selfUnlock?: (ip: string, actor: string, note: string) => void;
 }
 
 export interface IngestOutcome {
@@ -42,6 +45,32 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
         recordHello(ctx.store, site, event as HelloEvent, receivedAt);
         accepted++;
         acceptedByType.set('hello', (acceptedByType.get('hello') ?? 0) + 1);
+        continue;
+      }
+      if (event.type === 'self_unlock') {
+        const unlock = event as SelfUnlockEvent;
+        const ip = judgeAddress(unlock.ip, lists, ctx.ipv6Prefix);
+        // Stored like any event, so a retried batch does not unlock twice; never counted.
+        const inserted = ctx.store.insertEvent({
+          id: unlock.id,
+          site_id: site.id,
+          type: 'self_unlock',
+          ip: ip?.ip ?? unlock.ip,
+          ip_key: ip?.ipKey ?? unlock.ip,
+          username: unlock.username,
+          user_agent: null,
+          path: null,
+          weight: 1,
+          occurred_at: new Date(unlock.occurred_at).toISOString(),
+          received_at: receivedAt,
+          ignored_reason: 'self_unlock',
+        });
+        if (inserted) {
+          accepted++;
+          acceptedByType.set('self_unlock', (acceptedByType.get('self_unlock') ?? 0) + 1);
+          // In the batch's transaction: an acknowledged unlock is applied, a retried one is a duplicate.
+          ctx.selfUnlock?.(unlock.ip, `user:${unlock.username}`, `self-unlock from site ${site.id}`);
+        } else duplicates++;
         continue;
       }
       const attempt = event as AttemptEvent;
@@ -99,7 +128,9 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
     if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
   }
   const shield = ctx.shield?.answerFor(site.id, nowMs);
-  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}) }, acceptedByType, ignored, ignoredByReason, bansCreated };
+  // Read after the commit: an unban this very batch's judging could not see is listed next time.
+  const unbanned = unbannedSince(ctx.store, batch.unban_cursor);
+  return { response: { accepted, duplicates, decisions, ...(shield ? { shield } : {}), unbanned }, acceptedByType, ignored, ignoredByReason, bansCreated };
 }
 
 function recordHello(store: Store, site: SiteRow, hello: HelloEvent, at: string): void {

@@ -78,7 +78,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: 'site',
     summary: 'Report events from a WordPress site',
     description:
-      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch; `shield` says whether the site’s login shield is up (then the plugin refuses XML-RPC authentication itself).',
+      'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch; `shield` says whether the site’s login shield is up (then the plugin refuses XML-RPC authentication itself); `unbanned` lists the bans lifted since the batch’s `unban_cursor`, so the plugin’s origin 403 cache forgets them. An empty `events` with an `unban_cursor` is a sync.',
     body: eventBatchSchema,
     responses: {
       200: { description: 'Stored and judged', schema: R.eventBatchResponseSchema },

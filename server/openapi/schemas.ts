@@ -102,7 +102,7 @@ export const siteSchema = z
   .meta({ description: 'A site as the API shows it: never with its secret' });
 
 export const allowlistRuntimeEntrySchema = z
-  .strictObject({ cidr: z.string(), note: z.string().nullable(), created_at: isoTime, created_by: z.string() })
+  .strictObject({ cidr: z.string(), note: z.string().nullable(), created_at: isoTime, created_by: z.string(), expires_at: isoTime.nullable() })
   ;
 
 export const cloudflareStatusSchema = z

@@ -31,7 +31,14 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const outcome = ingestBatch(
-      { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
+      {
+        store: core.store,
+        bans: core.bans,
+        ipv6Prefix: core.config.ipv6_prefix,
+        ignoreLists: core.ignoreLists,
+        shield: core.shield,
+        selfUnlock: (ip, actor, note) => void core.allowUntil(ip, note, actor, core.now() + core.config.unlock_ttl * 1000),
+      },
       site,
       parsed.data,
       core.now(),

@@ -117,13 +117,19 @@ export function createStore(db: Db) {
     banChangesSince: db.prepare(`SELECT id, actor, ip_key FROM audit_log
       WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire') ORDER BY id LIMIT 10000`),
     auditForIpKey: db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
+    unbansSince: db.prepare(`SELECT id, ip_key FROM audit_log
+      WHERE id > ? AND action = 'unban' AND ip_key IS NOT NULL ORDER BY id LIMIT ?`),
 
     enqueueEnforcement: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
       ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
 
     listAllowlist: db.prepare('SELECT * FROM allowlist ORDER BY created_at'),
     addAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by) VALUES (?, ?, ?, ?)
-      ON CONFLICT(cidr) DO UPDATE SET note = excluded.note`),
+      ON CONFLICT(cidr) DO UPDATE SET note = excluded.note, expires_at = NULL`),
+    // An expiring entry never shortens a permanent one or a later expiry.
+    addExpiringAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(cidr) DO UPDATE SET expires_at = max(allowlist.expires_at, excluded.expires_at) WHERE allowlist.expires_at IS NOT NULL`),
+    expiredAllowlist: db.prepare('SELECT cidr, expires_at FROM allowlist WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at'),
     removeAllowlist: db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
   };
 
@@ -198,11 +204,15 @@ export function createStore(db: Db) {
     lastAuditId: () => (s.lastAuditId.get() as { id: number }).id,
     banChangesSince: (id: number) => s.banChangesSince.all(id) as Array<{ id: number; actor: string; ip_key: string }>,
     auditForIpKey: (ipKey: string, limit = 500) => s.auditForIpKey.all(ipKey, limit) as Array<Record<string, unknown>>,
+    /** Unbans audited after an audit id, oldest first (the plugins' origin caches follow them). */
+    unbansSince: (id: number, limit: number) => s.unbansSince.all(id, limit) as Array<{ id: number; ip_key: string }>,
 
     enqueueEnforcement: (ipKey: string, at: string) => void s.enqueueEnforcement.run(ipKey, at, at),
 
-    listAllowlist: () => s.listAllowlist.all() as Array<{ cidr: string; note: string | null; created_at: string; created_by: string }>,
+    listAllowlist: () => s.listAllowlist.all() as Array<{ cidr: string; note: string | null; created_at: string; created_by: string; expires_at: string | null }>,
     addAllowlist: (cidr: string, note: string | null, at: string, by: string) => void s.addAllowlist.run(cidr, note, at, by),
+    addExpiringAllowlist: (cidr: string, note: string | null, at: string, by: string, expiresAt: string) => void s.addExpiringAllowlist.run(cidr, note, at, by, expiresAt),
+    expiredAllowlist: (at: string) => s.expiredAllowlist.all(at) as Array<{ cidr: string; expires_at: string }>,
     removeAllowlist: (cidr: string) => s.removeAllowlist.run(cidr).changes > 0,
   };
 }

@@ -19,7 +19,7 @@ test('a correctly signed batch is accepted', async () => {
   const payload = body();
   const res = await send(signedHeaders(svc.site, payload), payload);
   assert.equal(res.statusCode, 200, res.body);
-  assert.deepEqual(res.json(), { accepted: 1, duplicates: 0, decisions: [], shield: { up: false } });
+  assert.deepEqual(res.json(), { accepted: 1, duplicates: 0, decisions: [], shield: { up: false }, unbanned: { cursor: 0, ip_keys: [], clear_all: true } });
 });
 
 const cases: Array<[string, (h: Record<string, string>, payload: string) => [Record<string, string>, string], string]> = [

@@ -84,9 +84,9 @@ test('a body that is not JSON is 415', async () => {
 test('an event id seen before is a duplicate, never counted twice', async () => {
   const events = Array.from({ length: 4 }, () => attempt('192.0.2.10'));
   const first = await postEvents(svc.app, svc.site, events);
-  assert.deepEqual(first.json(), { accepted: 4, duplicates: 0, decisions: [], shield: { up: false } });
+  assert.deepEqual(first.json(), { accepted: 4, duplicates: 0, decisions: [], shield: { up: false }, unbanned: { cursor: 0, ip_keys: [], clear_all: true } });
   const again = await postEvents(svc.app, svc.site, events);
-  assert.deepEqual(again.json(), { accepted: 0, duplicates: 4, decisions: [], shield: { up: false } }, 'eight deliveries of four attempts must not ban');
+  assert.deepEqual(again.json(), { accepted: 0, duplicates: 4, decisions: [], shield: { up: false }, unbanned: { cursor: 0, ip_keys: [], clear_all: true } }, 'eight deliveries of four attempts must not ban');
   const fifth = await postEvents(svc.app, svc.site, [attempt('192.0.2.10')]);
   assert.equal(fifth.json().decisions.length, 1, 'the fifth distinct attempt bans');
 });

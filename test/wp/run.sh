@@ -12,5 +12,7 @@ trap wp_env_stop EXIT
 wp_env_setup || { echo "wp-env setup failed" >&2; exit 1; }
 # A token-auth scheme standing for third-party REST auth plugins (JWT and the like).
 ln -sfn "$REPO/test/wp/mu-plugins/edgejail-test-token-auth.php" "$WP_ENV_ROOT/wp-content/mu-plugins/edgejail-test-token-auth.php"
+# wp_mail() of the site written to a file (pre_wp_mail), for the self-unlock tests.
+ln -sfn "$REPO/test/wp/mu-plugins/edgejail-test-mail-capture.php" "$WP_ENV_ROOT/wp-content/mu-plugins/edgejail-test-mail-capture.php"
 
 cd "$REPO/test/wp" && phpunit -c phpunit.xml "$@"

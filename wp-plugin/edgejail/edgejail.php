@@ -32,6 +32,7 @@ require_once __DIR__ . '/includes/class-edgejail-transport.php';
 require_once __DIR__ . '/includes/class-edgejail-ban-cache.php';
 require_once __DIR__ . '/includes/class-edgejail-reporter.php';
 require_once __DIR__ . '/includes/class-edgejail-auth-guard.php';
+require_once __DIR__ . '/includes/class-edgejail-self-unlock.php';
 require_once __DIR__ . '/includes/class-edgejail-login-monitor.php';
 require_once __DIR__ . '/includes/class-edgejail-xmlrpc-monitor.php';
 require_once __DIR__ . '/includes/class-edgejail-rest-monitor.php';

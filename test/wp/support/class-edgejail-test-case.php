@@ -57,6 +57,10 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 		update_option( EdgeJail_Cloudflare_Ranges::OPTION, EdgeJail_Cloudflare_Ranges::bundled(), true );
 		$plugin->cloudflare_ranges()->reset();
 		EdgeJail_Ban_Cache::forget_all();
+		// Both processes (this one and the php -S site) must name cache entries alike.
+		delete_option( EdgeJail_Ban_Cache::GENERATION );
+		delete_transient( EdgeJail_Plugin::SYNC_CLAIM );
+		wp_cache_delete( 'alloptions', 'options' );
 		update_option( EdgeJail_Settings::OPTION, $settings );
 		$plugin->settings()->refresh();
 		$plugin->status()->refresh();
@@ -166,6 +170,44 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 			'headers' => substr( $raw, 0, $header_size ),
 			'body'    => substr( $raw, $header_size ),
 		);
+	}
+
+	/**
+	 * Mails the site sent (mu-plugin edgejail-test-mail-capture.php), oldest first.
+	 *
+	 * @return array[] to, subject, message, ...
+	 */
+	protected static function mails() {
+		$file = WP_CONTENT_DIR . '/edgejail-test-mail.jsonl';
+		return is_file( $file ) ? array_map( function ( $line ) { return json_decode( $line, true ); }, file( $file, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES ) ) : array();
+	}
+
+	protected static function forget_mails() {
+		@unlink( WP_CONTENT_DIR . '/edgejail-test-mail.jsonl' );
+	}
+
+	/**
+	 * Asks for an unlock link the way the 403 page's form does, from an address.
+	 *
+	 * @return array The HTTP response.
+	 */
+	protected static function ask_for_unlock_link( $user, $forwarded_for ) {
+		$headers = array( 'X-Forwarded-For: ' . $forwarded_for );
+		$form    = self::http( 'GET', '/wp-login.php?edgejail-unlock=1', null, $headers );
+		if ( ! preg_match( '/name="_wpnonce" value="([^"]+)"/', $form['body'], $nonce ) ) {
+			throw new RuntimeException( 'no unlock form: ' . substr( $form['body'], 0, 500 ) );
+		}
+		return self::http( 'POST', '/wp-login.php?edgejail-unlock=1', http_build_query( array( '_wpnonce' => $nonce[1], 'user' => $user ) ), array_merge( $headers, array( 'Content-Type: application/x-www-form-urlencoded' ) ) );
+	}
+
+	/**
+	 * The unlock link in a mail, as a path on the site.
+	 */
+	protected static function unlock_link_in( array $mail ) {
+		if ( ! preg_match( '#https?://[^/\s]+(/wp-login\.php\?\S*edgejail-unlock\S*)#', $mail['message'], $m ) ) {
+			throw new RuntimeException( 'no unlock link in: ' . $mail['message'] );
+		}
+		return html_entity_decode( $m[1] );
 	}
 
 	/**

@@ -64,6 +64,9 @@ class LifecycleTest extends EdgeJail_Test_Case {
 		EdgeJail_Plugin::instance()->ban_cache()->remember( array( array( 'ip' => '192.0.2.9', 'ip_key' => '192.0.2.9', 'jail' => 'x', 'banned_until' => gmdate( 'c', time() + 600 ) ) ) );
 		set_transient( EdgeJail_Admin_Page_Name::TEST_RESULT . '1', array( 'ok' => true, 'message' => 'x' ), 60 );
 		update_option( EdgeJail_Cloudflare_Ranges::OPTION, array( 'ipv4' => array( '192.0.2.0/24' ), 'ipv6' => array( '2001:db8::/32' ), 'fetched_at' => time() ) );
+		EdgeJail_Plugin::instance()->ban_cache()->clear(); // Leaves the cache generation option.
+		$admin = get_user_by( 'login', getenv( 'WP_ENV_ADMIN_USER' ) );
+		update_user_meta( $admin->ID, '_edgejail_unlock', array( 'hash' => 'x', 'expires' => time() + 900, 'ip' => '192.0.2.9' ) );
 		$this->assertSame( 1, $this->spool_count() );
 		$this->assertNotEmpty( self::edgejail_options() );
 
@@ -71,6 +74,8 @@ class LifecycleTest extends EdgeJail_Test_Case {
 		uninstall_plugin( self::PLUGIN );
 
 		$this->assertSame( array(), self::edgejail_options() );
+		wp_cache_delete( $admin->ID, 'user_meta' );
+		$this->assertSame( '', get_user_meta( $admin->ID, '_edgejail_unlock', true ), 'no pending unlock token is left' );
 		$this->assertFalse( self::spool_table_exists() );
 		$this->assertSame( array(), self::edgejail_cron_hooks() );
 	}

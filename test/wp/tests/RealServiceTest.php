@@ -147,5 +147,56 @@ class RealServiceTest extends EdgeJail_Test_Case {
 		$this->assertTrue( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ) );
 		$this->assertSame( 403, self::wrong_password_from_attacker()['status'] );
 		$this->assertSame( 200, self::http( 'GET', '/wp-login.php' )['status'], 'other clients still get the login page' );
+
+		// Unbanned at the service: the next report of anyone's brings the unban to the origin.
+		self::cli( 'unban ' . self::ATTACKER );
+		$this->assertTrue( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ), 'not heard of yet' );
+		self::http( 'POST', '/wp-login.php', http_build_query( array( 'log' => 'nobody', 'pwd' => 'x' ) ), array( 'Content-Type: application/x-www-form-urlencoded', 'X-Forwarded-For: 198.51.100.78' ) );
+		wp_cache_flush();
+		$this->assertFalse( EdgeJail_Plugin::instance()->ban_cache()->is_banned( self::ATTACKER ), 'the answer listed the unban' );
+		$this->assertSame( 200, self::wrong_password_from_attacker()['status'], 'the origin no longer refuses the unbanned address' );
+	}
+	public function test_a_locked_out_administrator_unlocks_by_mail_and_the_ban_is_gone_in_the_service() {
+		$owner = '198.51.100.79';
+		$this->configure(
+			array(
+				'url'             => 'http://127.0.0.1:' . self::$port,
+				'site_id'         => self::$site_credentials['id'],
+				'secret'          => self::$site_credentials['secret'],
+				'trusted_proxies' => array( '127.0.0.1' ),
+			)
+		);
+		self::forget_mails();
+		global $wpdb;
+		$wpdb->query( "DELETE FROM {$wpdb->options} WHERE option_name LIKE '%edgejail_unlock_%'" );
+		$login = array( 'Content-Type: application/x-www-form-urlencoded', 'X-Forwarded-For: ' . $owner );
+		for ( $i = 1; $i <= 5; $i++ ) {
+			self::http( 'POST', '/wp-login.php', http_build_query( array( 'log' => getenv( 'WP_ENV_ADMIN_USER' ), 'pwd' => 'typo-' . $i ) ), $login );
+		}
+		$locked = self::http( 'GET', '/wp-login.php', null, array( 'X-Forwarded-For: ' . $owner ) );
+		$this->assertSame( 403, $locked['status'], 'the owner locked themself out' );
+		$this->assertStringContainsString( 'Locked out? Get an unlock link', $locked['body'] );
+		$active = function () use ( $owner ) {
+			return array_values( array_filter( json_decode( self::cli( 'bans --json' ), true ), function ( $ban ) use ( $owner ) { return $owner === $ban['ip_key']; } ) );
+		};
+		$this->assertCount( 1, $active() );
+
+		self::ask_for_unlock_link( getenv( 'WP_ENV_ADMIN_USER' ), $owner );
+		$mails = self::mails();
+		$this->assertCount( 1, $mails, 'the link was mailed through wp_mail()' );
+		$opened = self::http( 'GET', self::unlock_link_in( $mails[0] ), null, array( 'X-Forwarded-For: ' . $owner ) );
+		$this->assertSame( 200, $opened['status'], $opened['body'] );
+		$this->assertStringContainsString( 'Your address is unlocked', $opened['body'] );
+
+		$this->assertSame( array(), $active(), 'the ban is gone in the service' );
+		$allowlist = json_decode( self::cli( 'allowlist --json' ), true );
+		$entry     = array_values( array_filter( $allowlist['runtime'], function ( $e ) use ( $owner ) { return $owner === $e['cidr']; } ) );
+		$this->assertCount( 1, $entry, 'allowlisted for unlock_ttl' );
+		$this->assertSame( 'user:' . getenv( 'WP_ENV_ADMIN_USER' ), $entry[0]['created_by'] );
+		$this->assertGreaterThan( time() + 23 * 3600, strtotime( $entry[0]['expires_at'] ) );
+
+		wp_cache_flush();
+		$this->assertFalse( EdgeJail_Plugin::instance()->ban_cache()->is_banned( $owner ), 'the origin forgot the ban' );
+		$this->assertSame( 200, self::http( 'GET', '/wp-login.php', null, array( 'X-Forwarded-For: ' . $owner ) )['status'] );
 	}
 }

@@ -27,7 +27,7 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 	/**
 	 * A request in this browser session (cookies kept).
 	 */
-	private function browse( $method, $path, array $fields = null ) {
+	private function browse( $method, $path, array $fields = null, array $headers = array() ) {
 		$curl = curl_init( self::$site->url() . $path );
 		curl_setopt_array(
 			$curl,
@@ -37,7 +37,7 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 				CURLOPT_COOKIEFILE     => $this->cookies,
 				CURLOPT_COOKIEJAR      => $this->cookies,
 				CURLOPT_FOLLOWLOCATION => true,
-				CURLOPT_HTTPHEADER     => array( 'Expect:' ),
+				CURLOPT_HTTPHEADER     => array_merge( array( 'Expect:' ), $headers ),
 				CURLOPT_TIMEOUT        => 30,
 			)
 		);
@@ -186,6 +186,64 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 		self::$capture->server->stop();
 		list( , $down ) = $this->browse( 'POST', '/wp-admin/admin-post.php', $fields );
 		$this->assertStringContainsString( 'Connection failed: service unreachable', $down );
+	}
+
+	public function test_the_status_box_shows_the_login_shield_with_its_reason() {
+		$this->assertStringContainsString( 'Login shield', $this->page_as_admin() );
+		$status = EdgeJail_Plugin::instance()->status();
+		$status->refresh();
+		$status->record_shield( array( 'up' => true, 'since' => '2026-12-02T05:00:00.000Z', 'until' => gmdate( 'Y-m-d\TH:i:s.000\Z', time() + 1800 ), 'reason' => "312 failures from 211 IPs in 5m; 'admin' from 57 IPs" ) );
+		$status->save();
+		$html = $this->page_as_admin();
+		$this->assertStringContainsString( 'Login shield up since ' . wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), strtotime( '2026-12-02T05:00:00Z' ) ), $html );
+		$this->assertStringContainsString( esc_html( "(312 failures from 211 IPs in 5m; 'admin' from 57 IPs)" ), $html );
+	}
+
+	public function test_what_ip_do_you_see_me_as_warns_of_a_private_address_without_a_trusted_proxy() {
+		$html = $this->page_as_admin();
+		$this->assertStringContainsString( 'What IP do you see me as?', $html );
+		$box = substr( $html, strpos( $html, 'id="edgejail-client-ip"' ) );
+		$this->assertStringContainsString( '<code>127.0.0.1</code>', $box );
+		$this->assertStringContainsString( 'direct: REMOTE_ADDR', $box );
+		$this->assertStringContainsString( 'This is a private address and no trusted proxy is set', $box );
+	}
+
+	public function test_what_ip_do_you_see_me_as_follows_the_trusted_proxy_chain() {
+		$this->configure( array( 'trusted_proxies' => array( '127.0.0.1' ) ) );
+		$this->log_in( getenv( 'WP_ENV_ADMIN_USER' ), getenv( 'WP_ENV_ADMIN_PASSWORD' ) );
+		list( , $html ) = $this->browse( 'GET', self::PAGE, null, array( 'X-Forwarded-For: 198.51.100.9, 10.0.0.8', 'CF-Connecting-IP: 192.0.2.99' ) );
+		$box = substr( $html, strpos( $html, 'id="edgejail-client-ip"' ) );
+		$this->assertStringContainsString( '<code>10.0.0.8</code>', $box, '10.0.0.8 is not trusted: it is the client' );
+		$this->assertStringContainsString( 'through your trusted proxies', $box );
+		$this->assertStringNotContainsString( 'no trusted proxy is set', $box );
+		$this->assertStringContainsString( 'CF-Connecting-IP header was sent but ignored', $box );
+
+		$this->configure( array( 'trusted_proxies' => array( '127.0.0.1', '10.0.0.0/8' ) ) );
+		list( , $html ) = $this->browse( 'GET', self::PAGE, null, array( 'X-Forwarded-For: 198.51.100.9, 10.0.0.8' ) );
+		$box = substr( $html, strpos( $html, 'id="edgejail-client-ip"' ) );
+		$this->assertStringContainsString( '<code>198.51.100.9</code>', $box );
+		$this->assertStringNotContainsString( 'edgejail-ip-warning', $box );
+	}
+
+	public function test_the_clear_ban_cache_button_empties_the_cache_and_needs_a_nonce() {
+		$cache = EdgeJail_Plugin::instance()->ban_cache();
+		$cache->remember( array( array( 'ip' => '198.51.100.66', 'ip_key' => '198.51.100.66', 'jail' => 'wordpress', 'banned_until' => gmdate( 'c', time() + 600 ) ) ) );
+		$html = $this->page_as_admin();
+		$this->assertStringContainsString( "Clear EdgeJail&#039;s ban cache", $html );
+
+		list( $status ) = $this->browse( 'POST', '/wp-admin/admin-post.php', array( 'action' => 'edgejail_clear_ban_cache' ) );
+		$this->assertSame( 403, $status, 'no nonce' );
+		wp_cache_flush();
+		$this->assertTrue( $cache->is_banned( '198.51.100.66' ) );
+
+		$form   = strrpos( substr( $html, 0, strpos( $html, 'value="edgejail_clear_ban_cache"' ) ), '<form' );
+		$fields = self::hidden_fields( substr( $html, $form ), self::$site->url() . '/wp-admin/admin-post.php' );
+		$this->assertSame( 'edgejail_clear_ban_cache', $fields['action'] );
+		list( $status, $after ) = $this->browse( 'POST', '/wp-admin/admin-post.php', $fields );
+		$this->assertSame( 200, $status );
+		$this->assertStringContainsString( 'ban cache was cleared', $after );
+		wp_cache_flush();
+		$this->assertFalse( $cache->is_banned( '198.51.100.66' ) );
 	}
 
 	public function test_admin_actions_need_a_nonce_and_the_capability() {

@@ -97,6 +97,71 @@ class XmlrpcTest extends EdgeJail_Test_Case {
 		$this->assertSame( 3, $events[0]['weight'] );
 	}
 
+	/**
+	 * The service's answer says the site's login shield is up; a failed wp-login.php
+	 * attempt carries that answer to the site.
+	 */
+	private function shield_goes_up() {
+		self::$capture->respond(
+			'/v1/events',
+			array(
+				'status' => 200,
+				'body'   => array(
+					'accepted'   => 1,
+					'duplicates' => 0,
+					'decisions'  => array(),
+					'shield'     => array(
+						'up'     => true,
+						'since'  => gmdate( 'Y-m-d\TH:i:s.000\Z', time() - 60 ),
+						'until'  => gmdate( 'Y-m-d\TH:i:s.000\Z', time() + 1800 ),
+						'reason' => "312 failures from 211 IPs in 5m; 'admin' from 57 IPs",
+					),
+				),
+			)
+		);
+		self::http( 'POST', '/wp-login.php', http_build_query( array( 'log' => 'someone', 'pwd' => 'x' ) ), array( 'Content-Type: application/x-www-form-urlencoded' ) );
+		wp_cache_delete( 'alloptions', 'options' ); // The php -S site stored it, not this process.
+		$this->assertTrue( $this->status( 'shield' )['up'], 'the answer was taken' );
+		self::$capture->reset();
+	}
+
+	public function test_while_the_shield_is_up_xmlrpc_logins_get_403_even_with_the_right_password() {
+		$this->shield_goes_up();
+		$response = self::call( 'wp.getUsersBlogs', array( getenv( 'WP_ENV_USER' ), getenv( 'WP_ENV_PASSWORD' ) ) );
+		$this->assertSame( 403, $response['status'] );
+		$this->assertStringContainsString( 'under a login attack', $response['body'] );
+		$this->assertStringNotContainsString( 'isAdmin', $response['body'] );
+		$events = self::$capture->events();
+		$this->assertCount( 1, $events, 'the refused attempt is reported: it keeps the shield up' );
+		$this->assertSame( 'xmlrpc_login_failed', $events[0]['type'] );
+		$this->assertSame( 'shield_refused', $events[0]['error_code'] );
+		$this->assertSame( getenv( 'WP_ENV_USER' ), $events[0]['username'] );
+
+		$multicall = self::multicall( 20, 'never-checked-' );
+		$this->assertSame( 403, $multicall['status'], 'a multicall is refused whole' );
+
+		$listing = self::call( 'system.listMethods', array() );
+		$this->assertSame( 200, $listing['status'], 'methods without credentials still work' );
+		$this->assertStringContainsString( 'wp.getUsersBlogs', $listing['body'] );
+	}
+
+	public function test_outside_xmlrpc_the_shield_refuses_nothing() {
+		EdgeJail_Plugin::instance()->status()->record_shield( array( 'up' => true, 'since' => gmdate( 'c' ), 'until' => gmdate( 'c', time() + 600 ), 'reason' => 'test' ) );
+		$this->assertNotNull( EdgeJail_Plugin::instance()->shield_up() );
+		// Outside XML-RPC the shield changes nothing: wp-login.php is challenged at Cloudflare.
+		$this->assertInstanceOf( WP_User::class, $this->signon( getenv( 'WP_ENV_USER' ), getenv( 'WP_ENV_PASSWORD' ) ) );
+	}
+
+	public function test_a_shield_whose_until_has_passed_is_down() {
+		$status = EdgeJail_Plugin::instance()->status();
+		$status->record_shield( array( 'up' => true, 'since' => gmdate( 'c', time() - 4000 ), 'until' => gmdate( 'c', time() - 5 ), 'reason' => 'old' ) );
+		$this->assertNull( $status->shield_up(), 'no word from the service since it ended' );
+		$status->record_shield( array( 'up' => false ) );
+		$this->assertNull( $status->shield_up() );
+		$status->record_shield( 'garbage' );
+		$this->assertNull( $status->shield_up() );
+	}
+
 	public function test_which_xmlrpc_methods_count_as_authentication_attempts() {
 		$this->assertTrue( EdgeJail_Xmlrpc_Monitor::takes_credentials( 'wp.getUsersBlogs' ) );
 		$this->assertTrue( EdgeJail_Xmlrpc_Monitor::takes_credentials( 'metaWeblog.newPost' ) );

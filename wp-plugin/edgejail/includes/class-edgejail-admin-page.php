@@ -43,6 +43,7 @@ class EdgeJail_Admin_Page {
 		add_action( 'admin_init', array( $this, 'register_settings' ) );
 		add_action( 'admin_post_edgejail_test_connection', array( $this, 'handle_test_connection' ) );
 		add_action( 'admin_post_edgejail_flush_spool', array( $this, 'handle_flush_spool' ) );
+		add_action( 'admin_post_edgejail_clear_ban_cache', array( $this, 'handle_clear_ban_cache' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( EDGEJAIL_PLUGIN_FILE ), array( $this, 'add_settings_link' ) );
 	}
 
@@ -88,6 +89,8 @@ class EdgeJail_Admin_Page {
 				'block_user_enumeration'   => array( __( 'Block user enumeration', 'edgejail' ), 'checkbox', __( 'Refuse ?author=N scans and the /wp/v2/users listing to visitors who are not logged in.', 'edgejail' ) ),
 				'refuse_multicall_auth'    => array( __( 'Refuse XML-RPC multicall logins', 'edgejail' ), 'checkbox', __( 'Refuse system.multicall requests that carry credentials (hundreds of passwords per request).', 'edgejail' ) ),
 				'report_successful_logins' => array( __( 'Report successful logins', 'edgejail' ), 'checkbox', __( 'Lets the service forgive a typo once the right password is given.', 'edgejail' ) ),
+				'self_unlock'              => array( __( 'Self-unlock', 'edgejail' ), 'checkbox', __( 'The 403 at wp-login.php offers "Locked out? Get an unlock link": a one-time link by e-mail (15 minutes, from the same network) lifts the ban of that address and allowlists it for a while.', 'edgejail' ) ),
+				'unlock_roles'             => array( __( 'Roles that may self-unlock', 'edgejail' ), 'list', __( 'Role slugs, one per line (default: administrator, editor). Other users get the same answer but no mail.', 'edgejail' ) ),
 			),
 		);
 	}
@@ -228,6 +231,7 @@ class EdgeJail_Admin_Page {
 		}
 		echo '<div class="wrap"><h1>' . esc_html__( 'EdgeJail', 'edgejail' ) . '</h1>';
 		$this->render_status();
+		$this->render_client_ip();
 		echo '<form method="post" action="' . esc_url( admin_url( 'options.php' ) ) . '">';
 		settings_fields( self::GROUP );
 		do_settings_sections( self::SLUG );
@@ -255,6 +259,7 @@ class EdgeJail_Admin_Page {
 			__( 'Last error', 'edgejail' )         => $values['last_error'] ? self::format_time( $values['last_error_at'] ) . ': ' . $values['last_error'] : __( 'none', 'edgejail' ),
 			__( 'Retrying after', 'edgejail' )     => $values['backoff_until'] > time() ? self::format_time( $values['backoff_until'] ) : '-',
 			__( 'Cloudflare ranges', 'edgejail' )  => $ranges['fetched_at'] ? sprintf( 'refreshed %s', self::format_time( $ranges['fetched_at'] ) ) : __( 'bundled list', 'edgejail' ),
+			__( 'Login shield', 'edgejail' )       => self::shield_summary( $status->shield_up() ),
 		);
 		echo '<div class="card" id="edgejail-status"><h2>' . esc_html__( 'Status', 'edgejail' ) . '</h2><table class="widefat striped"><tbody>';
 		foreach ( $rows as $label => $value ) {
@@ -270,7 +275,80 @@ class EdgeJail_Admin_Page {
 		$this->render_action_button( 'edgejail_test_connection', __( 'Test connection', 'edgejail' ) );
 		echo ' ';
 		$this->render_action_button( 'edgejail_flush_spool', __( 'Send spooled events now', 'edgejail' ) );
+		echo ' ';
+		$this->render_action_button( 'edgejail_clear_ban_cache', __( "Clear EdgeJail's ban cache", 'edgejail' ) );
 		echo '</p></div>';
+	}
+
+	/**
+	 * "Login shield up since … (reason)", or down.
+	 *
+	 * @param array|null $shield EdgeJail_Status::shield_up().
+	 * @return string
+	 */
+	private static function shield_summary( $shield ) {
+		if ( null === $shield ) {
+			return __( 'down', 'edgejail' );
+		}
+		$since = isset( $shield['since'] ) ? strtotime( $shield['since'] ) : false;
+		/* translators: 1: time the shield went up, 2: the service's reason in figures */
+		$text = sprintf( __( 'Login shield up since %1$s (%2$s)', 'edgejail' ), false === $since ? '?' : self::format_time( $since ), '' !== $shield['reason'] ? $shield['reason'] : __( 'no reason given', 'edgejail' ) );
+		$until = isset( $shield['until'] ) ? strtotime( $shield['until'] ) : false;
+		if ( false !== $until ) {
+			/* translators: %s: time the shield is due to go down */
+			$text .= ' ' . sprintf( __( 'until %s at least; XML-RPC logins are refused meanwhile.', 'edgejail' ), self::format_time( $until ) );
+		}
+		return $text;
+	}
+
+	/**
+	 * "What IP do you see me as?": the address resolved for this very request, how, and
+	 * what looks wrong (the most common failure of a login limiter behind a proxy).
+	 */
+	private function render_client_ip() {
+		$seen = $this->plugin->client_ip_resolver()->explain( $_SERVER );
+		$how  = array(
+			'cloudflare'  => __( 'REMOTE_ADDR is a Cloudflare edge, so CF-Connecting-IP was used', 'edgejail' ),
+			'proxy_chain' => __( 'through your trusted proxies (X-Forwarded-For, read from the right)', 'edgejail' ),
+			'direct'      => __( 'direct: REMOTE_ADDR, no proxy in between is trusted', 'edgejail' ),
+			'none'        => __( 'the server gave no REMOTE_ADDR', 'edgejail' ),
+		);
+		$warnings = array(
+			'private_without_trusted_proxy' => __( 'This is a private address and no trusted proxy is set: WordPress probably sits behind a proxy or load balancer, and every visitor then looks like this one address (one attacker would lock everybody out). Add that proxy to Trusted proxies.', 'edgejail' ),
+			'cloudflare_unresolved'         => __( 'This is a Cloudflare address, not yours: the visitor behind Cloudflare was not resolved (no CF-Connecting-IP reached WordPress, or it came through a proxy that is not trusted). Every visitor through that edge would share one ban.', 'edgejail' ),
+			'cf_header_ignored'             => __( 'A CF-Connecting-IP header was sent but ignored, because the address that sent it is not a Cloudflare edge. If the site is behind Cloudflare, add the proxy between Cloudflare and WordPress to Trusted proxies.', 'edgejail' ),
+		);
+		echo '<div class="card" id="edgejail-client-ip"><h2>' . esc_html__( 'What IP do you see me as?', 'edgejail' ) . '</h2>';
+		echo '<table class="widefat striped"><tbody>';
+		echo '<tr><th scope="row">' . esc_html__( 'Your address', 'edgejail' ) . '</th><td><code>' . esc_html( null === $seen['ip'] ? '-' : $seen['ip'] ) . '</code></td></tr>';
+		echo '<tr><th scope="row">' . esc_html__( 'How', 'edgejail' ) . '</th><td>' . esc_html( $how[ $seen['how'] ] ) . '</td></tr>';
+		echo '<tr><th scope="row">REMOTE_ADDR</th><td><code>' . esc_html( null === $seen['remote_addr'] ? '-' : $seen['remote_addr'] ) . '</code>';
+		if ( ! empty( $seen['hops'] ) ) {
+			echo ' ' . esc_html__( 'via', 'edgejail' ) . ' <code>' . esc_html( implode( ' ← ', array_reverse( $seen['hops'] ) ) ) . '</code>';
+		}
+		echo '</td></tr></tbody></table>';
+		foreach ( $seen['warnings'] as $warning ) {
+			echo '<div class="notice notice-warning inline edgejail-ip-warning"><p>' . esc_html( $warnings[ $warning ] ) . '</p></div>';
+		}
+		echo '</div>';
+	}
+
+	/**
+	 * "Clear EdgeJail's ban cache": the origin forgets every ban it cached; bans still in
+	 * force come back with the service's next answer.
+	 */
+	public function handle_clear_ban_cache() {
+		$this->check_request( 'edgejail_clear_ban_cache' );
+		$this->plugin->ban_cache()->clear();
+		set_transient(
+			self::TEST_RESULT . get_current_user_id(),
+			array(
+				'ok'      => true,
+				'message' => __( "EdgeJail's ban cache was cleared: this site refuses nobody until the service reports a ban again.", 'edgejail' ),
+			),
+			5 * MINUTE_IN_SECONDS
+		);
+		$this->back_to_page();
 	}
 
 	/**

@@ -22,6 +22,12 @@ class EdgeJail_Ban_Cache {
 	const PREFIX  = 'edgejail_ban_';
 	const MAX_TTL = 3600;
 
+	/**
+	 * Generation of the cache, part of every entry's name: bumping it empties the cache at
+	 * once, also in an external object cache, whose keys cannot be listed.
+	 */
+	const GENERATION = 'edgejail_ban_cache_generation';
+
 	/** IPv6 bans may cover a whole /64, which one host usually owns. */
 	const IPV6_PREFIX_BITS = 64;
 
@@ -70,6 +76,46 @@ class EdgeJail_Ban_Cache {
 	}
 
 	/**
+	 * Forgets the bans the service lifted (its answer's "unbanned.ip_keys").
+	 *
+	 * @param array $ip_keys Ban keys (addresses or CIDRs) as the service names them.
+	 * @return int How many keys were valid.
+	 */
+	public function forget( array $ip_keys ) {
+		$forgotten = 0;
+		foreach ( $ip_keys as $ip_key ) {
+			$key = is_string( $ip_key ) ? EdgeJail_Ip::normalize_cidr( $ip_key ) : null;
+			if ( null === $key ) {
+				continue;
+			}
+			delete_transient( self::transient_name( $key ) );
+			++$forgotten;
+		}
+		return $forgotten;
+	}
+
+	/**
+	 * Forgets every ban of one address: the address itself and its IPv6 /64.
+	 *
+	 * @param string $ip Normalised address.
+	 */
+	public function forget_address( $ip ) {
+		$keys = array( $ip );
+		if ( EdgeJail_Ip::is_ipv6( $ip ) ) {
+			$keys[] = EdgeJail_Ip::prefix( $ip, self::IPV6_PREFIX_BITS );
+		}
+		$this->forget( $keys );
+	}
+
+	/**
+	 * Empties the cache (the service said so, or the owner pressed "Clear EdgeJail's ban cache").
+	 */
+	public function clear() {
+		update_option( self::GENERATION, self::generation() + 1, true );
+		self::forget_all();
+	}
+
+	/**
 	 * Forgets every cached ban stored in the options table (uninstall; with an external
 	 * object cache the entries simply expire within MAX_TTL).
 	 */
@@ -94,6 +140,15 @@ class EdgeJail_Ban_Cache {
 	 * @return string
 	 */
 	private static function transient_name( $key ) {
-		return self::PREFIX . md5( $key );
+		return self::PREFIX . md5( self::generation() . '|' . $key );
+	}
+
+	/**
+	 * The cache's generation.
+	 *
+	 * @return int
+	 */
+	private static function generation() {
+		return (int) get_option( self::GENERATION, 0 );
 	}
 }

@@ -86,6 +86,23 @@ final class EdgeJail_Event_Builder {
 	}
 
 	/**
+	 * A site user opened their unlock link from the address they asked from.
+	 *
+	 * @param string $ip       Normalised address.
+	 * @param string $username The user's login.
+	 * @return array
+	 */
+	public static function self_unlock( $ip, $username ) {
+		return array(
+			'id'          => self::uuid4(),
+			'type'        => 'self_unlock',
+			'ip'          => $ip,
+			'occurred_at' => self::now(),
+			'username'    => self::limit( $username, 'username' ),
+		);
+	}
+
+	/**
 	 * Adds to an event's weight, within the service's bound.
 	 *
 	 * @param array $event Event.

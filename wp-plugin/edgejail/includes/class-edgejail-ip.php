@@ -56,6 +56,23 @@ final class EdgeJail_Ip {
 		return false === $text ? null : strtolower( $text );
 	}
 
+	/** Loopback, private, link-local and carrier NAT ranges: addresses a proxy, not a visitor, has. */
+	const PRIVATE_RANGES = array( '127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10', '::1/128', 'fc00::/7', 'fe80::/10' );
+
+	/**
+	 * Whether a (normalised) address is loopback, private, link-local or carrier NAT.
+	 *
+	 * @param string $ip Address.
+	 * @return bool
+	 */
+	public static function is_private( $ip ) {
+		static $ranges = null;
+		if ( null === $ranges ) {
+			$ranges = array_map( array( __CLASS__, 'parse_cidr' ), self::PRIVATE_RANGES );
+		}
+		return self::in_ranges( $ip, $ranges );
+	}
+
 	/**
 	 * Whether a (normalised) address is IPv6.
 	 *

@@ -21,6 +21,7 @@ class EdgeJail_Lifecycle {
 		EdgeJail_Status::OPTION,
 		EdgeJail_Cloudflare_Ranges::OPTION,
 		self::DB_VERSION_OPTION,
+		'edgejail_ban_cache_generation', // EdgeJail_Ban_Cache::GENERATION (not loaded at uninstall).
 	);
 
 	/**
@@ -83,6 +84,8 @@ class EdgeJail_Lifecycle {
 			delete_option( $option );
 		}
 		self::delete_transients();
+		// Pending unlock tokens (user meta is shared by a network's sites; deleting twice is harmless).
+		delete_metadata( 'user', 0, '_edgejail_unlock', '', true );
 	}
 
 	/**

@@ -54,6 +54,8 @@ class EdgeJail_Login_Monitor {
 	 * wp-login.php some other way: a banned client gets a 403 before it does anything.
 	 */
 	public function refuse_banned_client() {
+		// wp-login.php?edgejail-unlock (the unlock form and link) is served to banned clients too.
+		$this->plugin->self_unlock()->maybe_handle();
 		if ( $this->plugin->is_client_banned() ) {
 			$this->plugin->deny( 'wp-login' );
 		}

@@ -19,6 +19,13 @@ final class EdgeJail_Plugin {
 	 */
 	private static $instance = null;
 
+	/** Seconds after which a cached ban is checked with the service before it is enforced. */
+	const SYNC_AFTER = 60;
+
+	/** Transient held while one request syncs, and how long it keeps others from trying. */
+	const SYNC_CLAIM         = 'edgejail_sync_claim';
+	const SYNC_CLAIM_SECONDS = 10;
+
 	/**
 	 * Settings.
 	 *
@@ -76,6 +83,13 @@ final class EdgeJail_Plugin {
 	private $auth_guard;
 
 	/**
+	 * Self-unlock for the site's own users.
+	 *
+	 * @var EdgeJail_Self_Unlock
+	 */
+	private $self_unlock;
+
+	/**
 	 * Whether hooks are registered.
 	 *
 	 * @var bool
@@ -106,6 +120,7 @@ final class EdgeJail_Plugin {
 		$this->cloudflare_ranges = new EdgeJail_Cloudflare_Ranges();
 		$this->reporter          = new EdgeJail_Reporter( $this->settings, $this->status, $this->spool, $this->transport, $this->ban_cache );
 		$this->auth_guard        = new EdgeJail_Auth_Guard();
+		$this->self_unlock       = new EdgeJail_Self_Unlock( $this );
 	}
 
 	/**
@@ -177,6 +192,15 @@ final class EdgeJail_Plugin {
 	 * @return string|null
 	 */
 	public function client_ip() {
+		return $this->client_ip_resolver()->resolve( $_SERVER );
+	}
+
+	/**
+	 * The resolver of client addresses, with this site's trusted proxies.
+	 *
+	 * @return EdgeJail_Client_Ip
+	 */
+	public function client_ip_resolver() {
 		$trusted = array();
 		foreach ( $this->settings->get( 'trusted_proxies' ) as $cidr ) {
 			$range = EdgeJail_Ip::parse_cidr( $cidr );
@@ -184,8 +208,7 @@ final class EdgeJail_Plugin {
 				$trusted[] = $range;
 			}
 		}
-		$resolver = new EdgeJail_Client_Ip( $this->cloudflare_ranges->parsed(), $trusted );
-		return $resolver->resolve( $_SERVER );
+		return new EdgeJail_Client_Ip( $this->cloudflare_ranges->parsed(), $trusted );
 	}
 
 	/**
@@ -198,27 +221,62 @@ final class EdgeJail_Plugin {
 			return false;
 		}
 		$ip = $this->client_ip();
-		return null !== $ip && $this->ban_cache->is_banned( $ip );
+		if ( null === $ip || ! $this->ban_cache->is_banned( $ip ) ) {
+			return false;
+		}
+		// Refusing on an answer older than a minute could be refusing an owner the service
+		// already unbanned: ask first (one request per minute at most, whatever the load).
+		if ( time() - (int) $this->status->get( 'last_synced_at' ) >= self::SYNC_AFTER && $this->claim_sync() ) {
+			$this->reporter->sync();
+			return $this->ban_cache->is_banned( $ip );
+		}
+		return true;
+	}
+
+	/**
+	 * Lets one request of many concurrent ones sync.
+	 *
+	 * @return bool Whether this request may.
+	 */
+	private function claim_sync() {
+		if ( false !== get_transient( self::SYNC_CLAIM ) ) {
+			return false;
+		}
+		set_transient( self::SYNC_CLAIM, time(), self::SYNC_CLAIM_SECONDS );
+		return true;
+	}
+
+	/**
+	 * The login shield as the service last said, or null when it is down.
+	 *
+	 * @return array|null up, since, until, reason.
+	 */
+	public function shield_up() {
+		return $this->settings->is_configured() ? $this->status->shield_up() : null;
 	}
 
 	/**
 	 * Ends the request with 403, before WordPress does any real work.
 	 *
-	 * @param string $where What was refused (wp-login, xmlrpc, rest, user_enumeration).
+	 * @param string      $where   What was refused (wp-login, xmlrpc, xmlrpc_shield, rest, user_enumeration).
+	 * @param string|null $message Text of the answer; the ban's by default.
 	 */
-	public function deny( $where ) {
+	public function deny( $where, $message = null ) {
 		/**
 		 * Fires just before EdgeJail answers 403 and exits.
 		 *
 		 * @param string $where What was refused.
 		 */
 		do_action( 'edgejail_deny', $where );
+		if ( 'wp-login' === $where && $this->self_unlock->enabled() ) {
+			$this->self_unlock->deny_page(); // Exits: the 403 offers "Locked out? Get an unlock link".
+		}
 		if ( ! headers_sent() ) {
 			status_header( 403 );
 			nocache_headers();
 			header( 'Content-Type: text/plain; charset=utf-8' );
 		}
-		echo esc_html__( 'Forbidden: too many failed attempts from your address.', 'edgejail' );
+		echo esc_html( null === $message ? __( 'Forbidden: too many failed attempts from your address.', 'edgejail' ) : $message );
 		exit;
 	}
 
@@ -283,6 +341,15 @@ final class EdgeJail_Plugin {
 	 */
 	public function reporter() {
 		return $this->reporter;
+	}
+
+	/**
+	 * Self-unlock.
+	 *
+	 * @return EdgeJail_Self_Unlock
+	 */
+	public function self_unlock() {
+		return $this->self_unlock;
 	}
 
 	/**

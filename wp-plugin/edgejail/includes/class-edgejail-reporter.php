@@ -208,14 +208,11 @@ class EdgeJail_Reporter {
 			return null;
 		}
 
-		$response = $this->transport->post_events( $batch );
+		$response = $this->transport->post_events( $batch, $this->status->get( 'unban_cursor' ) );
 		$fresh_in_batch = count( $batch ) - count( $spooled );
 		if ( $response->is_success() ) {
 			$this->spool->remove( $spooled );
-			$data = $response->data();
-			if ( $this->settings->get( 'origin_bans' ) && isset( $data['decisions'] ) && is_array( $data['decisions'] ) ) {
-				$this->ban_cache->remember( $data['decisions'] );
-			}
+			$this->take_answer( $response->data() );
 			$this->status->record_success( count( $batch ) );
 			$outcome = 'sent';
 		} elseif ( $response->is_retryable() ) {
@@ -241,6 +238,71 @@ class EdgeJail_Reporter {
 		}
 		$this->status->save();
 		return $outcome;
+	}
+
+	/**
+	 * Sends events now, outside the batch (a self-unlock: the user waits for the answer).
+	 *
+	 * @param array $events Events.
+	 * @return EdgeJail_Service_Response
+	 */
+	public function send_now( array $events ) {
+		$response = $this->transport->post_events( $events, $this->status->get( 'unban_cursor' ) );
+		if ( $response->is_success() ) {
+			$this->take_answer( $response->data() );
+		} else {
+			$this->status->record_error( $response->describe() );
+		}
+		$this->status->save();
+		return $response;
+	}
+
+	/**
+	 * Asks the service, with an empty batch, which bans it lifted since the last answer
+	 * (the origin cache is about to refuse someone on the strength of an old answer).
+	 *
+	 * @return bool Whether a signed answer was taken.
+	 */
+	public function sync() {
+		if ( ! $this->settings->is_configured() || $this->status->in_backoff() ) {
+			return false;
+		}
+		$cursor   = $this->status->get( 'unban_cursor' );
+		$response = $this->transport->post_events( array(), null === $cursor ? 0 : $cursor );
+		if ( $response->is_success() ) {
+			$this->take_answer( $response->data() );
+		} else {
+			$this->status->record_error( 'sync: ' . $response->describe() );
+		}
+		$this->status->save();
+		return $response->is_success();
+	}
+
+	/**
+	 * What a signed answer tells the origin: lifted bans first (a key lifted and banned
+	 * again comes back in the decisions), current bans, the login shield.
+	 *
+	 * @param array $data The answer.
+	 */
+	private function take_answer( array $data ) {
+		$this->status->set( 'last_synced_at', time() );
+		if ( isset( $data['unbanned'] ) && is_array( $data['unbanned'] ) ) {
+			$unbanned = $data['unbanned'];
+			if ( ! empty( $unbanned['clear_all'] ) ) {
+				$this->ban_cache->clear();
+			} elseif ( isset( $unbanned['ip_keys'] ) && is_array( $unbanned['ip_keys'] ) ) {
+				$this->ban_cache->forget( $unbanned['ip_keys'] );
+			}
+			if ( isset( $unbanned['cursor'] ) && is_int( $unbanned['cursor'] ) && $unbanned['cursor'] >= 0 ) {
+				$this->status->set( 'unban_cursor', $unbanned['cursor'] );
+			}
+		}
+		if ( $this->settings->get( 'origin_bans' ) && isset( $data['decisions'] ) && is_array( $data['decisions'] ) ) {
+			$this->ban_cache->remember( $data['decisions'] );
+		}
+		if ( isset( $data['shield'] ) ) {
+			$this->status->record_shield( $data['shield'] );
+		}
 	}
 
 	/**

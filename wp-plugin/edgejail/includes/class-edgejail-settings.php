@@ -40,6 +40,8 @@ class EdgeJail_Settings {
 		'report_successful_logins' => array( true, 'EDGEJAIL_REPORT_SUCCESSFUL_LOGINS' ),
 		'origin_bans'              => array( true, 'EDGEJAIL_ORIGIN_BANS' ),
 		'spool_max'                => array( 1000, 'EDGEJAIL_SPOOL_MAX' ),
+		'self_unlock'              => array( true, 'EDGEJAIL_SELF_UNLOCK' ),
+		'unlock_roles'             => array( array( 'administrator', 'editor' ), 'EDGEJAIL_UNLOCK_ROLES' ),
 	);
 
 	/**
@@ -216,6 +218,8 @@ class EdgeJail_Settings {
 					}
 				}
 				return array_values( array_unique( $ranges ) );
+			case 'unlock_roles':
+				return array_values( array_unique( array_filter( array_map( 'sanitize_key', self::split_list( $raw ) ), 'strlen' ) ) );
 			case 'blocked_usernames':
 				$names = array();
 				foreach ( self::split_list( $raw ) as $item ) {

@@ -48,6 +48,12 @@ class EdgeJail_Status {
 			'spool_pending'        => false,
 			'dropped_overflow'     => 0,
 			'dropped_rejected'     => 0,
+			// The service's login shield for this site, as its last answer said.
+			'shield'               => array( 'up' => false ),
+			// The service's `unbanned.cursor`: the unbans this cache has already applied.
+			'unban_cursor'         => null,
+			// Last signed answer taken (any route): the origin cache is that fresh.
+			'last_synced_at'       => 0,
 		);
 	}
 
@@ -105,6 +111,42 @@ class EdgeJail_Status {
 		$this->set( 'consecutive_failures', $failures );
 		$this->set( 'backoff_until', time() + max( 1, min( self::BACKOFF_MAX, (int) $wait ) ) );
 		$this->record_error( $message );
+	}
+
+	/**
+	 * Keeps what the service said of the site's login shield.
+	 *
+	 * @param mixed $shield The answer's "shield".
+	 */
+	public function record_shield( $shield ) {
+		if ( ! is_array( $shield ) || ! isset( $shield['up'] ) ) {
+			return;
+		}
+		$kept = array( 'up' => true === $shield['up'] );
+		if ( $kept['up'] ) {
+			foreach ( array( 'since', 'until', 'reason' ) as $key ) {
+				$kept[ $key ] = isset( $shield[ $key ] ) && is_string( $shield[ $key ] ) ? substr( sanitize_text_field( $shield[ $key ] ), 0, 300 ) : '';
+			}
+		}
+		$this->set( 'shield', $kept );
+	}
+
+	/**
+	 * The login shield as last heard of, or null when it is down. One whose `until` has
+	 * passed is down: a site that stopped hearing from the service must not stay shielded.
+	 *
+	 * @return array|null up, since, until, reason.
+	 */
+	public function shield_up() {
+		$shield = $this->get( 'shield' );
+		if ( ! is_array( $shield ) || empty( $shield['up'] ) ) {
+			return null;
+		}
+		$until = isset( $shield['until'] ) && '' !== $shield['until'] ? strtotime( $shield['until'] ) : false;
+		if ( false !== $until && $until <= time() ) {
+			return null;
+		}
+		return $shield;
 	}
 
 	/**

@@ -35,11 +35,12 @@ class EdgeJail_Transport {
 	/**
 	 * POST /v1/events.
 	 *
-	 * @param array $events Events (1-500).
+	 * @param array    $events       Events (0-500; none only as a sync, with a cursor).
+	 * @param int|null $unban_cursor The last answer's unbanned.cursor.
 	 * @return EdgeJail_Service_Response
 	 */
-	public function post_events( array $events ) {
-		return $this->request( 'POST', '/v1/events', self::encode_batch( $events ) );
+	public function post_events( array $events, $unban_cursor = null ) {
+		return $this->request( 'POST', '/v1/events', self::encode_batch( $events, $unban_cursor ) );
 	}
 
 	/**
@@ -55,11 +56,16 @@ class EdgeJail_Transport {
 	/**
 	 * The JSON body of a batch.
 	 *
-	 * @param array $events Events.
+	 * @param array    $events       Events.
+	 * @param int|null $unban_cursor The last answer's unbanned.cursor (the answer then lists the unbans since).
 	 * @return string
 	 */
-	public static function encode_batch( array $events ) {
-		return (string) wp_json_encode( array( 'events' => array_values( $events ) ), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
+	public static function encode_batch( array $events, $unban_cursor = null ) {
+		$batch = array( 'events' => array_values( $events ) );
+		if ( null !== $unban_cursor ) {
+			$batch['unban_cursor'] = (int) $unban_cursor;
+		}
+		return (string) wp_json_encode( $batch, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
 	}
 
 	/**

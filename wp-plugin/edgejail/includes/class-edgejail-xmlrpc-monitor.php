@@ -55,6 +55,7 @@ class EdgeJail_Xmlrpc_Monitor {
 		if ( defined( 'XMLRPC_REQUEST' ) && XMLRPC_REQUEST ) {
 			add_action( 'plugins_loaded', array( $this, 'refuse_banned_client' ), 0 );
 		}
+		add_filter( 'authenticate', array( $this, 'refuse_during_shield' ), 1, 2 );
 		add_filter( 'authenticate', array( $this, 'watch_multicall_authentication' ), 2, 3 );
 		add_filter( 'xmlrpc_login_error', array( $this, 'report_multicall_failure' ), 10, 2 );
 		add_action( 'xmlrpc_call', array( $this, 'report_pingback' ), 10, 1 );
@@ -67,6 +68,56 @@ class EdgeJail_Xmlrpc_Monitor {
 		if ( $this->plugin->is_client_banned() ) {
 			$this->plugin->deny( 'xmlrpc' );
 		}
+		// A multicall is refused whole while the shield is up, before its XML is even parsed.
+		if ( null !== $this->plugin->shield_up() && self::raw_request_is_multicall() ) {
+			$this->plugin->report( 'xmlrpc_multicall', array( 'error_code' => 'shield_refused' ) );
+			$this->plugin->deny( 'xmlrpc_shield', self::shield_message() );
+		}
+	}
+
+	/**
+	 * `authenticate` (priority 1) during XML-RPC: while the login shield is up, every
+	 * authentication is refused with 403 before a password is hashed. API clients cannot
+	 * pass the challenge at Cloudflare, and attackers reaching the origin directly must
+	 * not get what the edge refuses. The attempt is still reported: it keeps the shield up.
+	 *
+	 * @param WP_User|WP_Error|null $user     Result so far.
+	 * @param string                $username Username.
+	 * @return WP_User|WP_Error|null
+	 */
+	public function refuse_during_shield( $user, $username = '' ) {
+		if ( ! defined( 'XMLRPC_REQUEST' ) || ! XMLRPC_REQUEST || null === $this->plugin->shield_up() ) {
+			return $user;
+		}
+		$this->plugin->report(
+			self::in_multicall() ? 'xmlrpc_multicall' : 'xmlrpc_login_failed',
+			array(
+				'username'   => is_string( $username ) ? $username : null,
+				'error_code' => 'shield_refused',
+				'weight'     => max( 1, self::auth_calls_in_multicall() ),
+			)
+		);
+		$this->plugin->deny( 'xmlrpc_shield', self::shield_message() );
+		return $user; // Not reached: deny() exits.
+	}
+
+	/**
+	 * The 403's text while the shield is up.
+	 *
+	 * @return string
+	 */
+	private static function shield_message() {
+		return __( 'Forbidden: this site is under a login attack and refuses XML-RPC logins for now. Log in through wp-login.php, or try again later.', 'edgejail' );
+	}
+
+	/**
+	 * Whether this request's raw XML calls system.multicall (read before core parses it).
+	 *
+	 * @return bool
+	 */
+	private static function raw_request_is_multicall() {
+		$body = file_get_contents( 'php://input', false, null, 0, 4096 );
+		return is_string( $body ) && 1 === preg_match( '#<methodName>\s*system\.multicall\s*</methodName>#i', $body );
 	}
 
 	/**
