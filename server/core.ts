@@ -14,6 +14,9 @@ import { ipKeyFromInput, judgeAddress } from './jail/bannable.ts';
 import type { EventType } from './contract/events.ts';
 import { createShieldService } from './shield/shield-service.ts';
 
+// A site may free at most this many addresses an hour by self-unlock (see selfUnlock).
+export const SELF_UNLOCKS_PER_SITE_PER_HOUR = 10;
+
 // Escalation looks back this far for earlier bans of the same IP.
 const BAN_HISTORY_DAYS = 30;
 
@@ -54,6 +57,7 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
   let allowlist = buildAllowlist();
   // Another process (the CLI) changing the allowlist shows as a new data_version.
   let seenDataVersion = dataVersion(db);
+  const selfUnlocks = new Map<string, number[]>(); // per site: when it last unlocked (at most the quota each)
   const shield = createShieldService({ db, store, config: config.shield, defaultZoneId: config.cloudflare.zone_id ?? null, now, onShieldChange: (siteId) => options.onShieldChange?.(siteId) });
 
   function buildAllowlist(): CidrSet {
@@ -107,6 +111,19 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
     restoreJailState(jails, { events: events(), bans: pastBans() }, nowMs);
   }
 
+  /** An allowlist entry that expires (self-unlock), lifting every ban it covers. */
+  function allowUntil(ip: string, note: string, actor: string, expiresAtMs: number): { cidr: string; lifted: BanRow[] } {
+    const entry = parseAllowlistEntry(ip, {});
+    const at = new Date(now()).toISOString();
+    const expiresAt = new Date(expiresAtMs).toISOString();
+    store.transaction(() => {
+      store.addExpiringAllowlist(entry.cidr, note, at, actor, expiresAt);
+      store.audit({ at, actor, action: 'allowlist_add', ip_key: entry.cidr, detail: { note, expires_at: expiresAt } });
+    });
+    reloadAllowlist();
+    return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
+  }
+
   return {
     config,
     db,
@@ -140,17 +157,29 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
      * Allowlists one address until `expiresAt` (a self-unlock) and lifts the bans reaching it,
      * audited under `actor`. An address already allowlisted for good stays so.
      */
-    allowUntil(ip: string, note: string, actor: string, expiresAtMs: number): { cidr: string; lifted: BanRow[] } {
-      const entry = parseAllowlistEntry(ip, {});
-      const at = new Date(now()).toISOString();
-      const expiresAt = new Date(expiresAtMs).toISOString();
-      store.transaction(() => {
-        store.addExpiringAllowlist(entry.cidr, note, at, actor, expiresAt);
-        store.audit({ at, actor, action: 'allowlist_add', ip_key: entry.cidr, detail: { note, expires_at: expiresAt } });
-      });
-      reloadAllowlist();
-      return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
+    /**
+     * A site's signed `self_unlock`: honoured only for an address that site itself reported in
+     * the last day, and at most SELF_UNLOCKS_PER_SITE_PER_HOUR times an hour per site, so a
+     * leaked site secret can free a handful of addresses, never allowlist a botnet. A refusal
+     * is audited. Call inside the batch's transaction.
+     */
+    selfUnlock(siteId: string, ip: string, username: string): 'unlocked' | 'not_reported_here' | 'over_quota' {
+      const nowMs = now();
+      const actor = `user:${username}`;
+      const verdict = judgeAddress(ip, { allowlist, neverBan }, config.ipv6_prefix);
+      const ipKey = verdict?.ipKey ?? ip;
+      const refuse = (why: 'not_reported_here' | 'over_quota') => {
+        store.audit({ at: new Date(nowMs).toISOString(), actor, action: 'self_unlock_refused', ip_key: ipKey, detail: { site: siteId, why } });
+        return why;
+      };
+      if (!store.siteReportedIpKeySince(siteId, ipKey, new Date(nowMs - 86_400_000).toISOString())) return refuse('not_reported_here');
+      const recent = (selfUnlocks.get(siteId) ?? []).filter((t) => t > nowMs - 3_600_000);
+      if (recent.length >= SELF_UNLOCKS_PER_SITE_PER_HOUR) return refuse('over_quota');
+      selfUnlocks.set(siteId, [...recent, nowMs]);
+      allowUntil(ip, `self-unlock from site ${siteId}`, actor, nowMs + config.unlock_ttl * 1000);
+      return 'unlocked';
     },
+    allowUntil,
     /** Removes the entries whose time is up; returns how many. */
     expireAllowlist(): number {
       const at = new Date(now()).toISOString();

@@ -15,7 +15,7 @@ export interface IngestContext {
   ignoreLists: () => { allowlist: CidrSet; neverBan: CidrSet };
   shield?: ShieldService;
   /** Lifts an address's bans and allowlists it for a while, audited as `actor` (a self-unlock). */
-  selfUnlock?: (ip: string, actor: string, note: string) => void;
+  selfUnlock?: (siteId: string, ip: string, username: string) => unknown;
 }
 
 export interface IngestOutcome {
@@ -69,7 +69,7 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
           accepted++;
           acceptedByType.set('self_unlock', (acceptedByType.get('self_unlock') ?? 0) + 1);
           // In the batch's transaction: an acknowledged unlock is applied, a retried one is a duplicate.
-          ctx.selfUnlock?.(unlock.ip, `user:${unlock.username}`, `self-unlock from site ${site.id}`);
+          ctx.selfUnlock?.(site.id, unlock.ip, unlock.username);
         } else duplicates++;
         continue;
       }

@@ -37,7 +37,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
         ipv6Prefix: core.config.ipv6_prefix,
         ignoreLists: core.ignoreLists,
         shield: core.shield,
-        selfUnlock: (ip, actor, note) => void core.allowUntil(ip, note, actor, core.now() + core.config.unlock_ttl * 1000),
+        selfUnlock: (siteId, ip, username) => core.selfUnlock(siteId, ip, username),
       },
       site,
       parsed.data,

@@ -84,6 +84,9 @@ export function createStore(db: Db) {
       VALUES (@id, @site_id, @type, @ip, @ip_key, @username, @user_agent, @path, @weight, @occurred_at, @received_at, @ignored_reason)
       ON CONFLICT(id) DO NOTHING`),
     eventsForIpKey: db.prepare('SELECT * FROM events WHERE ip_key = ? ORDER BY occurred_at DESC LIMIT ?'),
+    siteReportedIpKeySince: db.prepare(
+      "SELECT 1 FROM events WHERE ip_key = @ip_key AND site_id = @site_id AND received_at >= @since AND type <> 'self_unlock' LIMIT 1",
+    ),
     // received_at bounds the scan through its index; the margin keeps events a site spooled
     // or reported with a clock running ahead, whose occurred_at is later than their arrival.
     countedEventsSince: db.prepare(
@@ -159,6 +162,9 @@ export function createStore(db: Db) {
     /** Returns false for an event id already stored: the caller counts it as a duplicate. */
     insertEvent: (event: NewEvent) => s.insertEvent.run(event).changes > 0,
     eventsForIpKey: (ipKey: string, limit = 500) => s.eventsForIpKey.all(ipKey, limit) as EventRow[],
+    /** Whether this site itself reported an attempt from ipKey since then (self-unlock's proof of a lock-out there). */
+    siteReportedIpKeySince: (siteId: string, ipKey: string, sinceIso: string) =>
+      s.siteReportedIpKeySince.get({ ip_key: ipKey, site_id: siteId, since: sinceIso }) !== undefined,
     countedEventsSince: (iso: string) =>
       s.countedEventsSince.iterate({ from: iso, received_from: new Date(Date.parse(iso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString() }) as IterableIterator<EventRow>,
     countEvents: () => (s.countEvents.get() as { n: number }).n,

@@ -5,7 +5,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { adminHeaders, attempt, signedHeaders, startService } from '../support/service.ts';
+import { addSite, adminHeaders, attempt, signedHeaders, startService } from '../support/service.ts';
+import { SELF_UNLOCKS_PER_SITE_PER_HOUR } from '../../server/core.ts';
 
 let svc: Awaited<ReturnType<typeof startService>>;
 let clock = Date.now();
@@ -52,7 +53,7 @@ test('a self-unlock lifts the ban through the ban service, allowlists the addres
 });
 
 test('the allowlisting ends after unlock_ttl', async () => {
-  await postEvents(svc.app, svc.site, [unlock('198.51.100.91')]);
+  await postEvents(svc.app, svc.site, [attempt('198.51.100.91', { occurred_at: new Date(clock).toISOString() }), unlock('198.51.100.91')]);
   assert.equal(svc.app.core.ignoreLists().allowlist.contains('198.51.100.91'), true);
   clock += 2 * 3600_000 + 1000;
   assert.ok(svc.app.core.expireAllowlist() >= 1);
@@ -71,4 +72,39 @@ test('a self-unlock never shortens an allowlisting for good, and needs a usernam
   const bad = await postEvents(svc.app, svc.site, [{ ...unlock('198.51.100.93'), username: '' }]);
   assert.equal(bad.statusCode, 400, bad.body);
   assert.match(bad.json().message, /events\[0\]\.username: must name the user/);
+});
+
+test('a site can unlock only addresses it reported itself, and only a few an hour: a leaked secret frees no botnet', async () => {
+  const own = await startService();
+  try {
+    const post = async (site: typeof own.site, events: unknown[]) => {
+      const body = JSON.stringify({ events });
+      return own.app.inject({ method: 'POST', url: '/v1/events', headers: signedHeaders(site, body), payload: body });
+    };
+    const unlockNow = (ip: string) => ({ id: randomUUID(), type: 'self_unlock', ip, occurred_at: new Date().toISOString(), username: 'mallory' });
+    const other = addSite(own.app, 'other-site');
+    const ban = await post(own.site, Array.from({ length: 5 }, () => attempt('198.51.100.94')));
+    assert.equal(ban.json().decisions[0]?.ip_key, '198.51.100.94', ban.body);
+
+    // The other site never saw this address: its unlock is refused, audited, and the ban stays.
+    const foreign = await post(other, [unlockNow('198.51.100.94')]);
+    assert.equal(foreign.statusCode, 200, foreign.body);
+    assert.ok(own.app.core.bans.currentBan('198.51.100.94'), 'still banned');
+    assert.equal(own.app.core.ignoreLists().allowlist.contains('198.51.100.94'), false);
+    const refused = own.app.core.db.prepare("SELECT actor, detail FROM audit_log WHERE action = 'self_unlock_refused' AND ip_key = '198.51.100.94'").all() as Array<{ actor: string; detail: string }>;
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]!.actor, 'user:mallory');
+    assert.equal(JSON.parse(refused[0]!.detail).why, 'not_reported_here');
+
+    // Reporting first does not buy a botnet either: past the hourly quota, unlocks are refused.
+    const ips = Array.from({ length: SELF_UNLOCKS_PER_SITE_PER_HOUR + 5 }, (_, i) => `203.0.113.${100 + i}`);
+    await post(other, ips.map((ip) => attempt(ip)));
+    await post(other, ips.map((ip) => unlockNow(ip)));
+    const freed = ips.filter((ip) => own.app.core.ignoreLists().allowlist.contains(ip));
+    assert.equal(freed.length, SELF_UNLOCKS_PER_SITE_PER_HOUR);
+    const overQuota = own.app.core.db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'self_unlock_refused' AND detail LIKE '%over_quota%'").get() as { n: number };
+    assert.equal(overQuota.n, 5);
+  } finally {
+    await own.close();
+  }
 });
