@@ -110,11 +110,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const { allowlist, neverBan } = core.ignoreLists();
     return [allowlist, neverBan];
   });
-  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
+  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard, shield: config.shield });
   const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
   const core = createCore(config, db, {
     now: options.now,
     onEnforcementChange: () => enforcer.wake(),
+    // The shield row and its outbox row are already committed together; this only saves the worker's poll.
+    onShieldChange: () => enforcer.wake(),
     onBanRefused: (cause) => refused.inc({ cause }),
   });
 
