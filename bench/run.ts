@@ -8,6 +8,7 @@
 //   origin      row 6     PHP requests during a brute force from 50 IPs, with and without EdgeJail
 //   fail2ban    row 7     Debian's fail2ban on the same attack: fail2ban-regex lines/s, ban latency
 //   bans200k    bans_200k_rss_mb  service RSS and start-up time holding 200,000 active bans
+//   shield      issue 11: login shield up/down, PHP requests with and without it, the human's logins
 // Results merge into bench/results.json (sections not run keep their last figures, with the
 // date they were measured) and bench/RESULTS.md. A section that errors stops the run with a
 // non-zero exit, so a gap never passes for a number.
@@ -29,6 +30,7 @@ import { pluginOverheadSection } from './sections/plugin-overhead.ts';
 import { originLoadSection } from './sections/origin-load.ts';
 import { fail2banSection } from './sections/fail2ban.ts';
 import { bans200kSection } from './sections/bans-200k.ts';
+import { shieldSection } from './sections/shield.ts';
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -53,6 +55,7 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
   origin: () => originLoadSection(env('BENCH_ORIGIN_RUNS', RUNS), env('BENCH_ORIGIN_SECONDS', 60)),
   fail2ban: () => fail2banSection(RUNS, env('BENCH_F2B_LINES', 200_000), env('BENCH_F2B_SAMPLES', 30)),
   bans200k: () => bans200kSection(),
+  shield: () => shieldSection(env('BENCH_SHIELD_RUNS', RUNS)),
 };
 
 async function main(): Promise<void> {
