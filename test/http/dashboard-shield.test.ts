@@ -19,12 +19,18 @@ after(async () => svc.close());
 test('a site with its shield up gets a banner with since, reason and a Lower button; lowering it takes the banner away and keeps the mark on the chart', async () => {
   const shop = addSite(svc.app, 'shop');
   addSite(svc.app, 'calm-blog');
+  const unnamed = addSite(svc.app, 'no-hostname');
+  svc.app.core.shield.setSiteZone(shop.id, { hostname: 'shop.example.com' });
   const { shield } = svc.app.core.shield.raise(shop.id, { durationSeconds: 3600, reason: '312 failures from 211 IPs in 5m', actor: 'admin:cli' });
+  svc.app.core.shield.raise(unnamed.id, { durationSeconds: 3600, reason: 'by hand', actor: 'admin:cli' });
 
   const page = await admin.get('/dashboard');
   assert.equal(page.statusCode, 200);
   assert.match(page.body, new RegExp(`shop: Login shield up since <time datetime="${shield.raised_at}">[^<]+</time> \\(312 failures from 211 IPs in 5m\\)`));
   assert.doesNotMatch(page.body, /calm-blog: Login shield up/);
+  assert.match(page.body, /POSTs to the login form on shop\.example\.com get a Cloudflare challenge/);
+  // Up but with nowhere to put the rule: the owner is told the bots still reach PHP, and what to set.
+  assert.match(page.body, /no-hostname: Login shield up since[\s\S]*?<strong>Not at Cloudflare:<\/strong> the site has no hostname yet/);
   assert.match(page.body, new RegExp(`<form method="post" action="/dashboard/shield/lower" class="inline">\\s*<input type="hidden" name="csrf" value="${admin.csrf}">\\s*<input type="hidden" name="site" value="${shop.id}">`));
   assert.match(page.body, /<g class="shield-mark"><title>shop: login shield up [^<]+ – now \(312 failures/);
 
@@ -50,7 +56,8 @@ test('a site with its shield up gets a banner with since, reason and a Lower but
 
   const after = await admin.get('/dashboard');
   assert.match(after.body, /Lowered the login shield of shop\./);
-  assert.doesNotMatch(after.body, /Login shield up since/);
+  assert.doesNotMatch(after.body, /shop: Login shield up since/);
+  assert.match(after.body, /no-hostname: Login shield up since/);
   assert.match(after.body, /<g class="shield-mark"><title>shop: login shield up [^<]+ – [^<n]+\(312 failures/);
 
   const again = await admin.refused('/dashboard/shield/lower', { site: shop.id });

@@ -3,6 +3,7 @@
 import { html, type SafeHtml } from '../html.ts';
 import { formatTime } from '../format.ts';
 import { csrfField } from './layout.ts';
+import { whyNoRule } from '../../shield/rule-specs.ts';
 
 export interface ShieldBannerSite {
   site_id: string;
@@ -11,6 +12,15 @@ export interface ShieldBannerSite {
   until: string | null;
   reason: string | null;
   raised_by: string | null;
+  zone_id: string | null;
+  hostname: string | null;
+}
+
+function edgeNote(s: ShieldBannerSite): SafeHtml {
+  const missing = whyNoRule({ id: s.site_id, zoneId: s.zone_id, hostname: s.hostname });
+  // Up but not at the edge: the owner must know the bots still reach PHP, and what to set.
+  if (missing) return html`<p><strong>Not at Cloudflare:</strong> ${missing}. Until then only the plugin's XML-RPC refusal acts on it.</p>`;
+  return html`<p class="muted">POSTs to the login form on ${s.hostname} get a Cloudflare challenge${s.until ? html` until <time datetime="${s.until}">${formatTime(s.until)}</time> unless the attack goes on` : ''}; raised by ${s.raised_by ?? 'the detector'}.</p>`;
 }
 
 export function shieldBanners(sites: ShieldBannerSite[], csrf: string): SafeHtml | string {
@@ -23,6 +33,6 @@ export function shieldBanners(sites: ShieldBannerSite[], csrf: string): SafeHtml
         <button type="submit" class="danger" aria-label="Lower the login shield of ${s.name}">Lower</button>
       </form>
     </div>
-    <p class="muted">POSTs to the login form get a Cloudflare challenge${s.until ? html` until <time datetime="${s.until}">${formatTime(s.until)}</time> unless the attack goes on` : ''}; raised by ${s.raised_by ?? 'the detector'}.</p>
+    ${edgeNote(s)}
   </section>`)}`;
 }
