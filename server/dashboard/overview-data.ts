@@ -161,7 +161,10 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     allowlist: core.allowlistEntries(),
     defaultBanDuration: formatDuration(core.config.manual_ban_duration),
     /** Sites whose login shield is up now: a banner each, with a Lower button. */
-    shields: core.shield.status(nowMs).filter((s) => s.up),
+    shields: core.shield.status(nowMs).filter((s) => s.up).map((s) => {
+      const rule = createShieldStore(core.db).shieldRule(s.site_id, 'login');
+      return { ...s, rule: rule ? { state: rule.state, last_error: rule.last_error, attempts: rule.attempts } : null };
+    }),
   };
 }
 

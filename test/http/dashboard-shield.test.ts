@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_TOKEN, addSite, startService } from '../support/service.ts';
 import { signIn, type DashboardClient } from '../browser/dashboard-client.ts';
+import { shieldBanners } from '../../server/dashboard/views/shield-banner.ts';
 
 const ZONE = 'fedcba9876543210fedcba9876543210';
 let svc: Awaited<ReturnType<typeof startService>>;
@@ -33,6 +34,12 @@ test('a site with its shield up gets a banner with since, reason and a Lower but
   assert.match(page.body, /no-hostname: Login shield up since[\s\S]*?<strong>Not at Cloudflare:<\/strong> the site has no hostname yet/);
   assert.match(page.body, new RegExp(`<form method="post" action="/dashboard/shield/lower" class="inline">\\s*<input type="hidden" name="csrf" value="${admin.csrf}">\\s*<input type="hidden" name="site" value="${shop.id}">`));
   assert.match(page.body, /<g class="shield-mark"><title>shop: login shield up [^<]+ – now \(312 failures/);
+
+  // Dry-run (no API token): the banner says the rule was recorded, not sent, once the worker has taken it up.
+  for (let i = 0; !/dry-run: recorded, not sent to Cloudflare/.test((await admin.get('/dashboard')).body); i++) {
+    assert.ok(i < 2_000, 'the banner never showed the rule recorded in dry-run');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 
   // No CSRF field: refused, and the shield stays up.
   const forged = await admin.post('/dashboard/shield/lower', { site: shop.id }, null);
@@ -64,4 +71,12 @@ test('a site with its shield up gets a banner with since, reason and a Lower but
   assert.match(again.alert, /is not up/);
   const unknown = await admin.refused('/dashboard/shield/lower', { site: 'no-such-site' });
   assert.match(unknown.alert, /no site with id or name "no-such-site"/);
+});
+
+test('a rule Cloudflare keeps refusing shows as not at Cloudflare yet, with its error escaped; one in place says so', () => {
+  const base = { site_id: 's1', name: 'shop', since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T00:30:00.000Z', reason: '150 failures from 40 IPs in 5m', raised_by: 'shield:detector', zone_id: ZONE, hostname: 'shop.example.com' };
+  const failed = String(shieldBanners([{ ...base, rule: { state: 'failed', attempts: 7, last_error: 'HTTP 403 (Cloudflare code 10000): <b>Authentication error</b>' } }], 'csrf-token'));
+  assert.match(failed, /not at Cloudflare yet<\/span> 7 attempts so far, retrying; last error: HTTP 403 \(Cloudflare code 10000\): &lt;b&gt;Authentication error&lt;\/b&gt;/);
+  assert.match(String(shieldBanners([{ ...base, rule: { state: 'active', attempts: 0, last_error: null } }], 'csrf-token')), /in place at Cloudflare/);
+  assert.equal(String(shieldBanners([], 'csrf-token')), '');
 });
