@@ -58,6 +58,8 @@ export interface EnforcerStatus {
   capacity: Record<string, { used: number; capacity: number | null }>;
   /** Active bans by where they are held. */
   placements: Record<ShownPlacement, number>;
+  /** The login shield's rules (shield_rules) by state, removed ones left out. */
+  shieldRules: Record<string, number>;
   lastError: string | null;
 }
 
@@ -652,6 +654,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
           placements.filter((p) => p.name !== 'dry_run').map((p) => [p.name, { used: store.slotsUsed(p.name as 'list' | 'access_rule'), capacity: p.capacity() }]),
         ),
         placements: bansByPlacement(),
+        shieldRules: shieldPlacement.states(),
         lastError,
       };
     },

@@ -60,11 +60,13 @@ describe('login shield placement', () => {
     assert.deepEqual(rowsOf().map((r) => [r.part, r.state]), [['login', 'active'], ['xmlrpc', 'active']]);
     assert.deepEqual(new Set(rowsOf().map((r) => r.rule_id)), new Set(rules.map((r) => r.id)));
     assert.equal(h.fake.callCount({ method: 'PUT' }), 0, 'the entrypoint is never replaced');
+    assert.deepEqual(enforcer.status().shieldRules, { active: 2 });
 
     service.lower(SITE, 'admin:test');
     await h.settle(enforcer);
     assert.deepEqual(ours(), []);
     assert.deepEqual(rowsOf().map((r) => [r.part, r.state, r.rule_id]), [['login', 'removed', null], ['xmlrpc', 'removed', null]]);
+    assert.deepEqual(enforcer.status().shieldRules, {});
   });
 
   it('a foreign custom rule in the zone is untouched after a raise/lower cycle and a reconcile', async () => {
