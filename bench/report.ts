@@ -103,6 +103,24 @@ const ROWS: Row[] = [
   },
   { row: '6', figure: 'Origin requests from an IP after its ban was live', value: (r) => fmt(num(r, 'origin_requests_after_ban')), target: '0', met: (r) => cmp(num(r, 'origin_requests_after_ban'), (v) => v === 0) },
   {
+    row: 'S', figure: 'Login shield: first event of a 5,000-IP × 2-attempt attack → rule at Cloudflare',
+    value: (r) => fmt(num(r, 'shield_up_seconds'), ' s'), target: 'p50 < 15 s', met: (r) => cmp(num(r, 'shield_up_seconds'), (v) => v < 15),
+  },
+  {
+    row: 'S', figure: 'Bot requests reaching PHP during that attack: without / with the shield',
+    value: (r) => `${fmt(num(r, 'shield_origin_php_requests', 'without'))} / ${fmt(num(r, 'shield_origin_php_requests', 'with'))}`,
+    target: 'with ≤ 5% of without',
+    met: (r) => both(num(r, 'shield_origin_php_requests', 'without'), num(r, 'shield_origin_php_requests', 'with'), (a, b) => b <= 0.05 * a),
+  },
+  {
+    row: 'S', figure: "The human's logins that succeed while the shield is up",
+    value: (r) => fmt(num(r, 'shield_human_login_ok_pct'), ' %'), target: '100', met: (r) => cmp(num(r, 'shield_human_login_ok_pct'), (v) => v === 100),
+  },
+  {
+    row: 'S', figure: 'After the attack stops: time until the rule is gone, minus bantime',
+    value: (r) => fmt(num(r, 'shield_down_seconds_after_calm'), ' s'), target: '< 10 s', met: (r) => cmp(num(r, 'shield_down_seconds_after_calm'), (v) => v < 10),
+  },
+  {
     row: '7', figure: 'fail2ban-regex lines/s vs EdgeJail events/s (batch 50)',
     value: (r) => `${fmt(num(r, 'fail2ban_regex_lines_per_s'))} vs ${fmt(num(r, 'ingest_batched_events_per_s'))}`,
     target: 'EdgeJail faster', met: (r) => both(num(r, 'fail2ban_regex_lines_per_s'), num(r, 'ingest_batched_events_per_s'), (f, e) => e > f),

@@ -9,6 +9,7 @@
 //   fail2ban    row 7     Debian's fail2ban on the same attack: fail2ban-regex lines/s, ban latency
 //   bans200k    bans_200k_rss_mb  service RSS and start-up time holding 200,000 active bans
 //   footprint   rss_idle_mb, cli_bans_ms  idle service RSS; `edgejail bans` over 10,000 bans
+//   shield      issue 11: login shield up/down, PHP requests with and without it, the human's logins
 // Results merge into bench/results.json (sections not run keep their last figures, with the
 // date they were measured) and bench/RESULTS.md. A section that errors stops the run with a
 // non-zero exit, so a gap never passes for a number.
@@ -31,6 +32,7 @@ import { originLoadSection } from './sections/origin-load.ts';
 import { fail2banSection } from './sections/fail2ban.ts';
 import { bans200kSection } from './sections/bans-200k.ts';
 import { footprintSection } from './sections/footprint.ts';
+import { shieldSection } from './sections/shield.ts';
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -56,6 +58,7 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
   fail2ban: () => fail2banSection(RUNS, env('BENCH_F2B_LINES', 200_000), env('BENCH_F2B_SAMPLES', 30)),
   bans200k: () => bans200kSection(),
   footprint: () => footprintSection(RUNS),
+  shield: () => shieldSection(env('BENCH_SHIELD_RUNS', RUNS)),
 };
 
 async function main(): Promise<void> {

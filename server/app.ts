@@ -120,7 +120,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const { allowlist, neverBan } = core.ignoreLists();
     return [allowlist, neverBan];
   });
-  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard });
+  const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard, shield: config.shield });
   const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
   // The notifier reads the core, so it comes after it; a shield restored while the core is
   // built has nobody to tell yet, and the notifier's first tick reads it anyway.
@@ -129,7 +129,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     now: options.now,
     onEnforcementChange: () => enforcer.wake(),
     onBanRefused: (cause) => refused.inc({ cause }),
-    onShieldChange: () => notifier?.wake(),
+    // The shield row and its outbox row are already committed together; waking the enforcer
+    // only saves the worker's poll. The notifier tells the owner.
+    onShieldChange: () => {
+      enforcer.wake();
+      notifier?.wake();
+    },
   });
   notifier = createNotifier({
     config: config.notify,

@@ -10,12 +10,16 @@ import { createListApi } from './list-api.ts';
 import { ipKeyOf, normaliseIp, parseCidr } from '../jail/ip.ts';
 import { driftCount, type Logger } from '../enforcement/types.ts';
 import { isIP } from 'node:net';
+import { createShieldStore } from '../store/shields.ts';
+import type { ShieldConfig } from '../shield/config.ts';
 import { blockExpression, CUSTOM_PHASE, hasBlockRule, readCustomRules, ruleScopeOf, ruleWhere, type CustomRuleset } from './block-rule.ts';
 
 export interface CommandContext {
   db: Db;
   config: CloudflareConfig;
   out: (line: string) => void;
+  /** The `shield` section's rule settings, for `reconcile` (the service's defaults without it). */
+  shield?: Pick<ShieldConfig, 'action' | 'xmlrpc'>;
 }
 
 const USAGE = 'usage: edgejail cloudflare setup|verify|reconcile|actions <ip>';
@@ -140,7 +144,46 @@ async function verify(api: CloudflareApi, ctx: CommandContext): Promise<number> 
       out(`warn cannot read WAF custom rules: ${explain(error)}${denied(error) ? ' (Zone WAF > Read/Edit is needed only to check or create it)' : ''}`);
     }
   }
+  if (!(await verifyShieldZones(api, ctx))) ok = false;
   return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+/**
+ * The login shield adds and removes its WAF custom rule in each site's zone, so every zone in
+ * use (a site's own, or CLOUDFLARE_ZONE_ID) must let the token at its custom rules. Reading the
+ * rules is the check a token can take without changing anything; a refusal names the zone.
+ */
+async function verifyShieldZones(api: CloudflareApi, ctx: CommandContext): Promise<boolean> {
+  const { config, out, db } = ctx;
+  const zones = new Map<string, string[]>();
+  for (const site of createShieldStore(db).siteZones()) {
+    const zone = site.zone_id ?? config.zone_id;
+    if (zone) zones.set(zone, [...(zones.get(zone) ?? []), site.name]);
+  }
+  if (!zones.size && config.zone_id) zones.set(config.zone_id, []);
+  if (!zones.size) {
+    out('warn login shield: no site has a Cloudflare zone (CLOUDFLARE_ZONE_ID or `edgejail site set <id> --zone`), so no shield can be placed');
+    return true;
+  }
+  let ok = true;
+  for (const [zone, sites] of zones) {
+    const whose = sites.length ? ` (sites ${sites.join(', ')})` : '';
+    try {
+      await api.call({ operation: 'verify_shield_zone', target: `${CUSTOM_PHASE} in zone ${zone}` }, (o) =>
+        api.client.rulesets.phases.get(CUSTOM_PHASE, { zone_id: zone }, o),
+      );
+      out(`ok   login shield: can read WAF custom rules in zone ${zone}${whose}; raising a shield needs Zone > Zone WAF > Edit there`);
+    } catch (error) {
+      if (error instanceof CloudflareCallError && error.kind === 'not_found') {
+        out(`ok   login shield: zone ${zone}${whose} has no custom rules yet; the first shield creates them (needs Zone > Zone WAF > Edit)`);
+        continue;
+      }
+      ok = false;
+      out(`FAIL login shield in zone ${zone}${whose}: ${explain(error)}`);
+      if (denied(error)) out(`     missing permission: Zone > Zone WAF > Edit for zone ${zone}`);
+    }
+  }
+  return ok;
 }
 
 async function setup(api: CloudflareApi, ctx: CommandContext): Promise<number> {
@@ -206,11 +249,15 @@ async function reconcileNow(ctx: CommandContext): Promise<number> {
     return EXIT_OK;
   }
   const logger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-  const enforcer = createEnforcer({ db, config, logger });
+  const enforcer = createEnforcer({ db, config, logger, ...(ctx.shield ? { shield: ctx.shield } : {}) });
   const report = await enforcer.reconcile();
   out(`seen ${report.seen} tagged ${config.backend === 'list' ? 'items' : 'rules'} in ${report.durationMs} ms`);
   out(`removed ${report.orphansRemoved} whose ban had ended; queued ${report.missingReapplied} missing for re-apply; repaired ${report.idsRepaired} stored ids; ${report.foreignGone} foreign rules gone`);
   if (report.blockRule) out(`${report.blockRule.state === 'present' ? 'ok  ' : 'warn'} WAF block rule ${report.blockRule.state}: ${report.blockRule.detail}`);
+  if (report.shield) {
+    const sh = report.shield;
+    out(`login shield: ${sh.seen} rules of ours in ${sh.zones} zones; removed ${sh.orphansRemoved} left behind; queued ${sh.missingReapplied} missing and ${sh.outdatedQueued} out of date; repaired ${sh.idsRepaired} stored ids`);
+  }
   if (report.skippedBusy) out(`skipped ${report.skippedBusy} ip_keys the service is working on`);
   if (driftCount(report) && report.missingReapplied) out('the running service applies queued bans within seconds');
   for (const error of report.errors.slice(0, 20)) out(`error ${error}`);

@@ -97,6 +97,16 @@ export function createShieldRulesApi(api: CloudflareApi) {
       return ruleset ? ours(toRules(ruleset), siteId, part) : [];
     },
 
+    /** Every rule of ours in the zone, of any site (the reconciler's full read); untagged rules are never returned. */
+    async listOurs(zoneId: string, context: Omit<CallContext, 'operation'> = {}): Promise<Array<ShieldRule & { siteId: string; part: ShieldPart }>> {
+      const ruleset = await readEntrypoint(zoneId, context);
+      if (!ruleset) return [];
+      return toRules(ruleset).flatMap((r) => {
+        const tag = parseShieldTag(r.description);
+        return tag ? [{ ...r, ...tag }] : [];
+      });
+    },
+
     /**
      * Puts the rule in place and returns it. Idempotent: when a rule with our tag for this site
      * and part is already there (a retry after a lost answer), it is edited, not duplicated.

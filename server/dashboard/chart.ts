@@ -12,6 +12,14 @@ export interface ChartInput {
   bucketStartsMs: number[];
   series: Series[];
   title: string;
+  /** Spans to shade behind the lines: when a login shield was up. */
+  marks?: ChartMark[];
+}
+
+export interface ChartMark {
+  fromMs: number;
+  untilMs: number;
+  label: string;
 }
 
 // Distinguishable for common colour blindness and at least 4.5:1 on white.
@@ -88,6 +96,16 @@ export function attemptsChart(input: ChartInput, size: ChartSize = CHART_SIZES[0
       <polygon points="${area}" fill="${colour}" fill-opacity="${input.series.length > 1 ? 0.06 : 0.14}"/>
       <polyline points="${points}" fill="none" stroke="${colour}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/></g>`;
   });
+  // Time → x between the first and last bucket start, clamped to the plot.
+  const first = input.bucketStartsMs[0] ?? 0;
+  const last = input.bucketStartsMs[n - 1] ?? first;
+  const xAt = (ms: number) => r1(PAD.left + (last === first ? 0 : (Math.min(last, Math.max(first, ms)) - first) / (last - first)) * PLOT_W);
+  const marks = (input.marks ?? []).map((m) => {
+    const x1 = xAt(m.fromMs);
+    const width = Math.max(2, r1(xAt(m.untilMs) - x1));
+    return html`<g class="shield-mark"><title>${m.label}</title>
+      <rect x="${x1}" y="${PAD.top}" width="${width}" height="${PLOT_H}" fill="#f59e0b" fill-opacity="0.18" stroke="#b45309" stroke-opacity="0.5" stroke-dasharray="3 3"/></g>`;
+  });
   const empty = total === 0
     ? html`<text x="${PAD.left + PLOT_W / 2}" y="${PAD.top + PLOT_H / 2}" text-anchor="middle" font-size="${fontSize + 3}" fill="#475569">No failed attempts in this period</text>`
     : '';
@@ -98,7 +116,7 @@ export function attemptsChart(input: ChartInput, size: ChartSize = CHART_SIZES[0
   return html`<svg class="chart chart-${size.name}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id('chart-title')} ${id('chart-desc')}" xmlns="http://www.w3.org/2000/svg">
     <title id="${id('chart-title')}">${input.title}</title>
     <desc id="${id('chart-desc')}">${fmt(total)} failed attempts in ${input.series.length} series; the table below the chart has the numbers.</desc>
-    ${grid}${ticks}${lines}${empty}
+    ${grid}${marks}${ticks}${lines}${empty}
     ${unit}
   </svg>`;
 }

@@ -24,6 +24,7 @@ export const extendFormSchema = z.object({
 export const banFormMetaSchema = z.object({ back });
 // `unban` came from an older page's "also lift" box; allowlisting now always lifts.
 export const allowlistFormMetaSchema = z.object({ unban: z.string().optional(), back });
+export const shieldLowerFormSchema = z.object({ site: z.string().trim().min(1, 'is required').max(200) });
 export const allowlistRemoveFormSchema = z.object({ cidr: z.string().trim().min(1, 'is required').max(100) });
 
 /** Blank optional fields mean "use the default", as they would if the API caller left them out. */

@@ -7,6 +7,8 @@ import type { Aggregates } from '../store/aggregates.ts';
 import { ipKeyOf } from '../jail/ip.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { ChartInput } from './chart.ts';
+import { formatTime } from './format.ts';
+import { createShieldStore } from '../store/shields.ts';
 import { describeCloudflare, type CloudflareShown } from './cloudflare-state.ts';
 import { describeProtection, protectionOf, type Protection } from './protection.ts';
 
@@ -82,7 +84,14 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     const rest = ranked.slice(MAX_SERIES);
     series.push({ label: `${rest.length} other sites`, values: bucketStartsMs.map((_, i) => rest.reduce((sum, s) => sum + s.values[i]!, 0)) });
   }
-  const chart: ChartInput = { bucketStartsMs, series, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
+  // Shields up at any time in the window, shaded on the chart.
+  const marks = createShieldStore(core.db).overlapping(sinceIso, new Date(nowMs).toISOString()).map((row) => {
+    const untilMs = row.lowered_at ? Date.parse(row.lowered_at) : nowMs;
+    const name = siteName.get(row.site_id) ?? row.site_id;
+    const span = `${formatTime(row.raised_at)} – ${row.lowered_at ? formatTime(row.lowered_at) : 'now'}`;
+    return { fromMs: Date.parse(row.raised_at), untilMs, label: `${name}: login shield up ${span} (${row.reason})` };
+  });
+  const chart: ChartInput = { bucketStartsMs, series, marks, title: 'Failed attempts per site, last 24 hours, per 30 minutes' };
 
   const bans: BanView[] = banPage.map((ban) => ({
     ban,
@@ -151,6 +160,11 @@ export async function overviewData(app: FastifyInstance, queries: Aggregates, no
     recentAudit,
     allowlist: core.allowlistEntries(),
     defaultBanDuration: formatDuration(core.config.manual_ban_duration),
+    /** Sites whose login shield is up now: a banner each, with a Lower button. */
+    shields: core.shield.status(nowMs).filter((s) => s.up).map((s) => {
+      const rule = createShieldStore(core.db).shieldRule(s.site_id, 'login');
+      return { ...s, rule: rule ? { state: rule.state, last_error: rule.last_error, attempts: rule.attempts } : null };
+    }),
   };
 }
 

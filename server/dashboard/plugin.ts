@@ -2,6 +2,7 @@
 // session (HttpOnly, SameSite=Strict cookie), a CSRF token on every form, a strict CSP,
 // and every action through the core so it lands in the audit log as admin:dashboard.
 // Registered with the prefix /dashboard; everything here is scoped to it.
+import { ShieldError } from '../shield/shield-service.ts';
 import { readFileSync } from 'node:fs';
 import { projectPath } from '../paths.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,6 +22,7 @@ import {
   loginFormSchema,
   parseFormBody,
   unbanFormSchema,
+  shieldLowerFormSchema,
   withoutBlanks,
 } from './forms.ts';
 import { createLoginThrottle } from './login-throttle.ts';
@@ -278,6 +280,18 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const lifted = core.bans.unban(ipKey, DASHBOARD_ACTOR);
     if (!lifted.length) throw new HttpError(404, 'not_banned', `${ipKey} has no active ban.`);
     return { text: `Unbanned ${ipKey} (${lifted.length} ban${lifted.length === 1 ? '' : 's'} lifted).`, ipKey };
+  }));
+
+  // The same path as `edgejail shield down` and DELETE /v1/shields/:site: the shield service lowers it.
+  app.post('/shield/lower', action, act(null, () => ({ to: 'overview' }), (request) => {
+    const form = parseForm(shieldLowerFormSchema, body(request));
+    try {
+      const row = core.shield.lower(form.site, DASHBOARD_ACTOR);
+      return { text: `Lowered the login shield of ${core.store.siteById(row.site_id)?.name ?? row.site_id}.` };
+    } catch (error) {
+      if (error instanceof ShieldError) throw new HttpError(error.code === 'ambiguous_site' ? 409 : 404, error.code, error.message);
+      throw error;
+    }
   }));
 
   app.post('/bans/extend', action, act(null, backOf, (request) => {

@@ -43,9 +43,22 @@ export interface ReconcileReport {
   durationMs: number;
   /** List placement only: whether the WAF rule that makes list items block is in place. */
   blockRule?: { state: 'present' | 'missing' | 'unknown'; detail: string };
+  /** The login shield's rules, reconciled zone by zone. */
+  shield?: {
+    zones: number;
+    seen: number;
+    orphansRemoved: number;
+    missingReapplied: number;
+    idsRepaired: number;
+    outdatedQueued: number;
+    skippedBusy: number;
+    errors: string[];
+  };
 }
 
-export const driftCount = (r: ReconcileReport) => r.orphansRemoved + r.missingReapplied + r.idsRepaired + r.foreignGone;
+export const driftCount = (r: ReconcileReport) =>
+  r.orphansRemoved + r.missingReapplied + r.idsRepaired + r.foreignGone +
+  (r.shield ? r.shield.orphansRemoved + r.shield.missingReapplied + r.shield.idsRepaired + r.shield.outdatedQueued : 0);
 
 export function emptyReport(backend: string, at: string): ReconcileReport {
   return { at, backend, seen: 0, orphansRemoved: 0, missingReapplied: 0, idsRepaired: 0, foreignGone: 0, skippedBusy: 0, errors: [], durationMs: 0 };

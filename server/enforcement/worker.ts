@@ -21,6 +21,9 @@ import { sleep } from '../cloudflare/rate-limiter.ts';
 import { createAccessRulesPlacement } from './placements/access-rules.ts';
 import { createIpListPlacement } from './placements/ip-list.ts';
 import { createDryRunPlacement } from './placements/dry-run.ts';
+import { createShieldPlacement } from './placements/login-shield.ts';
+import { siteOfShieldKey } from '../store/enforcement.ts';
+import type { ShieldConfig } from '../shield/config.ts';
 import { KeyLocks } from './key-locks.ts';
 import { createRowStates } from './row-state.ts';
 import { reconcilePlacements } from './reconciler.ts';
@@ -55,6 +58,8 @@ export interface EnforcerStatus {
   capacity: Record<string, { used: number; capacity: number | null }>;
   /** Active bans by where they are held. */
   placements: Record<ShownPlacement, number>;
+  /** The login shield's rules (shield_rules) by state, removed ones left out. */
+  shieldRules: Record<string, number>;
   lastError: string | null;
 }
 
@@ -77,6 +82,8 @@ export interface EnforcerOptions {
   now?: () => number;
   /** Whether a range may be placed: false when it would cover an allowlisted or never-ban address. */
   rangeGuard?: RangeGuard;
+  /** The login shield's rule settings; its rules are placed with the service's defaults without it. */
+  shield?: Pick<ShieldConfig, 'action' | 'xmlrpc'>;
 }
 
 // Idle wake-up even without wake(): another process (the CLI) may have queued work.
@@ -127,6 +134,11 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       : createAccessRulesPlacement({ ...deps, api });
   const overflow: Placement | null = api && config.backend === 'list' ? createAccessRulesPlacement({ ...deps, api }) : null;
   const placements = overflow ? [backend, overflow] : [backend];
+  const shieldPlacement = createShieldPlacement({
+    db, store, api, now, logger,
+    config: options.shield ?? { action: 'managed_challenge', xmlrpc: 'block' },
+    defaultZoneId: config.zone_id ?? null,
+  });
   const placementNamed = (name: string | null) => placements.find((p) => p.name === name);
   let lastPromote = 0;
   const rangeGuard = options.rangeGuard ?? neverBanGuard;
@@ -444,13 +456,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         if (claimed) claims.set(ipKey, claimed.attempts);
       }
     });
-    const keys = ipKeys.filter((k) => claims.has(k));
+    const claimed = ipKeys.filter((k) => claims.has(k));
+    // Login shields (`shield:<site>`) go to their own placement; every other key is an ip_key or a range.
+    const keys = claimed.filter((k) => siteOfShieldKey(k) === null);
     try {
       let outcomes: KeyOutcome[];
       try {
         outcomes = keys.length ? await enforceKeys(keys) : [];
       } catch (error) {
         outcomes = keys.map((ipKey) => ({ ipKey, error }));
+      }
+      for (const key of claimed) {
+        const siteId = siteOfShieldKey(key);
+        if (siteId !== null) outcomes.push(await shieldPlacement.sync(key, siteId));
       }
       settleOutcomes(outcomes, claims);
     } finally {
@@ -531,6 +549,12 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
             );
       } catch (error) {
         report = { ...emptyReport(backend.name, iso(now())), errors: [error instanceof Error ? error.message : String(error)] };
+      }
+      try {
+        report.shield = await shieldPlacement.reconcile(locks);
+        report.errors.push(...report.shield.errors.map((e) => `login shield: ${e}`));
+      } catch (error) {
+        report.errors.push(`login shield: ${error instanceof Error ? error.message : String(error)}`);
       }
       report.durationMs = Math.round(performance.now() - started);
       lastReconcile = report;
@@ -630,6 +654,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
           placements.filter((p) => p.name !== 'dry_run').map((p) => [p.name, { used: store.slotsUsed(p.name as 'list' | 'access_rule'), capacity: p.capacity() }]),
         ),
         placements: bansByPlacement(),
+        shieldRules: shieldPlacement.states(),
         lastError,
       };
     },

@@ -274,6 +274,15 @@ function storeFor(db: Db): EnforcementStore {
   return store;
 }
 
+/** The outbox key the login shield of a site is queued under (the worker routes it to the shield placement). */
+export const shieldOutboxKey = (siteId: string) => `shield:${siteId}`;
+export const siteOfShieldKey = (key: string): string | null => (key.startsWith('shield:') ? key.slice('shield:'.length) : null);
+
+/** Queues a key in the outbox, in the caller's transaction (the shield store uses it on raise and lower). */
+export function enqueueEnforcementKey(db: Db, key: string, nowIso: string): void {
+  storeFor(db).enqueue(key, nowIso);
+}
+
 export type EnforcementState = 'applied' | 'pending' | 'applying' | 'removing' | 'failed' | 'dry_run' | 'foreign' | null;
 
 /**

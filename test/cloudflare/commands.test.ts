@@ -5,6 +5,8 @@ import { createHarness } from './support.ts';
 import { runCloudflareCommand } from '../../server/cloudflare/commands.ts';
 import type { CloudflareConfig } from '../../server/cloudflare/config.ts';
 import type { Db } from '../../server/store/db.ts';
+import { createStore } from '../../server/store/store.ts';
+import { createShieldStore } from '../../server/store/shields.ts';
 
 async function run(argv: string[], db: Db, config: CloudflareConfig) {
   const lines: string[] = [];
@@ -124,6 +126,32 @@ test('reconcile and actions from the command line', async () => {
     const unknown = await run(['frobnicate'], h.db, h.config);
     assert.equal(unknown.code, 1);
     assert.match(unknown.text, /usage: edgejail cloudflare setup\|verify\|reconcile\|actions <ip>/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('verify checks the Zone WAF permission for every zone a site uses, and names the zone it is missing in', async () => {
+  const h = await createHarness();
+  try {
+    const store = createStore(h.db);
+    const shields = createShieldStore(h.db);
+    const at = new Date().toISOString();
+    store.insertSite({ id: 'site-a', name: 'shop', secret: 's'.repeat(43), created_at: at });
+    store.insertSite({ id: 'site-b', name: 'blog', secret: 's'.repeat(43), created_at: at });
+    shields.setSiteZone('site-a', { zone_id: h.fake.zoneId });
+    shields.setSiteZone('site-b', { zone_id: 'cccccccccccccccccccccccccccccccc' });
+
+    const result = await run(['verify'], h.db, h.config);
+    assert.equal(result.code, 1, result.text);
+    assert.match(result.text, new RegExp(`ok {3}login shield: zone ${h.fake.zoneId} \\(sites shop\\) has no custom rules yet`));
+    assert.match(result.text, /FAIL login shield in zone c{32} \(sites blog\): HTTP 403/);
+    assert.match(result.text, /missing permission: Zone > Zone WAF > Edit for zone c{32}/);
+
+    shields.setSiteZone('site-b', { zone_id: null });
+    const fixed = await run(['verify'], h.db, { ...h.config, zone_id: h.fake.zoneId });
+    assert.equal(fixed.code, 0, fixed.text);
+    assert.match(fixed.text, /\(sites shop, blog\)/);
   } finally {
     await h.close();
   }

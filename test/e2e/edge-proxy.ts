@@ -8,11 +8,12 @@
 // otherwise the socket's peer address.
 //
 // As a process (the benchmark): node --import tsx test/e2e/edge-proxy.ts --origin=http://127.0.0.1:8080
-//   --fake=http://127.0.0.1:8788 [--port=0] [--source=127.0.0.2]; prints {"url": ...} once listening,
+//   --fake=http://127.0.0.1:8788 [--port=0] [--source=127.0.0.2] [--shield=<site hostname> --clearance=<cookie,...>]; prints {"url": ...} once listening,
 //   and the counters as JSON on SIGUSR2 and at exit.
 import { createServer, request, Agent, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { shieldVerdict, type EdgeRule } from './shield-match.ts';
 
 export const CLIENT_IP_HEADER = 'x-test-client-ip';
 /** Marks answers the edge gave itself, so a test can tell them from the origin's. */
@@ -21,6 +22,11 @@ export const EDGE_BLOCK_HEADER = 'x-test-edge';
 export const DEFAULT_EDGE_SOURCE = '127.0.0.2';
 
 export type BlockCheck = (ip: string) => boolean | Promise<boolean>;
+/** The zone's custom rules in evaluation order (the fake's state), for the login shield. */
+export type RuleSource = () => EdgeRule[] | Promise<EdgeRule[]>;
+
+/** The cookie a visitor holds once it has solved a challenge (Cloudflare's name for it). */
+export const CLEARANCE_COOKIE = 'cf_clearance';
 
 export interface EdgeProxyOptions {
   /** The origin, e.g. http://127.0.0.1:8080. */
@@ -30,6 +36,17 @@ export interface EdgeProxyOptions {
   port?: number;
   /** Local address of the connections to the origin (what the origin sees as REMOTE_ADDR). */
   sourceAddress?: string;
+  /** The zone's custom rules: requests matching an active login shield rule are challenged or blocked. */
+  shieldRules?: RuleSource;
+  /** Clearance cookie values that pass a challenge (the test hands one to its human only). */
+  clearances?: ReadonlySet<string>;
+  /**
+   * The hostname every request to this edge is addressed to (http.host): on loopback the Host
+   * header is 127.0.0.1:<port>, while DNS would send only the site's own name here.
+   */
+  siteHost?: string;
+  /** Hears once about each rule expression the edge cannot evaluate. */
+  onUnknownRule?: (rule: EdgeRule) => void;
   /** Called as each request is let through, with the CF-Ray id the origin will log. */
   onForward?: (clientIp: string, ray: string) => void;
 }
@@ -37,6 +54,9 @@ export interface EdgeProxyOptions {
 export interface EdgeCounters {
   requests: number;
   blocked: number;
+  /** Answered with a challenge (a login shield rule), or blocked by one. */
+  challenged: number;
+  shieldBlocked: number;
   forwarded: number;
   errors: number;
 }
@@ -51,6 +71,24 @@ export interface EdgeProxy {
 // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the edge itself owns.
 const DROPPED_REQUEST_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', CLIENT_IP_HEADER, 'cf-connecting-ip', 'x-forwarded-for', 'x-forwarded-proto', 'cf-ray']);
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer']);
+
+/** Reads the zone's custom rules from the fake's control API (the edge as its own process). */
+export function shieldRulesFromFake(fakeUrl: string): RuleSource {
+  return async () => {
+    const res = await fetch(`${fakeUrl}/__fake/state`);
+    if (!res.ok) throw new Error(`fake Cloudflare answered ${res.status} to /__fake/state`);
+    const state = (await res.json()) as { rulesets: Array<{ scope: string; phase: string; kind: string; rules?: EdgeRule[] }> };
+    return state.rulesets.filter((r) => r.scope === 'zone' && r.phase === 'http_request_firewall_custom' && r.kind === 'zone').flatMap((r) => r.rules ?? []);
+  };
+}
+
+function cookieValue(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return null;
+}
 
 /** Asks the fake's control API whether the edge would block an address. */
 export function blockCheckFromFake(fakeUrl: string): BlockCheck {
@@ -79,8 +117,8 @@ function clientIpOf(req: IncomingMessage): string | null {
   return peer.startsWith('::ffff:') ? peer.slice(7) : peer || null;
 }
 
-function answer(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', [EDGE_BLOCK_HEADER]: status === 403 ? 'blocked' : 'error' });
+function answer(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', [EDGE_BLOCK_HEADER]: status === 403 ? 'blocked' : 'error', ...extra });
   res.end(text);
 }
 
@@ -88,7 +126,13 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
   const origin = new URL(options.origin);
   const sourceAddress = options.sourceAddress ?? DEFAULT_EDGE_SOURCE;
   const agent = new Agent({ keepAlive: true, maxSockets: 256, localAddress: sourceAddress });
-  const counters: EdgeCounters = { requests: 0, blocked: 0, forwarded: 0, errors: 0 };
+  const counters: EdgeCounters = { requests: 0, blocked: 0, challenged: 0, shieldBlocked: 0, forwarded: 0, errors: 0 };
+  const reported = new Set<string>();
+  const unknownRule = (rule: EdgeRule) => {
+    if (reported.has(rule.id)) return;
+    reported.add(rule.id);
+    (options.onUnknownRule ?? ((r: EdgeRule) => console.warn(`edge: rule ${r.id} not evaluated (${r.action}): ${r.expression}`)))(rule);
+  };
   let rays = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -99,6 +143,21 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
       counters.blocked++;
       req.resume();
       return answer(res, 403, `Sorry, you have been blocked (edge): ${client}`);
+    }
+    if (options.shieldRules) {
+      const host = (options.siteHost ?? (req.headers.host ?? '').replace(/:\d+$/, '')).toLowerCase();
+      const verdict = shieldVerdict(await options.shieldRules(), { host, method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]! }, unknownRule);
+      const cleared = verdict?.kind === 'challenge' && options.clearances?.has(cookieValue(req, CLEARANCE_COOKIE) ?? '');
+      if (verdict && !cleared) {
+        req.resume();
+        if (verdict.kind === 'block') {
+          counters.shieldBlocked++;
+          return answer(res, 403, `Sorry, you have been blocked (edge rule ${verdict.ruleId})`);
+        }
+        counters.challenged++;
+        // What Cloudflare sends instead of the page: a challenge the browser must solve first.
+        return answer(res, 403, `Just a moment... (${verdict.action}, edge rule ${verdict.ruleId})`, { 'cf-mitigated': 'challenge' });
+      }
     }
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -164,6 +223,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const edge = await startEdgeProxy({
     origin: args.origin,
     isBlocked: blockCheckFromFake(args.fake),
+    ...(args.shield ? { shieldRules: shieldRulesFromFake(args.fake), siteHost: args.shield, clearances: new Set((args.clearance ?? '').split(',').filter(Boolean)) } : {}),
     port: Number(args.port ?? 0),
     host: args.host ?? '127.0.0.1',
     sourceAddress: args.source ?? DEFAULT_EDGE_SOURCE,

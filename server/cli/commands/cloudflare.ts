@@ -6,7 +6,7 @@ import type { Output } from '../output.ts';
 import { withDatabase } from '../context.ts';
 
 const run = (argv: string[], config: Config, out: Output) =>
-  withDatabase(config, (db) => runCloudflareCommand(argv, { db, config: config.cloudflare, out: (line) => out.line(line) }));
+  withDatabase(config, (db) => runCloudflareCommand(argv, { db, config: config.cloudflare, shield: config.shield, out: (line) => out.line(line) }));
 
 export default [
   defineCommand({

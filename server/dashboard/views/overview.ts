@@ -1,5 +1,6 @@
 // The overview: the last 24 h of attacks, the bans in force, the forms to act on them.
 import { html, query, type Renderable } from '../html.ts';
+import { shieldBanners } from './shield-banner.ts';
 import { attemptsChart, CHART_SIZES, SERIES_COLOURS } from '../chart.ts';
 import { formatCount, formatTime, relativeTime } from '../format.ts';
 import { MAX_BANS_SHOWN, type OverviewData } from '../overview-data.ts';
@@ -22,6 +23,9 @@ function chartSection(d: OverviewData) {
     ${CHART_SIZES.map((size) => attemptsChart(chart, size))}
     ${chart.series.length
       ? html`<ul class="legend" aria-label="Sites">${chart.series.map((s, i) => html`<li><span class="swatch swatch-${i % SERIES_COLOURS.length}" aria-hidden="true"></span>${s.label} <span class="muted">${formatCount(totals[i]!)}</span></li>`)}</ul>`
+      : ''}
+    ${chart.marks?.length
+      ? html`<ul class="legend shield-marks" aria-label="Login shields in this period">${chart.marks.map((m) => html`<li><span class="swatch swatch-shield" aria-hidden="true"></span>${m.label}</li>`)}</ul>`
       : ''}
     <details><summary>Show the numbers as a table</summary>
       <div class="table-scroll"><table>
@@ -122,6 +126,7 @@ export function overviewPage(d: OverviewData, options: { csrf: string; live: boo
       <div><h1>Last 24 hours</h1><p class="muted">${formatTime(d.sinceIso)} – ${formatTime(new Date(d.nowMs).toISOString())} · ${formatCount(d.siteCount)} site${d.siteCount === 1 ? '' : 's'}</p></div>
       ${liveLink}
     </div>
+    ${shieldBanners(d.shields, csrf)}
     <dl class="stats">
       ${stat('Failed attempts', formatCount(d.totals.attempts - d.totals.ignored), d.totals.ignored ? `plus ${formatCount(d.totals.ignored)} from protected addresses, not counted` : 'counted by the jails')}
       ${stat('Attacking IPs', formatCount(d.totals.ips), d.totals.protectedIps ? `plus ${plural(d.totals.protectedIps, 'protected address', 'protected addresses')}, not counted` : undefined)}

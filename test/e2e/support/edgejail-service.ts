@@ -24,6 +24,11 @@ export interface StoryServiceOptions {
   jails: Record<string, unknown>;
   /** Extra `cloudflare` config (retry, polling...). */
   cloudflare?: Record<string, unknown>;
+  /** The `shield` config section; with it the site gets the fake's zone and `siteHost`. */
+  shield?: Record<string, unknown>;
+  /** The site's hostname (`edgejail site set <id> --host`): what its shield rule matches. */
+  siteHost?: string;
+  zoneId?: string;
 }
 
 export interface EventTotals {
@@ -74,7 +79,7 @@ export async function startStoryService(options: StoryServiceOptions): Promise<S
   const tmp = tempDir('edgejail-e2e-');
   const port = await freePort();
   const configFile = join(tmp.dir, 'edgejail.json');
-  writeFileSync(configFile, JSON.stringify({ jails: options.jails, cloudflare: options.cloudflare ?? {} }, null, 2));
+  writeFileSync(configFile, JSON.stringify({ jails: options.jails, cloudflare: options.cloudflare ?? {}, ...(options.shield ? { shield: options.shield } : {}) }, null, 2));
   const env: NodeJS.ProcessEnv = {
     EDGEJAIL_DATA_DIR: tmp.dir,
     EDGEJAIL_CONFIG: configFile,
@@ -86,10 +91,15 @@ export async function startStoryService(options: StoryServiceOptions): Promise<S
     CLOUDFLARE_API_TOKEN: options.fake.token,
     CLOUDFLARE_ACCOUNT_ID: options.fake.accountId,
     CLOUDFLARE_BASE_URL: options.fake.baseURL,
+    ...(options.zoneId ? { CLOUDFLARE_ZONE_ID: options.zoneId } : {}),
   };
   const added = runCli(['site', 'add', 'e2e-wordpress', '--json'], env);
   if (added.status !== 0) throw new Error(`edgejail site add failed: ${added.stderr}`);
   const site = JSON.parse(added.stdout) as { id: string; secret: string };
+  if (options.siteHost) {
+    const set = runCli(['site', 'set', site.id, '--host', options.siteHost], env);
+    if (set.status !== 0) throw new Error(`edgejail site set failed: ${set.stderr}`);
+  }
   if (options.backend === 'list') {
     // The admin's one-time step for lists: the WAF custom rule `ip.src in $edgejail_blocked`.
     const setup = await runCliAsync(['cloudflare', 'setup'], env);

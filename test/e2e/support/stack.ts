@@ -57,6 +57,11 @@ export interface StoryOptions {
   fake?: FakeCloudflareOptions;
   /** See EdgeProxyOptions.onForward. */
   onForward?: (clientIp: string, ray: string) => void;
+  /**
+   * The login shield: its config section, the site's hostname (the edge serves only that
+   * name), and the clearance cookies the edge accepts for a challenge.
+   */
+  shield?: { config: Record<string, unknown>; siteHost: string; clearances: ReadonlySet<string> };
 }
 
 /** A fresh site, service and Cloudflare account in front of a running origin. */
@@ -64,11 +69,17 @@ export async function startStory(origin: Origin, options: StoryOptions): Promise
   const fake = await startFakeCloudflare(options.fake ?? {});
   const closers: Array<() => Promise<void>> = [() => fake.close()];
   try {
-    const service = await startStoryService({ backend: options.backend, fake, jails: options.jails, cloudflare: options.cloudflare });
+    const service = await startStoryService({
+      backend: options.backend, fake, jails: options.jails, cloudflare: options.cloudflare,
+      ...(options.shield ? { shield: options.shield.config, siteHost: options.shield.siteHost, zoneId: fake.zoneId } : {}),
+    });
     closers.unshift(() => service.dispose());
     configurePlugin(origin.paths, { serviceUrl: service.url, siteId: service.site.id, secret: service.site.secret, edgeAddresses: [DEFAULT_EDGE_SOURCE] });
     await runOriginScript(['reset-site'], origin.env);
-    const edge = await startEdgeProxy({ origin: origin.url, isBlocked: (ip) => fake.isBlocked(ip), sourceAddress: DEFAULT_EDGE_SOURCE, onForward: options.onForward });
+    const edge = await startEdgeProxy({
+      origin: origin.url, isBlocked: (ip) => fake.isBlocked(ip), sourceAddress: DEFAULT_EDGE_SOURCE, onForward: options.onForward,
+      ...(options.shield ? { shieldRules: () => fake.customRules('zone'), siteHost: options.shield.siteHost, clearances: options.shield.clearances } : {}),
+    });
     closers.unshift(() => edge.close());
     return {
       backend: options.backend,

@@ -5,6 +5,7 @@ import { CLIENT_IP_HEADER, EDGE_BLOCK_HEADER } from '../edge-proxy.ts';
 
 export type Outcome =
   | 'edge_blocked' // 403 from the edge: the request never reached the origin
+  | 'edge_challenged' // 403 with cf-mitigated: challenge from the edge (a login shield rule)
   | 'origin_blocked' // 403 from the plugin's origin fallback
   | 'login_failed' // WordPress showed the login form again with an error
   | 'logged_in' // 302 with a logged-in cookie
@@ -22,6 +23,7 @@ const ORIGIN_DENY_TEXT = 'too many failed attempts from your address';
 async function classify(res: Response, expectPage: 'login' | 'xmlrpc' | 'page'): Promise<Answer> {
   const body = await res.text();
   const status = res.status;
+  if (status === 403 && res.headers.get('cf-mitigated') === 'challenge') return { outcome: 'edge_challenged', status, body };
   if (status === 403 && res.headers.get(EDGE_BLOCK_HEADER) === 'blocked') return { outcome: 'edge_blocked', status, body };
   if (status === 403 && body.includes(ORIGIN_DENY_TEXT)) return { outcome: 'origin_blocked', status, body };
   if (expectPage === 'login' && status === 302 && res.headers.getSetCookie().some((c) => c.startsWith('wordpress_logged_in_'))) {
@@ -36,13 +38,13 @@ async function classify(res: Response, expectPage: 'login' | 'xmlrpc' | 'page'):
 const headersFor = (ip: string, extra: Record<string, string> = {}) => ({ [CLIENT_IP_HEADER]: ip, ...extra });
 
 /** POST wp-login.php as the login form does. */
-export async function postLogin(base: string, ip: string, username: string, password: string): Promise<Answer> {
+export async function postLogin(base: string, ip: string, username: string, password: string, extraCookie?: string): Promise<Answer> {
   const form = new URLSearchParams({ log: username, pwd: password, 'wp-submit': 'Log In', redirect_to: `${base}/wp-admin/`, testcookie: '1' });
   const res = await fetch(`${base}/wp-login.php`, {
     method: 'POST',
     redirect: 'manual',
     body: form,
-    headers: headersFor(ip, { 'content-type': 'application/x-www-form-urlencoded', cookie: 'wordpress_test_cookie=WP%20Cookie%20check' }),
+    headers: headersFor(ip, { 'content-type': 'application/x-www-form-urlencoded', cookie: `wordpress_test_cookie=WP%20Cookie%20check${extraCookie ? `; ${extraCookie}` : ''}` }),
   });
   return classify(res, 'login');
 }
