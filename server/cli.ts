@@ -12,6 +12,7 @@ import { ALLOWLIST_USAGE, runAllowlistCommand } from './cli-allowlist.ts';
 import { runCloudflareCommand } from './cloudflare/commands.ts';
 import { enforcementStateOf, cloudflareActionsFor, placementOf } from './store/enforcement.ts';
 import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
+import { runImportCommand } from './fail2ban/import.ts';
 
 const USAGE = `usage: edgejail <command>
 
@@ -34,6 +35,8 @@ ${ALLOWLIST_USAGE}
   shield up <site> [--for <duration>] [--reason <text>]   raise a site's login shield
   shield down <site>
   shield status [--json]
+  import fail2ban [/var/lib/fail2ban/fail2ban.sqlite3] [--jails a,b] [--dry-run]
+                                      fail2ban's bans: running ones enforced, ended ones as history
 
 Environment: EDGEJAIL_CONFIG, EDGEJAIL_DATA_DIR, EDGEJAIL_HOST, EDGEJAIL_PORT, EDGEJAIL_ADMIN_TOKEN,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, EDGEJAIL_CF_BACKEND.`;
@@ -45,7 +48,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force']);
+const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force', 'dry-run']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -201,6 +204,8 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'site':
         return await siteCommand(config, args);
+      case 'import':
+        return await withCore(config, (core) => runImportCommand(core, args.positional.slice(1), args.flags, { print, fail }));
       case 'shield':
         return await withCore(config, (core) => shieldCommand(core, args.positional.slice(1), args.flags, { print, fail }));
       case 'ban':

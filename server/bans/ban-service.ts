@@ -228,6 +228,33 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
     },
 
     /**
+     * A ban another tool placed (fail2ban's database), with its own times and ban count: still
+     * running, it is enforced like any other; ended, it is kept as history (for escalation).
+     * A ban of that jail with the same start or end already stored is left alone (imports repeat).
+     */
+    importBan(input: { ipKey: string; jail: string; reason: string; banCount: number; startedAtMs: number; expiresAtMs: number; actor: string }):
+      { outcome: 'active' | 'history' | 'present'; ban: BanRow } {
+      const nowMs = now();
+      const created = iso(input.startedAtMs);
+      const expires = iso(input.expiresAtMs);
+      return transaction(() => {
+        const present = store.bansForIpKey(input.ipKey).find((b) => b.jail === input.jail && (b.created_at === created || b.expires_at === expires));
+        if (present) return { outcome: 'present' as const, ban: present };
+        const row = { ip_key: input.ipKey, jail: input.jail, reason: input.reason, trigger_event_ids: null, ban_count: input.banCount, created_at: created, expires_at: expires };
+        if (input.expiresAtMs > nowMs) {
+          const ban = insertBan(row, input.actor, { ban_count: input.banCount, imported: true });
+          applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail: input.jail, createdAtMs: input.startedAtMs, expiresAtMs: input.expiresAtMs, liftedAtMs: null }, nowMs), nowMs);
+          return { outcome: 'active' as const, ban };
+        }
+        const id = store.insertBan(row);
+        store.liftBan(id, expires, 'expiry');
+        store.audit({ at: iso(nowMs), actor: input.actor, action: 'import', ip_key: input.ipKey, ban_id: id, detail: { jail: input.jail, reason: input.reason, ban_count: input.banCount, created_at: created, expires_at: expires } });
+        observeBan(jails, { ipKey: input.ipKey, jail: input.jail, createdAtMs: input.startedAtMs, expiresAtMs: input.expiresAtMs, liftedAtMs: null }, nowMs);
+        return { outcome: 'history' as const, ban: store.banById(id)! };
+      });
+    },
+
+    /**
      * Lifts every active ban on ipKey, or only those of `jail` (one fail2ban jail's unban leaves
      * another's ban standing); returns the bans lifted (empty when none was active).
      */

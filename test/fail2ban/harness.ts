@@ -21,6 +21,8 @@ export interface JailSpec {
   bantime?: number;
   /** The action line; default none (fail2ban only records bans in its database). */
   action?: string;
+  /** More `key = value` lines for the jail. */
+  extra?: string[];
 }
 
 export interface Fail2ban {
@@ -71,6 +73,7 @@ export function createFail2ban(dir: string, jails: JailSpec[]): Fail2ban {
           'findtime = 600',
           `bantime = ${j.bantime ?? 3600}`,
           `action = ${j.action ?? ''}`,
+          ...(j.extra ?? []),
           '',
         ].join('\n');
       })
