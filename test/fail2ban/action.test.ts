@@ -43,7 +43,7 @@ const activeBans = async (ip: string) => {
 const auditOf = (ip: string) =>
   app.core.db.prepare('SELECT actor, action FROM audit_log WHERE ip_key = ? ORDER BY id').all(ip) as Array<{ actor: string; action: string }>;
 
-test('actionstart checked the service and the token: fail2ban started its jails with the action', TIMEOUT, async () => {
+test('fail2ban loads the shipped action and starts both jails with it', TIMEOUT, async () => {
   const status = await f2b.client('status');
   assert.match(status, /wordpress-hard/);
   assert.match(status, /sshd/);
@@ -107,4 +107,11 @@ test('fail2ban\'s restart neither unbans nor stacks: its re-bans from the databa
   assert.deepEqual(after.map((b) => [b.id, b.expires_at]), [[before!.id, before!.expires_at]], 'the same ban, ending when it always would have');
   assert.deepEqual(auditOf(ip).map((a) => a.action), ['ban']);
   assert.doesNotMatch(f2b.serverLog(), /ERROR/, f2b.serverLog());
+});
+
+test('a ban EdgeJail refuses (a protected address) fails the action: fail2ban logs it, never a silent success', TIMEOUT, async () => {
+  f2b.fail('wordpress-hard', '10.0.0.7');
+  f2b.fail('wordpress-hard', '10.0.0.7');
+  await waitFor(() => /ERROR\s+Failed to execute ban jail 'wordpress-hard' action 'edgejail' info 'ActionInfo\(\{'ip': '10\.0\.0\.7'/.test(f2b.serverLog()));
+  assert.equal(app.core.bans.currentBan('10.0.0.7'), null);
 });
