@@ -151,9 +151,13 @@ export function parseLine(line: string, format: LogFormat, ctx: ParseContext): P
   }
 }
 
-/** A stable event id for the line at `offset` of one file: re-reading it after a crash is a duplicate, not a new attempt. */
-export function lineEventId(fileIdentity: string, offset: number): string {
-  const h = createHash('sha256').update(`${fileIdentity}\u0000${offset}`).digest('hex');
+/**
+ * A stable event id for a line at `offset` of one file: re-reading it after a crash is a
+ * duplicate, not a new attempt. The text is part of it: after a truncation, new lines come
+ * at the same offsets of the same file.
+ */
+export function lineEventId(fileIdentity: string, offset: number, text: string): string {
+  const h = createHash('sha256').update(`${fileIdentity}\u0000${offset}\u0000${text}`).digest('hex');
   // Laid out as a version-8 (custom) UUID, which the event contract accepts.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -58,8 +58,9 @@ for (const [name, format, line, want] of ROWS) {
 }
 
 test('line event ids are stable per file and offset, distinct otherwise, and valid event UUIDs', () => {
-  assert.equal(lineEventId('dev:ino', 10), lineEventId('dev:ino', 10));
-  assert.notEqual(lineEventId('dev:ino', 10), lineEventId('dev:ino', 11));
-  assert.notEqual(lineEventId('dev:ino', 10), lineEventId('dev:other', 10));
-  for (let i = 0; i < 50; i++) assert.ok(z.uuid().safeParse(lineEventId('f', i)).success, lineEventId('f', i));
+  assert.equal(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:ino', 10, 'a'));
+  assert.notEqual(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:ino', 11, 'a'));
+  assert.notEqual(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:other', 10, 'a'));
+  assert.notEqual(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:ino', 10, 'b'), 'a new line at that offset after a truncation');
+  for (let i = 0; i < 50; i++) assert.ok(z.uuid().safeParse(lineEventId('f', i, 'x')).success, lineEventId('f', i, 'x'));
 });
