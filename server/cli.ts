@@ -13,6 +13,7 @@ import { runCloudflareCommand } from './cloudflare/commands.ts';
 import { enforcementStateOf, cloudflareActionsFor, placementOf } from './store/enforcement.ts';
 import { applySiteZone, shieldCommand, siteSetCommand, siteZoneFromFlags } from './shield/commands.ts';
 import { runImportCommand } from './fail2ban/import.ts';
+import { runTailCommand } from './logtail/command.ts';
 
 const USAGE = `usage: edgejail <command>
 
@@ -37,6 +38,8 @@ ${ALLOWLIST_USAGE}
   shield status [--json]
   import fail2ban [/var/lib/fail2ban/fail2ban.sqlite3] [--jails a,b] [--dry-run]
                                       fail2ban's bans: running ones enforced, ended ones as history
+  tail --site <id> [--format nginx|apache|wp-fail2ban|auto] [--from-start] FILE…
+                                      read web-server / WP fail2ban logs as the plugin's events
 
 Environment: EDGEJAIL_CONFIG, EDGEJAIL_DATA_DIR, EDGEJAIL_HOST, EDGEJAIL_PORT, EDGEJAIL_ADMIN_TOKEN,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, EDGEJAIL_CF_BACKEND.`;
@@ -48,7 +51,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force', 'dry-run']);
+const BOOLEAN_FLAGS = new Set(['json', 'all', 'help', 'force', 'dry-run', 'from-start']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -204,6 +207,8 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'site':
         return await siteCommand(config, args);
+      case 'tail':
+        return await withCore(config, (core) => runTailCommand(core, args.positional.slice(1), args.flags, { print, fail }));
       case 'import':
         return await withCore(config, (core) => runImportCommand(core, args.positional.slice(1), args.flags, { print, fail }));
       case 'shield':
