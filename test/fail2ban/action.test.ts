@@ -26,6 +26,7 @@ before(async () => {
   f2b = createFail2ban(join(tmp.dir, 'f2b'), [
     { name: 'wordpress-hard', action },
     { name: 'sshd', action, bantime: 7200 },
+    { name: 'forever', action, bantime: -1 },
   ]);
   await f2b.start();
 }, TIMEOUT);
@@ -63,6 +64,18 @@ test('two failure lines make an EdgeJail ban of jail fail2ban:<name>, with fail2
   const seconds = (Date.parse(ban!.expires_at) - Date.now()) / 1000;
   assert.ok(seconds > 3000 && seconds <= 3600, `expires in ${seconds}s`);
   assert.deepEqual(auditOf('203.0.113.21'), [{ actor: 'fail2ban:wordpress-hard', action: 'ban' }]);
+});
+
+test('fail2ban\'s bantime -1 becomes permanent_bantime (365 days by default, EdgeJail\'s cap)', TIMEOUT, async () => {
+  f2b.fail('forever', '203.0.113.24');
+  f2b.fail('forever', '203.0.113.24');
+  const [ban] = await waitFor(async () => {
+    const bans = await activeBans('203.0.113.24');
+    return bans.length ? bans : undefined;
+  });
+  assert.equal(ban!.jail, 'fail2ban:forever');
+  const days = (Date.parse(ban!.expires_at) - Date.now()) / 86_400_000;
+  assert.ok(days > 364.9 && days <= 365.001, `expires in ${days} days`);
 });
 
 test('two jails ban one IP: two bans, one enforcement row; one jail\'s unbanip leaves the other\'s ban', TIMEOUT, async () => {
