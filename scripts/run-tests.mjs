@@ -42,7 +42,7 @@ const phpunitCounts = (out) => {
 };
 
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
-const nodeSuites = ['unit', 'http', 'fake-cloudflare', 'cloudflare'];
+const nodeSuites = ['unit', 'http', 'fake-cloudflare', 'cloudflare', 'fail2ban'];
 for (const suite of nodeSuites) {
   const files = findTests(join(root, 'test', suite)).sort();
   if (files.length) run(suite, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], nodeCounts);

@@ -30,6 +30,12 @@ export class BanDurationError extends Error {
   readonly code = 'invalid_duration';
 }
 
+/** A ban whose time was up before it arrived (a tool re-sending an old ban): nothing to enforce; a 409. */
+export class BanEndedError extends Error {
+  readonly statusCode = 409;
+  readonly code = 'ban_already_ended';
+}
+
 export type ManualBanResult =
   | { outcome: 'banned'; ban: BanRow; extended: false }
   | { outcome: 'extended'; ban: BanRow; extended: true; previousExpiresAt: string }
@@ -180,15 +186,28 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
      * A manual ban. It extends the manual ban already on that ip_key rather than stacking
      * another, never shortens it, and applies any recidive ban it brings.
      */
-    manualBan(input: { ipKey: string; durationSeconds: number; reason: string; actor: string }): ManualBanResult {
+    manualBan(input: {
+      ipKey: string;
+      durationSeconds: number;
+      reason: string;
+      actor: string;
+      /** Another tool's jail (fail2ban:<name>): its ban is kept apart from the manual one. Default: manual. */
+      jail?: string;
+      /** When the ban began, if before now (a tool re-sending a live ban); it ends durationSeconds after. */
+      startedAtMs?: number;
+    }): ManualBanResult {
       if (!Number.isFinite(input.durationSeconds) || input.durationSeconds <= 0) {
         throw new BanDurationError(`duration must be longer than 0 s`);
       }
       if (input.durationSeconds > MAX_BAN_SECONDS) throw new BanDurationError(`duration: ${banDurationCapMessage(input.durationSeconds)}`);
       const nowMs = now();
-      const expiresAtMs = nowMs + Math.round(input.durationSeconds) * 1000;
+      const jail = input.jail ?? MANUAL_JAIL;
+      // A start up to a second ahead is the other tool's rounding to whole seconds, kept so its re-bans match; further is a clock it cannot have.
+      const startMs = Math.round(Math.min(input.startedAtMs ?? nowMs, nowMs + 1000));
+      const expiresAtMs = startMs + Math.round(input.durationSeconds) * 1000;
+      if (expiresAtMs <= nowMs) throw new BanEndedError(`the ban began at ${iso(input.startedAtMs!)} and ended at ${iso(expiresAtMs)}; nothing to enforce`);
       return transaction((): ManualBanResult => {
-        const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === MANUAL_JAIL);
+        const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === jail);
         if (existing) {
           if (Date.parse(existing.expires_at) >= expiresAtMs) return { outcome: 'already_longer', ban: existing, extended: false };
           store.extendBan(existing.id, iso(expiresAtMs), input.reason);
@@ -198,21 +217,51 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
           return { outcome: 'extended', ban: store.banById(existing.id)!, extended: true, previousExpiresAt: existing.expires_at };
         }
         const ban = insertBan(
-          { ip_key: input.ipKey, jail: MANUAL_JAIL, reason: input.reason, trigger_event_ids: null, ban_count: 1, created_at: iso(nowMs), expires_at: iso(expiresAtMs) },
+          { ip_key: input.ipKey, jail, reason: input.reason, trigger_event_ids: null, ban_count: 1, created_at: iso(nowMs), expires_at: iso(expiresAtMs) },
           input.actor,
           { duration_seconds: input.durationSeconds },
         );
         // A manual ban counts towards recidive like any other: apply what it brings.
-        applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail: MANUAL_JAIL, createdAtMs: nowMs, expiresAtMs, liftedAtMs: null }, nowMs), nowMs);
+        applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail, createdAtMs: nowMs, expiresAtMs, liftedAtMs: null }, nowMs), nowMs);
         return { outcome: 'banned', ban, extended: false };
       });
     },
 
-    /** Lifts every active ban on ipKey; returns the bans lifted (empty when none was active). */
-    unban(ipKey: string, actor: string): BanRow[] {
+    /**
+     * A ban another tool placed (fail2ban's database), with its own times and ban count: still
+     * running, it is enforced like any other; ended, it is kept as history (for escalation).
+     * A ban of that jail with the same start or end already stored is left alone (imports repeat).
+     */
+    importBan(input: { ipKey: string; jail: string; reason: string; banCount: number; startedAtMs: number; expiresAtMs: number; actor: string }):
+      { outcome: 'active' | 'history' | 'present'; ban: BanRow } {
+      const nowMs = now();
+      const created = iso(input.startedAtMs);
+      const expires = iso(input.expiresAtMs);
+      return transaction(() => {
+        const present = store.bansForIpKey(input.ipKey).find((b) => b.jail === input.jail && (b.created_at === created || b.expires_at === expires));
+        if (present) return { outcome: 'present' as const, ban: present };
+        const row = { ip_key: input.ipKey, jail: input.jail, reason: input.reason, trigger_event_ids: null, ban_count: input.banCount, created_at: created, expires_at: expires };
+        if (input.expiresAtMs > nowMs) {
+          const ban = insertBan(row, input.actor, { ban_count: input.banCount, imported: true });
+          applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail: input.jail, createdAtMs: input.startedAtMs, expiresAtMs: input.expiresAtMs, liftedAtMs: null }, nowMs), nowMs);
+          return { outcome: 'active' as const, ban };
+        }
+        const id = store.insertBan(row);
+        store.liftBan(id, expires, 'expiry');
+        store.audit({ at: iso(nowMs), actor: input.actor, action: 'import', ip_key: input.ipKey, ban_id: id, detail: { jail: input.jail, reason: input.reason, ban_count: input.banCount, created_at: created, expires_at: expires } });
+        observeBan(jails, { ipKey: input.ipKey, jail: input.jail, createdAtMs: input.startedAtMs, expiresAtMs: input.expiresAtMs, liftedAtMs: null }, nowMs);
+        return { outcome: 'history' as const, ban: store.banById(id)! };
+      });
+    },
+
+    /**
+     * Lifts every active ban on ipKey, or only those of `jail` (one fail2ban jail's unban leaves
+     * another's ban standing); returns the bans lifted (empty when none was active).
+     */
+    unban(ipKey: string, actor: string, jail?: string): BanRow[] {
       const at = iso(now());
       const lifted = transaction(() => {
-        const bans = store.activeBansForIpKey(ipKey);
+        const bans = store.activeBansForIpKey(ipKey).filter((b) => jail === undefined || b.jail === jail);
         for (const ban of bans) {
           if (store.liftBan(ban.id, at, actor)) activeBans--;
           store.audit({ at, actor, action: 'unban', ip_key: ipKey, ban_id: ban.id, detail: { jail: ban.jail } });
@@ -223,7 +272,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
         }
         return bans;
       });
-      if (lifted.length) observeUnban(jails, ipKey, null);
+      if (lifted.length) observeUnban(jails, ipKey, jail ?? null);
       return lifted;
     },
 

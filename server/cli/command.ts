@@ -22,7 +22,12 @@ export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
   readonly optional?: boolean;
+  /** The last positional only: it takes every remaining word, joined by NUL (see restOf). */
+  readonly variadic?: boolean;
 }
+
+/** The words a variadic positional took. */
+export const restOf = (value: string | undefined): string[] => (value ? value.split('\u0000') : []);
 
 type OptionValues<O extends Record<string, OptionSpec>> = {
   [K in keyof O]: O[K]['type'] extends 'string' ? string | undefined : boolean;

@@ -42,12 +42,12 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedComman
   }
 
   const args: Record<string, string | undefined> = {};
-  command.positionals.forEach((spec, i) => (args[spec.name] = positionals[i]));
+  command.positionals.forEach((spec, i) => (args[spec.name] = spec.variadic ? positionals.slice(i).join('\u0000') || undefined : positionals[i]));
   const missing = command.positionals.filter((spec) => !spec.optional && (args[spec.name] === undefined || args[spec.name] === ''));
   if (missing.length) {
     throw new UsageError(`missing ${missing.map((m) => `<${m.name}>, ${m.description}`).join('; and ')}`);
   }
-  const extra = positionals.slice(command.positionals.length);
+  const extra = command.positionals.at(-1)?.variadic ? [] : positionals.slice(command.positionals.length);
   if (extra.length) {
     const quoting = Object.values(command.options).some((o) => o.type === 'string') ? '; quote a value that has spaces' : '';
     throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => `"${w}"`).join(' ')}${quoting}`);

@@ -7,6 +7,14 @@ import { normaliseIp, parseCidr } from '../jail/ip.ts';
 export const IP_TEXT = { pattern: /^[0-9A-Fa-f:.]+$/, maxLength: 64 } as const;
 export const CIDR_TEXT = { pattern: /^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?$/, maxLength: 64 } as const;
 
+/** fail2ban's jail names (sshd, wordpress-hard, nginx-http-auth, apache-auth.local), under the tool's prefix. */
+export const EXTERNAL_JAIL_RE = /^fail2ban:[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+export const externalJailSchema = z
+  .string()
+  .max(73, { abort: true })
+  .regex(EXTERNAL_JAIL_RE, 'must be "fail2ban:<jail name>" (letters, digits, _ . @ -)')
+  .meta({ description: 'fail2ban:<jail name>, for a ban a fail2ban jail decided' });
+
 export const manualBanSchema = z.strictObject({
   ip: z.string().max(IP_TEXT.maxLength, { abort: true }).regex(IP_TEXT.pattern, { message: 'must be an IPv4 or IPv6 address', abort: true }).refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address'),
   /** Absent: the config's manual_ban_duration (1h unless set). */
@@ -15,6 +23,17 @@ export const manualBanSchema = z.strictObject({
     .optional()
     .meta({ description: "Seconds, or 90s, 10m, 1h, 7d, 2w; default: the service's manual_ban_duration (1h unless configured)" }),
   reason: z.string().trim().min(1).max(500).default('manual ban'),
+  /** A ban another tool decided (fail2ban's action): kept apart from the manual ban and from that tool's other jails. */
+  jail: externalJailSchema.optional(),
+  /**
+   * When the ban began (Unix seconds, fractions allowed): the ban ends at banned_at + duration. fail2ban re-sends
+   * its live bans on every start with their first ban time, so a re-ban ends when the ban always would have.
+   */
+  banned_at: z
+    .number()
+    .positive()
+    .optional()
+    .meta({ description: 'Unix seconds the ban began (default: now); the ban ends duration after it. fail2ban passes <time>.' }),
 });
 export type ManualBan = z.infer<typeof manualBanSchema>;
 
@@ -27,4 +46,9 @@ export const allowlistEntrySchema = z.strictObject({
 
 export const banListQuerySchema = z.strictObject({
   state: z.enum(['active', 'all']).default('active'),
+});
+
+export const unbanQuerySchema = z.strictObject({
+  /** Lifts only that jail's ban: one fail2ban jail's unban must not lift another's (or an admin's) ban on the IP. */
+  jail: externalJailSchema.optional(),
 });

@@ -2,7 +2,7 @@
 // routes themselves parse with. The OpenAPI document is built from this table; a test
 // fails when a registered route has no entry here, or an entry has no route.
 import type { z } from 'zod';
-import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
+import { allowlistEntrySchema, banListQuerySchema, manualBanSchema, unbanQuerySchema } from '../contract/admin.ts';
 import { eventBatchSchema } from '../contract/events.ts';
 import * as R from './schemas.ts';
 import { SHIELD_REQUEST_COMPONENTS, SHIELD_RESPONSE_COMPONENTS, SHIELD_ROUTE_DOCS } from '../routes/shield.ts';
@@ -124,6 +124,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       201: { description: 'Banned', schema: R.manualBanResponseSchema },
       200: { description: 'The existing manual ban was extended, or already reaches further (outcome already_longer: left as it was)', schema: R.manualBanResponseSchema },
       400: error('A field is wrong (`invalid_payload`)'),
+      409: error('banned_at + duration is already past: nothing to enforce (`ban_already_ended`)'),
       422: error('The address is protected: allowlisted, loopback, private or Cloudflare (`ip_not_bannable`)'),
       ...ADMIN_ERRORS,
     },
@@ -135,10 +136,12 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     tag: 'Admin',
     auth: 'admin',
     summary: 'Lift every active ban on an IP',
+    description: 'With `jail=fail2ban:<name>`, only the bans of that jail: the other jails\' bans on the IP stay.',
     params: IP_PARAM,
+    query: unbanQuerySchema,
     responses: {
       200: { description: 'Lifted', schema: R.unbanResponseSchema },
-      400: error('Not an IP address or prefix (`invalid_ip`)'),
+      400: error('Not an IP address or prefix (`invalid_ip`), or a bad jail (`invalid_query`)'),
       404: error('No active ban (`not_banned`)'),
       ...ADMIN_ERRORS,
     },

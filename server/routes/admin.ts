@@ -1,7 +1,7 @@
 // The admin API: bans, per-IP history, allowlist, sites, status. Bearer-token only.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { allowlistEntrySchema, banListQuerySchema, manualBanSchema } from '../contract/admin.ts';
+import { allowlistEntrySchema, banListQuerySchema, manualBanSchema, unbanQuerySchema } from '../contract/admin.ts';
 import { describeZodError } from '../contract/events.ts';
 import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
@@ -42,7 +42,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const { ip, ipKey, protectedBy } = core.judgeAddress(input.ip)!;
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
     const durationSeconds = input.duration ?? core.config.manual_ban_duration;
-    const result = core.bans.manualBan({ ipKey, durationSeconds, reason: input.reason, actor: 'admin:api' });
+    // A ban fail2ban decided is audited as that jail's, and kept apart from the admin's manual ban.
+    const result = core.bans.manualBan({
+      ipKey,
+      durationSeconds,
+      reason: input.reason,
+      actor: input.jail ?? 'admin:api',
+      jail: input.jail,
+      // Whole seconds, as fail2ban's database keeps them: its re-ban on start then ends at the same instant.
+      startedAtMs: input.banned_at === undefined ? undefined : Math.round(input.banned_at) * 1000,
+    });
     const message =
       result.outcome === 'banned'
         ? `banned ${ipKey} until ${result.ban.expires_at}`
@@ -56,8 +65,9 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { ip: string } }>('/v1/bans/:ip', async (request) => {
     const ipKey = ipKeyFromParam(request.params.ip);
-    const lifted = core.bans.unban(ipKey, 'admin:api');
-    if (!lifted.length) throw new HttpError(404, 'not_banned', `${ipKey} has no active ban`);
+    const { jail } = parse(unbanQuerySchema, request.query, 'invalid_query');
+    const lifted = core.bans.unban(ipKey, jail ?? 'admin:api', jail);
+    if (!lifted.length) throw new HttpError(404, 'not_banned', `${ipKey} has no active ban${jail ? ` from ${jail}` : ''}`);
     return { ip_key: ipKey, lifted: lifted.length, bans: lifted.map((b) => b.id) };
   });
 

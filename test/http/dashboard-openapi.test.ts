@@ -59,7 +59,7 @@ test('the document is OpenAPI 3.1 and every $ref resolves', () => {
   assert.deepEqual(doc.components.schemas.ManualBanRequest.required, ['ip']);
   assert.deepEqual(doc.paths['/v1/bans'].post.security, [{ adminToken: [] }]);
   assert.deepEqual(doc.paths['/v1/events'].post.security, [{ siteId: [], siteTimestamp: [], siteSignature: [] }]);
-  assert.deepEqual(doc.paths['/v1/bans/{ip}'].delete.parameters.map((p: any) => [p.name, p.in]), [['ip', 'path']]);
+  assert.deepEqual(doc.paths['/v1/bans/{ip}'].delete.parameters.map((p: any) => [p.name, p.in]), [['ip', 'path'], ['jail', 'query']]);
   assert.deepEqual(doc.paths['/v1/bans'].get.parameters.map((p: any) => [p.name, p.in, p.schema.enum]), [['state', 'query', ['active', 'all']]]);
 });
 

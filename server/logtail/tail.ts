@@ -1,0 +1,110 @@
+// `edgejail tail`: log files → events → the same ingest path as the plugin's webhook (jails,
+// audit, decisions). Each poll's events and the files' new offsets commit together.
+import { eventSchema, MAX_EVENTS_PER_BATCH, type AttemptEvent } from '../contract/events.ts';
+import type { Core } from '../core.ts';
+import { ingestBatch } from '../ingest/ingest-batch.ts';
+import { CidrSet } from '../jail/ip.ts';
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from '../jail/never-ban.ts';
+import type { SiteRow } from '../store/store.ts';
+import { createLogOffsetStore } from '../store/log-offsets.ts';
+import { createFollower, type Follower } from './follower.ts';
+import { lineEventId, parseLine, type LogFormat } from './parse.ts';
+
+export interface TailStats {
+  lines: number;
+  events: number;
+  ignored: number;
+  unparsed: number;
+  bans: number;
+}
+
+export interface TailOptions {
+  site: SiteRow;
+  files: string[];
+  format: LogFormat;
+  fromStart: boolean;
+  /** Sampled unparsable lines and rotations; never the whole flood. */
+  log: (message: string) => void;
+}
+
+const SAMPLE_EVERY = 1000;
+
+export function createTailer(core: Core, options: TailOptions) {
+  const offsets = createLogOffsetStore(core.db);
+  const cloudflare = new CidrSet([...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]);
+  const isCloudflare = (ip: string) => cloudflare.contains(ip);
+  const followers: Array<{ path: string; follower: Follower }> = options.files.map((path) => ({
+    path,
+    follower: createFollower(path, offsets.get(path), { fromStart: options.fromStart }),
+  }));
+  const stats: TailStats = { lines: 0, events: 0, ignored: 0, unparsed: 0, bans: 0 };
+
+  function unparsed(path: string, text: string, reason: string): void {
+    if (stats.unparsed++ % SAMPLE_EVERY === 0) {
+      options.log(`${path}: cannot read a line (${reason}; ${stats.unparsed} so far, 1 in ${SAMPLE_EVERY} shown): ${JSON.stringify(text.slice(0, 200))}`);
+    }
+  }
+
+  /** Reads what is new in every file and ingests it; returns the number of lines read. */
+  function pollOnce(): number {
+    let read = 0;
+    for (const { path, follower } of followers) {
+      const { lines, position, rotated } = follower.poll();
+      if (rotated) options.log(`${path}: ${rotated === 'renamed' ? 'rotated (a new file at the path)' : 'truncated'}; reading it from the start`);
+      if (!position) continue;
+      const nowMs = core.now();
+      const events: AttemptEvent[] = [];
+      for (const line of lines) {
+        const parsed = parseLine(line.text, options.format, { isCloudflare, nowMs });
+        if (parsed.kind === 'unparsed') {
+          unparsed(path, line.text, parsed.reason);
+          continue;
+        }
+        if (parsed.kind === 'ignored') {
+          stats.ignored++;
+          continue;
+        }
+        const e = parsed.event;
+        // A time ahead of ours (a skewed clock) is read as now, as the webhook would refuse it.
+        const candidate = {
+          id: lineEventId(line.identity, line.offset, line.text),
+          type: e.type,
+          ip: e.ip,
+          occurred_at: new Date(Math.min(e.occurredAtMs, nowMs)).toISOString(),
+          username: e.username,
+          user_agent: e.userAgent?.slice(0, 512) ?? null,
+          path: e.path,
+          weight: e.weight,
+        };
+        const valid = eventSchema.safeParse(candidate);
+        if (!valid.success || valid.data.type === 'hello') {
+          unparsed(path, line.text, 'not a valid event');
+          continue;
+        }
+        events.push(valid.data as AttemptEvent);
+      }
+      read += lines.length;
+      stats.lines += lines.length;
+      core.bans.transaction(() => {
+        for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
+          const outcome = ingestBatch(
+            { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
+            options.site,
+            { events: events.slice(i, i + MAX_EVENTS_PER_BATCH) },
+            nowMs,
+          );
+          stats.events += outcome.response.accepted;
+          stats.bans += outcome.bansCreated;
+        }
+        offsets.set(position, new Date(nowMs).toISOString());
+      });
+    }
+    return read;
+  }
+
+  return {
+    pollOnce,
+    stats: () => ({ ...stats }),
+    close: () => followers.forEach((f) => f.follower.close()),
+  };
+}
