@@ -75,4 +75,16 @@ class EventShapeTest extends EdgeJail_Test_Case {
 		$this->assertTrue( $requests[0]['signature_valid'] );
 		$this->assertSame( array( 'hello' ), array_column( $requests[0]['events'], 'type' ) );
 	}
+
+	public function test_a_second_hello_in_one_request_is_sent_once_and_without_a_weight() {
+		$reporter = EdgeJail_Plugin::instance()->reporter();
+		self::discard_pending();
+		$reporter->record( EdgeJail_Event_Builder::hello(), 'hello' );
+		$reporter->record( EdgeJail_Event_Builder::hello(), 'hello' );
+		$pending = $reporter->pending();
+		self::discard_pending();
+		$this->assertCount( 1, $pending );
+		// The contract's hello has no weight: with one, the service refuses the whole batch.
+		$this->assertArrayNotHasKey( 'weight', $pending[0] );
+	}
 }

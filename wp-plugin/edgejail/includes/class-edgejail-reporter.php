@@ -104,8 +104,12 @@ class EdgeJail_Reporter {
 	 */
 	public function record( array $event, $aggregate_key = null ) {
 		if ( null !== $aggregate_key && isset( $this->aggregates[ $aggregate_key ] ) ) {
-			$index                   = $this->aggregates[ $aggregate_key ];
-			$this->pending[ $index ] = EdgeJail_Event_Builder::add_weight( $this->pending[ $index ], isset( $event['weight'] ) ? $event['weight'] : 1 );
+			$index = $this->aggregates[ $aggregate_key ];
+			// An event without a weight (hello) is the same event again: sent once. Adding a
+			// weight to it would make the service refuse it, and with it the whole batch.
+			if ( isset( $this->pending[ $index ]['weight'] ) ) {
+				$this->pending[ $index ] = EdgeJail_Event_Builder::add_weight( $this->pending[ $index ], isset( $event['weight'] ) ? $event['weight'] : 1 );
+			}
 			return;
 		}
 		$this->pending[] = $event;

@@ -205,7 +205,7 @@ class EdgeJail_Self_Unlock {
 	 * The 403 of a banned address at wp-login.php, with the form.
 	 */
 	public function deny_page() {
-		$this->page( 403, __( 'Too many failed attempts from your address.', 'edgejail' ) );
+		$this->page( 403, __( 'Forbidden: too many failed attempts from your address.', 'edgejail' ) );
 	}
 
 	/**
