@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Bundles the service into dist/server/main.mjs for `npm start`. Running the TypeScript
+// Bundles the service into dist/server/main.mjs for `npm start`, and the CLI beside it. Running the TypeScript
 // through tsx costs a loader thread and about 60 MB more resident memory; a service that
-// exists to prevent OOMs should not pay that in production. Tests and the CLI run the
-// sources directly; dependencies stay in node_modules (not bundled).
+// exists to prevent OOMs should not pay that in production. Tests run the sources
+// directly; dependencies stay in node_modules (not bundled).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { readdirSync, rmSync } from 'node:fs';
@@ -11,10 +11,8 @@ import { join } from 'node:path';
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Stale chunks of an earlier build would otherwise pile up beside the new ones.
 rmSync(join(root, 'dist/server/cli'), { recursive: true, force: true });
-await build({
+const common = {
   absWorkingDir: root,
-  // The dashboard's query worker is its own entry: a worker thread loads a file.
-  entryPoints: { main: 'server/main.ts', 'aggregates-worker': 'server/store/aggregates-worker.ts' },
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -24,6 +22,11 @@ await build({
   packages: 'external',
   sourcemap: true,
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  // The dashboard's query worker is its own entry: a worker thread loads a file.
+  entryPoints: { main: 'server/main.ts', 'aggregates-worker': 'server/store/aggregates-worker.ts' },
 });
 
 // The CLI: its dispatcher finds the commands by listing cli/commands/, so each command is its
@@ -31,18 +34,9 @@ await build({
 // the time tsx needs to load and compile the sources; server/bin/edgejail.js runs it while
 // it is newer than every source file.
 await build({
-  absWorkingDir: root,
+  ...common,
   entryPoints: ['server/cli.ts', ...readdirSync(join(root, 'server/cli/commands')).filter((f) => f.endsWith('.ts')).map((f) => `server/cli/commands/${f}`)],
   outbase: 'server',
-  outdir: 'dist/server',
-  outExtension: { '.js': '.mjs' },
   chunkNames: 'cli/chunks/[name]-[hash]',
-  bundle: true,
   splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
 });

@@ -44,16 +44,18 @@ export interface ReconcileReport {
   /** List placement only: whether the WAF rule that makes list items block is in place. */
   blockRule?: { state: 'present' | 'missing' | 'unknown'; detail: string };
   /** The login shield's rules, reconciled zone by zone. */
-  shield?: {
-    zones: number;
-    seen: number;
-    orphansRemoved: number;
-    missingReapplied: number;
-    idsRepaired: number;
-    outdatedQueued: number;
-    skippedBusy: number;
-    errors: string[];
-  };
+  shield?: ShieldReconcileReport;
+}
+
+export interface ShieldReconcileReport {
+  zones: number;
+  seen: number;
+  orphansRemoved: number;
+  missingReapplied: number;
+  idsRepaired: number;
+  outdatedQueued: number;
+  skippedBusy: number;
+  errors: string[];
 }
 
 export const driftCount = (r: ReconcileReport) =>

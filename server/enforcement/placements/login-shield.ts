@@ -5,6 +5,7 @@
 // through the outbox like any ban; the reconciler calls `reconcile` with the rest.
 // Only rules whose description carries our tag are ever edited or deleted.
 import type { CloudflareApi } from '../../cloudflare/api.ts';
+import type { ShieldReconcileReport } from '../types.ts';
 import { createShieldRulesApi, shieldExpression, type ShieldPart, type ShieldRule, type ShieldRuleSpec } from '../../cloudflare/shield-rules.ts';
 import type { Db } from '../../store/db.ts';
 import { createShieldStore, type ShieldRuleRow, type ShieldRuleState } from '../../store/shields.ts';
@@ -26,17 +27,6 @@ export interface ShieldPlacementOptions {
   defaultZoneId: string | null;
   now: () => number;
   logger: Logger;
-}
-
-export interface ShieldReconcileReport {
-  zones: number;
-  seen: number;
-  orphansRemoved: number;
-  missingReapplied: number;
-  idsRepaired: number;
-  outdatedQueued: number;
-  skippedBusy: number;
-  errors: string[];
 }
 
 export function createShieldPlacement({ db, store, api, config, defaultZoneId, now, logger }: ShieldPlacementOptions) {
