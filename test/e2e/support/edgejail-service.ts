@@ -18,6 +18,8 @@ export interface FakeEndpoint {
 }
 
 export interface StoryServiceOptions {
+  /** overload.* settings (the bench lifts the per-site ban quota to measure the edge, not the quota). */
+  overload?: Record<string, number>;
   backend: Backend;
   fake: FakeEndpoint;
   /** Merged over the service's default jails. */
@@ -79,7 +81,7 @@ export async function startStoryService(options: StoryServiceOptions): Promise<S
   const tmp = tempDir('edgejail-e2e-');
   const port = await freePort();
   const configFile = join(tmp.dir, 'edgejail.json');
-  writeFileSync(configFile, JSON.stringify({ jails: options.jails, cloudflare: options.cloudflare ?? {}, ...(options.shield ? { shield: options.shield } : {}) }, null, 2));
+  writeFileSync(configFile, JSON.stringify({ jails: options.jails, cloudflare: options.cloudflare ?? {}, ...(options.shield ? { shield: options.shield } : {}), ...(options.overload ? { overload: options.overload } : {}) }, null, 2));
   const env: NodeJS.ProcessEnv = {
     EDGEJAIL_DATA_DIR: tmp.dir,
     EDGEJAIL_CONFIG: configFile,
