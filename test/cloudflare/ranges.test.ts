@@ -4,48 +4,13 @@
 // range never covers an allowlisted or never-ban address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, type Harness } from './support.ts';
+import { banMany, createHarness, liftMany, listHarness, type Harness } from './support.ts';
 import { runCloudflareCommand } from '../../server/cloudflare/commands.ts';
-import { createStore } from '../../server/store/store.ts';
 import { guardFrom } from '../../server/enforcement/ranges.ts';
 import { CidrSet } from '../../server/jail/ip.ts';
 import type { Enforcer } from '../../server/enforcement/worker.ts';
 
 const LIST = 'edgejail_blocked';
-
-async function listHarness(config: Record<string, unknown> = {}) {
-  const h = await createHarness({ config: { backend: 'list', ...config } });
-  const lines: string[] = [];
-  assert.equal(await runCloudflareCommand(['setup'], { db: h.db, config: { ...h.config, zone_id: h.fake.zoneId }, out: (l) => lines.push(l) }), 0, lines.join('\n'));
-  return h;
-}
-
-function banMany(h: Harness, ipKeys: string[]): number[] {
-  const store = createStore(h.db);
-  const at = new Date().toISOString();
-  const until = new Date(Date.now() + 3_600_000).toISOString();
-  const ids = store.transaction(() =>
-    ipKeys.map((ipKey) => {
-      const id = store.insertBan({ ip_key: ipKey, jail: 'wp-login', reason: 'botnet', trigger_event_ids: null, ban_count: 1, created_at: at, expires_at: until });
-      store.enqueueEnforcement(ipKey, at);
-      return id;
-    }),
-  );
-  h.enforcers.forEach((e) => e.wake());
-  return ids;
-}
-
-function liftMany(h: Harness, banIds: number[]): void {
-  const store = createStore(h.db);
-  const at = new Date().toISOString();
-  store.transaction(() => {
-    for (const id of banIds) {
-      store.liftBan(id, at, 'expiry');
-      store.enqueueEnforcement(store.banById(id)!.ip_key, at);
-    }
-  });
-  h.enforcers.forEach((e) => e.wake());
-}
 
 async function until(what: string, condition: () => boolean, enforcer: Enforcer): Promise<void> {
   while (!condition()) {

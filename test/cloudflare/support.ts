@@ -1,7 +1,9 @@
 // What every enforcement test starts from: a real SQLite file in a temp dir, the fake
 // Cloudflare API, the real SDK, and bans made the way the core makes them (ban row and
 // outbox row in one transaction).
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { runCloudflareCommand } from '../../server/cloudflare/commands.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../server/store/db.ts';
@@ -137,3 +139,41 @@ export function actionsOf(db: Db, ipKey: string): Array<{ operation: string; out
       WHERE ip_key = ? OR batch_id IN (SELECT batch_id FROM cloudflare_batch_items WHERE ip_key = ?) ORDER BY id`)
     .all(ipKey, ipKey) as Array<{ operation: string; outcome: string; http_status: number | null }>;
 }
+
+// The list backend set up as `edgejail cloudflare setup` leaves it, and bans written the way one ingest batch writes them.
+export async function listHarness(config: Record<string, unknown> = {}) {
+  const h = await createHarness({ config: { backend: 'list', ...config } });
+  const lines: string[] = [];
+  const code = await runCloudflareCommand(['setup'], { db: h.db, config: { ...h.config, zone_id: h.fake.zoneId }, out: (l) => lines.push(l) });
+  assert.equal(code, 0, lines.join('\n'));
+  return h;
+}
+
+/** Bans many ip_keys in one transaction, as one ingest batch of a botnet would. */
+export function banMany(h: Harness, ipKeys: string[]): number[] {
+  const store = createStore(h.db);
+  const at = new Date().toISOString();
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  const ids = store.transaction(() =>
+    ipKeys.map((ipKey) => {
+      const id = store.insertBan({ ip_key: ipKey, jail: 'wp-login', reason: 'botnet', trigger_event_ids: null, ban_count: 1, created_at: at, expires_at: until });
+      store.enqueueEnforcement(ipKey, at);
+      return id;
+    }),
+  );
+  h.enforcers.forEach((e) => e.wake());
+  return ids;
+}
+
+export function liftMany(h: Harness, banIds: number[]): void {
+  const store = createStore(h.db);
+  const at = new Date().toISOString();
+  store.transaction(() => {
+    for (const id of banIds) {
+      store.liftBan(id, at, 'expiry');
+      store.enqueueEnforcement(store.banById(id)!.ip_key, at);
+    }
+  });
+  h.enforcers.forEach((e) => e.wake());
+}
+
