@@ -3,7 +3,7 @@
 // rows, audit entries and outbox work, lifts bans when they expire, and tells the
 // enforcer after every commit that changed what Cloudflare must enforce.
 import type { Store, BanRow, NewBan } from '../store/store.ts';
-import { observeBan, observeEvent, observeUnban, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
+import { observeBan, observeEvent, observeForeignBan, observeUnban, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
 import { MANUAL_JAIL } from '../jail/jail-config.ts';
 import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
 import { createBanLookup, type ActiveBanSummary } from './ban-lookup.ts';
@@ -44,14 +44,24 @@ export type ManualBanResult =
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const MINUTE_MS = 60_000;
+/** Own ban-change ids kept between two syncs (a tick of 250 ms): far above what one tick writes. */
+const MAX_OWN_CHANGES = 20_000;
+/** A foreign change reads the ip_key's latest bans: enough for escalation, which counts ended ones too. */
+const FOREIGN_BANS_READ = 20;
 
 export function createBanService({ store, jails, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
   const lookup = createBanLookup(store, lookupCacheSize);
   const admission = createBanAdmission(limits);
   let activeBans = store.countActiveBans();
-  // Bans and unbans written by another process (the CLI) show up in the audit log;
-  // following it keeps the cache and the count true without re-reading every ban.
+  // Bans and unbans written by another process (the CLI, `edgejail tail`, an import) show
+  // up in the audit log; following it keeps the cache, the jails and the count true
+  // without re-reading every ban.
   let auditWatermark = store.lastAuditId();
+  // The ban-change audit ids this process wrote, oldest first (SQLite hands them out in
+  // commit order), so syncFromStore passes over our own. Bounded: an id dropped here only
+  // makes our own change look foreign, and following a change is idempotent.
+  const ownChanges: number[] = [];
+  let ownChangesInTransaction = 0;
 
   // What the open transaction changed, so the enforcer hears of it after the commit, and
   // the cache and the count are put right after a rollback.
@@ -69,6 +79,9 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       if (depth === 0) {
         for (const ipKey of touched) lookup.forget(ipKey);
         touched.clear();
+        // Rolled back: another process may yet be given these ids.
+        ownChanges.splice(ownChanges.length - Math.min(ownChangesInTransaction, ownChanges.length));
+        ownChangesInTransaction = 0;
         enforcementChanged = false;
         activeBans = store.countActiveBans();
       }
@@ -77,12 +90,34 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
     depth--;
     if (depth === 0) {
       touched.clear();
+      ownChangesInTransaction = 0;
       if (enforcementChanged) {
         enforcementChanged = false;
         onEnforcementChange?.();
       }
     }
     return result;
+  }
+
+  /** An audit entry of a ban change (ban, unban, extend, expire) that syncFromStore must not follow back. */
+  function auditChange(entry: Parameters<Store['audit']>[0]): void {
+    ownChanges.push(store.audit(entry));
+    ownChangesInTransaction++;
+    if (ownChanges.length > MAX_OWN_CHANGES) {
+      ownChanges.splice(0, ownChanges.length - MAX_OWN_CHANGES);
+      ownChangesInTransaction = Math.min(ownChangesInTransaction, MAX_OWN_CHANGES);
+    }
+  }
+
+  /** Takes over what another process committed for ipKey: the cached lookup, the jails' marks. */
+  function followForeignChange(ipKey: string, nowMs: number): void {
+    lookup.forget(ipKey);
+    for (const row of store.bansForIpKey(ipKey, FOREIGN_BANS_READ)) {
+      const expiresAtMs = Date.parse(row.expires_at);
+      const liftedAtMs = row.lifted_at ? Date.parse(row.lifted_at) : null;
+      // Lifted at its expiry is the expiry sweep: it still counts towards recidive, as in restoreJails.
+      observeForeignBan(jails, { ipKey, jail: row.jail, createdAtMs: Date.parse(row.created_at), expiresAtMs, liftedAtMs: liftedAtMs !== null && liftedAtMs < expiresAtMs ? liftedAtMs : null }, nowMs);
+    }
   }
 
   function changed(ipKey: string): void {
@@ -93,7 +128,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
 
   function insertBan(ban: NewBan, actor: string, detail: Record<string, unknown>): BanRow {
     const id = store.insertBan(ban);
-    store.audit({ at: ban.created_at, actor, action: 'ban', ip_key: ban.ip_key, ban_id: id, detail: { jail: ban.jail, reason: ban.reason, expires_at: ban.expires_at, ...detail } });
+    auditChange({ at: ban.created_at, actor, action: 'ban', ip_key: ban.ip_key, ban_id: id, detail: { jail: ban.jail, reason: ban.reason, expires_at: ban.expires_at, ...detail } });
     store.enqueueEnforcement(ban.ip_key, ban.created_at);
     activeBans++;
     changed(ban.ip_key);
@@ -211,7 +246,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
         if (existing) {
           if (Date.parse(existing.expires_at) >= expiresAtMs) return { outcome: 'already_longer', ban: existing, extended: false };
           store.extendBan(existing.id, iso(expiresAtMs), input.reason);
-          store.audit({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: iso(expiresAtMs), reason: input.reason } });
+          auditChange({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: iso(expiresAtMs), reason: input.reason } });
           store.enqueueEnforcement(input.ipKey, iso(nowMs));
           changed(input.ipKey);
           return { outcome: 'extended', ban: store.banById(existing.id)!, extended: true, previousExpiresAt: existing.expires_at };
@@ -264,7 +299,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
         const bans = store.activeBansForIpKey(ipKey).filter((b) => jail === undefined || b.jail === jail);
         for (const ban of bans) {
           if (store.liftBan(ban.id, at, actor)) activeBans--;
-          store.audit({ at, actor, action: 'unban', ip_key: ipKey, ban_id: ban.id, detail: { jail: ban.jail } });
+          auditChange({ at, actor, action: 'unban', ip_key: ipKey, ban_id: ban.id, detail: { jail: ban.jail } });
         }
         if (bans.length) {
           store.enqueueEnforcement(ipKey, at);
@@ -276,18 +311,31 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       return lifted;
     },
 
-    /** Picks up ban changes other processes (the CLI) committed since the last call. */
+    /**
+     * Picks up ban changes other processes committed since the last call: the CLI, a
+     * separate `edgejail tail`, an import. Whoever the actor, only our own writes are
+     * passed over. Returns the number of ip_keys taken over.
+     */
     syncFromStore(): number {
       const changes = store.banChangesSince(auditWatermark);
       if (!changes.length) return 0;
       auditWatermark = changes[changes.length - 1]!.id;
-      const ipKeys = new Set(changes.filter((c) => c.actor === 'admin:cli').map((c) => c.ip_key));
-      if (!ipKeys.size) return 0;
-      for (const ipKey of ipKeys) {
-        lookup.forget(ipKey);
-        if (!lookup.get(ipKey)) observeUnban(jails, ipKey, null);
+      const ipKeys = new Set<string>();
+      let own = 0;
+      for (const change of changes) {
+        while (own < ownChanges.length && ownChanges[own]! < change.id) own++; // never committed (or dropped)
+        if (own < ownChanges.length && ownChanges[own] === change.id) {
+          own++;
+          continue;
+        }
+        ipKeys.add(change.ip_key);
       }
+      ownChanges.splice(0, own);
+      if (!ipKeys.size) return 0;
+      const nowMs = now();
+      for (const ipKey of ipKeys) followForeignChange(ipKey, nowMs);
       activeBans = store.countActiveBans();
+      // Their outbox rows are ours to send: the enforcer runs in the service.
       onEnforcementChange?.();
       return ipKeys.size;
     },
@@ -300,7 +348,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       transaction(() => {
         for (const ban of expired) {
           if (store.liftBan(ban.id, at, 'expiry')) activeBans--;
-          store.audit({ at, actor: 'system', action: 'expire', ip_key: ban.ip_key, ban_id: ban.id, detail: { jail: ban.jail, expires_at: ban.expires_at } });
+          auditChange({ at, actor: 'system', action: 'expire', ip_key: ban.ip_key, ban_id: ban.id, detail: { jail: ban.jail, expires_at: ban.expires_at } });
           store.enqueueEnforcement(ban.ip_key, at);
           changed(ban.ip_key);
         }

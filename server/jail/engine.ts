@@ -182,6 +182,23 @@ export function observeBan(state: JailState, ban: PastBan, nowMs: number): BanDe
   return recordBan(state, ban, nowMs, true);
 }
 
+/**
+ * A ban another process (the CLI, `edgejail tail`) wrote: remembered for escalation and so
+ * this jail does not ban again, but deciding nothing, since that process applied whatever
+ * recidive ban it brought (and that ban arrives here the same way). Idempotent; a later
+ * expiry (an extension) and a lift are taken over.
+ */
+export function observeForeignBan(state: JailState, ban: PastBan, nowMs: number): void {
+  advanceClock(state, nowMs);
+  const known = (state.bans.get(ban.ipKey) ?? []).find((mark) => mark.jail === ban.jail && mark.createdAtMs === ban.createdAtMs);
+  if (!known) {
+    recordBan(state, ban, nowMs, false);
+    return;
+  }
+  if (ban.expiresAtMs > known.expiresAtMs) known.expiresAtMs = ban.expiresAtMs;
+  if (ban.liftedAtMs !== null && known.liftedAtMs === null) liftMark(state, ban.ipKey, known, ban.liftedAtMs);
+}
+
 /** An admin lifted the ip_key's active ban in `jail` (null = every jail) early. */
 export function observeUnban(state: JailState, ipKey: string, jail: string | null): void {
   for (const mark of state.bans.get(ipKey) ?? []) {

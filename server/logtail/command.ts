@@ -28,6 +28,8 @@ export async function runTailCommand(
   void signal.stopped.then(() => (stopped = true));
   try {
     while (!stopped) {
+      // Bans the service (or anyone) made meanwhile: our jails must not ban those again.
+      core.bans.syncFromStore();
       // A busy file is read again at once; a quiet one waits for the next poll.
       if (tailer.pollOnce() === 0) await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), signal.stopped]);
     }

@@ -196,8 +196,9 @@ export function createStore(db: Db) {
     bansSince: (iso: string) => s.bansSince.iterate(iso) as IterableIterator<BanRow>,
     countBansByState: () => s.countBansByState.all() as Array<{ state: string; n: number }>,
 
-    audit(entry: AuditEntry): void {
-      s.insertAudit.run(
+    /** Returns the entry's id. */
+    audit(entry: AuditEntry): number {
+      return Number(s.insertAudit.run(
         entry.at,
         entry.actor,
         entry.action,
@@ -205,7 +206,7 @@ export function createStore(db: Db) {
         entry.ban_id ?? null,
         entry.site_id ?? null,
         entry.detail === undefined ? null : JSON.stringify(entry.detail),
-      );
+      ).lastInsertRowid);
     },
     lastAuditId: () => (s.lastAuditId.get() as { id: number }).id,
     banChangesSince: (id: number) => s.banChangesSince.all(id) as Array<{ id: number; actor: string; ip_key: string }>,
