@@ -30,6 +30,7 @@ import { openApiPlugin } from './openapi/plugin.ts';
 import { dashboardRoutes } from './dashboard/plugin.ts';
 import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
+import { createConfiguredTail } from './logtail/in-service.ts';
 import { createEnforcer, type Enforcer } from './enforcement/worker.ts';
 import { guardFrom } from './enforcement/ranges.ts';
 import type { SiteRow } from './store/store.ts';
@@ -146,6 +147,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     retry: options.notifyRetry,
   });
 
+  let tail;
+  try {
+    tail = createConfiguredTail(core, config.tail, app.log);
+  } catch (error) {
+    await checkpointer?.stop();
+    if (!options.db) db.close();
+    throw error;
+  }
+
   app.decorate('core', core);
   app.decorate('metrics', metrics);
   app.decorate('enforcer', enforcer);
@@ -202,8 +212,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const jobs = startBackgroundJobs(app);
     app.addHook('onClose', async () => jobs.stop());
   }
+  // Stopped before anything closes: a poll must not meet a closed database.
+  app.addHook('preClose', async () => tail.stop());
   app.addHook('onReady', async () => {
     await enforcer.start();
+    tail.start();
     notifier!.start({ timer: options.backgroundJobs ?? true });
   });
   app.addHook('onClose', async () => {

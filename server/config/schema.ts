@@ -6,6 +6,7 @@ import { parseCidr } from '../jail/ip.ts';
 import { cloudflareConfigSchema } from '../cloudflare/config.ts';
 import { shieldConfigSchema } from '../shield/config.ts';
 import { notifyConfigSchema } from './notify.ts';
+import { tailConfigSchema } from '../logtail/config.ts';
 
 const cidrSchema = z.string().refine((s) => parseCidr(s) !== null, 'must be an IP address or CIDR range');
 const portSchema = z.coerce.number({ message: 'must be a port number (0-65535)' }).int().min(0).max(65_535);
@@ -131,6 +132,8 @@ export const configSchema = z.strictObject({
   cloudflare: cloudflareConfigSchema,
   shield: shieldConfigSchema,
   notify: notifyConfigSchema,
+  /** Log files the service follows itself (`edgejail tail` inside the service). */
+  tail: tailConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

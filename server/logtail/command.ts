@@ -1,7 +1,9 @@
 // `edgejail tail --site <id> [--format nginx|apache|wp-fail2ban|auto] [--from-start] FILE…`:
 // runs until SIGINT/SIGTERM, polling the files; each poll commits its events and offsets.
 import type { Core } from '../core.ts';
+import { resolve } from 'node:path';
 import { createTailer } from './tail.ts';
+import { siteForTail } from './site.ts';
 import { LOG_FORMATS, type LogFormat } from './parse.ts';
 
 export const TAIL_USAGE = 'usage: edgejail tail --site <id or name> [--format nginx|apache|wp-fail2ban|auto] [--from-start] FILE…';
@@ -16,12 +18,17 @@ export async function runTailCommand(
 ): Promise<number> {
   const siteFlag = flags.get('site');
   if (typeof siteFlag !== 'string') return io.fail(`--site is required\n${TAIL_USAGE}`);
-  const byName = core.store.listSites().filter((s) => s.name === siteFlag);
-  const site = core.store.siteById(siteFlag) ?? (byName.length === 1 ? core.store.siteById(byName[0]!.id) : undefined);
-  if (!site) return io.fail(`no site with the id or unique name ${JSON.stringify(siteFlag.slice(0, 100))} (edgejail site list)`);
+  const found = siteForTail(core.store, siteFlag);
+  if ('problem' in found) return io.fail(found.problem);
+  const { site } = found;
   const format = (flags.get('format') ?? 'auto') as LogFormat;
   if (!LOG_FORMATS.includes(format)) return io.fail(`--format must be one of ${LOG_FORMATS.join(', ')}`);
   if (!files.length) return io.fail(`name at least one log file\n${TAIL_USAGE}`);
+  // Offsets are kept per path: this process and the service would both count the lines.
+  for (const file of files) {
+    const i = core.config.tail.findIndex((source) => source.paths.includes(resolve(file)));
+    if (i >= 0) return io.fail(`${file} is followed by the service itself (tail.${i} in the config): running both would count its lines twice`);
+  }
   const tailer = createTailer(core, { site, files, format, fromStart: flags.has('from-start'), log: (m) => process.stderr.write(`edgejail tail: ${m}\n`) });
   io.print(`following ${files.length} file${files.length > 1 ? 's' : ''} for site ${site.name} (${format}); Ctrl-C stops`);
   let stopped = false;
