@@ -4,9 +4,10 @@ import type { Core } from '../core.ts';
 import { resolve } from 'node:path';
 import { createTailer } from './tail.ts';
 import { siteForTail } from './site.ts';
+import { parseCidr } from '../jail/ip.ts';
 import { LOG_FORMATS, type LogFormat } from './parse.ts';
 
-export const TAIL_USAGE = 'usage: edgejail tail --site <id or name> [--format nginx|apache|wp-fail2ban|auto] [--from-start] FILE…';
+export const TAIL_USAGE = 'usage: edgejail tail --site <id or name> [--format nginx|apache|wp-fail2ban|auto] [--from-start] [--trusted-peers CIDR,…] FILE…';
 const POLL_MS = 250;
 
 export async function runTailCommand(
@@ -29,7 +30,11 @@ export async function runTailCommand(
     const i = core.config.tail.findIndex((source) => source.paths.includes(resolve(file)));
     if (i >= 0) return io.fail(`${file} is followed by the service itself (tail.${i} in the config): running both would count its lines twice`);
   }
-  const tailer = createTailer(core, { site, files, format, fromStart: flags.has('from-start'), log: (m) => process.stderr.write(`edgejail tail: ${m}\n`) });
+  const peers = flags.get('trusted-peers');
+  const trustedPeers = typeof peers === 'string' ? peers.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  const badPeer = trustedPeers.find((p) => parseCidr(p) === null);
+  if (badPeer !== undefined) return io.fail(`--trusted-peers: ${JSON.stringify(badPeer.slice(0, 100))} is not an IP address or CIDR range`);
+  const tailer = createTailer(core, { site, files, format, fromStart: flags.has('from-start'), trustedPeers, log: (m) => process.stderr.write(`edgejail tail: ${m}\n`) });
   io.print(`following ${files.length} file${files.length > 1 ? 's' : ''} for site ${site.name} (${format}); Ctrl-C stops`);
   let stopped = false;
   void signal.stopped.then(() => (stopped = true));

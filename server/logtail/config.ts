@@ -4,6 +4,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { LOG_FORMATS } from './parse.ts';
+import { parseCidr } from '../jail/ip.ts';
 
 const pathSchema = z
   .string({ message: 'must be the path of a log file' })
@@ -16,6 +17,8 @@ export const tailSourceSchema = z.strictObject({
   site: z.string({ message: 'must name a site (its id or name, see edgejail site list)' }).min(1, 'must name a site (its id or name, see edgejail site list)'),
   format: z.enum(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'),
   paths: z.array(pathSchema, { message: 'must be a list of log file paths' }).min(1, 'must name at least one log file'),
+  /** Peers besides Cloudflare's ranges whose CF-Connecting-IP is believed (cloudflared: 127.0.0.1, ::1). */
+  trusted_peers: z.array(z.string().refine((c) => parseCidr(c) !== null, 'must be an IP address or CIDR range')).default([]),
   /** A file never read before is read from its start rather than from its end. */
   from_start: z.boolean().default(false),
 });

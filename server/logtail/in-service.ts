@@ -34,6 +34,7 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
       files: source.paths,
       format: source.format,
       fromStart: source.from_start,
+      trustedPeers: source.trusted_peers,
       log: (message) => log.warn({ site: found.site.name }, `tail: ${message}`),
     });
     return { tailer, site: found.site.name, lastError: '' };

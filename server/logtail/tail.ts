@@ -23,6 +23,11 @@ export interface TailOptions {
   files: string[];
   format: LogFormat;
   fromStart: boolean;
+  /**
+   * Peers besides Cloudflare's ranges whose CF-Connecting-IP is believed: cloudflared (a
+   * Cloudflare Tunnel connects from loopback), or a local proxy that passes the header on.
+   */
+  trustedPeers?: readonly string[];
   /** Sampled unparsable lines and rotations; never the whole flood. */
   log: (message: string) => void;
 }
@@ -31,7 +36,7 @@ const SAMPLE_EVERY = 1000;
 
 export function createTailer(core: Core, options: TailOptions) {
   const offsets = createLogOffsetStore(core.db);
-  const cloudflare = new CidrSet([...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]);
+  const cloudflare = new CidrSet([...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6, ...(options.trustedPeers ?? [])]);
   const isCloudflare = (ip: string) => cloudflare.contains(ip);
   const followers: Array<{ path: string; follower: Follower }> = options.files.map((path) => ({
     path,

@@ -110,8 +110,9 @@ test('bad tail: values are refused with the key and what to write', () => {
   assert.match(message([{ site: 'blog', format: 'iis', paths: [access] }]), /tail\.0\.format: must be one of nginx, apache, wp-fail2ban, auto/);
   assert.match(message([{ site: 'blog', paths: [access] }, { site: 'shop', paths: [access] }]), /tail\.1\.paths\.0: ".*access\.log" is already followed by tail\.0/);
   assert.match(message([{ site: 'blog', path: [access] }]), /tail\.0: Unrecognized key: "path"/);
+  assert.match(message([{ site: 'blog', paths: [access], trusted_peers: ['localhost'] }]), /tail\.0\.trusted_peers\.0: must be an IP address or CIDR range/);
   assert.match(message({ site: 'blog' }), /tail: must be a list of \{site, format, paths\}/);
-  assert.deepEqual(tailConfig([{ site: 'blog', paths: [access] }]).tail, [{ site: 'blog', format: 'auto', paths: [access], from_start: false }]);
+  assert.deepEqual(tailConfig([{ site: 'blog', paths: [access] }]).tail, [{ site: 'blog', format: 'auto', paths: [access], trusted_peers: [], from_start: false }]);
 });
 
 test('edgejail tail refuses a file the service follows itself (tail: in the config)', () => {

@@ -91,3 +91,20 @@ test('unparsable lines are counted and sampled in the log, never fatal; a partia
   assert.equal(eventsOf('198.51.100.5'), 1);
   t.close();
 });
+
+test('CF-Connecting-IP from a peer outside Cloudflare\'s ranges is believed only from a trusted peer (cloudflared on loopback)', () => {
+  const site = svc.app.core.store.siteById(svc.site.id)!;
+  const fromLoopback = (ip: string) => `127.0.0.1 - - [${stamp()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`;
+  const untrusted = createTailer(svc.app.core, { site, files: [file], format: 'nginx', fromStart: false, log: (m) => logs.push(m) });
+  untrusted.pollOnce();
+  appendFileSync(file, fromLoopback('198.51.100.30'));
+  untrusted.pollOnce();
+  assert.equal(eventsOf('198.51.100.30'), 0, 'the peer is loopback, never counted; the header is anyone\'s');
+  untrusted.close();
+  const trusted = createTailer(svc.app.core, { site, files: [file], format: 'nginx', fromStart: false, trustedPeers: ['127.0.0.1/32'], log: (m) => logs.push(m) });
+  trusted.pollOnce();
+  appendFileSync(file, fromLoopback('198.51.100.31'));
+  trusted.pollOnce();
+  assert.equal(eventsOf('198.51.100.31'), 1);
+  trusted.close();
+});

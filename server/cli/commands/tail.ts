@@ -12,6 +12,7 @@ export default defineCommand({
     site: { type: 'string', value: 'id', description: 'the site (id or name) the lines belong to' },
     format: { type: 'string', value: 'nginx|apache|wp-fail2ban|auto', description: 'the log format (default auto)' },
     'from-start': { type: 'boolean', description: 'read files never seen before from their start, not their end' },
+    'trusted-peers': { type: 'string', value: 'cidr,…', description: 'peers besides Cloudflare\'s ranges whose CF-Connecting-IP is believed (cloudflared: 127.0.0.1)' },
   },
   examples: ['edgejail tail --site my-blog --format nginx /var/log/nginx/access.log'],
   run: ({ args, options, config, out }) =>
@@ -20,6 +21,7 @@ export default defineCommand({
       if (options.site !== undefined) flags.set('site', options.site);
       if (options.format !== undefined) flags.set('format', options.format);
       if (options['from-start']) flags.set('from-start', true);
+      if (options['trusted-peers'] !== undefined) flags.set('trusted-peers', options['trusted-peers']);
       return runTailCommand(core, restOf(args.files), flags, {
         print: (line) => out.line(line),
         fail: (message) => {
