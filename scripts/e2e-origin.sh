@@ -8,6 +8,7 @@
 #   bash scripts/e2e-origin.sh reset-site         fresh database and site (MariaDB must be up)
 #   bash scripts/e2e-origin.sh start HOST PORT    php-fpm + nginx on HOST:PORT
 #   bash scripts/e2e-origin.sh stop               stop nginx, php-fpm and MariaDB (only ours, by pid file)
+#   bash scripts/e2e-origin.sh plugin activate|deactivate   the EdgeJail plugin on or off
 #   bash scripts/e2e-origin.sh env                print the paths the caller needs
 #
 # Variables: E2E_DIR (default <repo>/.tmp/e2e), WP_ENV_DIR (default $E2E_DIR/wp-env, so the
@@ -18,6 +19,8 @@
 #   {"t": epoch seconds at the end, "rt": request time in seconds, "addr": peer address,
 #    "cf": CF-Connecting-IP, "ray": CF-Ray (the edge's id of the request), "method", "uri",
 #    "status", "php": 0|1 (whether PHP ran)}
+# and $E2E_DIR/origin/access-edgejail.log is the same requests in the format the README asks
+# of an admin for `edgejail tail`: combined, plus "$http_cf_connecting_ip".
 # The peer address of a request that did not come through the edge is what the test says it
 # is (X-Test-Client-IP via nginx's realip module): the test's attackers live on one machine,
 # so that header stands in for the packet's source address. The edge proxy strips it.
@@ -137,6 +140,8 @@ http {
   map \$upstream_addr \$reached_php { "" 0; default 1; }
   log_format e2e escape=json '{"t":\$msec,"rt":\$request_time,"addr":"\$remote_addr","cf":"\$http_cf_connecting_ip","ray":"\$http_cf_ray","method":"\$request_method","uri":"\$request_uri","status":\$status,"php":\$reached_php}';
   access_log $ORIGIN_DIR/access.log e2e;
+  log_format edgejail '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" "\$http_cf_connecting_ip"';
+  access_log $ORIGIN_DIR/access-edgejail.log edgejail;
   server {
     listen $host:$port;
     server_name _;
@@ -169,6 +174,7 @@ start_origin() {
   stop_origin_servers
   write_configs "$host" "$port"
   : >"$ORIGIN_DIR/access.log"
+  : >"$ORIGIN_DIR/access-edgejail.log"
   fpm="$(php_fpm_binary)"
   local root_flag=()
   [ "$(id -u)" = 0 ] && root_flag=(--allow-to-run-as-root)
@@ -207,10 +213,15 @@ case "${1:-}" in
     wp_env_install_wp
     ;;
   start) start_origin "${2:-}" "${3:-}" ;;
+  plugin)
+    case "${2:-}" in activate | deactivate) ;; *) echo "usage: $0 plugin activate|deactivate" >&2; exit 2 ;; esac
+    wp_env_start_db
+    WP_ENV_ROOT="$WP_ENV_ROOT" php "$REPO/scripts/wp-install.php" "$2"
+    ;;
   stop) stop_all ;;
   env)
-    printf 'E2E_DIR=%s\nWP_ENV_DIR=%s\nWP_ENV_ROOT=%s\nORIGIN_DIR=%s\nACCESS_LOG=%s\nWP_ENV_USER=%s\nWP_ENV_PASSWORD=%s\nWP_ENV_DEBUG_LOG=%s\n' \
-      "$E2E_DIR" "$WP_ENV_DIR" "$WP_ENV_ROOT" "$ORIGIN_DIR" "$ORIGIN_DIR/access.log" "$WP_ENV_USER" "$WP_ENV_PASSWORD" "$WP_ENV_DEBUG_LOG"
+    printf 'E2E_DIR=%s\nWP_ENV_DIR=%s\nWP_ENV_ROOT=%s\nORIGIN_DIR=%s\nACCESS_LOG=%s\nEDGEJAIL_ACCESS_LOG=%s\nWP_ENV_USER=%s\nWP_ENV_PASSWORD=%s\nWP_ENV_DEBUG_LOG=%s\n' \
+      "$E2E_DIR" "$WP_ENV_DIR" "$WP_ENV_ROOT" "$ORIGIN_DIR" "$ORIGIN_DIR/access.log" "$ORIGIN_DIR/access-edgejail.log" "$WP_ENV_USER" "$WP_ENV_PASSWORD" "$WP_ENV_DEBUG_LOG"
     ;;
-  *) echo "usage: $0 setup | reset-site | start HOST PORT | stop | env" >&2; exit 2 ;;
+  *) echo "usage: $0 setup | reset-site | start HOST PORT | plugin activate|deactivate | stop | env" >&2; exit 2 ;;
 esac

@@ -230,6 +230,8 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       jail?: string;
       /** When the ban began, if before now (a tool re-sending a live ban); it ends durationSeconds after. */
       startedAtMs?: number;
+      /** The other tool's offence number for this IP (fail2ban's bancount); default 1. */
+      banCount?: number;
     }): ManualBanResult {
       if (!Number.isFinite(input.durationSeconds) || input.durationSeconds <= 0) {
         throw new BanDurationError(`duration must be longer than 0 s`);
@@ -252,9 +254,9 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
           return { outcome: 'extended', ban: store.banById(existing.id)!, extended: true, previousExpiresAt: existing.expires_at };
         }
         const ban = insertBan(
-          { ip_key: input.ipKey, jail, reason: input.reason, trigger_event_ids: null, ban_count: 1, created_at: iso(nowMs), expires_at: iso(expiresAtMs) },
+          { ip_key: input.ipKey, jail, reason: input.reason, trigger_event_ids: null, ban_count: input.banCount ?? 1, created_at: iso(nowMs), expires_at: iso(expiresAtMs) },
           input.actor,
-          { duration_seconds: input.durationSeconds },
+          { duration_seconds: input.durationSeconds, ...(input.banCount !== undefined && { ban_count: input.banCount }) },
         );
         // A manual ban counts towards recidive like any other: apply what it brings.
         applyDecisions(observeBan(jails, { ipKey: input.ipKey, jail, createdAtMs: nowMs, expiresAtMs, liftedAtMs: null }, nowMs), nowMs);

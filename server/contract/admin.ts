@@ -34,7 +34,18 @@ export const manualBanSchema = z.strictObject({
     .positive()
     .optional()
     .meta({ description: 'Unix seconds the ban began (default: now); the ban ends duration after it. fail2ban passes <time>.' }),
-});
+  /**
+   * Which offence of this IP the tool counts this ban as (fail2ban's <bancount>), kept with the
+   * ban as an imported one is, so the IP's history says what the tool knew.
+   */
+  ban_count: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be 1 or more')
+    .max(1_000_000, 'must be at most 1000000')
+    .optional()
+    .meta({ description: "The tool's offence number for this IP (fail2ban's <bancount>); only with jail. Default 1." }),
+}).refine((b) => b.ban_count === undefined || b.jail !== undefined, { message: 'ban_count is the offence number another tool counted: send it with jail (fail2ban:<name>)', path: ['ban_count'] });
 export type ManualBan = z.infer<typeof manualBanSchema>;
 
 export const allowlistEntrySchema = z.strictObject({

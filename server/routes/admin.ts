@@ -51,6 +51,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       jail: input.jail,
       // Whole seconds, as fail2ban's database keeps them: its re-ban on start then ends at the same instant.
       startedAtMs: input.banned_at === undefined ? undefined : Math.round(input.banned_at) * 1000,
+      banCount: input.ban_count,
     });
     const message =
       result.outcome === 'banned'

@@ -27,6 +27,7 @@ before(async () => {
     { name: 'wordpress-hard', action },
     { name: 'sshd', action, bantime: 7200 },
     { name: 'forever', action, bantime: -1 },
+    { name: 'repeat', action, bantime: 3, extra: ['bantime.increment = true', 'bantime.factor = 1', 'bantime.formula = ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor'] },
   ]);
   await f2b.start();
 }, TIMEOUT);
@@ -39,7 +40,7 @@ after(async () => {
 
 const activeBans = async (ip: string) => {
   const res = await app.inject({ method: 'GET', url: '/v1/bans', headers: adminHeaders });
-  return (res.json().bans as Array<{ id: number; ip_key: string; jail: string; reason: string; expires_at: string }>).filter((b) => b.ip_key === ip);
+  return (res.json().bans as Array<{ id: number; ip_key: string; jail: string; reason: string; created_at: string; expires_at: string; ban_count: number }>).filter((b) => b.ip_key === ip);
 };
 const auditOf = (ip: string) =>
   app.core.db.prepare('SELECT actor, action FROM audit_log WHERE ip_key = ? ORDER BY id').all(ip) as Array<{ actor: string; action: string }>;
@@ -65,6 +66,30 @@ test('two failure lines make an EdgeJail ban of jail fail2ban:<name>, with fail2
   // fail2ban's ban time is whole seconds, so banned_at may round up to 1 s past our clock.
   assert.ok(seconds > 3000 && seconds <= 3601, `expires in ${seconds}s`);
   assert.deepEqual(auditOf('203.0.113.21'), [{ actor: 'fail2ban:wordpress-hard', action: 'ban' }]);
+  assert.equal(ban!.ban_count, 1, 'fail2ban\'s <bancount> of a first offence');
+});
+
+test('a repeat offender\'s ban carries fail2ban\'s <bancount> (bantime.increment): the second ban is offence 2, and longer', TIMEOUT, async () => {
+  const ip = '203.0.113.25';
+  const length = (b: { created_at: string; expires_at: string }) => Date.parse(b.expires_at) - Date.parse(b.created_at);
+  f2b.fail('repeat', ip);
+  f2b.fail('repeat', ip);
+  const [first] = await waitFor(async () => {
+    const bans = await activeBans(ip);
+    return bans.length ? bans : undefined;
+  });
+  assert.equal(first!.ban_count, 1);
+  // Its time runs out (a manual unbanip would also wipe fail2ban's count of it).
+  await waitFor(async () => /Unban 203\.0\.113\.25/.test(f2b.serverLog()) && (await activeBans(ip)).length === 0);
+  f2b.fail('repeat', ip);
+  f2b.fail('repeat', ip);
+  const [second] = await waitFor(async () => {
+    const bans = await activeBans(ip);
+    return bans.length ? bans : undefined;
+  });
+  assert.equal(second!.jail, 'fail2ban:repeat');
+  assert.equal(second!.ban_count, 2, 'fail2ban counted it its second offence, and so does EdgeJail');
+  assert.ok(length(second!) > length(first!), 'fail2ban escalated the bantime it passed');
 });
 
 test('fail2ban\'s bantime -1 becomes permanent_bantime (365 days by default, EdgeJail\'s cap)', TIMEOUT, async () => {

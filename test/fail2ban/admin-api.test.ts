@@ -64,3 +64,20 @@ test('a jail that is not fail2ban:<name>, or a bad banned_at, is a 400 naming th
   assert.equal(q.statusCode, 400);
   assert.equal(q.json().error, 'invalid_query');
 });
+
+test('ban_count (fail2ban\'s <bancount>) is kept with a fail2ban jail\'s ban; without a jail, or not a count, it is a 400', async () => {
+  const third = await ban({ ip: '198.51.100.35', duration: 600, jail: 'fail2ban:wordpress-hard', ban_count: 3 });
+  assert.equal(third.statusCode, 201, third.body);
+  assert.equal(third.json().ban.ban_count, 3);
+  const audit = svc.app.core.db.prepare("SELECT json_extract(detail, '$.ban_count') AS n FROM audit_log WHERE ip_key = ? AND action = 'ban'").get('198.51.100.35') as { n: number };
+  assert.equal(audit.n, 3);
+  for (const [payload, why] of [
+    [{ ip: '198.51.100.36', duration: 60, ban_count: 2 }, /ban_count.*send it with jail/],
+    [{ ip: '198.51.100.36', duration: 60, jail: 'fail2ban:sshd', ban_count: 0 }, /ban_count: must be 1 or more/],
+    [{ ip: '198.51.100.36', duration: 60, jail: 'fail2ban:sshd', ban_count: 1.5 }, /ban_count: must be a whole number/],
+  ] as const) {
+    const res = await ban(payload);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(res.json().message, why);
+  }
+});

@@ -14,6 +14,8 @@ export interface OriginPaths {
   WP_ENV_ROOT: string;
   ORIGIN_DIR: string;
   ACCESS_LOG: string;
+  /** The same requests in the combined + CF-Connecting-IP format `edgejail tail` reads. */
+  EDGEJAIL_ACCESS_LOG: string;
   WP_ENV_USER: string;
   WP_ENV_PASSWORD: string;
   WP_ENV_DEBUG_LOG: string;
