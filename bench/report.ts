@@ -126,6 +126,11 @@ const ROWS: Row[] = [
     target: 'EdgeJail faster', met: (r) => both(num(r, 'fail2ban_regex_lines_per_s'), num(r, 'ingest_batched_events_per_s'), (f, e) => e > f),
   },
   {
+    row: '15', figure: 'edgejail tail vs fail2ban-regex (wp-login filter), lines/s on the same 1M-line nginx log',
+    value: (r) => `${fmt(num(r, 'tail_lines_per_s'))} vs ${fmt(num(r, 'fail2ban_regex_tail_lines_per_s'))}`,
+    target: 'edgejail tail faster', met: (r) => both(num(r, 'tail_lines_per_s'), num(r, 'fail2ban_regex_tail_lines_per_s'), (t, f) => t > f),
+  },
+  {
     row: '7', figure: 'Log line → ban action (fail2ban) vs event → rule at Cloudflare (EdgeJail), p50',
     value: (r) => `${fmt(num(r, 'fail2ban_ban_latency_ms'), ' ms')} vs ${fmt(num(r, 'edgejail_ban_latency_ms'), ' ms')}`,
     target: 'EdgeJail faster', met: (r) => both(num(r, 'fail2ban_ban_latency_ms'), num(r, 'edgejail_ban_latency_ms'), (f, e) => e < f),

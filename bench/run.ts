@@ -10,13 +10,15 @@
 //   bans200k    bans_200k_rss_mb  service RSS and start-up time holding 200,000 active bans
 //   footprint   rss_idle_mb, cli_bans_ms  idle service RSS; `edgejail bans` over 10,000 bans
 //   shield      issue 11: login shield up/down, PHP requests with and without it, the human's logins
+//   tail        issue 15: edgejail tail vs fail2ban-regex on the same 1,000,000-line nginx log
 // Results merge into bench/results.json (sections not run keep their last figures, with the
 // date they were measured) and bench/RESULTS.md. A section that errors stops the run with a
 // non-zero exit, so a gap never passes for a number.
 //
 // Knobs: BENCH_RUNS (3), BENCH_SECONDS (ingest, 8), BENCH_BANLATENCY_SAMPLES (100),
 // BENCH_BOTNET_IPS (5000), BENCH_BOTNET50K_IPS (50000), BENCH_RANGES_NETWORKS (50), BENCH_BOTNET_BACKENDS (list,access_rules), BENCH_PLUGIN_REQUESTS (300),
-// BENCH_ORIGIN_SECONDS (60), BENCH_ORIGIN_RUNS (BENCH_RUNS), BENCH_F2B_LINES (200000), BENCH_F2B_SAMPLES (30).
+// BENCH_ORIGIN_SECONDS (60), BENCH_ORIGIN_RUNS (BENCH_RUNS), BENCH_F2B_LINES (200000), BENCH_F2B_SAMPLES (30),
+// BENCH_TAIL_LINES (1000000).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/support/process.ts';
@@ -33,6 +35,7 @@ import { fail2banSection } from './sections/fail2ban.ts';
 import { bans200kSection } from './sections/bans-200k.ts';
 import { footprintSection } from './sections/footprint.ts';
 import { shieldSection } from './sections/shield.ts';
+import { tailSection } from './sections/tail.ts';
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -59,6 +62,7 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
   bans200k: () => bans200kSection(),
   footprint: () => footprintSection(RUNS),
   shield: () => shieldSection(env('BENCH_SHIELD_RUNS', RUNS)),
+  tail: () => tailSection(RUNS, env('BENCH_TAIL_LINES', 1_000_000)),
 };
 
 async function main(): Promise<void> {

@@ -17,7 +17,7 @@ import { measureBanLatency } from './ban-latency.ts';
 const MAXRETRY = 5;
 // In the style of Debian's own access-log filters (apache-badbots): a POST to wp-login.php
 // answered 200 is the login form shown again, i.e. a failed login (success is a 302).
-const FILTER = `[Definition]
+export const FILTER = `[Definition]
 failregex = ^<HOST> -[^"]*"POST /wp-login\\.php HTTP/\\d(?:\\.\\d+)?" 200 
 ignoreregex =
 datepattern = ^[^\\[]*\\[({DATE})
@@ -26,7 +26,7 @@ datepattern = ^[^\\[]*\\[({DATE})
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => String(n).padStart(2, '0');
 /** nginx's "combined" format, as a real access log holds the attack. */
-function accessLine(ip: string, at = new Date()): string {
+export function accessLine(ip: string, at = new Date()): string {
   const t = `${pad(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())} +0000`;
   return `${ip} - - [${t}] "POST /wp-login.php HTTP/1.1" 200 4327 "-" "Mozilla/5.0 (compatible; bot)"\n`;
 }
