@@ -72,3 +72,49 @@ test('systemd rates the unit\'s exposure as OK or better', () => {
     unit.cleanup();
   }
 });
+
+// contrib/systemd/edgejail-tail.service: `edgejail tail` as its own process.
+const TAIL_UNIT = join(ROOT, 'contrib/systemd/edgejail-tail.service');
+const tailText = readFileSync(TAIL_UNIT, 'utf8');
+const tailSetting = (key: string) => [...tailText.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].at(-1)?.[1];
+
+function tailUnitForThisHost(): { file: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'edgejail-unit-'));
+  const file = join(dir, 'edgejail-tail.service');
+  // ExecStart's node and script must exist where systemd-analyze looks: this checkout's.
+  writeFileSync(file, tailText.replace(/^ExecStart=\/usr\/bin\/node \/opt\/edgejail\//m, `ExecStart=${process.execPath} ${ROOT}/`).replace(/^WorkingDirectory=.*$/m, `WorkingDirectory=${ROOT}`));
+  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('the edgejail tail unit: systemd-analyze verify accepts it with no warning, its exposure is OK or better', () => {
+  const unit = tailUnitForThisHost();
+  try {
+    const verify = spawnSync('systemd-analyze', ['verify', unit.file], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.equal(verify.stderr.trim(), '', 'no warnings');
+    const security = spawnSync('systemd-analyze', ['security', '--offline=yes', unit.file], { encoding: 'utf8' });
+    const level = /Overall exposure level for \S+: ([\d.]+) (\w+)/.exec(security.stdout + security.stderr);
+    assert.ok(level, security.stdout + security.stderr);
+    assert.ok(Number(level[1]) <= 2.0, `exposure ${level[1]} ${level[2]}`);
+  } finally {
+    unit.cleanup();
+  }
+});
+
+test('the edgejail tail unit runs the tail command as the service\'s user, on the service\'s database, with no network', () => {
+  assert.equal(tailSetting('User'), setting('User'), 'the same user as the service: its database stays readable to both');
+  assert.equal(tailSetting('StateDirectory'), 'edgejail');
+  assert.equal(tailSetting('UMask'), '0077');
+  assert.equal(tailSetting('NoNewPrivileges'), 'yes');
+  assert.equal(tailSetting('PrivateNetwork'), 'yes');
+  assert.match(tailSetting('ExecStart')!, /^\/usr\/bin\/node \/opt\/edgejail\/server\/bin\/edgejail\.js tail --site \S+ --format nginx \/var\/log\//);
+  assert.match(tailText, /^Environment=EDGEJAIL_DATA_DIR=\/var\/lib\/edgejail$/m);
+  // The command line the unit runs is one `edgejail tail` accepts (up to the site, which this host has not).
+  const args = tailSetting('ExecStart')!.split(' ').slice(2);
+  assert.equal(args[0], 'tail');
+  const data = mkdtempSync(join(tmpdir(), 'edgejail-unit-data-'));
+  const r = spawnSync(process.execPath, [join(ROOT, 'server/bin/edgejail.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, EDGEJAIL_DATA_DIR: data, EDGEJAIL_CONFIG: '' } });
+  rmSync(data, { recursive: true, force: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no site with the id or unique name "blog"/, 'its options parse; only the site is missing here');
+});
