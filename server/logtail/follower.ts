@@ -53,7 +53,11 @@ function openAt(path: string, offset: (size: number) => number): Open | null {
   return { fd, identity: identityOf(st), offset: Math.min(offset(st.size), st.size) };
 }
 
-export function createFollower(path: string, saved: LogOffset | null, options: { fromStart: boolean }) {
+/** Lines one poll returns at most by default (a chunk may add a few more). */
+export const DEFAULT_MAX_LINES_PER_POLL = 5_000;
+
+export function createFollower(path: string, saved: LogOffset | null, options: { fromStart: boolean; maxLinesPerPoll?: number }) {
+  const maxLines = options.maxLinesPerPoll ?? DEFAULT_MAX_LINES_PER_POLL;
   let current: Open | null = null;
   /** The file before a rename, read to its end before the new one. */
   let draining: Open | null = null;
@@ -88,6 +92,7 @@ export function createFollower(path: string, saved: LogOffset | null, options: {
         const end = i > lineStart && buffer[i - 1] === 0x0d ? i - 1 : i;
         into.push({ text: buffer.toString('utf8', lineStart, Math.min(end, lineStart + MAX_LINE_BYTES)), identity: file.identity, offset: file.offset + lineStart });
         lineStart = i + 1;
+        if (into.length >= maxLines) break; // the rest of the chunk is read again next poll
       }
       if (lineStart === 0) {
         // No newline in a whole chunk: an overlong line; keep its start, skip the rest.
@@ -97,7 +102,7 @@ export function createFollower(path: string, saved: LogOffset | null, options: {
         continue;
       }
       file.offset += lineStart;
-      if (n < CHUNK_BYTES || into.length >= 5_000) return;
+      if (n < CHUNK_BYTES || into.length >= maxLines) return;
     }
   }
 

@@ -10,6 +10,9 @@ import { siteForTail } from './site.ts';
 import { createTailer } from './tail.ts';
 
 const POLL_MS = 250;
+// A few tens of ms of ingest per turn: requests waiting (the webhook, the dashboard) go
+// between two turns, and a backlog is read at full speed all the same.
+const MAX_LINES_PER_TURN = 500;
 
 export interface InServiceTailLog {
   info: (fields: object, message: string) => void;
@@ -35,6 +38,7 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
       format: source.format,
       fromStart: source.from_start,
       trustedPeers: source.trusted_peers,
+      maxLinesPerPoll: MAX_LINES_PER_TURN,
       log: (message) => log.warn({ site: found.site.name }, `tail: ${message}`),
     });
     return { tailer, site: found.site.name, lastError: '' };

@@ -28,6 +28,8 @@ export interface TailOptions {
    * Cloudflare Tunnel connects from loopback), or a local proxy that passes the header on.
    */
   trustedPeers?: readonly string[];
+  /** Lines per file and poll at most: inside the service a poll must not hold the event loop long. */
+  maxLinesPerPoll?: number;
   /** Sampled unparsable lines and rotations; never the whole flood. */
   log: (message: string) => void;
 }
@@ -40,7 +42,7 @@ export function createTailer(core: Core, options: TailOptions) {
   const isCloudflare = (ip: string) => cloudflare.contains(ip);
   const followers: Array<{ path: string; follower: Follower }> = options.files.map((path) => ({
     path,
-    follower: createFollower(path, offsets.get(path), { fromStart: options.fromStart }),
+    follower: createFollower(path, offsets.get(path), { fromStart: options.fromStart, maxLinesPerPoll: options.maxLinesPerPoll }),
   }));
   const stats: TailStats = { lines: 0, events: 0, ignored: 0, unparsed: 0, bans: 0 };
 

@@ -108,3 +108,16 @@ test('CF-Connecting-IP from a peer outside Cloudflare\'s ranges is believed only
   assert.equal(eventsOf('198.51.100.31'), 1);
   trusted.close();
 });
+
+test('a poll returns at most maxLinesPerPoll lines and the next one carries on where it stopped', () => {
+  const site = svc.app.core.store.siteById(svc.site.id)!;
+  const t = createTailer(svc.app.core, { site, files: [file], format: 'nginx', fromStart: false, maxLinesPerPoll: 7, log: (m) => logs.push(m) });
+  t.pollOnce();
+  appendFileSync(file, lines('198.51.100.40', 20));
+  assert.equal(t.pollOnce(), 7);
+  assert.equal(t.pollOnce(), 7);
+  assert.equal(t.pollOnce(), 6);
+  assert.equal(t.pollOnce(), 0);
+  assert.equal(eventsOf('198.51.100.40'), 20, 'every line once');
+  t.close();
+});
