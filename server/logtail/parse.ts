@@ -154,10 +154,17 @@ export function parseLine(line: string, format: LogFormat, ctx: ParseContext): P
 /**
  * A stable event id for a line at `offset` of one file: re-reading it after a crash is a
  * duplicate, not a new attempt. The text is part of it: after a truncation, new lines come
- * at the same offsets of the same file.
+ * at the same offsets of the same file. Laid out as a version-8 (custom) UUID, which the
+ * event contract accepts: the file's hash, then the offset in hex (so one file's ids grow
+ * with the file and land at the end of the events' id index instead of all over it), then
+ * the text's hash.
  */
+let lastFile = { identity: '', hash: '' };
 export function lineEventId(fileIdentity: string, offset: number, text: string): string {
-  const h = createHash('sha256').update(`${fileIdentity}\u0000${offset}\u0000${text}`).digest('hex');
-  // Laid out as a version-8 (custom) UUID, which the event contract accepts.
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  if (lastFile.identity !== fileIdentity) lastFile = { identity: fileIdentity, hash: createHash('sha256').update(fileIdentity).digest('hex') };
+  const file = lastFile.hash;
+  // 11 hex digits: 16 TB into one file.
+  const at = offset.toString(16).padStart(11, '0').slice(-11);
+  const line = createHash('sha256').update(`${fileIdentity}\u0000${offset}\u0000${text}`).digest('hex');
+  return `${file.slice(0, 8)}-${at.slice(0, 4)}-8${at.slice(4, 7)}-8${at.slice(7, 10)}-${at.slice(10)}${line.slice(0, 11)}`;
 }

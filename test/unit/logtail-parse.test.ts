@@ -63,4 +63,9 @@ test('line event ids are stable per file and offset, distinct otherwise, and val
   assert.notEqual(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:other', 10, 'a'));
   assert.notEqual(lineEventId('dev:ino', 10, 'a'), lineEventId('dev:ino', 10, 'b'), 'a new line at that offset after a truncation');
   for (let i = 0; i < 50; i++) assert.ok(z.uuid().safeParse(lineEventId('f', i, 'x')).success, lineEventId('f', i, 'x'));
+  // One file's ids grow with the offset: appended to the events' id index, not scattered in it.
+  const offsets = [0, 1, 15, 16, 255, 4096, 65_535, 1 << 20, 123_456_789, 2 ** 40];
+  const ids = offsets.map((o) => lineEventId('dev:ino', o, `line at ${o}`));
+  assert.deepEqual([...ids].sort(), ids);
+  for (const id of ids) assert.ok(z.uuid().safeParse(id).success, id);
 });
