@@ -9,6 +9,7 @@ import { ROOT } from '../../test/support/process.ts';
 import { startOrigin, startStory, type Origin } from '../../test/e2e/support/stack.ts';
 import { readAccessLog } from '../../test/e2e/support/origin.ts';
 import { postLogin } from '../../test/e2e/support/wordpress-client.ts';
+import { runLoginAttack, watchFirst } from '../../test/e2e/support/login-attack.ts';
 import { waitFor } from '../../test/e2e/support/poll.ts';
 import { CLEARANCE_COOKIE } from '../../test/e2e/edge-proxy.ts';
 import { parseShieldTag } from '../../server/cloudflare/shield-rules.ts';
@@ -46,23 +47,14 @@ async function runOnce(origin: Origin, shieldOn: boolean, firstIp: number): Prom
     const bots = Array.from({ length: BOTS }, (_, i) => benchIp(firstIp + i));
     const botSet = new Set(bots);
     const startedAt = Date.now();
-    let upAt: number | null = null;
-    const watcher = setInterval(() => {
-      if (upAt === null && ours().length) upAt = Date.now();
-    }, 20);
-    const jobs = bots.flatMap((ip) => Array.from({ length: TRIES }, (_, t) => ({ ip, t })));
-    let next = 0;
+    const shieldUp = watchFirst(() => ours().length > 0);
     try {
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          await postLogin(story.edge.url, job.ip, USERS[next % USERS.length]!, `guess-${job.t}-${job.ip}`);
-        }
-      }));
-      if (shieldOn) await waitFor('the shield rule', () => upAt !== null, { timeoutMs: 60_000 });
+      await runLoginAttack({ edgeUrl: story.edge.url, bots, triesPerBot: TRIES, concurrency: CONCURRENCY, usernames: USERS });
+      if (shieldOn) await waitFor('the shield rule', () => shieldUp.at() !== null, { timeoutMs: 60_000 });
     } finally {
-      clearInterval(watcher);
+      shieldUp.stop();
     }
+    const upAt = shieldUp.at();
     const calmAt = Date.now();
 
     let humanOkPct: number | null = null;
