@@ -95,9 +95,13 @@ export function ipReconcile({ store, rows, now, desired }: { store: EnforcementS
   };
 }
 
-/** The reconcile half of a per-IP placement, for its factory to spread in. */
-export function ipReconcileParts(deps: Parameters<typeof ipReconcile>[0], placementName: IpPlacement['name']) {
-  const parts = ipReconcile(deps);
+export type IpReconcile = ReturnType<typeof ipReconcile>;
+
+/**
+ * The reconcile half of a per-IP placement, for its factory to spread in. The placements of
+ * one enforcer share one IpReconcile, so the reconciler lists their keys once.
+ */
+export function ipReconcileParts(parts: IpReconcile, placementName: IpPlacement['name']) {
   return {
     handles: parts.handles,
     reconcileKeys: parts.reconcileKeys,

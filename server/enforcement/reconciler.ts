@@ -86,7 +86,8 @@ export async function reconcilePlacements(
 
   try {
     const keys = new Set(byKey.keys());
-    for (const placement of placements) for (const key of placement.reconcileKeys()) keys.add(key);
+    // Placements that share one judgement (list and its overflow) share its list of keys: read it once.
+    for (const list of new Set(placements.map((p) => p.reconcileKeys))) for (const key of list()) keys.add(key);
     // A kind whose judgement hit a Cloudflare error (a 429 storm) stops for this run; the other goes on.
     const halted = new Set<Tally>();
     for (const key of keys) {

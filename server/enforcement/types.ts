@@ -5,6 +5,7 @@ import type { CloudflareConfig } from '../cloudflare/config.ts';
 import type { KeyLocks } from './key-locks.ts';
 import type { RowStates } from './row-state.ts';
 import type { DesiredView } from './desired.ts';
+import type { IpReconcile } from './ip-reconcile.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -177,4 +178,6 @@ export interface PlacementDeps {
   now: () => number;
   logger: Logger;
   desired: DesiredView;
+  /** The per-IP judgement every per-IP placement of this enforcer shares. */
+  ipReconcile: IpReconcile;
 }

@@ -30,6 +30,7 @@ import { reconcilePlacements } from './reconciler.ts';
 import { neverBanGuard, rangeKeyOf, wantedRanges, type RangeGuard } from './ranges.ts';
 import { driftCount, emptyReport, iso, type IpPlacement, type KeyOutcome, type Logger, type PlaceRequest, type ReconcileReport } from './types.ts';
 import { createDesiredView } from './desired.ts';
+import { ipReconcile } from './ip-reconcile.ts';
 
 export type { ReconcileReport } from './types.ts';
 
@@ -126,7 +127,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const api: CloudflareApi | null = dryRun ? null : createCloudflareApi({ config, store, now, stopSignal: stopController.signal });
   const rows = createRowStates(store, now);
   const desired = createDesiredView(store, now);
-  const deps = { store, rows, config, now, logger, desired };
+  const deps = { store, rows, config, now, logger, desired, ipReconcile: ipReconcile({ store, rows, now, desired }) };
   // The primary placement takes every ban it has room for; with the list backend, access
   // rules in the same account take the overflow.
   const backend: IpPlacement = !api

@@ -164,7 +164,7 @@ export function createAccessRulesPlacement(deps: PlacementDeps & { api: Cloudfla
   }
 
   return {
-    ...ipReconcileParts(deps, 'access_rule'),
+    ...ipReconcileParts(deps.ipReconcile, 'access_rule'),
     describe: (object) => ({ rule_id: object.id, notes: object.tag }),
     name: 'access_rule',
     backend: 'access_rules',

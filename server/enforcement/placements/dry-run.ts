@@ -45,7 +45,7 @@ export function createDryRunPlacement(deps: PlacementDeps): IpPlacement {
   }
 
   return {
-    ...ipReconcileParts(deps, 'dry_run'),
+    ...ipReconcileParts(deps.ipReconcile, 'dry_run'),
     describe: (object) => ({ id: object.id, notes: object.tag }),
     name: 'dry_run',
     backend: 'dry_run',

@@ -247,7 +247,7 @@ export function createIpListPlacement(deps: PlacementDeps & { api: CloudflareApi
   }
 
   return {
-    ...ipReconcileParts(deps, 'list'),
+    ...ipReconcileParts(deps.ipReconcile, 'list'),
     describe: (object) => ({ item_id: object.id, notes: object.tag }),
     name: 'list',
     backend: 'list',

@@ -126,6 +126,7 @@ export function createShieldPlacement({ db, store, api, config, defaultZoneId, n
   let lastRead = new Map<string, { zone: string; rule: ShieldRule & { part: ShieldPart } }>();
   let unreadZones = new Map<string, string>();
   let zonesRead = 0;
+  const reportedZones = new Set<string>(); // one error per zone per run, not one per site in it
 
   function zonesInUse(): Set<string> {
     const zones = new Set<string>();
@@ -141,6 +142,7 @@ export function createShieldPlacement({ db, store, api, config, defaultZoneId, n
   async function readPlaced(): Promise<PlacedObject[]> {
     lastRead = new Map();
     unreadZones = new Map();
+    reportedZones.clear();
     if (!rules) return [];
     const zones = zonesInUse();
     zonesRead = zones.size;
@@ -180,7 +182,8 @@ export function createShieldPlacement({ db, store, api, config, defaultZoneId, n
     for (const zone of zones) {
       const unread = unreadZones.get(zone);
       if (unread !== undefined) {
-        run.sink.error(`zone ${zone}: ${unread}`);
+        if (!reportedZones.has(zone)) run.sink.error(`zone ${zone}: ${unread}`);
+        reportedZones.add(zone);
         continue;
       }
       if (!rules) continue;
