@@ -112,7 +112,7 @@ export async function shieldSection(runs: number) {
       shield_down_seconds_after_calm: medianOf(withShield.map((x) => x.downAfterCalmSeconds)),
       // The same, counted from when the bots stopped sending (negative: the edge had ended the attack for the site long before).
       shield_down_seconds_after_sending_stopped: medianOf(withShield.map((x) => x.downAfterSendingSeconds)),
-      shield_attack: { ips: BOTS, attempts_per_ip: TRIES, bantime_seconds: BANTIME_SECONDS, findtime_seconds: 10 },
+      shield_attack: { ips: BOTS, attempts_per_ip: TRIES, bantime_seconds: BANTIME_SECONDS, findtime_seconds: 10, runs },
     };
   } finally {
     await origin.stop();
