@@ -91,8 +91,29 @@ export async function botnetCapacitySection(ips: number) {
 
 /**
  * `botnet_ranges_items`: 12,800 addresses in 50 /24s (256 each), 6 failures each, list
- * backend: how many list items hold them once every ban has a placement (target ≤ 60).
+ * backend: how many objects at the edge hold them once every ban has a placement (target
+ * ≤ 60). A range goes into the list when it has room and into an `ip_range` access rule
+ * when the list is full of the members' own items, so both are counted: counting list
+ * items alone read 0 when every range had gone to the overflow.
  */
+interface EdgeObjects {
+  list_items: number;
+  list_ranges: number;
+  access_rules: number;
+  access_rule_ranges: number;
+}
+
+function edgeObjects(fake: Awaited<ReturnType<typeof startFakeCloudflare>>): EdgeObjects {
+  const items = fake.listItems(LIST_NAME);
+  const rules = fake.accessRules().filter((r) => r.notes.startsWith('edgejail'));
+  return {
+    list_items: items.length,
+    list_ranges: items.filter((i) => i.ip.includes('/')).length,
+    access_rules: rules.length,
+    access_rule_ranges: rules.filter((r) => r.configuration.target === 'ip_range').length,
+  };
+}
+
 export async function botnetRangesSection(networks = 50, perNetwork = 256) {
   const fake = await startFakeCloudflare();
   const service = await startStoryService({ backend: 'list', fake, jails: JAILS, cloudflare: { list_capacity: LIST_CAPACITY }, overload: BOTNET_OVERLOAD });
@@ -100,6 +121,7 @@ export async function botnetRangesSection(networks = 50, perNetwork = 256) {
     const addresses = Array.from({ length: networks * perNetwork }, (_, i) => denseBenchIp(Math.floor(i / perNetwork), i % perNetwork));
     const events = Array.from({ length: FAILURES }, () => failedLogins(addresses)).flat();
     const batches = Array.from({ length: Math.ceil(events.length / BATCH) }, (_, i) => events.slice(i * BATCH, (i + 1) * BATCH));
+    const callsBefore = fake.calls.length;
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -114,15 +136,23 @@ export async function botnetRangesSection(networks = 50, perNetwork = 256) {
       if (performance.now() > deadline) throw new Error(`ranges: only ${shown.range} of ${addresses.length} bans held by a range after 10 minutes (${JSON.stringify(shown)})`);
       await sleep(200);
     }
-    // The members' own items leave once their range is in: wait for the list to settle.
-    let items = fake.listItems(LIST_NAME).length;
+    // The members' own items and rules leave once their range is in: wait for the edge to settle.
+    let objects = edgeObjects(fake);
     for (let stable = 0; stable < 10; stable++) {
       await sleep(200);
-      const now = fake.listItems(LIST_NAME).length;
-      if (now !== items) stable = 0;
-      items = now;
+      const now = edgeObjects(fake);
+      if (JSON.stringify(now) !== JSON.stringify(objects)) stable = 0;
+      objects = now;
     }
-    return { botnet_ranges_items: items, botnet_ranges_ips: addresses.length, botnet_ranges_seconds: round((performance.now() - started) / 1000, 2) };
+    const calls = fake.calls.slice(callsBefore);
+    return {
+      botnet_ranges_items: objects.list_items + objects.access_rules,
+      botnet_ranges_edge: objects,
+      botnet_ranges_ips: addresses.length,
+      botnet_ranges_seconds: round((performance.now() - started) / 1000, 2),
+      botnet_ranges_api_calls: calls.length,
+      botnet_ranges_rate_limited_calls: calls.filter((c) => c.status === 429).length,
+    };
   } finally {
     await service.dispose();
     await fake.close();

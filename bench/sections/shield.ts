@@ -2,13 +2,15 @@
 // passwords) through the edge at the real WordPress, once with the login shield off and once
 // on. Measures the time from the first attempt to the shield's rule at the fake Cloudflare,
 // the bot requests PHP ran in each mode (nginx's access log), the human's logins (with a
-// solved challenge) while the shield is up, and how long after the attack the rule goes,
+// solved challenge) while the shield is up, and how long after the attack ended for the site
+// (its last failure PHP answered) the rule goes,
 // minus bantime.
 import { join } from 'node:path';
 import { ROOT } from '../../test/support/process.ts';
 import { startOrigin, startStory, type Origin } from '../../test/e2e/support/stack.ts';
 import { readAccessLog } from '../../test/e2e/support/origin.ts';
 import { postLogin } from '../../test/e2e/support/wordpress-client.ts';
+import { runLoginAttack, watchFirst } from '../../test/e2e/support/login-attack.ts';
 import { waitFor } from '../../test/e2e/support/poll.ts';
 import { CLEARANCE_COOKIE } from '../../test/e2e/edge-proxy.ts';
 import { parseShieldTag } from '../../server/cloudflare/shield-rules.ts';
@@ -34,6 +36,7 @@ interface ShieldRun {
   upSeconds: number | null;
   humanOkPct: number | null;
   downAfterCalmSeconds: number | null;
+  downAfterSendingSeconds: number | null;
 }
 
 async function runOnce(origin: Origin, shieldOn: boolean, firstIp: number): Promise<ShieldRun> {
@@ -46,23 +49,14 @@ async function runOnce(origin: Origin, shieldOn: boolean, firstIp: number): Prom
     const bots = Array.from({ length: BOTS }, (_, i) => benchIp(firstIp + i));
     const botSet = new Set(bots);
     const startedAt = Date.now();
-    let upAt: number | null = null;
-    const watcher = setInterval(() => {
-      if (upAt === null && ours().length) upAt = Date.now();
-    }, 20);
-    const jobs = bots.flatMap((ip) => Array.from({ length: TRIES }, (_, t) => ({ ip, t })));
-    let next = 0;
+    const shieldUp = watchFirst(() => ours().length > 0);
     try {
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          await postLogin(story.edge.url, job.ip, USERS[next % USERS.length]!, `guess-${job.t}-${job.ip}`);
-        }
-      }));
-      if (shieldOn) await waitFor('the shield rule', () => upAt !== null, { timeoutMs: 60_000 });
+      await runLoginAttack({ edgeUrl: story.edge.url, bots, triesPerBot: TRIES, concurrency: CONCURRENCY, usernames: USERS });
+      if (shieldOn) await waitFor('the shield rule', () => shieldUp.at() !== null, { timeoutMs: 60_000 });
     } finally {
-      clearInterval(watcher);
+      shieldUp.stop();
     }
+    const upAt = shieldUp.at();
     const calmAt = Date.now();
 
     let humanOkPct: number | null = null;
@@ -75,14 +69,21 @@ async function runOnce(origin: Origin, shieldOn: boolean, firstIp: number): Prom
       humanOkPct = round((100 * ok) / HUMAN_LOGINS);
     }
     await new Promise((r) => setTimeout(r, 500)); // nginx writes a line once the answer is done
-    const php = readAccessLog(origin.paths).filter((l) => l.t - l.rt >= startedAt / 1000 - 0.5 && botSet.has(l.cf) && l.php).length;
+    const botPhp = readAccessLog(origin.paths).filter((l) => l.t - l.rt >= startedAt / 1000 - 0.5 && botSet.has(l.cf) && l.php);
 
     let downAfterCalmSeconds: number | null = null;
+    let downAfterSendingSeconds: number | null = null;
     if (shieldOn) {
       await waitFor('the shield rule to go', () => ours().length === 0, { timeoutMs: (BANTIME_SECONDS + 240) * 1000, intervalMs: 100 });
-      downAfterCalmSeconds = round((Date.now() - calmAt) / 1000 - BANTIME_SECONDS);
+      // Once the rule is up the edge stops the bots, so the site sees the attack end then, not
+      // when the bots stop sending: calm is the last bot request PHP answered (the last failure
+      // the service was told of). bantime runs from the last time the condition held, which is
+      // at most findtime after that.
+      const lastFailureAt = botPhp.length ? Math.max(...botPhp.map((l) => l.t)) * 1000 : calmAt;
+      downAfterCalmSeconds = round((Date.now() - lastFailureAt) / 1000 - BANTIME_SECONDS);
+      downAfterSendingSeconds = round((Date.now() - calmAt) / 1000 - BANTIME_SECONDS);
     }
-    return { php, upSeconds: upAt === null ? null : round((upAt - startedAt) / 1000), humanOkPct, downAfterCalmSeconds };
+    return { php: botPhp.length, upSeconds: upAt === null ? null : round((upAt - startedAt) / 1000), humanOkPct, downAfterCalmSeconds, downAfterSendingSeconds };
   } finally {
     await story.close();
   }
@@ -109,7 +110,9 @@ export async function shieldSection(runs: number) {
       shield_origin_php_requests: { without: median(without.map((x) => x.php)), with: median(withShield.map((x) => x.php)) },
       shield_human_login_ok_pct: medianOf(withShield.map((x) => x.humanOkPct)),
       shield_down_seconds_after_calm: medianOf(withShield.map((x) => x.downAfterCalmSeconds)),
-      shield_attack: { ips: BOTS, attempts_per_ip: TRIES, bantime_seconds: BANTIME_SECONDS, findtime_seconds: 10 },
+      // The same, counted from when the bots stopped sending (negative: the edge had ended the attack for the site long before).
+      shield_down_seconds_after_sending_stopped: medianOf(withShield.map((x) => x.downAfterSendingSeconds)),
+      shield_attack: { ips: BOTS, attempts_per_ip: TRIES, bantime_seconds: BANTIME_SECONDS, findtime_seconds: 10, runs },
     };
   } finally {
     await origin.stop();

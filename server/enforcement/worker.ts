@@ -27,8 +27,10 @@ import type { ShieldConfig } from '../shield/config.ts';
 import { KeyLocks } from './key-locks.ts';
 import { createRowStates } from './row-state.ts';
 import { reconcilePlacements } from './reconciler.ts';
-import { neverBanGuard, rangeDesired, rangeKeyOf, wantedRanges, type RangeGuard } from './ranges.ts';
-import { driftCount, emptyReport, iso, type KeyOutcome, type Logger, type Placement, type PlaceRequest, type ReconcileReport } from './types.ts';
+import { neverBanGuard, rangeKeyOf, wantedRanges, type RangeGuard } from './ranges.ts';
+import { driftCount, emptyReport, iso, type IpPlacement, type KeyOutcome, type Logger, type PlaceRequest, type ReconcileReport } from './types.ts';
+import { createDesiredView } from './desired.ts';
+import { ipReconcile } from './ip-reconcile.ts';
 
 export type { ReconcileReport } from './types.ts';
 
@@ -124,15 +126,16 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const locks = new KeyLocks();
   const api: CloudflareApi | null = dryRun ? null : createCloudflareApi({ config, store, now, stopSignal: stopController.signal });
   const rows = createRowStates(store, now);
-  const deps = { store, rows, config, now, logger };
+  const desired = createDesiredView(store, now);
+  const deps = { store, rows, config, now, logger, desired, ipReconcile: ipReconcile({ store, rows, now, desired }) };
   // The primary placement takes every ban it has room for; with the list backend, access
   // rules in the same account take the overflow.
-  const backend: Placement = !api
+  const backend: IpPlacement = !api
     ? createDryRunPlacement(deps)
     : config.backend === 'list'
       ? createIpListPlacement({ ...deps, api, stopSignal: stopController.signal })
       : createAccessRulesPlacement({ ...deps, api });
-  const overflow: Placement | null = api && config.backend === 'list' ? createAccessRulesPlacement({ ...deps, api }) : null;
+  const overflow: IpPlacement | null = api && config.backend === 'list' ? createAccessRulesPlacement({ ...deps, api }) : null;
   const placements = overflow ? [backend, overflow] : [backend];
   const shieldPlacement = createShieldPlacement({
     db, store, api, now, logger,
@@ -148,20 +151,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   let rangesDirty = true;
 
   /** What the edge must hold for a key: its bans, or for a range the bans it stands for. */
-  function desiredOf(key: string, at = iso(now())): DesiredBlock | null {
-    const members = key.endsWith('/24') || key.endsWith('/48') ? store.rangeMembers(key) : null;
-    if (!members) return store.desiredFor(key, at);
-    return rangeDesired(key, members.map((m) => store.desiredFor(m, at)));
-  }
-  function desiredAllWithRanges(): Map<string, DesiredBlock> {
-    const at = iso(now());
-    const all = store.desiredAll(at);
-    for (const { rangeKey, members } of store.ranges()) {
-      const desired = rangeDesired(rangeKey, members.map((m) => all.get(m) ?? null));
-      if (desired) all.set(rangeKey, desired);
-    }
-    return all;
-  }
+  const desiredOf = (key: string, at = iso(now())) => desired.one(key, at);
   /** The range at the edge that stands for this ban, if there is one. */
   function activeRangeFor(ipKey: string): string | null {
     const range = rangeKeyOf(ipKey);
@@ -305,7 +295,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   }
 
   /** Slots a placement can still give out in this run (overflow: also within the API budget). */
-  function freeSlots(placement: Placement): number {
+  function freeSlots(placement: IpPlacement): number {
     const capacity = placement.capacity();
     let free = capacity === null ? Number.POSITIVE_INFINITY : Math.max(0, capacity - store.slotsUsed(placement.name as 'list' | 'access_rule'));
     if (placement === overflow && api) free = Math.min(free, Math.floor(Math.max(0, api.limiter.budgetLeft() - overflowReserve) * OVERFLOW_HEADROOM_SHARE));
@@ -330,13 +320,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
    */
   function assign(
     requests: PlaceRequest[],
-    candidates: Placement[],
-    into: Map<Placement, PlaceRequest[]>,
+    candidates: IpPlacement[],
+    into: Map<IpPlacement, PlaceRequest[]>,
     outcomes: KeyOutcome[],
-    given: Map<Placement, number>,
+    given: Map<IpPlacement, number>,
   ): void {
     let rest = requests;
-    const room = (p: Placement) => Math.max(0, freeSlots(p) - (given.get(p) ?? 0));
+    const room = (p: IpPlacement) => Math.max(0, freeSlots(p) - (given.get(p) ?? 0));
     const total = candidates.reduce((n, p) => n + room(p), 0);
     if (rest.length > total) rest = byCost(rest); // scarce slots go to the bans that cost the origin most
     for (const placement of candidates) {
@@ -361,8 +351,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   async function enforceKeys(ipKeys: string[]): Promise<KeyOutcome[]> {
     const at = iso(now());
     const outcomes: KeyOutcome[] = [];
-    const lifts = new Map<Placement, EnforcementRow[]>();
-    const places = new Map<Placement, PlaceRequest[]>();
+    const lifts = new Map<IpPlacement, EnforcementRow[]>();
+    const places = new Map<IpPlacement, PlaceRequest[]>();
     const unplaced: PlaceRequest[] = [];
     const joining = new Map<string, { range: string; until: string }>();
     for (const ipKey of ipKeys) {
@@ -403,7 +393,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         }
       });
     }
-    const given = new Map<Placement, number>();
+    const given = new Map<IpPlacement, number>();
     assign(unplaced, placements, places, outcomes, given);
     const primary = await backend.place(places.get(backend) ?? []);
     given.delete(backend); // what the primary placed is in SQLite now
@@ -413,7 +403,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     if (refused.length) {
       // The list said it is full: what it refused goes to the overflow, or the origin.
       const again = refused.map((o) => ({ ipKey: o.ipKey, desired: desiredOf(o.ipKey, at)!, row: store.enforcementOf(o.ipKey) })).filter((r) => r.desired);
-      const spill = new Map<Placement, PlaceRequest[]>();
+      const spill = new Map<IpPlacement, PlaceRequest[]>();
       assign(again, overflow ? [overflow] : [], spill, outcomes, given);
       overflowRequests.push(...(spill.get(overflow!) ?? []));
       for (const o of refused) if (!again.some((r) => r.ipKey === o.ipKey)) outcomes.push({ ipKey: o.ipKey });
@@ -458,7 +448,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     });
     const claimed = ipKeys.filter((k) => claims.has(k));
     // Login shields (`shield:<site>`) go to their own placement; every other key is an ip_key or a range.
-    const keys = claimed.filter((k) => siteOfShieldKey(k) === null);
+    const keys = claimed.filter((k) => !shieldPlacement.handles(k));
     try {
       let outcomes: KeyOutcome[];
       try {
@@ -466,10 +456,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } catch (error) {
         outcomes = keys.map((ipKey) => ({ ipKey, error }));
       }
-      for (const key of claimed) {
-        const siteId = siteOfShieldKey(key);
-        if (siteId !== null) outcomes.push(await shieldPlacement.sync(key, siteId));
-      }
+      for (const key of claimed.filter(shieldPlacement.handles)) outcomes.push(await shieldPlacement.sync(key, siteOfShieldKey(key)!));
       settleOutcomes(outcomes, claims);
     } finally {
       releases.forEach((release) => release());
@@ -540,21 +527,10 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       let report: ReconcileReport;
       try {
         report = dryRun
-          ? emptyReport('dry_run', iso(now()))
-          : await reconcilePlacements(
-              { store, rows, now, desired: { one: (key) => desiredOf(key), all: desiredAllWithRanges } },
-              placements,
-              { locks, revisions },
-              config.backend,
-            );
+          ? { ...emptyReport('dry_run', iso(now())), shield: { zones: 0, seen: 0, orphansRemoved: 0, missingReapplied: 0, idsRepaired: 0, outdatedQueued: 0, skippedBusy: 0, errors: [] } }
+          : await reconcilePlacements({ store, now, shieldZones: shieldPlacement.zoneCount }, [...placements, shieldPlacement], { locks, revisions }, config.backend);
       } catch (error) {
         report = { ...emptyReport(backend.name, iso(now())), errors: [error instanceof Error ? error.message : String(error)] };
-      }
-      try {
-        report.shield = await shieldPlacement.reconcile(locks);
-        report.errors.push(...report.shield.errors.map((e) => `login shield: ${e}`));
-      } catch (error) {
-        report.errors.push(`login shield: ${error instanceof Error ? error.message : String(error)}`);
       }
       report.durationMs = Math.round(performance.now() - started);
       lastReconcile = report;

@@ -3,7 +3,7 @@
 // fake Cloudflare, and reconciled like bans. The zone owner's own rules are never touched.
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, testConfig, type Harness } from './support.ts';
+import { banMany, createHarness, testConfig, type Harness } from './support.ts';
 import { createStore } from '../../server/store/store.ts';
 import { createShieldService, type ShieldService } from '../../server/shield/shield-service.ts';
 import { shieldConfigSchema } from '../../server/shield/config.ts';
@@ -111,6 +111,24 @@ describe('login shield placement', () => {
     assert.equal(report.shield?.orphansRemoved, 1);
     assert.deepEqual(h.fake.customRules().map((r) => r.id), [foreign.id]);
     assert.ok(!h.fake.customRules().some((r) => r.id === left.id));
+  });
+
+  it('one reconcile run judges bans and shields: a zone it cannot read is one error, and the bans are still repaired', async () => {
+    const enforcer = await h.startEnforcer();
+    banMany(h, ['192.0.2.77']);
+    service.raise(SITE, { durationSeconds: 600, reason: 'test attack', actor: 'admin:test' });
+    await h.settle(enforcer);
+    assert.equal(ours().length, 2);
+    assert.ok(h.fake.deleteAccessRuleByValue('192.0.2.77'), 'the ban\'s rule deleted by hand');
+    h.fake.injectFault({ kind: 'server_error', status: 503, times: 1_000, match: { pathIncludes: '/rulesets' } });
+    const report = await enforcer.reconcile();
+    h.fake.clearFaults();
+    assert.equal(report.missingReapplied, 1, JSON.stringify(report));
+    assert.deepEqual(report.errors.filter((e) => e.startsWith('login shield:')).map((e) => e.split(':').slice(0, 2).join(':')), [`login shield: zone ${h.fake.zoneId}`]);
+    assert.deepEqual(rowsOf().map((r) => r.state), ['active', 'active'], 'a zone not read proves nothing: its rows are left alone');
+    await h.settle(enforcer);
+    assert.equal(h.fake.isBlocked('192.0.2.77'), true);
+    assert.equal(ours().length, 2);
   });
 
   it('a 503 storm is ridden out with retries through the outbox, and the rule lands once it ends', async () => {

@@ -109,3 +109,32 @@ test('with the access_rules backend a range is one ip_range rule, and the bans i
     await h.close();
   }
 });
+
+// The bench's botnet fills the list with the members' own items before the ranges are
+// grouped: a range must then still reach the edge, in the overflow, and the members' own
+// items and rules leave, so two objects (one per network) hold what was 32 slots' worth.
+test('with the list full, a range goes to an ip_range access rule and its members give up their own items', { timeout: 120_000 }, async () => {
+  const h = await listHarness({ list_capacity: 20 });
+  try {
+    const enforcer = await h.startEnforcer();
+    const fillers = Array.from({ length: 4 }, (_, i) => `192.0.2.${i + 1}`); // fewer than a range's threshold
+    const network = Array.from({ length: 32 }, (_, i) => `198.51.100.${i + 1}`);
+    banMany(h, [...fillers, ...network]);
+    const rules = () => h.fake.accessRules('account').filter((r) => r.notes.startsWith('edgejail:'));
+    const edge = () => [...items(h), ...rules().map((r) => r.configuration.value)].sort();
+    await until(
+      'the /24 held by one object, the fillers by their items',
+      () => edge().filter((v) => v.startsWith('198.51.100.')).join() === '198.51.100.0/24' && network.every((ip) => enforcer.placementOf(ip) === 'range'),
+      enforcer,
+    );
+    await h.settle(enforcer);
+    assert.deepEqual(edge(), [...fillers, '198.51.100.0/24'].sort());
+    assert.deepEqual(rules().map((r) => [r.configuration.target, r.configuration.value]), [['ip_range', '198.51.100.0/24']], 'the list had no room for it');
+    assert.ok([...fillers, ...network].every((ip) => h.fake.isBlocked(ip)), 'every ban is blocked at the edge');
+    assert.deepEqual(enforcer.status().placements, { list: 4, access_rule: 0, range: 32, origin_only: 0, pending: 0 });
+    const report = await enforcer.reconcile();
+    assert.equal(report.orphansRemoved + report.missingReapplied + report.idsRepaired, 0, JSON.stringify(report));
+  } finally {
+    await h.close();
+  }
+});

@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, startStory, type Origin, type Story } from './support/stack.ts';
 import { readAccessLog } from './support/origin.ts';
-import { postLogin, type Answer } from './support/wordpress-client.ts';
+import { postLogin } from './support/wordpress-client.ts';
+import { runLoginAttack, watchFirst, type AttackAttempt } from './support/login-attack.ts';
 import { waitFor } from './support/poll.ts';
 import { ADMIN_TOKEN } from './support/edgejail-service.ts';
 import { CLEARANCE_COOKIE } from './edge-proxy.ts';
@@ -69,26 +70,13 @@ describe('the distributed night: the login shield', { timeout: 15 * 60_000 }, ()
     // nginx's log outlives one run: only what arrived from now on is this run's.
     const startedAt = Date.now() / 1000;
     const log = () => readAccessLog(origin.paths).filter((l) => l.t - l.rt >= startedAt - 0.5 && admittedAt.has(l.ray));
-    let shieldSeenAt: number | null = null;
-    const watcher = setInterval(() => {
-      if (shieldSeenAt === null && ourRules().some((r) => r.action === 'managed_challenge')) shieldSeenAt = Date.now();
-    }, 20);
-    const sent: Array<{ startedAt: number; answer: Answer }> = [];
+    const shieldSeen = watchFirst(() => ourRules().some((r) => r.action === 'managed_challenge'));
+    let sent: AttackAttempt[];
     try {
-      const jobs: Array<{ ip: string; attempt: number }> = [];
-      for (let attempt = 1; attempt <= TRIES; attempt++) for (const ip of bots) jobs.push({ ip, attempt });
-      let next = 0;
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < jobs.length) {
-          const job = jobs[next++]!;
-          const startedAt = Date.now();
-          const answer = await postLogin(story.edge.url, job.ip, USERS[(next + job.attempt) % USERS.length]!, `wrong-${job.attempt}-${job.ip}`);
-          sent.push({ startedAt, answer });
-        }
-      }));
-      await waitFor('the login shield rule at the fake Cloudflare', () => shieldSeenAt !== null, { timeoutMs: 60_000 });
+      sent = await runLoginAttack({ edgeUrl: story.edge.url, bots: [...bots], triesPerBot: TRIES, concurrency: CONCURRENCY, usernames: USERS });
+      await waitFor('the login shield rule at the fake Cloudflare', () => shieldSeen.at() !== null, { timeoutMs: 60_000 });
     } finally {
-      clearInterval(watcher);
+      shieldSeen.stop();
     }
 
     // The shield went up for a reason in figures, with the rules the site owner expects.
@@ -100,7 +88,7 @@ describe('the distributed night: the login shield', { timeout: 15 * 60_000 }, ()
     assert.ok(rules.every((r) => r.expression.includes(`http.host eq "${SITE_HOST}"`)));
 
     // Every bot request sent after the rule was seen was challenged at the edge...
-    const seen = shieldSeenAt!;
+    const seen = shieldSeen.at()!;
     const late = sent.filter((s) => s.startedAt > seen);
     assert.ok(late.length > 0, 'the attack outlasted the shield going up');
     assert.deepEqual([...new Set(late.map((s) => s.answer.outcome))], ['edge_challenged']);

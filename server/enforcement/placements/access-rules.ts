@@ -11,7 +11,8 @@ import { createAccessRulesApi, scopeFromLabel, scopeLabel, type AccessRule, type
 import { formatTag, ipKeyFromTag } from '../../cloudflare/tag.ts';
 import { cloudflareTargetFor, UnsupportedIpKeyError, type CloudflareTarget } from '../../cloudflare/target.ts';
 import type { DesiredBlock, EnforcementRow } from '../../store/enforcement.ts';
-import type { KeyOutcome, Placement, PlacementDeps, PlaceRequest } from '../types.ts';
+import type { KeyOutcome, IpPlacement, PlacementDeps, PlaceRequest } from '../types.ts';
+import { ipReconcileParts } from '../ip-reconcile.ts';
 
 /** Cloudflare's answer to a second rule for the same value in the same scope. */
 export const DUPLICATE_RULE_CODE = 10009;
@@ -19,7 +20,7 @@ export const DUPLICATE_RULE_CODE = 10009;
 /** Cloudflare's limit of IP Access Rules per account, on every plan. */
 export const ACCESS_RULES_PER_ACCOUNT = 50_000;
 
-export function createAccessRulesPlacement(deps: PlacementDeps & { api: CloudflareApi }): Placement {
+export function createAccessRulesPlacement(deps: PlacementDeps & { api: CloudflareApi }): IpPlacement {
   const { api, store, rows, config, now, logger } = deps;
   const rules = createAccessRulesApi(api, config.page_size);
   const scope: ScopeParams = config.scope === 'account' ? { account_id: config.account_id! } : { zone_id: config.zone_id! };
@@ -163,6 +164,8 @@ export function createAccessRulesPlacement(deps: PlacementDeps & { api: Cloudfla
   }
 
   return {
+    ...ipReconcileParts(deps.ipReconcile, 'access_rule'),
+    describe: (object) => ({ rule_id: object.id, notes: object.tag }),
     name: 'access_rule',
     backend: 'access_rules',
     scopeLabel: label,

@@ -4,9 +4,11 @@
 import { formatTag } from '../../cloudflare/tag.ts';
 import { cloudflareTargetFor, UnsupportedIpKeyError } from '../../cloudflare/target.ts';
 import type { EnforcementRow } from '../../store/enforcement.ts';
-import { iso, type KeyOutcome, type Placement, type PlacementDeps, type PlaceRequest } from '../types.ts';
+import { ipReconcileParts } from '../ip-reconcile.ts';
+import { iso, type KeyOutcome, type IpPlacement, type PlacementDeps, type PlaceRequest } from '../types.ts';
 
-export function createDryRunPlacement({ store, rows, config, now }: PlacementDeps): Placement {
+export function createDryRunPlacement(deps: PlacementDeps): IpPlacement {
+  const { store, rows, config, now } = deps;
   const where = config.backend === 'list' ? `list ${config.list_name}` : `${config.scope} scope`;
   const ops = config.backend === 'list'
     ? { create: 'add_list_items', update: 'add_list_items', remove: 'delete_list_items' }
@@ -43,6 +45,8 @@ export function createDryRunPlacement({ store, rows, config, now }: PlacementDep
   }
 
   return {
+    ...ipReconcileParts(deps.ipReconcile, 'dry_run'),
+    describe: (object) => ({ id: object.id, notes: object.tag }),
     name: 'dry_run',
     backend: 'dry_run',
     scopeLabel: 'dry_run',

@@ -10,7 +10,8 @@ import { checkBlockRule } from '../../cloudflare/block-rule.ts';
 import { formatTag, ipKeyFromTag } from '../../cloudflare/tag.ts';
 import { canonicalIp, cloudflareTargetFor, UnsupportedIpKeyError, type CloudflareTarget } from '../../cloudflare/target.ts';
 import type { DesiredBlock, EnforcementRow } from '../../store/enforcement.ts';
-import { iso, type KeyOutcome, type Placement, type PlacementDeps, type PlaceRequest } from '../types.ts';
+import { iso, type KeyOutcome, type IpPlacement, type PlacementDeps, type PlaceRequest } from '../types.ts';
+import { ipReconcileParts } from '../ip-reconcile.ts';
 
 const ITEMS_PER_PAGE = 500;
 // ip_keys one enforcement run takes: several bulk requests of list_batch_size, then one read-back of ids.
@@ -29,7 +30,7 @@ const chunks = <T>(items: T[], size: number): T[][] =>
 /** Cloudflare fails the whole bulk operation when the items would not fit. */
 export const isCapacityRefusal = (error: unknown) => error instanceof CloudflareCallError && /maximum number of items/i.test(error.message);
 
-export function createIpListPlacement(deps: PlacementDeps & { api: CloudflareApi; stopSignal: AbortSignal }): Placement {
+export function createIpListPlacement(deps: PlacementDeps & { api: CloudflareApi; stopSignal: AbortSignal }): IpPlacement {
   const { api, store, rows, config, now, logger } = deps;
   const list = createListApi(api, config, deps.stopSignal);
   const label = `list:${config.account_id}/${config.list_name}`;
@@ -246,6 +247,8 @@ export function createIpListPlacement(deps: PlacementDeps & { api: CloudflareApi
   }
 
   return {
+    ...ipReconcileParts(deps.ipReconcile, 'list'),
+    describe: (object) => ({ item_id: object.id, notes: object.tag }),
     name: 'list',
     backend: 'list',
     scopeLabel: label,

@@ -2,19 +2,18 @@
 // (`shield:<site id>`); what the edge must hold comes from the shields table (a shield up →
 // the site's rules from `shield.action` / `shield.xmlrpc`), what is there from
 // `shield_rules`. The worker calls `sync` for a queued site and retries its failures
-// through the outbox like any ban; the reconciler calls `reconcile` with the rest.
+// through the outbox like any ban; the one reconciler reads its rules zone by zone and has
+// it judge each site, like every other placement.
 // Only rules whose description carries our tag are ever edited or deleted.
 import type { CloudflareApi } from '../../cloudflare/api.ts';
-import type { ShieldReconcileReport } from '../types.ts';
 import { createShieldRulesApi, shieldExpression, type ShieldPart, type ShieldRule, type ShieldRuleSpec } from '../../cloudflare/shield-rules.ts';
 import type { Db } from '../../store/db.ts';
 import { createShieldStore, type ShieldRuleRow, type ShieldRuleState } from '../../store/shields.ts';
-import { shieldOutboxKey, type EnforcementStore } from '../../store/enforcement.ts';
+import { shieldOutboxKey, siteOfShieldKey, type EnforcementStore } from '../../store/enforcement.ts';
 import { shieldRuleSpecs } from '../../shield/rule-specs.ts';
 import { hostOfUrl } from '../../shield/hostname.ts';
 import type { ShieldConfig } from '../../shield/config.ts';
-import type { KeyLocks } from '../key-locks.ts';
-import { iso, type KeyOutcome, type Logger } from '../types.ts';
+import { iso, type Found, type KeyOutcome, type Logger, type PlacedObject, type Placement, type ReconcileRun } from '../types.ts';
 
 const PARTS: ShieldPart[] = ['login', 'xmlrpc'];
 
@@ -29,7 +28,7 @@ export interface ShieldPlacementOptions {
   logger: Logger;
 }
 
-export function createShieldPlacement({ db, store, api, config, defaultZoneId, now, logger }: ShieldPlacementOptions) {
+export function createShieldPlacement({ db, store, api, config, defaultZoneId, now }: ShieldPlacementOptions) {
   const shields = createShieldStore(db);
   const rules = api ? createShieldRulesApi(api) : null;
 
@@ -123,113 +122,165 @@ export function createShieldPlacement({ db, store, api, config, defaultZoneId, n
     }
   }
 
-  /**
-   * Compares every zone in use with the shields table: re-queues sites whose rule is missing or
-   * out of date, repairs stored ids, removes tagged rules no shield wants (of sites long gone too).
-   */
-  async function reconcile(locks: KeyLocks): Promise<ShieldReconcileReport> {
-    const report: ShieldReconcileReport = { zones: 0, seen: 0, orphansRemoved: 0, missingReapplied: 0, idsRepaired: 0, outdatedQueued: 0, skippedBusy: 0, errors: [] };
-    if (!rules) return report;
-    const at = () => iso(now());
-    const audit = (siteId: string, detail: Record<string, unknown>) =>
-      store.auditSystem(at(), 'reconcile_repair', shieldOutboxKey(siteId), null, { backend: 'login_shield', ...detail });
+  // The last full read: where each rule of ours was, by its id, and the zones that would not answer.
+  let lastRead = new Map<string, { zone: string; rule: ShieldRule & { part: ShieldPart } }>();
+  let unreadZones = new Map<string, string>();
+  let zonesRead = 0;
+  const reportedZones = new Set<string>(); // one error per zone per run, not one per site in it
+
+  function zonesInUse(): Set<string> {
     const zones = new Set<string>();
     for (const site of shields.siteZones()) {
       const zone = site.zone_id ?? defaultZoneId;
       if (zone) zones.add(zone);
     }
     for (const row of shields.liveShieldRules()) zones.add(row.zone_id);
-    report.zones = zones.size;
-
-    for (const zone of zones) {
-      let found: Awaited<ReturnType<NonNullable<typeof rules>['listOurs']>>;
-      try {
-        found = await rules.listOurs(zone);
-      } catch (error) {
-        report.errors.push(`zone ${zone}: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
-      }
-      report.seen += found.length;
-      const sites = new Set([...found.map((r) => r.siteId), ...shields.siteZones().filter((s) => (s.zone_id ?? defaultZoneId) === zone).map((s) => s.id)]);
-      for (const siteId of sites) {
-        const key = shieldOutboxKey(siteId);
-        // The worker's turn (queued, or a call under way): it will make this site right itself.
-        const release = store.outboxRow(key) ? null : locks.tryLock(key);
-        if (!release) {
-          report.skippedBusy++;
-          continue;
-        }
-        try {
-          await reconcileSite(zone, siteId, found.filter((r) => r.siteId === siteId), report, audit);
-        } catch (error) {
-          report.errors.push(`site ${siteId}: ${error instanceof Error ? error.message : String(error)}`);
-        } finally {
-          release();
-        }
-      }
-    }
-    if (report.missingReapplied + report.outdatedQueued) logger.info({ ...report }, 'login shield reconcile queued sites');
-    return report;
+    return zones;
   }
 
-  async function reconcileSite(
+  /** Every rule of ours in every zone in use (a zone that fails is left out, and its sites with it). */
+  async function readPlaced(): Promise<PlacedObject[]> {
+    lastRead = new Map();
+    unreadZones = new Map();
+    reportedZones.clear();
+    if (!rules) return [];
+    const zones = zonesInUse();
+    zonesRead = zones.size;
+    const objects: PlacedObject[] = [];
+    for (const zone of zones) {
+      try {
+        for (const rule of await rules.listOurs(zone)) {
+          lastRead.set(rule.id, { zone, rule });
+          objects.push({ key: shieldOutboxKey(rule.siteId), id: rule.id, tag: rule.description, mode: rule.action });
+        }
+      } catch (error) {
+        unreadZones.set(zone, error instanceof Error ? error.message : String(error));
+      }
+    }
+    return objects;
+  }
+
+  /**
+   * One site against the shields table, zone by zone: queues it when a rule is missing or out
+   * of date, repairs stored ids, and names the tagged rules no shield wants (of sites long gone
+   * too) as orphans.
+   */
+  async function judge(key: string, found: Found[], run: ReconcileRun): Promise<void> {
+    const siteId = siteOfShieldKey(key)!;
+    const mine = found.flatMap((f) => {
+      const read = lastRead.get(f.object.id);
+      return read ? [{ found: f, ...read }] : [];
+    });
+    const zones = new Set(mine.map((m) => m.zone));
+    const site = siteView(siteId);
+    if (site?.zoneId) zones.add(site.zoneId);
+    for (const part of PARTS) {
+      const row = shields.shieldRule(siteId, part);
+      if (row && row.state !== 'removed') zones.add(row.zone_id);
+    }
+    let queue = false;
+    for (const zone of zones) {
+      const unread = unreadZones.get(zone);
+      if (unread !== undefined) {
+        if (!reportedZones.has(zone)) run.sink.error(`zone ${zone}: ${unread}`);
+        reportedZones.add(zone);
+        continue;
+      }
+      if (!rules) continue;
+      queue = judgeZone(zone, siteId, mine.filter((m) => m.zone === zone), run) || queue;
+    }
+    if (queue) store.transaction(() => store.enqueue(key, iso(now())));
+  }
+
+  function judgeZone(
     zone: string,
     siteId: string,
-    found: Array<ShieldRule & { part: ShieldPart }>,
-    report: ShieldReconcileReport,
-    audit: (siteId: string, detail: Record<string, unknown>) => void,
-  ): Promise<void> {
+    found: Array<{ found: Found; rule: ShieldRule & { part: ShieldPart } }>,
+    { sink }: ReconcileRun,
+  ): boolean {
+    const key = shieldOutboxKey(siteId);
     const wanted = wantedFor(siteId).filter((s) => s.zoneId === zone);
     let queue = false;
     for (const part of PARTS) {
       const spec = wanted.find((s) => s.part === part);
-      const here = found.filter((r) => r.part === part);
+      const here = found.filter((r) => r.rule.part === part);
       const row = shields.shieldRule(siteId, part);
       if (!spec) {
-        for (const rule of here) {
-          await rules!.delete(zone, rule, { ipKey: shieldOutboxKey(siteId) });
-          report.orphansRemoved++;
-          audit(siteId, { repair: 'orphan_removed', part, zone_id: zone, rule_id: rule.id, description: rule.description });
-        }
-        if (row && row.zone_id === zone && row.state !== 'removed' && row.state !== 'dry_run' && here.length) {
-          save(siteId, part, { zone_id: zone, state: 'removed', rule_id: null, ruleset_id: null, create_uncertain: 0 });
-        }
+        for (const { found: f } of here) sink.orphan(f);
         continue;
       }
       const [keep, ...extra] = here;
-      for (const rule of extra) {
-        await rules!.delete(zone, rule, { ipKey: shieldOutboxKey(siteId) });
-        report.orphansRemoved++;
-        audit(siteId, { repair: 'orphan_removed', part, zone_id: zone, rule_id: rule.id, reason: 'second copy' });
-      }
+      for (const { found: f } of extra) sink.orphan(f); // a second copy
       if (!keep) {
-        report.missingReapplied++;
-        audit(siteId, { repair: 'missing_reapplied', part, zone_id: zone, stored_id: row?.rule_id ?? null, stored_state: row?.state ?? null });
+        sink.repaired('missing_reapplied', key, null, placement, { part, zone_id: zone, stored_id: row?.rule_id ?? null, stored_state: row?.state ?? null });
         save(siteId, part, { zone_id: zone, state: 'removed', rule_id: null, ruleset_id: null, create_uncertain: 0 });
         queue = true;
         continue;
       }
-      if (row?.rule_id !== keep.id || row?.state !== 'active') {
-        report.idsRepaired++;
-        audit(siteId, { repair: 'id_repaired', part, zone_id: zone, rule_id: keep.id, stored_id: row?.rule_id ?? null, stored_state: row?.state ?? null });
+      const { rule } = keep;
+      if (row?.rule_id !== rule.id || row?.state !== 'active') {
+        sink.repaired('id_repaired', key, null, placement, { part, zone_id: zone, rule_id: rule.id, stored_id: row?.rule_id ?? null, stored_state: row?.state ?? null });
         save(siteId, part, {
-          zone_id: zone, state: 'active', rule_id: keep.id, ruleset_id: keep.rulesetId, create_uncertain: 0, action: keep.action,
-          expression: keep.expression, attempts: 0, last_error: null, applied_at: row?.applied_at ?? iso(now()),
+          zone_id: zone, state: 'active', rule_id: rule.id, ruleset_id: rule.rulesetId, create_uncertain: 0, action: rule.action,
+          expression: rule.expression, attempts: 0, last_error: null, applied_at: row?.applied_at ?? iso(now()),
         });
       }
-      if (keep.action !== spec.action || keep.expression !== shieldExpression(spec.hostname, spec.part) || !keep.enabled) {
+      if (rule.action !== spec.action || rule.expression !== shieldExpression(spec.hostname, spec.part) || !rule.enabled) {
         // Edited by hand (or the config changed): the worker writes it back as the shield wants it.
-        report.outdatedQueued++;
-        save(siteId, part, { zone_id: zone, state: 'active', action: keep.enabled ? keep.action : 'disabled', expression: keep.expression });
+        sink.repaired('outdated_queued', key, null, placement, { part, zone_id: zone, rule_id: rule.id, action: rule.enabled ? rule.action : 'disabled' });
+        save(siteId, part, { zone_id: zone, state: 'active', action: rule.enabled ? rule.action : 'disabled', expression: rule.expression });
         queue = true;
       }
     }
-    if (queue) store.transaction(() => store.enqueue(shieldOutboxKey(siteId), iso(now())));
+    return queue;
   }
 
+  const placement: Placement = {
+    name: 'login_shield',
+    backend: 'login_shield',
+    scopeLabel: 'zones',
+    handles: (key) => siteOfShieldKey(key) !== null,
+    readPlaced,
+    async removePlaced(objects) {
+      const removed: PlacedObject[] = [];
+      for (const object of objects) {
+        const read = lastRead.get(object.id);
+        if (!read || !rules) continue;
+        await rules.delete(read.zone, read.rule, { ipKey: object.key });
+        removed.push(object);
+      }
+      return removed;
+    },
+    reconcileKeys() {
+      if (!rules) return [];
+      const sites = new Set(shields.siteZones().filter((s) => s.zone_id ?? defaultZoneId).map((s) => s.id));
+      for (const row of shields.liveShieldRules()) sites.add(row.site_id);
+      return [...sites].map(shieldOutboxKey);
+    },
+    judge,
+    orphanRemoved(object) {
+      const read = lastRead.get(object.id);
+      if (!read) return;
+      const siteId = siteOfShieldKey(object.key)!;
+      const { part } = read.rule;
+      const row = shields.shieldRule(siteId, part);
+      const stillWanted = wantedFor(siteId).some((s) => s.part === part && s.zoneId === read.zone);
+      // A second copy's removal leaves the row of the copy kept alone.
+      if (row && row.zone_id === read.zone && row.state !== 'removed' && row.state !== 'dry_run' && !stillWanted) {
+        save(siteId, part, { zone_id: read.zone, state: 'removed', rule_id: null, ruleset_id: null, create_uncertain: 0 });
+      }
+    },
+    describe(object) {
+      const read = lastRead.get(object.id);
+      return { part: read?.rule.part ?? null, zone_id: read?.zone ?? null, rule_id: object.id, description: object.tag };
+    },
+  };
+
   return {
+    ...placement,
     sync,
-    reconcile,
+    /** Zones the last reconcile read. */
+    zoneCount: () => zonesRead,
     /** Rule rows by state, for the status. */
     states(): Record<string, number> {
       const out: Record<string, number> = {};
