@@ -44,6 +44,8 @@ export type ManualBanResult =
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const MINUTE_MS = 60_000;
+/** The LIMIT of store.banChangesSince. */
+const BAN_CHANGES_PAGE = 10_000;
 
 export function createBanService({ store, jails, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
   const lookup = createBanLookup(store, lookupCacheSize);
@@ -278,9 +280,13 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
 
     /** Picks up ban changes other processes (the CLI) committed since the last call. */
     syncFromStore(): number {
+      const version = lookup.dataVersion();
       const changes = store.banChangesSince(auditWatermark);
+      // A full page may leave changes for the next call: the filter is not yet in step.
+      if (changes.length < BAN_CHANGES_PAGE) lookup.markSynced(version);
       if (!changes.length) return 0;
       auditWatermark = changes[changes.length - 1]!.id;
+      for (const change of changes) if (change.ip_key) lookup.noteExternalChange(change.ip_key);
       const ipKeys = new Set(changes.filter((c) => c.actor === 'admin:cli').map((c) => c.ip_key));
       if (!ipKeys.size) return 0;
       for (const ipKey of ipKeys) {

@@ -105,6 +105,8 @@ export function createStore(db: Db) {
     activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
     furthestActiveBan: db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
     countActiveBans: db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
+    activeBanIpKeys: db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active'").pluck(),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
     nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
     liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
@@ -187,6 +189,10 @@ export function createStore(db: Db) {
     expiredActiveBans: (nowMs: number) =>
       (s.expiredActiveBans.all(new Date(nowMs).toISOString()) as BanRow[]).filter((ban) => Date.parse(ban.expires_at) <= nowMs),
     furthestActiveBan: (ipKey: string) => s.furthestActiveBan.get(ipKey) as Pick<BanRow, 'jail' | 'expires_at'> | undefined,
+    /** Every ip_key with an active ban, streamed (200,000 at the cap). */
+    activeBanIpKeys: () => s.activeBanIpKeys.iterate() as IterableIterator<string>,
+    /** Changes whenever another connection (the CLI) commits. */
+    dataVersion: () => s.dataVersion.get() as number,
     countActiveBans: () => (s.countActiveBans.get() as { n: number }).n,
     nextExpiry: () => (s.nextExpiry.get() as { at: string | null }).at,
     liftBan: (id: number, at: string, by: string) => s.liftBan.run(at, by, id).changes > 0,
