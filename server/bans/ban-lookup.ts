@@ -21,12 +21,14 @@ export function createBanLookup(store: Store, maxCached: number) {
   const half = Math.max(1, Math.floor(maxCached / 2));
   let young = new Map<string, ActiveBanSummary | null>();
   let old = new Map<string, ActiveBanSummary | null>();
-  // Filled from the active bans now, then from every write this process makes. Another
+  // Filled from the active bans by warmUp (in chunks, off the start-up path: 200,000 keys
+  // are a few hundred ms), and from every write this process makes from the start. Another
   // process's bans reach it through noteExternalChange; until they have (the database's
   // data_version moved past the one synced), a negative answer is checked in SQLite.
   const filter = createIpKeyFilter();
   let syncedVersion = store.dataVersion();
-  for (const ipKey of store.activeBanIpKeys()) filter.add(ipKey);
+  /** The last ip_key warmUp read; null once every active ban is in the filter. */
+  let warmedTo: string | null = '';
 
   function load(ipKey: string): ActiveBanSummary | null {
     const row = store.furthestActiveBan(ipKey);
@@ -46,12 +48,20 @@ export function createBanLookup(store: Store, maxCached: number) {
     get(ipKey: string): ActiveBanSummary | null {
       const hit = young.get(ipKey);
       if (hit !== undefined) return hit;
-      if (!filter.mayContain(ipKey) && store.dataVersion() === syncedVersion) return null;
+      if (warmedTo === null && !filter.mayContain(ipKey) && store.dataVersion() === syncedVersion) return null;
       let ban = old.get(ipKey);
       if (ban === undefined) ban = load(ipKey);
       else old.delete(ipKey);
       remember(ipKey, ban);
       return ban;
+    },
+    /** Adds the next `chunk` active bans to the filter; true once all are in (then it answers misses). */
+    warmUp(chunk: number): boolean {
+      if (warmedTo === null) return true;
+      const keys = store.activeBanIpKeysAfter(warmedTo, chunk);
+      for (const ipKey of keys) filter.add(ipKey);
+      warmedTo = keys.length < chunk ? null : keys[keys.length - 1]!;
+      return warmedTo === null;
     },
     /** Call after any write to ipKey's bans (ours or another process's). */
     forget(ipKey: string): void {

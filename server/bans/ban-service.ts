@@ -164,6 +164,8 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
     currentBan,
     activeCount: () => activeBans,
     cachedLookups: () => lookup.size(),
+    /** One chunk of the lookup filter's warm-up; true when done. The background jobs drive it. */
+    warmLookups: (chunk = 5_000) => lookup.warmUp(chunk),
 
     /**
      * Counts one stored event in the jails and applies what they decide, within the
