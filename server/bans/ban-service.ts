@@ -68,11 +68,13 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       result = store.transaction(fn);
     } catch (error) {
       depth--;
+      // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
+      // cache and the count learnt inside it is re-read, within the transaction still open.
+      for (const ipKey of touched) lookup.forget(ipKey);
+      activeBans = store.countActiveBans();
       if (depth === 0) {
-        for (const ipKey of touched) lookup.forget(ipKey);
         touched.clear();
         enforcementChanged = false;
-        activeBans = store.countActiveBans();
       }
       throw error;
     }
