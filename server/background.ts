@@ -26,6 +26,12 @@ export function startBackgroundJobs(app: FastifyInstance) {
     const lifted = core.liftBansOnProtectedAddresses();
     if (lifted.length) app.log.warn({ lifted: lifted.length, ip_keys: [...new Set(lifted.map((b) => b.ip_key))].slice(0, 20) }, 'lifted bans that reached allowlisted or never-ban addresses');
   })();
+  // The ban lookup's filter of banned addresses, a chunk per turn so requests interleave.
+  let warming: NodeJS.Immediate | null = null;
+  const warm = guard('lookup-filter', () => {
+    warming = core.bans.warmLookups() ? null : setImmediate(warm);
+  });
+  warming = setImmediate(warm);
   const timers = [
     setInterval(guard('expiry', () => {
       expired.inc({}, core.bans.liftExpired());
@@ -45,5 +51,10 @@ export function startBackgroundJobs(app: FastifyInstance) {
     ),
   ];
   for (const t of timers) t.unref();
-  return { stop: () => timers.forEach(clearInterval) };
+  return {
+    stop: () => {
+      timers.forEach(clearInterval);
+      if (warming) clearImmediate(warming);
+    },
+  };
 }

@@ -79,9 +79,12 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
    */
   function liftBansReaching(protectedSets: readonly CidrSet[], actor: string): BanRow[] {
     const keys = new Set<string>();
-    for (const ban of store.activeBans()) {
-      const network = parseCidr(ban.ip_key);
-      if (network && protectedSets.some((set) => set.overlaps(network))) keys.add(ban.ip_key);
+    // Only the keys, a page at a time: at 200,000 active bans whole rows cost a second of start-up.
+    for (let after = '', page: string[]; (page = store.activeBanIpKeysAfter(after, 10_000)).length; after = page[page.length - 1]!) {
+      for (const ipKey of page) {
+        const network = parseCidr(ipKey);
+        if (network && protectedSets.some((set) => set.overlaps(network))) keys.add(ipKey);
+      }
     }
     return [...keys].flatMap((ipKey) => bans.unban(ipKey, actor));
   }
@@ -100,12 +103,13 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
       }
     }
     function* pastBans(): Generator<PastBan> {
-      for (const row of store.bansSince(bansFrom)) {
-        const expiresAtMs = Date.parse(row.expires_at);
-        const liftedAtMs = row.lifted_at ? Date.parse(row.lifted_at) : null;
+      // Five columns as arrays, not whole rows: at 200,000 bans the rows were a second of start-up.
+      for (const [ipKey, jail, createdAt, expiresAt, liftedAt] of store.restorableBansSince(bansFrom)) {
+        const expiresAtMs = Date.parse(expiresAt);
+        const liftedAtMs = liftedAt ? Date.parse(liftedAt) : null;
         // Lifted at or after its expiry is the expiry sweep, not an admin: live, such a
         // ban still counts towards recidive, so it must count after a restart too.
-        yield { ipKey: row.ip_key, jail: row.jail, createdAtMs: Date.parse(row.created_at), expiresAtMs, liftedAtMs: liftedAtMs !== null && liftedAtMs < expiresAtMs ? liftedAtMs : null };
+        yield { ipKey, jail, createdAtMs: Date.parse(createdAt), expiresAtMs, liftedAtMs: liftedAtMs !== null && liftedAtMs < expiresAtMs ? liftedAtMs : null };
       }
     }
     restoreJailState(jails, { events: events(), bans: pastBans() }, nowMs);

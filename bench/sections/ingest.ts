@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ROOT, runCli, startServiceProcess, type RunningService } from '../../test/support/process.ts';
 import { tempDir } from '../../test/support/service.ts';
 import { median, round } from '../lib/stats.ts';
+import { onGeneratorCore, pinning, pinService } from '../lib/pin.ts';
 
 interface LoadResult {
   requests_per_s: number;
@@ -35,7 +36,7 @@ function peakRssMb(pid: number): number {
 
 function runLoad(svc: RunningService, site: { id: string; secret: string }, batch: number, connections: number, seconds: number, rate = 0): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load/ingest-load.ts', `--url=${svc.url}`, `--site=${site.id}`, `--secret=${site.secret}`, `--batch=${batch}`, `--duration=${seconds}`, `--connections=${connections}`, `--rate=${rate}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(...onGeneratorCore(process.execPath, ['--import', 'tsx', 'bench/load/ingest-load.ts', `--url=${svc.url}`, `--site=${site.id}`, `--secret=${site.secret}`, `--batch=${batch}`, `--duration=${seconds}`, `--connections=${connections}`, `--rate=${rate}`]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load generator exited ${code}`))));
@@ -56,7 +57,7 @@ interface OpenLoopResult {
 
 function runOpenLoop(svc: RunningService, site: { id: string; secret: string }, batch: number, rate: number, seconds: number): Promise<OpenLoopResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load/open-loop.ts', `--url=${svc.url}`, `--site=${site.id}`, `--secret=${site.secret}`, `--batch=${batch}`, `--duration=${seconds}`, `--rate=${rate}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(...onGeneratorCore(process.execPath, ['--import', 'tsx', 'bench/load/open-loop.ts', `--url=${svc.url}`, `--site=${site.id}`, `--secret=${site.secret}`, `--batch=${batch}`, `--duration=${seconds}`, `--rate=${rate}`]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`open-loop generator exited ${code}`))));
@@ -80,6 +81,7 @@ async function withService<T>(fn: (svc: RunningService, site: { id: string; secr
   if (add.status !== 0) throw new Error(add.stderr);
   const site = JSON.parse(add.stdout);
   const svc = await startServiceProcess(env, { production: true });
+  pinService(svc.child.pid!);
   try {
     return await fn(svc, site);
   } finally {
@@ -154,5 +156,6 @@ export async function ingestSection(runs: number, seconds: number) {
     ingest_unbatched_open_loop_p99_ms: unbatchedOpen.p99_ms,
     ingest_unbatched_open_loop_not_2xx: unbatchedOpen.not_2xx,
     ingest_seconds_per_run: seconds,
+    ingest_cpu_pinning: pinning,
   };
 }

@@ -48,6 +48,8 @@ const MINUTE_MS = 60_000;
 const MAX_OWN_CHANGES = 20_000;
 /** A foreign change reads the ip_key's latest bans: enough for escalation, which counts ended ones too. */
 const FOREIGN_BANS_READ = 20;
+/** The LIMIT of store.banChangesSince. */
+const BAN_CHANGES_PAGE = 10_000;
 
 export function createBanService({ store, jails, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
   const lookup = createBanLookup(store, lookupCacheSize);
@@ -61,7 +63,10 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
   // commit order), so syncFromStore passes over our own. Bounded: an id dropped here only
   // makes our own change look foreign, and following a change is idempotent.
   const ownChanges: number[] = [];
-  let ownChangesInTransaction = 0;
+  // Pushes to ownChanges so far; a rolled-back frame (a whole transaction, or one batch's
+  // savepoint in a group commit) takes back what it pushed, since SQLite may hand those
+  // ids out again to another process once ours commits without them.
+  let ownPushes = 0;
 
   // What the open transaction changed, so the enforcer hears of it after the commit, and
   // the cache and the count are put right after a rollback.
@@ -71,26 +76,27 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
 
   function transaction<T>(fn: () => T): T {
     depth++;
+    const pushesBefore = ownPushes;
     let result: T;
     try {
       result = store.transaction(fn);
     } catch (error) {
       depth--;
+      // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
+      // cache and the count learnt inside it is re-read, within the transaction still open.
+      for (const ipKey of touched) lookup.forget(ipKey);
+      activeBans = store.countActiveBans();
+      ownChanges.splice(ownChanges.length - Math.min(ownPushes - pushesBefore, ownChanges.length));
+      ownPushes = pushesBefore;
       if (depth === 0) {
-        for (const ipKey of touched) lookup.forget(ipKey);
         touched.clear();
-        // Rolled back: another process may yet be given these ids.
-        ownChanges.splice(ownChanges.length - Math.min(ownChangesInTransaction, ownChanges.length));
-        ownChangesInTransaction = 0;
         enforcementChanged = false;
-        activeBans = store.countActiveBans();
       }
       throw error;
     }
     depth--;
     if (depth === 0) {
       touched.clear();
-      ownChangesInTransaction = 0;
       if (enforcementChanged) {
         enforcementChanged = false;
         onEnforcementChange?.();
@@ -102,11 +108,8 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
   /** An audit entry of a ban change (ban, unban, extend, expire) that syncFromStore must not follow back. */
   function auditChange(entry: Parameters<Store['audit']>[0]): void {
     ownChanges.push(store.audit(entry));
-    ownChangesInTransaction++;
-    if (ownChanges.length > MAX_OWN_CHANGES) {
-      ownChanges.splice(0, ownChanges.length - MAX_OWN_CHANGES);
-      ownChangesInTransaction = Math.min(ownChangesInTransaction, MAX_OWN_CHANGES);
-    }
+    ownPushes++;
+    if (ownChanges.length > MAX_OWN_CHANGES) ownChanges.splice(0, ownChanges.length - MAX_OWN_CHANGES);
   }
 
   /** Takes over what another process committed for ipKey: the cached lookup, the jails' marks. */
@@ -197,6 +200,8 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
     currentBan,
     activeCount: () => activeBans,
     cachedLookups: () => lookup.size(),
+    /** One chunk of the lookup filter's warm-up; true when done. The background jobs drive it. */
+    warmLookups: (chunk = 5_000) => lookup.warmUp(chunk),
 
     /**
      * Counts one stored event in the jails and applies what they decide, within the
@@ -319,7 +324,10 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
      * passed over. Returns the number of ip_keys taken over.
      */
     syncFromStore(): number {
+      const version = lookup.dataVersion();
       const changes = store.banChangesSince(auditWatermark);
+      // A full page may leave changes for the next call: the filter is not yet in step.
+      if (changes.length < BAN_CHANGES_PAGE) lookup.markSynced(version);
       if (!changes.length) return 0;
       auditWatermark = changes[changes.length - 1]!.id;
       const ipKeys = new Set<string>();
@@ -330,6 +338,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
           own++;
           continue;
         }
+        if (change.ip_key) lookup.noteExternalChange(change.ip_key);
         ipKeys.add(change.ip_key);
       }
       ownChanges.splice(0, own);

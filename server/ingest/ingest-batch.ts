@@ -27,7 +27,30 @@ export interface IngestOutcome {
   bansCreated: number;
 }
 
+/** What a batch wrote inside its transaction; answered by finishBatch once that has committed. */
+export interface StagedBatch {
+  batch: EventBatch;
+  nowMs: number;
+  batchIps: Map<string, string>;
+  accepted: number;
+  duplicates: number;
+  acceptedByType: Map<string, number>;
+  ignored: number;
+  ignoredByReason: Map<string, number>;
+  bansCreated: number;
+}
+
 export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch, nowMs: number): IngestOutcome {
+  // The ban service's transaction: it tells the enforcer once this commits.
+  const staged = ctx.bans.transaction(() => stageBatch(ctx, site, batch, nowMs));
+  return finishBatch(ctx, site, staged);
+}
+
+/**
+ * Stores, judges and bans; call inside the ban service's transaction (a group commit may
+ * hold several batches in one, each in its own savepoint).
+ */
+export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch, nowMs: number): StagedBatch {
   const receivedAt = new Date(nowMs).toISOString();
   const acceptedByType = new Map<string, number>();
   const batchIps = new Map<string, string>(); // ip_key -> ip as the site sent it
@@ -38,7 +61,6 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
   let bansCreated = 0;
   const lists = ctx.ignoreLists();
 
-  // The ban service's transaction: it tells the enforcer once this commits.
   ctx.bans.transaction(() => {
     for (const event of batch.events) {
       if (event.type === 'hello') {
@@ -121,7 +143,12 @@ export function ingestBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch
     }
     ctx.store.touchSite(site.id, receivedAt);
   });
+  return { batch, nowMs, batchIps, accepted, duplicates, acceptedByType, ignored, ignoredByReason, bansCreated };
+}
 
+/** The answer to a staged batch, read after its commit. */
+export function finishBatch(ctx: IngestContext, site: SiteRow, staged: StagedBatch): IngestOutcome {
+  const { batch, nowMs, batchIps, accepted, duplicates, acceptedByType, ignored, ignoredByReason, bansCreated } = staged;
   const decisions: EventBatchResponse['decisions'] = [];
   for (const [ipKey, ip] of batchIps) {
     const ban = ctx.bans.currentBan(ipKey, nowMs);

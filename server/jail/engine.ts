@@ -22,6 +22,7 @@
 import { formatDuration, MAX_BAN_SECONDS } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
+import { createBanMarks, NO_MARK, type BanMarks } from './ban-marks.ts';
 
 export interface JailEvent {
   id: string;
@@ -87,20 +88,13 @@ interface Jail {
   windows: Map<string, KeyWindow>;
 }
 
-interface BanMark {
-  jail: string;
-  createdAtMs: number;
-  expiresAtMs: number;
-  liftedAtMs: number | null;
-}
-
 export interface JailState {
   readonly jails: Jail[];
   readonly jailsByType: Map<string, Jail[]>;
   readonly banJails: Jail[];
   readonly forgivingJails: Jail[];
-  /** ip_key → its bans still remembered; insertion order = least recently banned first. */
-  readonly bans: Map<string, BanMark[]>;
+  /** ip_key → its bans still remembered (typed-array slots); keys least recently banned first. */
+  readonly bans: BanMarks;
   readonly banMemoryMs: number;
   readonly maxTrackedKeys: number;
   readonly maxBanKeys: number;
@@ -136,7 +130,7 @@ export function createJailState(
     jailsByType,
     banJails: enabled.filter((jail) => jail.countsBans),
     forgivingJails: enabled.filter((jail) => !jail.countsBans && jail.config.forgive_on_success),
-    bans: new Map(),
+    bans: createBanMarks(),
     banMemoryMs: Math.max(0, ...enabled.map((jail) => Math.max(jail.maxtimeMs, jail.findtimeMs))),
     maxTrackedKeys: options.maxTrackedKeys ?? 200_000,
     maxBanKeys: options.maxBanKeys ?? 200_000,
@@ -172,11 +166,10 @@ export function observeEvent(state: JailState, event: JailEvent, nowMs: number, 
  */
 export function observeBan(state: JailState, ban: PastBan, nowMs: number): BanDecision[] {
   advanceClock(state, nowMs);
-  const known = (state.bans.get(ban.ipKey) ?? []).find(
-    (mark) => mark.jail === ban.jail && (mark.createdAtMs === ban.createdAtMs || mark.expiresAtMs === ban.expiresAtMs),
-  );
-  if (known) {
-    if (ban.liftedAtMs !== null && known.liftedAtMs === null) liftMark(state, ban.ipKey, known, ban.liftedAtMs);
+  const marks = state.bans;
+  for (let mark = marks.first(ban.ipKey); mark !== NO_MARK; mark = marks.next(mark)) {
+    if (marks.jail(mark) !== ban.jail || (marks.createdAtMs(mark) !== ban.createdAtMs && marks.expiresAtMs(mark) !== ban.expiresAtMs)) continue;
+    if (ban.liftedAtMs !== null && marks.liftedAtMs(mark) === null) liftMark(state, ban.ipKey, mark, ban.liftedAtMs);
     return [];
   }
   return recordBan(state, ban, nowMs, true);
@@ -190,19 +183,27 @@ export function observeBan(state: JailState, ban: PastBan, nowMs: number): BanDe
  */
 export function observeForeignBan(state: JailState, ban: PastBan, nowMs: number): void {
   advanceClock(state, nowMs);
-  const known = (state.bans.get(ban.ipKey) ?? []).find((mark) => mark.jail === ban.jail && mark.createdAtMs === ban.createdAtMs);
-  if (!known) {
+  const marks = state.bans;
+  let known = NO_MARK;
+  for (let mark = marks.first(ban.ipKey); mark !== NO_MARK; mark = marks.next(mark)) {
+    if (marks.jail(mark) === ban.jail && marks.createdAtMs(mark) === ban.createdAtMs) {
+      known = mark;
+      break;
+    }
+  }
+  if (known === NO_MARK) {
     recordBan(state, ban, nowMs, false);
     return;
   }
-  if (ban.expiresAtMs > known.expiresAtMs) known.expiresAtMs = ban.expiresAtMs;
-  if (ban.liftedAtMs !== null && known.liftedAtMs === null) liftMark(state, ban.ipKey, known, ban.liftedAtMs);
+  if (ban.expiresAtMs > marks.expiresAtMs(known)) marks.setExpires(known, ban.expiresAtMs);
+  if (ban.liftedAtMs !== null && marks.liftedAtMs(known) === null) liftMark(state, ban.ipKey, known, ban.liftedAtMs);
 }
 
 /** An admin lifted the ip_key's active ban in `jail` (null = every jail) early. */
 export function observeUnban(state: JailState, ipKey: string, jail: string | null): void {
-  for (const mark of state.bans.get(ipKey) ?? []) {
-    if ((jail === null || mark.jail === jail) && mark.liftedAtMs === null && mark.expiresAtMs > state.clockMs) {
+  const marks = state.bans;
+  for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) {
+    if ((jail === null || marks.jail(mark) === jail) && marks.liftedAtMs(mark) === null && marks.expiresAtMs(mark) > state.clockMs) {
       liftMark(state, ipKey, mark, state.clockMs);
     }
   }
@@ -222,10 +223,11 @@ export function pruneJailState(state: JailState, nowMs: number): void {
   }
   // A pass over every remembered key: a few ms at 200,000, every PRUNE tick; cheaper in
   // memory than a schedule per key, which cost more than the bans it schedules.
-  for (const [ipKey, marks] of state.bans) {
+  const marks = state.bans;
+  for (const ipKey of marks.keys()) {
     let end = -Infinity;
-    for (const mark of marks) end = Math.max(end, effectiveEnd(mark));
-    if (end + state.banMemoryMs <= nowMs) state.bans.delete(ipKey);
+    for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) end = Math.max(end, marks.effectiveEnd(mark));
+    if (end + state.banMemoryMs <= nowMs) marks.forget(ipKey);
   }
 }
 
@@ -297,12 +299,10 @@ function banOf(decision: BanDecision, nowMs: number): PastBan {
   return { ipKey: decision.ipKey, jail: decision.jail, createdAtMs: nowMs, expiresAtMs: decision.expiresAtMs, liftedAtMs: null };
 }
 
-const effectiveEnd = (mark: BanMark): number =>
-  mark.liftedAtMs === null ? mark.expiresAtMs : Math.min(mark.liftedAtMs, mark.expiresAtMs);
-
 function lastBanEnd(state: JailState, jail: string, ipKey: string): number {
   let end = -Infinity;
-  for (const mark of state.bans.get(ipKey) ?? []) if (mark.jail === jail) end = Math.max(end, effectiveEnd(mark));
+  const marks = state.bans;
+  for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) if (marks.jail(mark) === jail) end = Math.max(end, marks.effectiveEnd(mark));
   return end;
 }
 
@@ -311,10 +311,11 @@ function previousBans(state: JailState, jail: Jail, ipKey: string, atMs: number)
   const overall = jail.config.bantime_increment.overalljails;
   let n = 0;
   let latestEnd = -Infinity;
-  for (const mark of state.bans.get(ipKey) ?? []) {
-    if (mark.liftedAtMs !== null || (!overall && mark.jail !== jail.name) || mark.createdAtMs > atMs) continue;
+  const marks = state.bans;
+  for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) {
+    if (marks.liftedAtMs(mark) !== null || (!overall && marks.jail(mark) !== jail.name) || marks.createdAtMs(mark) > atMs) continue;
     n++;
-    latestEnd = Math.max(latestEnd, effectiveEnd(mark));
+    latestEnd = Math.max(latestEnd, marks.effectiveEnd(mark));
   }
   return latestEnd + jail.maxtimeMs > atMs ? n : 0;
 }
@@ -526,16 +527,8 @@ function describeTrigger(jail: Jail, trigger: WindowEntry[], previous: number): 
 
 /** Remembers a ban and, unless it was lifted, counts it in the jails that count bans. */
 function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolean): BanDecision[] {
-  const mark: BanMark = { jail: ban.jail, createdAtMs: ban.createdAtMs, expiresAtMs: ban.expiresAtMs, liftedAtMs: ban.liftedAtMs };
-  const marks = state.bans.get(ban.ipKey);
-  if (marks) {
-    marks.push(mark);
-    state.bans.delete(ban.ipKey); // re-inserted below: the most recently banned goes last
-    state.bans.set(ban.ipKey, marks);
-  } else {
-    if (state.bans.size >= state.maxBanKeys) forgetLeastRecentlyBanned(state);
-    state.bans.set(ban.ipKey, [mark]);
-  }
+  if (!state.bans.has(ban.ipKey) && state.bans.size >= state.maxBanKeys) forgetLeastRecentlyBanned(state);
+  state.bans.append(ban.ipKey, ban);
   if (ban.liftedAtMs !== null) return [];
 
   const decisions: BanDecision[] = [];
@@ -558,12 +551,14 @@ function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolea
 }
 
 /** A lifted ban stops counting: for escalation (its mark) and in the jails that count bans. */
-function liftMark(state: JailState, ipKey: string, mark: BanMark, liftedAtMs: number): void {
-  mark.liftedAtMs = liftedAtMs;
+function liftMark(state: JailState, ipKey: string, mark: number, liftedAtMs: number): void {
+  state.bans.setLifted(mark, liftedAtMs);
+  const markJail = state.bans.jail(mark);
+  const markCreated = state.bans.createdAtMs(mark);
   for (const jail of state.banJails) {
     const window = jail.windows.get(ipKey);
     if (!window) continue;
-    removeEntries(window, (entry) => entry.label === mark.jail && entry.t === mark.createdAtMs);
+    removeEntries(window, (entry) => entry.label === markJail && entry.t === markCreated);
     if (window.entries.length === 0) jail.windows.delete(ipKey);
   }
 }
@@ -594,8 +589,5 @@ function forgive(state: JailState, event: JailEvent): void {
  * bans it just caused.
  */
 function forgetLeastRecentlyBanned(state: JailState): void {
-  const first = state.bans.keys().next();
-  if (first.done) return;
-  state.bans.delete(first.value);
-  state.banKeyEvictions++;
+  if (state.bans.forgetOldest()) state.banKeyEvictions++;
 }

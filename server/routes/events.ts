@@ -1,7 +1,8 @@
 // POST /v1/events: the webhook every site reports to.
 import type { FastifyInstance } from 'fastify';
 import { eventBatchSchema, describeZodError } from '../contract/events.ts';
-import { ingestBatch } from '../ingest/ingest-batch.ts';
+import { finishBatch, stageBatch, type IngestContext } from '../ingest/ingest-batch.ts';
+import { createGroupCommit } from '../ingest/group-commit.ts';
 import { HttpError } from '../http/errors.ts';
 import { misconfiguredProxyWarnings } from '../ingest/misconfigured-proxy.ts';
 import { answerSigner } from '../auth/response-signature.ts';
@@ -24,25 +25,25 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
+  const ingest: IngestContext = {
+    store: core.store,
+    bans: core.bans,
+    ipv6Prefix: core.config.ipv6_prefix,
+    ignoreLists: core.ignoreLists,
+    shield: core.shield,
+    selfUnlock: (siteId, ip, username) => core.selfUnlock(siteId, ip, username),
+  };
+  // The ban service's transaction around each group: it tells the enforcer once that commits.
+  const group = createGroupCommit((fn) => core.bans.transaction(fn), (fn) => core.bans.transaction(fn));
+
   // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
   app.post('/v1/events', { preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {
     const started = process.hrtime.bigint();
     const parsed = eventBatchSchema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
-    const outcome = ingestBatch(
-      {
-        store: core.store,
-        bans: core.bans,
-        ipv6Prefix: core.config.ipv6_prefix,
-        ignoreLists: core.ignoreLists,
-        shield: core.shield,
-        selfUnlock: (siteId, ip, username) => core.selfUnlock(siteId, ip, username),
-      },
-      site,
-      parsed.data,
-      core.now(),
-    );
+    const staged = await group.run(() => stageBatch(ingest, site, parsed.data, core.now()));
+    const outcome = finishBatch(ingest, site, staged);
     for (const [type, n] of outcome.acceptedByType) accepted.inc({ type, site: site.id }, n);
     if (outcome.response.duplicates) duplicates.inc({ site: site.id }, outcome.response.duplicates);
     for (const [reason, n] of outcome.ignoredByReason) {

@@ -22,7 +22,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/healthz', async () => {
     core.db.prepare('SELECT 1').get();
-    return { status: 'ok', cloudflare: app.enforcer.status().mode };
+    return { status: 'ok', cloudflare: app.enforcer.mode() };
   });
 
   app.get('/metrics', { preHandler: app.auth([app.verifyMetrics]) }, async (_request, reply) => {

@@ -105,13 +105,18 @@ export function createStore(db: Db) {
     activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
     furthestActiveBan: db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
     countActiveBans: db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
+    // The covering index in ip_key order: no temporary B-tree for DISTINCT, and a keyset to page by.
+    activeBanIpKeysAfter: db
+      .prepare("SELECT DISTINCT ip_key FROM bans INDEXED BY bans_ip_key_state WHERE state = 'active' AND ip_key > ? ORDER BY ip_key LIMIT ?")
+      .pluck(),
+    restorableBansSince: db.prepare('SELECT ip_key, jail, created_at, expires_at, lifted_at FROM bans WHERE created_at > ? ORDER BY created_at').raw(),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
     nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
     liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
     extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ? WHERE id = ? AND state = 'active'"),
     bansForIpKey: db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
     recentBans: db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
-    bansSince: db.prepare('SELECT * FROM bans WHERE created_at > ? ORDER BY created_at'),
     countBansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
 
     insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
@@ -187,13 +192,18 @@ export function createStore(db: Db) {
     expiredActiveBans: (nowMs: number) =>
       (s.expiredActiveBans.all(new Date(nowMs).toISOString()) as BanRow[]).filter((ban) => Date.parse(ban.expires_at) <= nowMs),
     furthestActiveBan: (ipKey: string) => s.furthestActiveBan.get(ipKey) as Pick<BanRow, 'jail' | 'expires_at'> | undefined,
+    /** Up to `limit` ip_keys with an active ban, in ip_key order after `after` ('' = from the first). */
+    activeBanIpKeysAfter: (after: string, limit: number) => s.activeBanIpKeysAfter.all(after, limit) as string[],
+    /** What the jail engine's restore needs of each ban since `iso`, as [ip_key, jail, created_at, expires_at, lifted_at] rows. */
+    restorableBansSince: (iso: string) => s.restorableBansSince.iterate(iso) as IterableIterator<[string, string, string, string, string | null]>,
+    /** Changes whenever another connection (the CLI) commits. */
+    dataVersion: () => s.dataVersion.get() as number,
     countActiveBans: () => (s.countActiveBans.get() as { n: number }).n,
     nextExpiry: () => (s.nextExpiry.get() as { at: string | null }).at,
     liftBan: (id: number, at: string, by: string) => s.liftBan.run(at, by, id).changes > 0,
     extendBan: (id: number, expiresAt: string, reason: string) => s.extendBan.run(expiresAt, reason, id).changes > 0,
     bansForIpKey: (ipKey: string, limit = 200) => s.bansForIpKey.all(ipKey, limit) as BanRow[],
     recentBans: (limit: number) => s.recentBans.all(limit) as BanRow[],
-    bansSince: (iso: string) => s.bansSince.iterate(iso) as IterableIterator<BanRow>,
     countBansByState: () => s.countBansByState.all() as Array<{ state: string; n: number }>,
 
     /** Returns the entry's id. */

@@ -26,7 +26,7 @@ test('a refused decision is not remembered: no ban mark, no recidive count, deci
   assert.ok(wordpress.windows.get('203.0.113.1')!.entries.length <= 5);
   const admitted = observeEvent(state, ev('203.0.113.1', T0 + 100), T0 + 100, () => true);
   assert.deepEqual(admitted.map((d) => d.jail), ['wordpress']);
-  assert.equal(state.bans.get('203.0.113.1')?.length, 1);
+  assert.equal(state.bans.list('203.0.113.1').length, 1);
 });
 
 test('remembered bans stay within maxBanKeys, forgetting the least recently banned key first', () => {
@@ -67,4 +67,21 @@ test('a jail bantime or maxtime past the cap is refused, naming the cap', () => 
   assert.match(huge.error!.issues[0]!.message, /longer than the 365d cap \(maxtime\)/);
   const bantime = jailsConfigSchema.safeParse({ blocked_username: { bantime: '53w' } });
   assert.match(bantime.error!.issues[0]!.message, /longer than the 365d cap \(maxtime\)/);
+});
+
+test('forgotten ban keys give their slots back: a steady flood over the key cap does not grow the table', () => {
+  const state = createJailState(jails(), { maxBanKeys: 500 });
+  const ban = (i: number) => {
+    const at = T0 + i * 1000;
+    observeBan(state, { ipKey: `198.18.${i >> 8}.${i & 255}`, jail: 'manual', createdAtMs: at, expiresAtMs: at + 3_600_000, liftedAtMs: null }, at);
+  };
+  for (let i = 0; i < 500; i++) ban(i);
+  const slotsAtCap = state.bans.slotsInUse();
+  for (let i = 500; i < 20_000; i++) ban(i);
+  assert.equal(state.bans.size, 500);
+  assert.equal(state.bans.slotsInUse(), slotsAtCap);
+  // Every key remembered is one of the 500 banned last, each with its one ban.
+  for (const key of state.bans.keys()) assert.equal(state.bans.list(key).length, 1);
+  assert.ok(state.bans.has('198.18.78.31'), 'i = 19,999 is kept');
+  assert.ok(!state.bans.has('198.18.76.43'), 'i = 19,499 is forgotten');
 });

@@ -1,4 +1,4 @@
-import { enforcementViewOf } from '../../store/enforcement.ts';
+import { enforcementViews } from '../../store/enforcement.ts';
 import { createStore } from '../../store/store.ts';
 import { defineCommand } from '../command.ts';
 import { triggerEventIds, withDatabase } from '../context.ts';
@@ -15,9 +15,9 @@ export default defineCommand({
     withDatabase(config, (db) => {
       const store = createStore(db);
       const bans = options.all ? store.recentBans(1000) : store.activeBans();
-      const nowMs = Date.now();
+      const viewOf = enforcementViews(db, Date.now());
       const rows = bans.map((b) => {
-        const view = enforcementViewOf(db, b.ip_key, nowMs);
+        const view = viewOf(b.ip_key);
         return {
           ...b,
           trigger_event_ids: triggerEventIds(b),

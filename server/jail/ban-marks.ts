@@ -1,0 +1,158 @@
+// The jail engine's memory of past bans, per ip_key, in typed arrays: 30 bytes a ban
+// where an object per ban plus an array per key cost about 250 bytes a key (49 MB at
+// 200,000 bans). Each key's bans form a linked list of slots; a Map from the key to its
+// first slot keeps the keys in least-recently-banned order. Plain data, no I/O.
+
+const NONE = -1;
+
+export interface BanMarkView {
+  jail: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  liftedAtMs: number | null;
+}
+
+export function createBanMarks(initialSlots = 1024) {
+  let capacity = initialSlots;
+  let created = new Float64Array(capacity);
+  let expires = new Float64Array(capacity);
+  let lifted = new Float64Array(capacity); // NaN: not lifted
+  let jailIds = new Uint16Array(capacity);
+  let next = new Int32Array(capacity);
+  let highWater = 0;
+  let freeHead = NONE;
+  const jailNames: string[] = [];
+  const jailIdOf = new Map<string, number>();
+  /** ip_key → its first slot; insertion order = least recently banned first. */
+  const heads = new Map<string, number>();
+  // Kept across calls: a fresh keys().next() after many evictions walks the deleted
+  // slots V8 leaves at a Map's front, quadratic under a flood of new keys.
+  let evictionCursor: Iterator<string> | null = null;
+
+  function grow(): void {
+    capacity *= 2;
+    const widen = <T extends Float64Array | Uint16Array | Int32Array>(old: T, make: (n: number) => T): T => {
+      const wider = make(capacity);
+      wider.set(old);
+      return wider;
+    };
+    created = widen(created, (n) => new Float64Array(n));
+    expires = widen(expires, (n) => new Float64Array(n));
+    lifted = widen(lifted, (n) => new Float64Array(n));
+    jailIds = widen(jailIds, (n) => new Uint16Array(n));
+    next = widen(next, (n) => new Int32Array(n));
+  }
+
+  function allocate(): number {
+    if (freeHead !== NONE) {
+      const slot = freeHead;
+      freeHead = next[slot]!;
+      return slot;
+    }
+    if (highWater === capacity) grow();
+    return highWater++;
+  }
+
+  function jailId(jail: string): number {
+    let id = jailIdOf.get(jail);
+    if (id === undefined) {
+      id = jailNames.length;
+      jailNames.push(jail);
+      jailIdOf.set(jail, id);
+    }
+    return id;
+  }
+
+  const marks = {
+    get size(): number {
+      return heads.size;
+    },
+    has: (ipKey: string): boolean => heads.has(ipKey),
+    /** Keys, least recently banned first. */
+    keys: (): IterableIterator<string> => heads.keys(),
+    /** The key's first slot, or -1; walk with next(). */
+    first: (ipKey: string): number => heads.get(ipKey) ?? NONE,
+    next: (slot: number): number => next[slot]!,
+    jail: (slot: number): string => jailNames[jailIds[slot]!]!,
+    createdAtMs: (slot: number): number => created[slot]!,
+    expiresAtMs: (slot: number): number => expires[slot]!,
+    liftedAtMs: (slot: number): number | null => (Number.isNaN(lifted[slot]!) ? null : lifted[slot]!),
+    setLifted(slot: number, atMs: number): void {
+      lifted[slot] = atMs;
+    },
+    setExpires(slot: number, atMs: number): void {
+      expires[slot] = atMs;
+    },
+    /** When the ban stopped counting: its expiry, or its lifting if earlier. */
+    effectiveEnd: (slot: number): number => (Number.isNaN(lifted[slot]!) ? expires[slot]! : Math.min(lifted[slot]!, expires[slot]!)),
+
+    /** Adds a ban to the key's list (last) and makes the key the most recently banned; returns its slot. */
+    append(ipKey: string, ban: BanMarkView): number {
+      const slot = allocate();
+      created[slot] = ban.createdAtMs;
+      expires[slot] = ban.expiresAtMs;
+      lifted[slot] = ban.liftedAtMs ?? Number.NaN;
+      jailIds[slot] = jailId(ban.jail);
+      next[slot] = NONE;
+      const head = heads.get(ipKey);
+      if (head === undefined) {
+        heads.set(ipKey, slot);
+      } else {
+        let tail = head;
+        while (next[tail] !== NONE) tail = next[tail]!;
+        next[tail] = slot;
+        heads.delete(ipKey); // re-inserted: the most recently banned goes last
+        heads.set(ipKey, head);
+      }
+      return slot;
+    },
+
+    /** Forgets every ban of the key. */
+    forget(ipKey: string): void {
+      const head = heads.get(ipKey);
+      if (head === undefined) return;
+      heads.delete(ipKey);
+      let slot: number = head;
+      while (slot !== NONE) {
+        const following: number = next[slot]!;
+        next[slot] = freeHead;
+        freeHead = slot;
+        slot = following;
+      }
+    },
+
+    /** Forgets the least recently banned key; false when there is none. */
+    forgetOldest(): boolean {
+      for (let pass = 0; pass < 2; pass++) {
+        evictionCursor ??= heads.keys();
+        const oldest = evictionCursor.next();
+        if (!oldest.done) {
+          marks.forget(oldest.value);
+          return true;
+        }
+        evictionCursor = null;
+      }
+      return false;
+    },
+
+    /** Slots holding a ban (allocated minus free). */
+    slotsInUse(): number {
+      let free = 0;
+      for (let slot = freeHead; slot !== NONE; slot = next[slot]!) free++;
+      return highWater - free;
+    },
+
+    /** The key's bans as objects (tests, inspection). */
+    list(ipKey: string): BanMarkView[] {
+      const out: BanMarkView[] = [];
+      for (let slot = marks.first(ipKey); slot !== NONE; slot = next[slot]!) {
+        out.push({ jail: marks.jail(slot), createdAtMs: created[slot]!, expiresAtMs: expires[slot]!, liftedAtMs: marks.liftedAtMs(slot) });
+      }
+      return out;
+    },
+  };
+  return marks;
+}
+
+export type BanMarks = ReturnType<typeof createBanMarks>;
+export const NO_MARK = NONE;

@@ -1,0 +1,52 @@
+// Group commit: batches that arrive in one event-loop turn share one transaction, each
+// answered only after that transaction committed; a batch that fails rolls back alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { createGroupCommit } from '../../server/ingest/group-commit.ts';
+
+function harness() {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  let transactions = 0;
+  const group = createGroupCommit(
+    (fn) => {
+      transactions++;
+      db.transaction(fn).immediate();
+    },
+    (fn) => db.transaction(fn)(),
+  );
+  const rows = () => (db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all() as string[]);
+  return { db, insert, group, rows, transactions: () => transactions };
+}
+
+test('batches queued in one turn are one transaction, and each is answered after its commit', async () => {
+  const h = harness();
+  const answers = await Promise.all(['a', 'b', 'c'].map((v) => h.group.run(() => (h.insert.run(v), v)).then((r) => ({ r, open: h.db.inTransaction }))));
+  assert.deepEqual(answers, [{ r: 'a', open: false }, { r: 'b', open: false }, { r: 'c', open: false }]);
+  assert.equal(h.transactions(), 1);
+  assert.deepEqual(h.rows(), ['a', 'b', 'c']);
+});
+
+test('a batch that fails rolls back alone; the others of its group are stored and answered', async () => {
+  const h = harness();
+  const results = await Promise.allSettled([
+    h.group.run(() => h.insert.run('kept-1')),
+    h.group.run(() => {
+      h.insert.run('rolled-back');
+      throw new Error('bad batch');
+    }),
+    h.group.run(() => h.insert.run('kept-2')),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal((results[1] as PromiseRejectedResult).reason.message, 'bad batch');
+  assert.deepEqual(h.rows(), ['kept-1', 'kept-2']);
+});
+
+test('batches of later turns go in later transactions', async () => {
+  const h = harness();
+  await h.group.run(() => h.insert.run('first'));
+  await h.group.run(() => h.insert.run('second'));
+  assert.equal(h.transactions(), 2);
+});
