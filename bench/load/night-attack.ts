@@ -4,6 +4,9 @@
 //   seed         --ips addresses, each with --concurrency/ips connections, hammering until the time is up
 //   botnet       --ips bots × --tries: each bot sends its tries one after another, --concurrency bots at once
 //   distributed  the same with 2 tries per bot, under any per-IP threshold
+// A bot the edge answered (blocked or challenged) waits --edge-backoff ms (1000) before its next
+// try: Cloudflare absorbs such answers, while our stand-in edge shares this machine's cores with
+// the origin and the visitor; a request the edge refuses costs the origin nothing either way.
 // Prints one JSON line: requests, and who answered them.
 import { Agent, request } from 'node:http';
 import { benchIp } from '../lib/addresses.ts';
@@ -17,6 +20,7 @@ const tries = Number(args.tries ?? 0);
 const concurrency = Number(args.concurrency);
 const durationMs = Number(args.duration) * 1000;
 const timeoutMs = Number(args['timeout'] ?? 30) * 1000;
+const edgeBackoffMs = Number(args['edge-backoff'] ?? 1000);
 const USERS = ['admin', 'administrator', String(args.user ?? 'alice'), 'test'];
 if (!['seed', 'botnet', 'distributed'].includes(kind) || !(ips > 0) || !(concurrency > 0) || !(durationMs > 0) || (kind !== 'seed' && !(tries > 0))) {
   console.error('usage: night-attack.ts --url=EDGE --kind=seed|botnet|distributed --ips=N [--tries=N] --concurrency=N --duration=S [--first-ip=N] [--user=U]');
@@ -28,6 +32,11 @@ const started = Date.now();
 const timeLeft = () => Date.now() - started < durationMs;
 
 function attempt(agent: Agent, ip: string, n: number): Promise<void> {
+  return send(agent, ip, n).then((byEdge) => (byEdge ? new Promise((r) => setTimeout(r, edgeBackoffMs)) : undefined));
+}
+
+/** Resolves true when the edge answered (the origin never saw the request). */
+function send(agent: Agent, ip: string, n: number): Promise<boolean> {
   const body = `log=${encodeURIComponent(USERS[n % USERS.length]!)}&pwd=guess-${n}-${ip}&wp-submit=Log+In`;
   return new Promise((resolve) => {
     const req = request(
@@ -36,13 +45,14 @@ function attempt(agent: Agent, ip: string, n: number): Promise<void> {
         res.resume();
         res.on('end', () => {
           counts.requests++;
+          const byEdge = res.statusCode === 403 && (res.headers['cf-mitigated'] === 'challenge' || res.headers['x-test-edge'] === 'blocked');
           if (res.statusCode === 403 && res.headers['cf-mitigated'] === 'challenge') counts.edge_challenged++;
           else if (res.statusCode === 403 && res.headers['x-test-edge'] === 'blocked') counts.edge_403++;
           else if (res.statusCode === 403) counts.origin_403++;
           else if (res.statusCode === 200) counts.login_failed_200++;
           else if ((res.statusCode ?? 0) >= 500) counts.server_error++;
           else counts.other++;
-          resolve();
+          resolve(byEdge);
         });
       },
     );
@@ -52,7 +62,7 @@ function attempt(agent: Agent, ip: string, n: number): Promise<void> {
     });
     req.on('error', () => {
       counts.errors++;
-      resolve();
+      resolve(false);
     });
     req.end(body);
   });

@@ -54,6 +54,24 @@ const mb = (bytes: number) => round(bytes / 2 ** 20);
 const groupName = (what: string) => `edgejail-origin-survival-${process.pid}-${what}`;
 const isBenchIp = (ip: string) => ip.startsWith('198.18.') || ip.startsWith('198.19.');
 
+/**
+ * Starts the origin with every one of its servers inside the group: a MariaDB left running
+ * by an earlier run would be reused by the script and sit outside it, so it is stopped first.
+ */
+async function startOriginIn(group: MemoryGroup, env: NodeJS.ProcessEnv): Promise<Origin> {
+  await runOriginScript(['stop'], { E2E_DIR });
+  const origin = await startOrigin({ E2E_DIR, E2E_CGROUP: group.dir, ...env });
+  const inside = new Set(group.pids());
+  for (const [name, file] of [['mariadbd', origin.paths.WP_ENV_DB_PID_FILE], ['php-fpm', join(origin.paths.ORIGIN_DIR, 'php-fpm.pid')], ['nginx', join(origin.paths.ORIGIN_DIR, 'nginx.pid')]] as const) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (!inside.has(pid)) {
+      await origin.stop().catch(() => undefined);
+      throw new Error(`${name} (pid ${pid}) is not in the memory group ${group.dir}`);
+    }
+  }
+  return origin;
+}
+
 /** The php-fpm children (not the master) inside a group. */
 function fpmWorkers(group: MemoryGroup): number[] {
   return group.pids().filter((pid) => {
@@ -71,15 +89,22 @@ function smapsRollup(pid: number): { rss: number; private: number; pss: number }
   return { rss: kb('Rss') * 1024, private: (kb('Private_Clean') + kb('Private_Dirty')) * 1024, pss: kb('Pss') * 1024 };
 }
 
-async function page(base: string, path: string, ip: string): Promise<{ ok: boolean; ms: number }> {
+interface PageLoad {
+  ok: boolean;
+  ms: number;
+  /** The status, or 'timeout' / 'error'. */
+  answer: string;
+}
+
+async function page(base: string, path: string, ip: string): Promise<PageLoad> {
   const started = performance.now();
   try {
     const res = await fetch(`${base}${path}`, { headers: { [CLIENT_IP_HEADER]: ip }, redirect: 'manual', signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
     const body = await res.text();
     // A whole page: nginx's 502/504 and WordPress's "Error establishing a database connection" (500) are not.
-    return { ok: res.status === 200 && body.includes('</html>'), ms: performance.now() - started };
-  } catch {
-    return { ok: false, ms: performance.now() - started };
+    return { ok: res.status === 200 && body.includes('</html>'), ms: performance.now() - started, answer: String(res.status) };
+  } catch (error) {
+    return { ok: false, ms: performance.now() - started, answer: (error as Error).name === 'TimeoutError' ? 'timeout' : 'error' };
   }
 }
 
@@ -96,7 +121,7 @@ export async function measureWorker(limitMb: number): Promise<WorkerSize> {
   const group = createMemoryGroup(groupName('measure'), limitMb * 2 ** 20);
   let origin: Origin | null = null;
   try {
-    origin = await startOrigin({ E2E_DIR, E2E_CGROUP: group.dir, E2E_PHP_PM: 'static', E2E_PHP_WORKERS: '4' });
+    origin = await startOriginIn(group, { E2E_PHP_PM: 'static', E2E_PHP_WORKERS: '4' });
     const o = origin;
     await Promise.all(Array.from({ length: 4 }, async (_, w) => {
       for (let i = 0; i < 25; i++) {
@@ -188,6 +213,10 @@ export interface SurvivalRun {
   visitor_ok_pct: number;
   visitor_p95_ms: number;
   visitor_pages: number;
+  /** How the visitor's pages were answered: status or timeout, with counts. */
+  visitor_answers: Record<string, number>;
+  /** The visitor's ok % over the last third of the run: has the site recovered? */
+  visitor_ok_pct_last_third: number;
   admin_login_ok_pct: number;
   admin_logins: number;
   attacker_requests: number;
@@ -204,7 +233,7 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
   const group = createMemoryGroup(groupName(`${attack}-${mode}-${run}`), o.limitMb * 2 ** 20);
   let origin: Origin | null = null;
   try {
-    origin = await startOrigin({ E2E_DIR, E2E_CGROUP: group.dir, E2E_PHP_PM: 'dynamic', E2E_PHP_WORKERS: String(o.maxChildren), ...POOL });
+    origin = await startOriginIn(group, { E2E_PHP_PM: 'dynamic', E2E_PHP_WORKERS: String(o.maxChildren), ...POOL });
     const on = mode === 'on';
     const story = await startStory(origin, {
       backend: 'list', jails: {},
@@ -226,7 +255,7 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
       const started = Date.now();
       const attacker = runAttacker(base, attack, o.concurrency, o.seconds);
 
-      const pages: Array<Promise<{ ok: boolean; ms: number }>> = [];
+      const pages: Array<Promise<PageLoad>> = [];
       const visits = (async () => {
         // Open loop: a slow answer does not hold back the next second's reader.
         for (let t = 0; Date.now() - started < o.seconds * 1000; t++) {
@@ -273,6 +302,11 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
         visitor_ok_pct: round((100 * pageResults.filter((p) => p.ok).length) / pageResults.length),
         visitor_p95_ms: Math.round(percentile(pageResults.map((p) => p.ms), 0.95)),
         visitor_pages: pageResults.length,
+        visitor_answers: pageResults.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p.answer]: (acc[p.answer] ?? 0) + 1 }), {}),
+        visitor_ok_pct_last_third: (() => {
+          const last = pageResults.slice(Math.floor((2 * pageResults.length) / 3));
+          return last.length ? round((100 * last.filter((p) => p.ok).length) / last.length) : 0;
+        })(),
         admin_login_ok_pct: round((100 * loginResults.filter(Boolean).length) / loginResults.length),
         admin_logins: loginResults.length,
         attacker_requests: attackCounts.requests ?? 0,
@@ -290,13 +324,14 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
   }
 }
 
-const medianKeys = ['oom_kills', 'peak_mb', 'php_fpm_restarts', 'mariadb_restarts', 'nginx_restarts', 'visitor_ok_pct', 'visitor_p95_ms', 'admin_login_ok_pct', 'attacker_requests', 'attacker_php_requests', 'php_workers_max'] as const;
+const medianKeys = ['oom_kills', 'peak_mb', 'php_fpm_restarts', 'mariadb_restarts', 'nginx_restarts', 'visitor_ok_pct', 'visitor_ok_pct_last_third', 'visitor_p95_ms', 'admin_login_ok_pct', 'attacker_requests', 'attacker_php_requests', 'php_workers_max'] as const;
 
 function summarise(runs: SurvivalRun[]) {
   const out: Record<string, unknown> = {};
   for (const key of medianKeys) out[key] = median(runs.map((r) => r[key]));
   out.per_run = Object.fromEntries(medianKeys.map((key) => [key, runs.map((r) => r[key])]));
   out.oom_victims_per_run = runs.map((r) => r.oom_victims);
+  out.visitor_answers_per_run = runs.map((r) => r.visitor_answers);
   return out;
 }
 
