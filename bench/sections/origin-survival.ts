@@ -100,9 +100,10 @@ async function page(base: string, path: string, ip: string): Promise<PageLoad> {
   const started = performance.now();
   try {
     const res = await fetch(`${base}${path}`, { headers: { [CLIENT_IP_HEADER]: ip }, redirect: 'manual', signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
-    const body = await res.text();
-    // A whole page: nginx's 502/504 and WordPress's "Error establishing a database connection" (500) are not.
-    return { ok: res.status === 200 && body.includes('</html>'), ms: performance.now() - started, answer: String(res.status) };
+    await res.arrayBuffer();
+    // WordPress's answer: nginx's 502/504 and "Error establishing a database connection" (500) are not.
+    // (Debian's wordpress ships no theme, so the page is WordPress's bootstrap and main query with an empty template.)
+    return { ok: res.status === 200, ms: performance.now() - started, answer: String(res.status) };
   } catch (error) {
     return { ok: false, ms: performance.now() - started, answer: (error as Error).name === 'TimeoutError' ? 'timeout' : 'error' };
   }
