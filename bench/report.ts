@@ -157,7 +157,7 @@ function survivalTable(r: Results): string {
         : Number(m.oom_kills) === 0 && Number(m.visitor_ok_pct) >= 99 && Number(m.admin_login_ok_pct) === 100 && Number(m.peak_mb) < limit / 2;
       rows.push(
         `| ${ATTACK_LABELS[attack]} | ${mode} | ${per(m, 'oom_kills')} | ${per(m, 'peak_mb')} | ${per(m, 'php_fpm_restarts')} | ${per(m, 'mariadb_restarts')} | ` +
-          `${per(m, 'visitor_ok_pct')} | ${per(m, 'visitor_p95_ms')} | ${per(m, 'admin_login_ok_pct')} | ${per(m, 'attacker_php_requests')} | ${met ? 'met' : '**missed**'} |`,
+          `${per(m, 'visitor_ok_pct')} (${per(m, 'visitor_ok_pct_last_third')}) | ${per(m, 'visitor_p95_ms')} | ${per(m, 'admin_login_ok_pct')} | ${per(m, 'attacker_php_requests')} | ${met ? 'met' : '**missed**'} |`,
       );
     }
   }
@@ -172,14 +172,16 @@ and the verdict uses the median. Measured ${String(setup.measured_at ?? '').slic
 Off: plugin inactive, the edge lets everything through. On: plugin, service, edge over the fake Cloudflare, login shield on.
 A supervisor brings back MariaDB, php-fpm or nginx when they die (as systemd's \`Restart=\` would) and counts it; php-fpm itself replaces a killed worker.
 
-| attack | EdgeJail | OOM kills | peak MB | php-fpm restarts | MariaDB restarts | visitor ok % | visitor p95 ms | admin logins ok % | attacker requests reaching PHP | target |
+| attack | EdgeJail | OOM kills | peak MB | php-fpm restarts | MariaDB restarts | visitor ok % (last third) | visitor p95 ms | admin logins ok % | attacker requests reaching PHP | target |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+An off run without an OOM kill hurt by starvation instead: every php-fpm worker busy on the machine's cores before the group filled.
+"Last third" is the visitor over the last third of the run: whether the site came back once the bans and the login shield were live.
 Targets: off, ≥ 1 OOM kill or visitor < 90% (the attack must hurt); on, 0 OOM kills, visitor ≥ 99%, admin 100%, peak < 50% of the limit (${limit / 2} MB).
 How each is measured: OOM kills from the group's ${setup.cgroup === 'v2' ? 'memory.events' : 'memory.oom_control'} \`oom_kill\` counter (the kernel log's
 victims are in \`oom_victims_per_run\`); peak from ${setup.cgroup === 'v2' ? 'memory.peak' : 'memory.max_usage_in_bytes'}, reset once the site is up, and 250 ms samples of usage;
-the visitor: GET / then GET /?p=1 through the edge every second (open loop), ok = 200 with a whole page within 10 s, p95 over every page
+the visitor: GET / then GET /?p=1 through the edge every second (open loop), ok = WordPress's 200 within 10 s (Debian's wordpress ships no theme: an empty template after the whole bootstrap and query), p95 over every page
 (failures at the time they failed); the admin: a real login through the edge every 60 s from 2 s (with the challenge solved when the shield is up),
 ok = logged in within 30 s; attacker requests reaching PHP from nginx's access log (requests it passed to php-fpm).
 `;
