@@ -137,13 +137,68 @@ const ROWS: Row[] = [
   },
 ];
 
+// Issue 18: one row per attack and mode, the figures the targets name first.
+const ATTACK_LABELS: Record<string, string> = {
+  seed: 'seed: a few IPs hammering wp-login.php',
+  botnet: 'botnet: 5,000 IPs × 6 tries',
+  distributed: 'distributed: 5,000 IPs × 2 tries',
+};
+
+function survivalTable(r: Results): string {
+  const s = r.origin_survival as Record<string, Record<string, Record<string, unknown>>> | undefined;
+  if (!s) return '';
+  const setup = (s.setup ?? {}) as unknown as Record<string, number | string>;
+  const limit = Number(setup.limit_mb);
+  const per = (m: Record<string, unknown>, key: string) => ((m.per_run as Record<string, number[]> | undefined)?.[key] ?? []).join(' / ');
+  const rows: string[] = [];
+  for (const attack of Object.keys(ATTACK_LABELS)) {
+    const a = s[attack];
+    if (!a) continue;
+    for (const mode of ['off', 'on'] as const) {
+      const m = a[mode];
+      if (!m) continue;
+      const met = mode === 'off'
+        ? Number(m.oom_kills) >= 1 || Number(m.visitor_ok_pct) < 90
+        : Number(m.oom_kills) === 0 && Number(m.visitor_ok_pct) >= 99 && Number(m.admin_login_ok_pct) === 100 && Number(m.peak_mb) < limit / 2;
+      rows.push(
+        `| ${ATTACK_LABELS[attack]} | ${mode} | ${per(m, 'oom_kills')} | ${per(m, 'peak_mb')} | ${per(m, 'php_fpm_restarts')} | ${per(m, 'mariadb_restarts')} | ` +
+          `${per(m, 'visitor_ok_pct')} (${per(m, 'visitor_ok_pct_last_third')}) | ${per(m, 'visitor_p95_ms')} | ${per(m, 'admin_login_ok_pct')} | ${per(m, 'attacker_php_requests')} | ${met ? 'met' : '**missed**'} |`,
+      );
+    }
+  }
+  return `
+## Issue 18: the night on a small server (origin_survival)
+
+nginx, php-fpm (WordPress + plugin) and MariaDB in a memory cgroup (${setup.cgroup}) limited to ${setup.limit_mb} MB, no swap;
+php-fpm \`pm = dynamic\`, \`pm.max_children = ${setup.php_max_children}\` (start ${setup.php_start_servers}, spare ${setup.php_min_spare}–${setup.php_max_spare}),
+sized from a measured worker: ${setup.php_worker_rss_mb} MB RSS, ${setup.php_worker_private_mb} MB private, ${setup.php_worker_pss_mb} MB PSS after WordPress pages and failed logins.
+The attack keeps ${setup.attack_concurrency} connections busy. ${setup.seconds} s per attack and mode, ${setup.runs} run(s); each cell lists every run (run 1 / run 2 / …),
+and the verdict uses the median. Measured ${String(setup.measured_at ?? '').slice(0, 16).replace('T', ' ')} UTC.
+Off: plugin inactive, the edge lets everything through. On: plugin, service, edge over the fake Cloudflare, login shield on.
+A supervisor brings back MariaDB, php-fpm or nginx when they die (as systemd's \`Restart=\` would) and counts it; php-fpm itself replaces a killed worker.
+
+| attack | EdgeJail | OOM kills | peak MB | php-fpm restarts | MariaDB restarts | visitor ok % (last third) | visitor p95 ms | admin logins ok % | attacker requests reaching PHP | target |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+An off run without an OOM kill hurt by starvation instead: every php-fpm worker busy on the machine's cores before the group filled.
+"Last third" is the visitor over the last third of the run: whether the site came back once the bans and the login shield were live.
+Targets: off, ≥ 1 OOM kill or visitor < 90% (the attack must hurt); on, 0 OOM kills, visitor ≥ 99%, admin 100%, peak < 50% of the limit (${limit / 2} MB).
+How each is measured: OOM kills from the group's ${setup.cgroup === 'v2' ? 'memory.events' : 'memory.oom_control'} \`oom_kill\` counter (the kernel log's
+victims are in \`oom_victims_per_run\`); peak from ${setup.cgroup === 'v2' ? 'memory.peak' : 'memory.max_usage_in_bytes'}, reset once the site is up, and 250 ms samples of usage;
+the visitor: GET / then GET /?p=1 through the edge every second (open loop), ok = WordPress's 200 within 10 s (Debian's wordpress ships no theme: an empty template after the whole bootstrap and query), p95 over every page
+(failures at the time they failed); the admin: a real login through the edge every 60 s from 2 s (with the challenge solved when the shield is up),
+ok = logged in within 30 s; attacker requests reaching PHP from nginx's access log (requests it passed to php-fpm).
+`;
+}
+
 export function renderMarkdown(r: Results): string {
   const m = (r.machine ?? {}) as Record<string, unknown>;
   const sections = (r.sections ?? {}) as Record<string, string>;
   const mark = (met: boolean | undefined) => (met === undefined ? '–' : met ? 'met' : '**missed**');
   const table = ROWS.map((row) => `| ${row.row} | ${row.figure} | ${row.value(r)} | ${row.target} | ${mark(row.met(r))} |`);
   const all = Object.entries(r)
-    .filter(([k]) => k !== 'machine' && k !== 'sections')
+    .filter(([k]) => k !== 'machine' && k !== 'sections' && k !== 'origin_survival')
     .map(([k, v]) => `| \`${k}\` | ${typeof v === 'object' && v !== null ? Object.entries(v).map(([a, b]) => `${a}: ${typeof b === 'object' ? JSON.stringify(b) : b}`).join(', ') : v} |`);
   return `# EdgeJail benchmark results
 
@@ -159,7 +214,7 @@ the service runs with its default Cloudflare settings (80% of that budget, at mo
 | row | figure | result | target | |
 |---|---|---|---|---|
 ${table.join('\n')}
-
+${survivalTable(r)}
 ## Reading the misses
 
 - **p99 at full ingest** is queueing, not work: the load generator keeps 16 (batch 50) or 32 (batch 1)

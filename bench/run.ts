@@ -11,6 +11,8 @@
 //   footprint   rss_idle_mb, cli_bans_ms  idle service RSS; `edgejail bans` over 10,000 bans
 //   shield      issue 11: login shield up/down, PHP requests with and without it, the human's logins
 //   tail        issue 15: edgejail tail vs fail2ban-regex on the same 1,000,000-line nginx log
+//   origin-survival  issue 18: the origin in a memory cgroup through three attacks, EdgeJail off and on:
+//               OOM kills, peak memory, restarts, the visitor's pages and the admin's logins
 // Results merge into bench/results.json (sections not run keep their last figures, with the
 // date they were measured) and bench/RESULTS.md. A section that errors stops the run with a
 // non-zero exit, so a gap never passes for a number.
@@ -18,7 +20,10 @@
 // Knobs: BENCH_RUNS (3), BENCH_SECONDS (ingest, 8), BENCH_BANLATENCY_SAMPLES (100),
 // BENCH_BOTNET_IPS (5000), BENCH_BOTNET50K_IPS (50000), BENCH_RANGES_NETWORKS (50), BENCH_BOTNET_BACKENDS (list,access_rules), BENCH_PLUGIN_REQUESTS (300),
 // BENCH_ORIGIN_SECONDS (60), BENCH_ORIGIN_RUNS (BENCH_RUNS), BENCH_F2B_LINES (200000), BENCH_F2B_SAMPLES (30),
-// BENCH_TAIL_LINES (1000000).
+// BENCH_TAIL_LINES (1000000),
+// BENCH_SURVIVAL_SECONDS (120 per attack and mode), BENCH_SURVIVAL_RUNS (BENCH_RUNS), BENCH_SURVIVAL_LIMIT_MB (1024),
+// BENCH_SURVIVAL_MAX_CHILDREN (sized from a measured worker), BENCH_SURVIVAL_CONCURRENCY (1.5 × max_children),
+// BENCH_SURVIVAL_ATTACKS (seed,botnet,distributed).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/support/process.ts';
@@ -36,6 +41,7 @@ import { bans200kSection } from './sections/bans-200k.ts';
 import { footprintSection } from './sections/footprint.ts';
 import { shieldSection } from './sections/shield.ts';
 import { tailSection } from './sections/tail.ts';
+import { ATTACKS, originSurvivalSection, type Attack } from './sections/origin-survival.ts';
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -45,6 +51,14 @@ const env = (name: string, fallback: number) => {
   return n;
 };
 const RUNS = env('BENCH_RUNS', 3);
+const optionalEnv = (name: string) => (process.env[name] ? env(name, 0) : undefined);
+
+function survivalAttacks(): Attack[] {
+  const wanted = (process.env.BENCH_SURVIVAL_ATTACKS ?? ATTACKS.join(',')).split(',').filter(Boolean);
+  const unknown = wanted.filter((a) => !(ATTACKS as readonly string[]).includes(a));
+  if (unknown.length) throw new Error(`BENCH_SURVIVAL_ATTACKS: unknown attack(s) ${unknown.join(', ')}; choose from ${ATTACKS.join(', ')}`);
+  return wanted as Attack[];
+}
 
 const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
   ingest: () => ingestSection(RUNS, env('BENCH_SECONDS', 8)),
@@ -63,6 +77,15 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
   footprint: () => footprintSection(RUNS),
   shield: () => shieldSection(env('BENCH_SHIELD_RUNS', RUNS)),
   tail: () => tailSection(RUNS, env('BENCH_TAIL_LINES', 1_000_000)),
+  'origin-survival': () =>
+    originSurvivalSection({
+      seconds: env('BENCH_SURVIVAL_SECONDS', 120),
+      runs: env('BENCH_SURVIVAL_RUNS', RUNS),
+      limitMb: env('BENCH_SURVIVAL_LIMIT_MB', 1024),
+      maxChildren: optionalEnv('BENCH_SURVIVAL_MAX_CHILDREN'),
+      concurrency: optionalEnv('BENCH_SURVIVAL_CONCURRENCY'),
+      attacks: survivalAttacks(),
+    }),
 };
 
 async function main(): Promise<void> {

@@ -7,13 +7,19 @@
 #   bash scripts/e2e-origin.sh setup              packages, private MariaDB, fresh site, plugin active
 #   bash scripts/e2e-origin.sh reset-site         fresh database and site (MariaDB must be up)
 #   bash scripts/e2e-origin.sh start HOST PORT    php-fpm + nginx on HOST:PORT
+#   bash scripts/e2e-origin.sh revive             start whichever of MariaDB, php-fpm, nginx is not running
+#                                                 (after a crash: same configs, data and access log)
 #   bash scripts/e2e-origin.sh stop               stop nginx, php-fpm and MariaDB (only ours, by pid file)
 #   bash scripts/e2e-origin.sh plugin activate|deactivate   the EdgeJail plugin on or off
 #   bash scripts/e2e-origin.sh env                print the paths the caller needs
 #
 # Variables: E2E_DIR (default <repo>/.tmp/e2e), WP_ENV_DIR (default $E2E_DIR/wp-env, so the
 # plugin's own test suite, which uses .tmp/wp-env, never shares a database with us),
-# E2E_PHP_WORKERS (php-fpm children, default 4), E2E_NGINX_WORKERS (default 2).
+# E2E_PHP_WORKERS (php-fpm children, default 4), E2E_NGINX_WORKERS (default 2),
+# E2E_PHP_PM (static, the default, or dynamic: then E2E_PHP_WORKERS is pm.max_children and
+# E2E_PHP_START_SERVERS / E2E_PHP_MIN_SPARE / E2E_PHP_MAX_SPARE size the idle pool, as a
+# small VPS is set up), E2E_CGROUP (a cgroup directory the script joins before anything else,
+# so the MariaDB, php-fpm and nginx it starts live in that group; the caller owns the group).
 #
 # nginx's access log ($E2E_DIR/origin/access.log) is one JSON object per request:
 #   {"t": epoch seconds at the end, "rt": request time in seconds, "addr": peer address,
@@ -31,7 +37,15 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${WP_ENV_DIR:=$E2E_DIR/wp-env}"
 : "${E2E_PHP_WORKERS:=4}"
 : "${E2E_NGINX_WORKERS:=2}"
+: "${E2E_PHP_PM:=static}"
+: "${E2E_PHP_START_SERVERS:=2}"
+: "${E2E_PHP_MIN_SPARE:=1}"
+: "${E2E_PHP_MAX_SPARE:=3}"
 export WP_ENV_DIR
+if [ -n "${E2E_CGROUP:-}" ]; then
+  # Before anything is started: every process forked from here on is charged to the group.
+  echo $$ >"$E2E_CGROUP/cgroup.procs" || { printf '[e2e-origin] cannot join cgroup %s\n' "$E2E_CGROUP" >&2; exit 1; }
+fi
 ORIGIN_DIR="$E2E_DIR/origin"
 # shellcheck source=scripts/wp-env.sh
 source "$REPO/scripts/wp-env.sh"
@@ -86,8 +100,20 @@ stop_pidfile() {
   rm -f "$file"
 }
 
+pool_settings() {
+  case "$E2E_PHP_PM" in
+    static)
+      printf '; A fixed pool: the benchmark compares runs, and a dynamic pool would measure its own spawning.\npm = static\npm.max_children = %s\n' "$E2E_PHP_WORKERS" ;;
+    dynamic)
+      printf '; A small server as hosts ship it: workers are spawned as requests queue, up to max_children.\npm = dynamic\npm.max_children = %s\npm.start_servers = %s\npm.min_spare_servers = %s\npm.max_spare_servers = %s\n' \
+        "$E2E_PHP_WORKERS" "$E2E_PHP_START_SERVERS" "$E2E_PHP_MIN_SPARE" "$E2E_PHP_MAX_SPARE" ;;
+    *) log "E2E_PHP_PM must be static or dynamic, not $E2E_PHP_PM"; return 1 ;;
+  esac
+}
+
 write_configs() {
   local host="$1" port="$2" sock as_root_nginx='' as_root_fpm=''
+  pool_settings >/dev/null || return 1
   sock="$(fpm_socket)"
   mkdir -p "$ORIGIN_DIR/nginx-temp"
   if [ "$(id -u)" = 0 ]; then
@@ -105,9 +131,7 @@ daemonize = yes
 $as_root_fpm
 listen = $sock
 listen.mode = 0666
-; A fixed pool: the benchmark compares runs, and a dynamic pool would measure its own spawning.
-pm = static
-pm.max_children = $E2E_PHP_WORKERS
+$(pool_settings)
 pm.max_requests = 0
 catch_workers_output = yes
 clear_env = no
@@ -190,6 +214,30 @@ start_origin() {
   log "origin on http://$host:$port (nginx + php-fpm x$E2E_PHP_WORKERS), logs in $ORIGIN_DIR"
 }
 
+# Whether the process named by a pid file is running (a zombie or a reused pid is not).
+pidfile_alive() {
+  local file="$1" name="$2" pid
+  pid="$(cat "$file" 2>/dev/null || true)"
+  [ -n "$pid" ] && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+}
+
+# What systemd's Restart= does for a host: bring back what crashed (the OOM killer), nothing else.
+revive_origin() {
+  # By pid, not by ping: a server too busy to answer a ping is not to be started twice.
+  pidfile_alive "$WP_ENV_DIR/run/mysqld.pid" mariadbd || wp_env_start_db
+  local fpm root_flag=()
+  if ! pidfile_alive "$ORIGIN_DIR/php-fpm.pid" php-fpm; then
+    rm -f "$ORIGIN_DIR/php-fpm.pid" "$(fpm_socket)"
+    fpm="$(php_fpm_binary)"
+    [ "$(id -u)" = 0 ] && root_flag=(--allow-to-run-as-root)
+    "$fpm" --fpm-config "$ORIGIN_DIR/php-fpm.conf" "${root_flag[@]}" || { log "php-fpm did not start"; return 1; }
+  fi
+  if ! pidfile_alive "$ORIGIN_DIR/nginx.pid" nginx; then
+    rm -f "$ORIGIN_DIR/nginx.pid"
+    nginx -p "$ORIGIN_DIR" -e "$ORIGIN_DIR/nginx-error.log" -c "$ORIGIN_DIR/nginx.conf" || { log "nginx did not start"; return 1; }
+  fi
+}
+
 stop_origin_servers() {
   stop_pidfile "$ORIGIN_DIR/nginx.pid" nginx QUIT
   stop_pidfile "$ORIGIN_DIR/php-fpm.pid" php-fpm QUIT
@@ -218,10 +266,11 @@ case "${1:-}" in
     wp_env_start_db
     WP_ENV_ROOT="$WP_ENV_ROOT" php "$REPO/scripts/wp-install.php" "$2"
     ;;
+  revive) revive_origin ;;
   stop) stop_all ;;
   env)
-    printf 'E2E_DIR=%s\nWP_ENV_DIR=%s\nWP_ENV_ROOT=%s\nORIGIN_DIR=%s\nACCESS_LOG=%s\nEDGEJAIL_ACCESS_LOG=%s\nWP_ENV_USER=%s\nWP_ENV_PASSWORD=%s\nWP_ENV_DEBUG_LOG=%s\n' \
-      "$E2E_DIR" "$WP_ENV_DIR" "$WP_ENV_ROOT" "$ORIGIN_DIR" "$ORIGIN_DIR/access.log" "$ORIGIN_DIR/access-edgejail.log" "$WP_ENV_USER" "$WP_ENV_PASSWORD" "$WP_ENV_DEBUG_LOG"
+    printf 'E2E_DIR=%s\nWP_ENV_DIR=%s\nWP_ENV_ROOT=%s\nORIGIN_DIR=%s\nACCESS_LOG=%s\nEDGEJAIL_ACCESS_LOG=%s\nWP_ENV_USER=%s\nWP_ENV_PASSWORD=%s\nWP_ENV_ADMIN_USER=%s\nWP_ENV_ADMIN_PASSWORD=%s\nWP_ENV_DEBUG_LOG=%s\nWP_ENV_DB_PID_FILE=%s\n' \
+      "$E2E_DIR" "$WP_ENV_DIR" "$WP_ENV_ROOT" "$ORIGIN_DIR" "$ORIGIN_DIR/access.log" "$ORIGIN_DIR/access-edgejail.log" "$WP_ENV_USER" "$WP_ENV_PASSWORD" "$WP_ENV_ADMIN_USER" "$WP_ENV_ADMIN_PASSWORD" "$WP_ENV_DEBUG_LOG" "$WP_ENV_DIR/run/mysqld.pid"
     ;;
-  *) echo "usage: $0 setup | reset-site | start HOST PORT | plugin activate|deactivate | stop | env" >&2; exit 2 ;;
+  *) echo "usage: $0 setup | reset-site | start HOST PORT | revive | plugin activate|deactivate | stop | env" >&2; exit 2 ;;
 esac

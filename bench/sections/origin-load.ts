@@ -33,7 +33,7 @@ function runBots(edgeUrl: string, ips: string[], seconds: number, user: string):
   });
 }
 
-function setPluginActive(origin: Origin, active: boolean): Promise<void> {
+export function setPluginActive(origin: Origin, active: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('php', [join(ROOT, 'scripts/wp-install.php'), active ? 'activate' : 'deactivate'], { env: { ...process.env, WP_ENV_ROOT: origin.paths.WP_ENV_ROOT }, stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`wp-install.php ${active ? 'activate' : 'deactivate'} exited ${code}`))));

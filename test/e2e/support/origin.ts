@@ -18,7 +18,12 @@ export interface OriginPaths {
   EDGEJAIL_ACCESS_LOG: string;
   WP_ENV_USER: string;
   WP_ENV_PASSWORD: string;
+  /** The site's administrator. */
+  WP_ENV_ADMIN_USER: string;
+  WP_ENV_ADMIN_PASSWORD: string;
   WP_ENV_DEBUG_LOG: string;
+  /** MariaDB's pid file. */
+  WP_ENV_DB_PID_FILE: string;
 }
 
 /** Runs the origin script without blocking this process's event loop (in-process fakes keep answering). */

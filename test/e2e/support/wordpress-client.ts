@@ -38,12 +38,13 @@ async function classify(res: Response, expectPage: 'login' | 'xmlrpc' | 'page'):
 const headersFor = (ip: string, extra: Record<string, string> = {}) => ({ [CLIENT_IP_HEADER]: ip, ...extra });
 
 /** POST wp-login.php as the login form does. */
-export async function postLogin(base: string, ip: string, username: string, password: string, extraCookie?: string): Promise<Answer> {
+export async function postLogin(base: string, ip: string, username: string, password: string, extraCookie?: string, signal?: AbortSignal): Promise<Answer> {
   const form = new URLSearchParams({ log: username, pwd: password, 'wp-submit': 'Log In', redirect_to: `${base}/wp-admin/`, testcookie: '1' });
   const res = await fetch(`${base}/wp-login.php`, {
     method: 'POST',
     redirect: 'manual',
     body: form,
+    signal,
     headers: headersFor(ip, { 'content-type': 'application/x-www-form-urlencoded', cookie: `wordpress_test_cookie=WP%20Cookie%20check${extraCookie ? `; ${extraCookie}` : ''}` }),
   });
   return classify(res, 'login');
