@@ -48,11 +48,15 @@ class EdgeJail_Test_Background_Server {
 		if ( 0 === $this->port ) {
 			$this->port = self::free_port();
 		}
+		clearstatcache();
+		$log_offset    = is_file( $this->log ) ? filesize( $this->log ) : 0;
 		$cmd           = array_merge( array( PHP_BINARY, '-S', '127.0.0.1:' . $this->port ), $this->command );
 		$env           = array_merge( getenv(), $this->env );
 		$this->process = proc_open( $cmd, array( 0 => array( 'file', '/dev/null', 'r' ), 1 => array( 'file', $this->log, 'a' ), 2 => array( 'file', $this->log, 'a' ) ), $pipes, null, $env );
-		for ( $i = 0; $i < 100; $i++ ) {
-			$socket = @fsockopen( '127.0.0.1', $this->port, $errno, $errstr, 0.1 );
+		// Ready once it says so: under php-wasm a connect succeeds before anything listens.
+		for ( $i = 0; $i < 600; $i++ ) {
+			$said   = (string) @file_get_contents( $this->log, false, null, $log_offset );
+			$socket = false !== strpos( $said, ':' . $this->port . ') started' ) ? @fsockopen( '127.0.0.1', $this->port, $errno, $errstr, 0.1 ) : false;
 			if ( $socket ) {
 				fclose( $socket );
 				return;
@@ -71,16 +75,37 @@ class EdgeJail_Test_Background_Server {
 		}
 		$status = proc_get_status( $this->process );
 		if ( $status['running'] ) {
-			posix_kill( $status['pid'], SIGTERM );
+			self::terminate( $status['pid'] );
 		}
 		proc_close( $this->process );
 		$this->process = null;
+	}
+
+	/**
+	 * SIGTERM to a pid. php-wasm (the PHP matrix) has neither posix_kill() nor a working
+	 * proc_terminate(), so there it goes through kill(1).
+	 */
+	public static function terminate( $pid ) {
+		if ( function_exists( 'posix_kill' ) ) {
+			posix_kill( $pid, SIGTERM );
+			return;
+		}
+		$kill = proc_open( array( 'kill', '-TERM', (string) (int) $pid ), array(), $pipes );
+		proc_close( $kill );
 	}
 
 	public static function free_port() {
 		$server = stream_socket_server( 'tcp://127.0.0.1:0', $errno, $errstr );
 		$name   = stream_socket_get_name( $server, false );
 		fclose( $server );
-		return (int) substr( $name, strrpos( $name, ':' ) + 1 );
+		$port = (int) substr( $name, strrpos( $name, ':' ) + 1 );
+		if ( 0 === $port ) {
+			// php-wasm's sockets are virtual and name no port: ask the host (Node runs php-wasm).
+			$node = proc_open( array( 'node', '-e', 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })' ), array( 1 => array( 'pipe', 'w' ) ), $pipes );
+			$port = (int) stream_get_contents( $pipes[1] );
+			fclose( $pipes[1] );
+			proc_close( $node );
+		}
+		return $port;
 	}
 }
