@@ -197,8 +197,10 @@ wp_env_create_site() {
     db_config="define( 'DB_DIR', '$WP_ENV_DIR' );
 define( 'DB_FILE', '$(basename "$WP_ENV_SQLITE_FILE")' );
 // Two php-wasm processes (PHPUnit and php -S) share the file, but not memory: WAL's shared
-// index cannot work between them, a rollback journal with file locks does.
-define( 'SQLITE_JOURNAL_MODE', 'DELETE' );
+// index cannot work between them, a rollback journal with file locks does. TRUNCATE, not
+// DELETE: php-wasm caches directory entries, so a journal another process deleted would
+// still be seen.
+define( 'SQLITE_JOURNAL_MODE', 'TRUNCATE' );
 define( 'DB_NAME', '$WP_ENV_DB_NAME' );"
   else
     rm -f "$site/wp-content/db.php"

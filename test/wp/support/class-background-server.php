@@ -19,15 +19,20 @@ class EdgeJail_Test_Background_Server {
 	/** @var string */
 	private $log;
 
+	/** @var string */
+	private $php;
+
 	/**
-	 * @param array  $args Arguments after `php -S 127.0.0.1:PORT`.
-	 * @param array  $env  Extra environment.
-	 * @param string $log  Where the server's output goes.
+	 * @param array       $args Arguments after `php -S 127.0.0.1:PORT`.
+	 * @param array       $env  Extra environment.
+	 * @param string      $log  Where the server's output goes.
+	 * @param string|null $php  The php binary; default the one running the tests.
 	 */
-	public function __construct( array $args, array $env, $log ) {
+	public function __construct( array $args, array $env, $log, $php = null ) {
 		$this->command = $args;
 		$this->env     = $env;
 		$this->log     = $log;
+		$this->php     = null !== $php ? $php : PHP_BINARY;
 	}
 
 	public function url() {
@@ -50,7 +55,7 @@ class EdgeJail_Test_Background_Server {
 		}
 		clearstatcache();
 		$log_offset    = is_file( $this->log ) ? filesize( $this->log ) : 0;
-		$cmd           = array_merge( array( PHP_BINARY, '-S', '127.0.0.1:' . $this->port ), $this->command );
+		$cmd           = array_merge( array( $this->php, '-S', '127.0.0.1:' . $this->port ), $this->command );
 		$env           = array_merge( getenv(), $this->env );
 		$this->process = proc_open( $cmd, array( 0 => array( 'file', '/dev/null', 'r' ), 1 => array( 'file', $this->log, 'a' ), 2 => array( 'file', $this->log, 'a' ) ), $pipes, null, $env );
 		// Ready once it says so: under php-wasm a connect succeeds before anything listens.
@@ -101,10 +106,11 @@ class EdgeJail_Test_Background_Server {
 		$port = (int) substr( $name, strrpos( $name, ':' ) + 1 );
 		if ( 0 === $port ) {
 			// php-wasm's sockets are virtual and name no port: ask the host (Node runs php-wasm).
-			$node = proc_open( array( 'node', '-e', 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })' ), array( 1 => array( 'pipe', 'w' ) ), $pipes );
-			$port = (int) stream_get_contents( $pipes[1] );
-			fclose( $pipes[1] );
+			$out  = tempnam( sys_get_temp_dir(), 'edgejail-port-' );
+			$node = proc_open( array( 'node', '-e', 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })' ), array( 1 => array( 'file', $out, 'w' ) ), $pipes );
 			proc_close( $node );
+			$port = (int) file_get_contents( $out );
+			unlink( $out );
 		}
 		return $port;
 	}
