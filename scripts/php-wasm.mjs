@@ -6,7 +6,7 @@
 // PHP_BINARY is a shim that starts this file again with the same version, so the `php -S`
 // servers and `php -l` runs the tests start are the version under test too.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +19,16 @@ if (!SupportedPHPVersionsList.includes(version)) {
   process.exit(2);
 }
 
-// One shim per version; written atomically enough (same content whoever writes it).
+// One shim per version, rewritten when it names another checkout or node (renamed into
+// place, so a process starting meanwhile never runs half a file).
 const binDir = join(tmpdir(), `edgejail-php-wasm-${version}`);
 const shim = join(binDir, 'php');
-if (!existsSync(shim)) {
+const shimText = `#!/bin/sh\nPHP=${version} exec ${process.execPath} ${fileURLToPath(import.meta.url)} "$@"\n`;
+if (!existsSync(shim) || readFileSync(shim, 'utf8') !== shimText) {
   mkdirSync(binDir, { recursive: true });
-  writeFileSync(shim, `#!/bin/sh\nPHP=${version} exec ${process.execPath} ${fileURLToPath(import.meta.url)} "$@"\n`);
-  chmodSync(shim, 0o755);
+  const next = `${shim}.${process.pid}`;
+  writeFileSync(next, shimText, { mode: 0o755 });
+  renameSync(next, shim);
 }
 
 const env = { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ''}`, TERM: 'dumb' };
