@@ -48,6 +48,16 @@ for (const suite of nodeSuites) {
   if (files.length) run(suite, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], nodeCounts);
 }
 if (existsSync(join(root, 'test/wp/run.sh'))) run('wp', 'bash', [join(root, 'test/wp/run.sh')], phpunitCounts);
+// The PHP x WordPress matrix's two ends (oldest PHP on the oldest WordPress, newest on newest);
+// `npm run test:matrix` runs every pair.
+const matrixCounts = (out) => {
+  const m = out.match(/^matrix: (\d+) passed, (\d+) failed$/m);
+  return m ? { tests: Number(m[1]) + Number(m[2]), pass: Number(m[1]), fail: Number(m[2]) } : {};
+};
+if (existsSync(join(root, 'scripts/wp-matrix.sh'))) {
+  process.env.WP_MATRIX_PAIRS ??= '7.4:6.1 8.5:6.8';
+  run('wp-matrix', 'bash', [join(root, 'scripts/wp-matrix.sh')], matrixCounts);
+}
 const e2e = findTests(join(root, 'test', 'e2e')).sort();
 if (e2e.length) run('e2e', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...e2e], nodeCounts);
 

@@ -16,6 +16,11 @@
 #   WP_ENV_ADMIN_USER/PASSWORD     administrator of the site
 #   WP_ENV_USER/PASSWORD           a subscriber with a known password ("alice")
 #   WP_ENV_DEBUG_LOG      WordPress's debug.log (WP_DEBUG on, display off)
+#   WP_ENV_WP_SRC         the WordPress core tree to lay out (default Debian's /usr/share/wordpress)
+#   WP_ENV_DB             mariadb (default) or sqlite: WordPress on a SQLite file through the
+#                         sqlite-database-integration drop-in that @wp-playground/cli ships
+#   WP_ENV_PHP_WASM       a PHP version (7.4 … 8.5): WordPress, PHPUnit and every `php -S` the
+#                         tests start run on that php-wasm build (scripts/php-wasm.mjs) instead of Debian's php
 # The site URL follows the Host header, so any port or server (php -S, nginx) can serve it.
 # wp-config.php sets DISABLE_WP_CRON (tests run cron hooks themselves), WP_ENVIRONMENT_TYPE
 # local (application passwords over plain http), WP_HTTP_BLOCK_EXTERNAL (WordPress's own HTTP
@@ -43,7 +48,12 @@ WP_ENV_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${WP_ENV_ADMIN_PASSWORD:=siteadmin-pw-1}"
 : "${WP_ENV_USER:=alice}"
 : "${WP_ENV_PASSWORD:=alice-pw-1}"
+: "${WP_ENV_WP_SRC:=/usr/share/wordpress}"
+: "${WP_ENV_DB:=mariadb}"
+: "${WP_ENV_PHP_WASM:=}"
 WP_ENV_ROOT="$WP_ENV_DIR/site"
+WP_ENV_SQLITE_FILE="$WP_ENV_DIR/wordpress.sqlite"
+WP_ENV_SQLITE_ZIP="$WP_ENV_REPO/node_modules/@wp-playground/cli/sqlite-database-integration.zip"
 WP_ENV_DEBUG_LOG="$WP_ENV_DIR/debug.log"
 WP_ENV_PACKAGES=(wordpress php-cli php-mysql php-curl php-xml php-mbstring phpunit mariadb-server mariadb-client)
 
@@ -86,6 +96,35 @@ wp_env_install_packages() {
   [ $created_policy = 1 ] && rm -f "$policy"
   return 0
 }
+
+# The PHP that runs WordPress: Debian's, or the php-wasm build of $WP_ENV_PHP_WASM. php-wasm's
+# PHP_BINARY is a shim that starts the same build again, so `php -S` and `php -l` in the tests
+# run on the version under test too. Its temporary files stay in $WP_ENV_DIR/tmp.
+wp_env_php() {
+  if [ -z "$WP_ENV_PHP_WASM" ]; then php "$@"; return; fi
+  mkdir -p "$WP_ENV_DIR/tmp"
+  TMPDIR="$WP_ENV_DIR/tmp" PHP="$WP_ENV_PHP_WASM" node "$WP_ENV_REPO/scripts/php-wasm.mjs" "$@"
+}
+
+# The SQLite drop-in, unpacked once from the npm package (nothing fetched at test time).
+wp_env_sqlite_plugin() {
+  local dest="$WP_ENV_DIR/sqlite-database-integration"
+  [ -f "$dest/wp-includes/sqlite/db.php" ] && [ "$dest/load.php" -nt "$WP_ENV_SQLITE_ZIP" ] && return 0
+  [ -f "$WP_ENV_SQLITE_ZIP" ] || { _wp_env_log "missing $WP_ENV_SQLITE_ZIP: run npm install"; return 1; }
+  rm -rf "$dest" "$WP_ENV_DIR/sqlite-unzip"
+  wp_env_php -r '$z = new ZipArchive(); if ( true !== $z->open( $argv[1] ) || ! $z->extractTo( $argv[2] ) ) { exit( 1 ); }' \
+    "$WP_ENV_SQLITE_ZIP" "$WP_ENV_DIR/sqlite-unzip" || { _wp_env_log "could not unpack $WP_ENV_SQLITE_ZIP"; return 1; }
+  mv "$WP_ENV_DIR"/sqlite-unzip/*/ "$dest" && rm -rf "$WP_ENV_DIR/sqlite-unzip" || return 1
+  # The drop-in (3.x, "Requires at least: 6.4") mirrors a wpdb property WordPress 6.1 lacks, only
+  # for WordPress's own unit tests, and fatals on 6.1 doing it; there, it keeps its own copy.
+  if ! grep -q allow_unsafe_unquoted_parameters "$WP_ENV_WP_SRC/wp-includes/class-wpdb.php"; then
+    sed -i "s/\$wpdb_allow_unsafe_unquoted_parameters = \$this->__get( 'allow_unsafe_unquoted_parameters' );/\$wpdb_allow_unsafe_unquoted_parameters = \$this->allow_unsafe_unquoted_parameters;/" \
+      "$dest/wp-includes/sqlite/class-wp-sqlite-db.php"
+  fi
+  touch "$dest/load.php"
+}
+
+wp_env_reset_sqlite() { rm -f "$WP_ENV_SQLITE_FILE" "$WP_ENV_SQLITE_FILE-journal" "$WP_ENV_SQLITE_FILE-wal" "$WP_ENV_SQLITE_FILE-shm"; }
 
 wp_env_mysql() { mysql --no-defaults --socket="$WP_ENV_DB_SOCKET" -uroot "$@"; }
 
@@ -131,7 +170,7 @@ SQL
 }
 
 wp_env_create_site() {
-  local src=/usr/share/wordpress site="$WP_ENV_ROOT" entry
+  local src="$WP_ENV_WP_SRC" site="$WP_ENV_ROOT" entry db_config
   mkdir -p "$site"
   # Core: hard links when possible (same filesystem), copies otherwise. A real copy of the
   # top level is needed anyway: PHP resolves symlinks in __FILE__, and wp-load.php would
@@ -152,13 +191,28 @@ wp_env_create_site() {
   [ -f "$WP_ENV_DIR/salts.php" ] || php -r '
     $keys = array("AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT");
     echo "<?php\n"; foreach ($keys as $k) { printf("define(%s, %s);\n", var_export($k, true), var_export(bin2hex(random_bytes(32)), true)); }' >"$WP_ENV_DIR/salts.php"
+  if [ "$WP_ENV_DB" = sqlite ]; then
+    sed "s#{SQLITE_IMPLEMENTATION_FOLDER_PATH}#$WP_ENV_DIR/sqlite-database-integration#; s#{SQLITE_PLUGIN}#sqlite-database-integration/load.php#" \
+      "$WP_ENV_DIR/sqlite-database-integration/db.copy" >"$site/wp-content/db.php"
+    db_config="define( 'DB_DIR', '$WP_ENV_DIR' );
+define( 'DB_FILE', '$(basename "$WP_ENV_SQLITE_FILE")' );
+// Two php-wasm processes (PHPUnit and php -S) share the file, but not memory: WAL's shared
+// index cannot work between them, a rollback journal with file locks does. TRUNCATE, not
+// DELETE: php-wasm caches directory entries, so a journal another process deleted would
+// still be seen.
+define( 'SQLITE_JOURNAL_MODE', 'TRUNCATE' );
+define( 'DB_NAME', '$WP_ENV_DB_NAME' );"
+  else
+    rm -f "$site/wp-content/db.php"
+    db_config="define( 'DB_NAME', '$WP_ENV_DB_NAME' );
+define( 'DB_USER', '$WP_ENV_DB_USER' );
+define( 'DB_PASSWORD', '$WP_ENV_DB_PASSWORD' );
+define( 'DB_HOST', 'localhost:$WP_ENV_DB_SOCKET' );"
+  fi
   cat >"$site/wp-config.php" <<PHP
 <?php
 // Written by scripts/wp-env.sh; rewritten on every setup.
-define( 'DB_NAME', '$WP_ENV_DB_NAME' );
-define( 'DB_USER', '$WP_ENV_DB_USER' );
-define( 'DB_PASSWORD', '$WP_ENV_DB_PASSWORD' );
-define( 'DB_HOST', 'localhost:$WP_ENV_DB_SOCKET' );
+$db_config
 define( 'DB_CHARSET', 'utf8mb4' );
 define( 'DB_COLLATE', '' );
 \$table_prefix = 'wp_';
@@ -189,20 +243,26 @@ PHP
 wp_env_install_wp() {
   WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" WP_ENV_ADMIN_PASSWORD="$WP_ENV_ADMIN_PASSWORD" \
     WP_ENV_USER="$WP_ENV_USER" WP_ENV_PASSWORD="$WP_ENV_PASSWORD" \
-    php "$WP_ENV_REPO/scripts/wp-install.php" install
-  WP_ENV_ROOT="$WP_ENV_ROOT" php "$WP_ENV_REPO/scripts/wp-install.php" activate
+    wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" install || return 1
+  WP_ENV_ROOT="$WP_ENV_ROOT" wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" activate
 }
 
 wp_env_setup() {
   mkdir -p "$WP_ENV_DIR"
   wp_env_install_packages || return 1
-  wp_env_start_db || return 1
-  wp_env_reset_db || return 1
+  if [ "$WP_ENV_DB" = sqlite ]; then
+    wp_env_sqlite_plugin || return 1
+    wp_env_reset_sqlite
+  else
+    wp_env_start_db || return 1
+    wp_env_reset_db || return 1
+  fi
   wp_env_create_site || return 1
   : >"$WP_ENV_DEBUG_LOG"
   wp_env_install_wp || return 1
   export WP_ENV_DIR WP_ENV_ROOT WP_ENV_DB_SOCKET WP_ENV_DB_NAME WP_ENV_DB_USER WP_ENV_DB_PASSWORD \
-    WP_ENV_ADMIN_USER WP_ENV_ADMIN_PASSWORD WP_ENV_USER WP_ENV_PASSWORD WP_ENV_DEBUG_LOG
+    WP_ENV_ADMIN_USER WP_ENV_ADMIN_PASSWORD WP_ENV_USER WP_ENV_PASSWORD WP_ENV_DEBUG_LOG \
+    WP_ENV_WP_SRC WP_ENV_DB WP_ENV_PHP_WASM
 }
 
 wp_env_serve() {

@@ -15,4 +15,4 @@ ln -sfn "$REPO/test/wp/mu-plugins/edgejail-test-token-auth.php" "$WP_ENV_ROOT/wp
 # wp_mail() of the site written to a file (pre_wp_mail), for the self-unlock tests.
 ln -sfn "$REPO/test/wp/mu-plugins/edgejail-test-mail-capture.php" "$WP_ENV_ROOT/wp-content/mu-plugins/edgejail-test-mail-capture.php"
 
-cd "$REPO/test/wp" && phpunit -c phpunit.xml "$@"
+cd "$REPO/test/wp" && wp_env_php /usr/bin/phpunit -c "${WP_TEST_PHPUNIT_CONFIG:-phpunit.xml}" "$@"

@@ -15,7 +15,10 @@ class EdgeJail_Test_Capture_Service {
 		if ( ! is_dir( $dir ) ) {
 			mkdir( $dir, 0700, true );
 		}
-		$this->server = new EdgeJail_Test_Background_Server( array( __DIR__ . '/capture-router.php' ), array( 'CAPTURE_DIR' => $dir ), $dir . '/server.log' );
+		// The listener stands for the service, not for the site: in the PHP matrix it runs on
+		// the host's php (WP_TEST_LISTENER_PHP), so only the site runs on the PHP under test.
+		$php          = getenv( 'WP_TEST_LISTENER_PHP' ) ? getenv( 'WP_TEST_LISTENER_PHP' ) : null;
+		$this->server = new EdgeJail_Test_Background_Server( array( __DIR__ . '/capture-router.php' ), array( 'CAPTURE_DIR' => $dir ), $dir . '/server.log', $php );
 	}
 
 	public function url() {

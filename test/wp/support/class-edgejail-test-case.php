@@ -75,10 +75,14 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 	public static function discard_pending() {
 		$reporter = EdgeJail_Plugin::instance()->reporter();
 		$ref      = new ReflectionProperty( $reporter, 'pending' );
-		$ref->setAccessible( true );
+		if ( PHP_VERSION_ID < 80100 ) {
+			$ref->setAccessible( true );
+		}
 		$ref->setValue( $reporter, array() );
 		$ref = new ReflectionProperty( $reporter, 'aggregates' );
-		$ref->setAccessible( true );
+		if ( PHP_VERSION_ID < 80100 ) {
+			$ref->setAccessible( true );
+		}
 		$ref->setValue( $reporter, array() );
 	}
 
@@ -164,7 +168,9 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 		}
 		$status      = curl_getinfo( $curl, CURLINFO_RESPONSE_CODE );
 		$header_size = curl_getinfo( $curl, CURLINFO_HEADER_SIZE );
-		curl_close( $curl );
+		if ( PHP_VERSION_ID < 80000 ) {
+			curl_close( $curl );
+		}
 		return array(
 			'status'  => $status,
 			'headers' => substr( $raw, 0, $header_size ),

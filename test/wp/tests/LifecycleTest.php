@@ -49,7 +49,7 @@ class LifecycleTest extends EdgeJail_Test_Case {
 		$this->assertSame( 'daily', wp_get_schedule( EdgeJail_Cron::RANGES_HOOK ) );
 		$this->assertSame( '1', (string) get_option( EdgeJail_Lifecycle::DB_VERSION_OPTION ) );
 		global $wpdb;
-		$autoload = $wpdb->get_col( "SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE 'edgejail%' AND autoload = 'yes' ORDER BY option_name" );
+		$autoload = $wpdb->get_col( "SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE 'edgejail%' AND autoload IN ('yes', 'on', 'auto-on') ORDER BY option_name" );
 		$this->assertSame( array( 'edgejail_cloudflare_ranges', 'edgejail_db_version', 'edgejail_settings', 'edgejail_status' ), $autoload, 'everything a request needs comes with alloptions' );
 		$this->assertSame( 'sent', $this->deliver() );
 		$this->assertSame( array( 'hello' ), array_column( self::$capture->events(), 'type' ) );

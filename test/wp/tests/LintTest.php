@@ -24,8 +24,14 @@ class LintTest extends PHPUnit\Framework\TestCase {
 		$files = self::plugin_files();
 		$this->assertGreaterThan( 15, count( $files ) );
 		foreach ( $files as $file ) {
-			exec( escapeshellarg( PHP_BINARY ) . ' -l ' . escapeshellarg( $file ) . ' 2>&1', $output, $code );
-			$this->assertSame( 0, $code, implode( "\n", $output ) );
+			// proc_open into a file, not exec() or a pipe: php-wasm's exec() reports every exit
+			// code as 1, and its pipes may never say EOF.
+			$out  = tempnam( sys_get_temp_dir(), 'edgejail-lint-' );
+			$lint = proc_open( array( PHP_BINARY, '-l', $file ), array( 1 => array( 'file', $out, 'w' ), 2 => array( 'file', $out, 'a' ) ), $pipes );
+			$code = proc_close( $lint );
+			$said = (string) file_get_contents( $out );
+			unlink( $out );
+			$this->assertSame( 0, $code, $said );
 		}
 	}
 
@@ -50,6 +56,9 @@ class LintTest extends PHPUnit\Framework\TestCase {
 	 * @dataProvider php8_only_snippets
 	 */
 	public function test_the_compat_check_catches_php8_only_code( $snippet, $expected ) {
+		if ( PHP_VERSION_ID < 80000 ) {
+			$this->markTestSkipped( 'PHP 7 tokenizes PHP 8 syntax differently; on PHP 7 the php -l test above is the real check' );
+		}
 		$findings = edgejail_php74_incompatibilities( "<?php\n" . $snippet );
 		$this->assertNotEmpty( $findings, $snippet );
 		$this->assertStringContainsString( $expected, implode( '; ', $findings ) );

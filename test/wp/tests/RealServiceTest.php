@@ -73,7 +73,7 @@ class RealServiceTest extends EdgeJail_Test_Case {
 		if ( self::$service ) {
 			$status = proc_get_status( self::$service );
 			if ( $status['running'] ) {
-				posix_kill( $status['pid'], SIGTERM );
+				EdgeJail_Test_Background_Server::terminate( $status['pid'] );
 			}
 			proc_close( self::$service );
 			self::$service = null;

@@ -94,7 +94,11 @@ class XmlrpcTest extends EdgeJail_Test_Case {
 		$events = self::$capture->events();
 		$this->assertCount( 1, $events );
 		$this->assertSame( 'pingback', $events[0]['type'] );
-		$this->assertSame( 3, $events[0]['weight'] );
+		// Newer WordPress (Debian 13's 6.8) processes one pingback per request and refuses the
+		// rest before `xmlrpc_call`: the weight is what core actually processed.
+		require_once ABSPATH . WPINC . '/class-wp-xmlrpc-server.php';
+		$one_per_request = property_exists( 'wp_xmlrpc_server', 'pingback_processed' );
+		$this->assertSame( $one_per_request ? 1 : 3, $events[0]['weight'] );
 	}
 
 	/**

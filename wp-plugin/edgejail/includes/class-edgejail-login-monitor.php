@@ -39,8 +39,10 @@ class EdgeJail_Login_Monitor {
 	 */
 	public function register_hooks() {
 		if ( isset( $GLOBALS['pagenow'] ) && 'wp-login.php' === $GLOBALS['pagenow'] ) {
-			// As early as a plugin can: the theme and later plugins are not even loaded.
-			add_action( 'plugins_loaded', array( $this, 'refuse_banned_client' ), 0 );
+			// Before init and anything that hashes a password, but not before after_setup_theme:
+			// the 403 and the unlock form are for people, and WordPress 6.7+ loads no
+			// translations before that.
+			add_action( 'after_setup_theme', array( $this, 'refuse_banned_client' ), 0 );
 		}
 		add_action( 'login_init', array( $this, 'refuse_banned_client' ), 0 );
 		add_filter( 'authenticate', array( $this, 'stop_banned_or_blocked' ), 1, 3 );
@@ -50,7 +52,7 @@ class EdgeJail_Login_Monitor {
 	}
 
 	/**
-	 * `plugins_loaded` on wp-login.php, and `login_init` for login pages that load
+	 * `after_setup_theme` on wp-login.php, and `login_init` for login pages that load
 	 * wp-login.php some other way: a banned client gets a 403 before it does anything.
 	 */
 	public function refuse_banned_client() {

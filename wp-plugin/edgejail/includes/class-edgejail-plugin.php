@@ -276,8 +276,22 @@ final class EdgeJail_Plugin {
 			nocache_headers();
 			header( 'Content-Type: text/plain; charset=utf-8' );
 		}
-		echo esc_html( null === $message ? __( 'Forbidden: too many failed attempts from your address.', 'edgejail' ) : $message );
+		if ( null === $message ) {
+			$message = self::translations_ready() ? __( 'Forbidden: too many failed attempts from your address.', 'edgejail' ) : 'Forbidden: too many failed attempts from your address.';
+		}
+		echo esc_html( $message );
 		exit;
+	}
+
+	/**
+	 * Whether __() may run: WordPress 6.7+ refuses (with a notice) to load a plugin's
+	 * translations before `after_setup_theme`, where the XML-RPC 403 to a banned client is
+	 * answered, on purpose as early as a plugin can. That answer, to a bot, is then English.
+	 *
+	 * @return bool
+	 */
+	public static function translations_ready() {
+		return did_action( 'after_setup_theme' ) || doing_action( 'after_setup_theme' );
 	}
 
 	/**

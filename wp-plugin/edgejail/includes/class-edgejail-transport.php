@@ -169,7 +169,9 @@ class EdgeJail_Transport {
 		$response_body = curl_exec( $handle );
 		$status        = (int) curl_getinfo( $handle, CURLINFO_RESPONSE_CODE );
 		$error         = false === $response_body ? curl_error( $handle ) : '';
-		curl_close( $handle );
+		if ( PHP_VERSION_ID < 80000 ) {
+			curl_close( $handle ); // A no-op since PHP 8.0, deprecated since 8.5.
+		}
 		if ( false === $response_body ) {
 			return self::answer( new EdgeJail_Service_Response( 0, '', null, $error ), '', null, null );
 		}

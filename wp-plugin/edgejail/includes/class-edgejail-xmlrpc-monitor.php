@@ -107,6 +107,9 @@ class EdgeJail_Xmlrpc_Monitor {
 	 * @return string
 	 */
 	private static function shield_message() {
+		if ( ! EdgeJail_Plugin::translations_ready() ) {
+			return 'Forbidden: this site is under a login attack and refuses XML-RPC logins for now. Log in through wp-login.php, or try again later.';
+		}
 		return __( 'Forbidden: this site is under a login attack and refuses XML-RPC logins for now. Log in through wp-login.php, or try again later.', 'edgejail' );
 	}
 
