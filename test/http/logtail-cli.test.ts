@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { ROOT, runCli, startServiceProcess } from '../support/process.ts';
 import { ADMIN_TOKEN, attempt, signedHeaders, tempDir } from '../support/service.ts';
 import { startFakeCloudflare } from '../fake-cloudflare/server.ts';
+import { failedLoginLines, until } from '../support/log-lines.ts';
 
 const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, '+00:00');
 
@@ -49,16 +50,6 @@ test('edgejail tail follows a WP fail2ban log, bans through the jails, stops on 
   }
 });
 
-const clf = () => {
-  const d = new Date();
-  const mon = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-};
-const failedLogin = (ip: string) => `173.245.48.10 - - [${clf()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`;
-const until = async (what: () => boolean | Promise<boolean>) => {
-  while (!(await what())) await new Promise((r) => setTimeout(r, 50));
-};
 
 test('a separate edgejail tail and the running service follow each other\'s bans: the origin is told, Cloudflare blocks, nobody bans twice', { timeout: 300_000 }, async () => {
   const tmp = tempDir('edgejail-tail-sync-');
@@ -90,7 +81,7 @@ test('a separate edgejail tail and the running service follow each other\'s bans
     // The service has seen this address and holds "not banned" for it in its lookup.
     const fromLog = '203.0.113.81';
     assert.deepEqual((await post(fromLog, 1, 'user_enumeration')).decisions, []);
-    appendFileSync(log, Array.from({ length: 5 }, () => failedLogin(fromLog)).join(''));
+    appendFileSync(log, failedLoginLines(fromLog, 5));
     await until(() => bansOf(fromLog).length > 0);
     assert.deepEqual(bansOf(fromLog), [{ jail: 'wordpress' }], 'the tail process banned it, in SQLite');
     // The service names the ban in its answer (the plugin's origin 403 cache) and sends it to Cloudflare.
@@ -104,7 +95,7 @@ test('a separate edgejail tail and the running service follow each other\'s bans
     const fromPlugin = '203.0.113.82';
     await post(fromPlugin, 5);
     assert.equal(bansOf(fromPlugin).length, 1, 'the service banned it');
-    appendFileSync(log, Array.from({ length: 5 }, () => failedLogin(fromPlugin)).join(''));
+    appendFileSync(log, failedLoginLines(fromPlugin, 5));
     await until(() => eventsOf(fromPlugin) === 10);
     assert.equal(bansOf(fromPlugin).length, 1, 'the tail process counted the lines and knew the ban');
   } finally {

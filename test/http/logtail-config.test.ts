@@ -9,24 +9,15 @@ import { buildApp } from '../../server/app.ts';
 import { ConfigError } from '../../server/config/load.ts';
 import { addSite, ADMIN_TOKEN, tempDir, testConfig } from '../support/service.ts';
 import { runCli } from '../support/process.ts';
+import { failedLoginLines, until } from '../support/log-lines.ts';
 
 const tmp = tempDir('edgejail-tail-config-');
 after(() => tmp.cleanup());
 const access = join(tmp.dir, 'access.log');
 const auth = join(tmp.dir, 'auth.log');
 
-const clf = () => {
-  const d = new Date();
-  const mon = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-};
-const failed = (ip: string, n: number) => Array.from({ length: n }, () => `173.245.48.10 - - [${clf()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`).join('');
 const wpFail2ban = (ip: string, n: number) =>
   Array.from({ length: n }, () => `${new Date().toISOString().replace(/\.\d+Z$/, '+00:00')} web1 wordpress(blog)[42]: Authentication failure for admin from ${ip}\n`).join('');
-const until = async (what: () => boolean) => {
-  while (!what()) await new Promise((r) => setTimeout(r, 25));
-};
 
 const tailConfig = (tail: unknown) => testConfig(tmp.dir, { tail });
 const build = (tail: unknown) => buildApp(tailConfig(tail), { backgroundJobs: false });
@@ -42,7 +33,7 @@ test('the service follows the tail: files: bans through the jails, per site, thr
   addSite(first, 'blog');
   const shop = addSite(first, 'shop');
   await first.close();
-  writeFileSync(access, failed('198.51.100.10', 5)); // before the first start: not read (from the end)
+  writeFileSync(access, failedLoginLines('198.51.100.10', 5)); // before the first start: not read (from the end)
   writeFileSync(auth, wpFail2ban('198.51.100.20', 5)); // from_start: read
 
   let app = await build(sources());
@@ -53,26 +44,26 @@ test('the service follows the tail: files: bans through the jails, per site, thr
     assert.equal(event.site_id, shop.id, 'the lines are the named site\'s events');
     assert.equal(eventsOf(app, '198.51.100.10'), 0, 'a file met for the first time is read from its end');
 
-    appendFileSync(access, failed('198.51.100.11', 5));
+    appendFileSync(access, failedLoginLines('198.51.100.11', 5));
     await until(() => app.core.bans.currentBan('198.51.100.11') !== null);
     const ban = app.core.db.prepare("SELECT jail FROM bans WHERE ip_key = '198.51.100.11'").get() as { jail: string };
     assert.equal(ban.jail, 'wordpress');
 
     // logrotate's rename, with lines written to the old file just before it moved.
-    appendFileSync(access, failed('198.51.100.12', 2));
+    appendFileSync(access, failedLoginLines('198.51.100.12', 2));
     renameSync(access, `${access}.1`);
-    writeFileSync(access, failed('198.51.100.12', 3));
+    writeFileSync(access, failedLoginLines('198.51.100.12', 3));
     await until(() => eventsOf(app, '198.51.100.12') === 5);
     // copytruncate.
     truncateSync(access, 0);
-    appendFileSync(access, failed('198.51.100.13', 1));
+    appendFileSync(access, failedLoginLines('198.51.100.13', 1));
     await until(() => eventsOf(app, '198.51.100.13') === 1);
   } finally {
     await app.close();
   }
 
   // Written while the service is down: read once after the restart, nothing again.
-  appendFileSync(access, failed('198.51.100.13', 2));
+  appendFileSync(access, failedLoginLines('198.51.100.13', 2));
   appendFileSync(auth, wpFail2ban('198.51.100.21', 1));
   app = await build(sources());
   await app.ready();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startService } from '../support/service.ts';
+import { clfTime, failedLoginLine, failedLoginLines } from '../support/log-lines.ts';
 import { createTailer } from '../../server/logtail/tail.ts';
 
 let svc: Awaited<ReturnType<typeof startService>>;
@@ -15,14 +16,6 @@ before(async () => {
 });
 after(async () => svc.close());
 
-const stamp = () => {
-  const d = new Date();
-  const mon = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-};
-const failed = (ip: string) => `173.245.48.10 - - [${stamp()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`;
-const lines = (ip: string, n: number) => Array.from({ length: n }, () => failed(ip)).join('');
 const eventsOf = (ip: string) => (svc.app.core.db.prepare('SELECT count(*) AS n FROM events WHERE ip = ?').get(ip) as { n: number }).n;
 const tailer = () => {
   const site = svc.app.core.store.siteById(svc.site.id)!;
@@ -30,20 +23,20 @@ const tailer = () => {
 };
 
 test('from the end, through rename and truncate rotations, and across restarts without re-reading or skipping', () => {
-  writeFileSync(file, lines('198.51.100.1', 3));
+  writeFileSync(file, failedLoginLines('198.51.100.1', 3));
   let t = tailer();
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.1'), 0, 'what was there before starts nothing (no --from-start)');
 
-  appendFileSync(file, lines('198.51.100.1', 5));
+  appendFileSync(file, failedLoginLines('198.51.100.1', 5));
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.1'), 5);
   assert.ok(svc.app.core.bans.currentBan('198.51.100.1'), 'five failed logins through the log: banned, CF-Connecting-IP taken from the Cloudflare peer');
 
   // logrotate's rename: lines written to the old file just before it moved are read too.
-  appendFileSync(file, lines('198.51.100.2', 2));
+  appendFileSync(file, failedLoginLines('198.51.100.2', 2));
   renameSync(file, `${file}.1`);
-  writeFileSync(file, lines('198.51.100.2', 3));
+  writeFileSync(file, failedLoginLines('198.51.100.2', 3));
   t.pollOnce();
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.2'), 5);
@@ -51,13 +44,13 @@ test('from the end, through rename and truncate rotations, and across restarts w
 
   // copytruncate.
   truncateSync(file, 0);
-  appendFileSync(file, lines('198.51.100.3', 1));
+  appendFileSync(file, failedLoginLines('198.51.100.3', 1));
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.3'), 1);
 
   // A restart resumes at the saved offset.
   t.close();
-  appendFileSync(file, lines('198.51.100.3', 2));
+  appendFileSync(file, failedLoginLines('198.51.100.3', 2));
   t = tailer();
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.3'), 3);
@@ -68,9 +61,9 @@ test('from the end, through rename and truncate rotations, and across restarts w
 
   // Rotated while not running: the rest of the old file (FILE.1), then the new one.
   t.close();
-  appendFileSync(file, lines('198.51.100.4', 1));
+  appendFileSync(file, failedLoginLines('198.51.100.4', 1));
   renameSync(file, `${file}.1`);
-  writeFileSync(file, lines('198.51.100.4', 1));
+  writeFileSync(file, failedLoginLines('198.51.100.4', 1));
   t = tailer();
   t.pollOnce();
   t.pollOnce();
@@ -82,11 +75,11 @@ test('unparsable lines are counted and sampled in the log, never fatal; a partia
   const t = tailer();
   t.pollOnce();
   appendFileSync(file, 'garbage\n\u0000\u0001 more\n');
-  appendFileSync(file, failed('198.51.100.5').slice(0, 30));
+  appendFileSync(file, failedLoginLine('198.51.100.5').slice(0, 30));
   t.pollOnce();
   assert.equal(t.stats().unparsed, 2);
   assert.ok(logs.some((m) => m.includes('cannot read a line')));
-  appendFileSync(file, failed('198.51.100.5').slice(30));
+  appendFileSync(file, failedLoginLine('198.51.100.5').slice(30));
   t.pollOnce();
   assert.equal(eventsOf('198.51.100.5'), 1);
   t.close();
@@ -94,7 +87,7 @@ test('unparsable lines are counted and sampled in the log, never fatal; a partia
 
 test('CF-Connecting-IP from a peer outside Cloudflare\'s ranges is believed only from a trusted peer (cloudflared on loopback)', () => {
   const site = svc.app.core.store.siteById(svc.site.id)!;
-  const fromLoopback = (ip: string) => `127.0.0.1 - - [${stamp()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`;
+  const fromLoopback = (ip: string) => `127.0.0.1 - - [${clfTime()}] "POST /wp-login.php HTTP/1.1" 200 4521 "-" "curl/8" "${ip}"\n`;
   const untrusted = createTailer(svc.app.core, { site, files: [file], format: 'nginx', fromStart: false, log: (m) => logs.push(m) });
   untrusted.pollOnce();
   appendFileSync(file, fromLoopback('198.51.100.30'));
@@ -113,7 +106,7 @@ test('a poll returns at most maxLinesPerPoll lines and the next one carries on w
   const site = svc.app.core.store.siteById(svc.site.id)!;
   const t = createTailer(svc.app.core, { site, files: [file], format: 'nginx', fromStart: false, maxLinesPerPoll: 7, log: (m) => logs.push(m) });
   t.pollOnce();
-  appendFileSync(file, lines('198.51.100.40', 20));
+  appendFileSync(file, failedLoginLines('198.51.100.40', 20));
   assert.equal(t.pollOnce(), 7);
   assert.equal(t.pollOnce(), 7);
   assert.equal(t.pollOnce(), 6);
