@@ -16,6 +16,7 @@ import { postLogin } from '../../test/e2e/support/wordpress-client.ts';
 import { CLEARANCE_COOKIE, CLIENT_IP_HEADER } from '../../test/e2e/edge-proxy.ts';
 import { createMemoryGroup, oomVictimsIn, type MemoryGroup } from '../lib/cgroup.ts';
 import { median, percentile, round } from '../lib/stats.ts';
+import { benchIp } from '../lib/addresses.ts';
 import { setPluginActive } from './origin-load.ts';
 
 export const ATTACKS = ['seed', 'botnet', 'distributed'] as const;
@@ -126,9 +127,9 @@ export async function measureWorker(limitMb: number): Promise<WorkerSize> {
     const o = origin;
     await Promise.all(Array.from({ length: 4 }, async (_, w) => {
       for (let i = 0; i < 25; i++) {
-        await page(o.url, '/', `203.0.113.${10 + w}`);
-        await page(o.url, '/?p=1', `203.0.113.${10 + w}`);
-        await postLogin(o.url, `203.0.113.${10 + w}`, 'alice', `wrong-${i}`).catch(() => undefined);
+        await page(o.url, '/', benchIp(10 + w));
+        await page(o.url, '/?p=1', benchIp(10 + w));
+        await postLogin(o.url, benchIp(10 + w), 'alice', `wrong-${i}`).catch(() => undefined);
       }
     }));
     const sizes = fpmWorkers(group).map(smapsRollup);
