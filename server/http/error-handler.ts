@@ -66,6 +66,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const known = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (known) return reply.code(known.status).send({ error: known.error, message: known.message ?? error.message });
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      // Another connection (the checkpoint, a CLI command) held the write lock past
+      // busy_timeout: nothing was written, so the client is told to send it again.
+      request.log.warn('database busy past busy_timeout; answered 503');
+      return reply.code(503).header('retry-after', '1').send({ error: 'database_busy', message: 'the database is busy; nothing was stored, send it again' });
+    }
     const status = error.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: error.code?.toLowerCase() ?? 'bad_request', message: error.message });
     request.log.error({ err: error }, 'request failed');

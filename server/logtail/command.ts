@@ -43,7 +43,17 @@ export async function runTailCommand(
       // Bans the service (or anyone) made meanwhile: our jails must not ban those again.
       core.bans.syncFromStore();
       // A busy file is read again at once; a quiet one waits for the next poll.
-      if (tailer.pollOnce() === 0) await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), signal.stopped]);
+      let read: number;
+      try {
+        read = tailer.pollOnce();
+      } catch (error) {
+        // The service (or its checkpoint) held SQLite's write lock past busy_timeout: the poll
+        // was rolled back and its lines are read again, so wait and go on rather than exit.
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        process.stderr.write('edgejail tail: the database is busy; trying again\n');
+        read = 0;
+      }
+      if (read === 0) await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), signal.stopped]);
     }
   } finally {
     tailer.close();

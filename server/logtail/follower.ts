@@ -139,6 +139,16 @@ export function createFollower(path: string, saved: LogOffset | null, options: {
       readLines(current, lines);
       return { lines, position: { path, identity: current.identity, offset: current.offset }, rotated };
     },
+    /**
+     * Gives back the lines of the last poll: the next poll returns them again. For a caller
+     * whose transaction failed (SQLite busy): its saved position is unchanged, so reading on
+     * would skip them until a restart.
+     */
+    unread(lines: readonly FollowedLine[]): void {
+      const first = lines[0];
+      if (!first) return;
+      for (const file of [draining, current]) if (file && file.identity === first.identity) file.offset = first.offset;
+    },
     close(): void {
       if (draining) closeSync(draining.fd);
       if (current) closeSync(current.fd);

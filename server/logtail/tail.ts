@@ -61,14 +61,16 @@ export function createTailer(core: Core, options: TailOptions) {
       if (!position) continue;
       const nowMs = core.now();
       const events: AttemptEvent[] = [];
+      let ignored = 0;
+      const unreadable: Array<{ text: string; reason: string }> = [];
       for (const line of lines) {
         const parsed = parseLine(line.text, options.format, { isCloudflare, nowMs });
         if (parsed.kind === 'unparsed') {
-          unparsed(path, line.text, parsed.reason);
+          unreadable.push({ text: line.text, reason: parsed.reason });
           continue;
         }
         if (parsed.kind === 'ignored') {
-          stats.ignored++;
+          ignored++;
           continue;
         }
         const e = parsed.event;
@@ -85,26 +87,38 @@ export function createTailer(core: Core, options: TailOptions) {
         };
         const valid = eventSchema.safeParse(candidate);
         if (!valid.success || valid.data.type === 'hello') {
-          unparsed(path, line.text, 'not a valid event');
+          unreadable.push({ text: line.text, reason: 'not a valid event' });
           continue;
         }
         events.push(valid.data as AttemptEvent);
       }
+      let accepted = 0;
+      let bans = 0;
+      try {
+        core.bans.transaction(() => {
+          for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
+            const outcome = ingestBatch(
+              { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
+              options.site,
+              { events: events.slice(i, i + MAX_EVENTS_PER_BATCH) },
+              nowMs,
+            );
+            accepted += outcome.response.accepted;
+            bans += outcome.bansCreated;
+          }
+          offsets.set(position, new Date(nowMs).toISOString());
+        });
+      } catch (error) {
+        // Rolled back, offset included: the same lines come again on the next poll.
+        follower.unread(lines);
+        throw error;
+      }
       read += lines.length;
       stats.lines += lines.length;
-      core.bans.transaction(() => {
-        for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
-          const outcome = ingestBatch(
-            { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists, shield: core.shield },
-            options.site,
-            { events: events.slice(i, i + MAX_EVENTS_PER_BATCH) },
-            nowMs,
-          );
-          stats.events += outcome.response.accepted;
-          stats.bans += outcome.bansCreated;
-        }
-        offsets.set(position, new Date(nowMs).toISOString());
-      });
+      stats.ignored += ignored;
+      stats.events += accepted;
+      stats.bans += bans;
+      for (const u of unreadable) unparsed(path, u.text, u.reason);
     }
     return read;
   }

@@ -5,6 +5,7 @@ import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { startService } from '../support/service.ts';
 import { clfTime, failedLoginLine, failedLoginLines } from '../support/log-lines.ts';
+import Database from 'better-sqlite3';
 import { createTailer } from '../../server/logtail/tail.ts';
 
 let svc: Awaited<ReturnType<typeof startService>>;
@@ -113,4 +114,31 @@ test('a poll returns at most maxLinesPerPoll lines and the next one carries on w
   assert.equal(t.pollOnce(), 0);
   assert.equal(eventsOf('198.51.100.40'), 20, 'every line once');
   t.close();
+});
+
+test('a poll whose transaction finds the database busy reads the same lines again next time: none skipped, none twice', () => {
+  const other = new Database(join(svc.dir, 'edgejail.db'));
+  const db = svc.app.core.db;
+  const waited = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 20'); // the held lock below outlasts it at once
+  try {
+    writeFileSync(file, '');
+    const t = tailer();
+    t.pollOnce();
+    appendFileSync(file, failedLoginLines('198.51.100.50', 3));
+    other.exec('BEGIN IMMEDIATE'); // as a CLI command or the checkpoint's RESTART pass holds it
+    assert.throws(() => t.pollOnce(), (error: { code?: string }) => error.code === 'SQLITE_BUSY');
+    other.exec('COMMIT');
+    assert.equal(eventsOf('198.51.100.50'), 0);
+    assert.equal(t.stats().lines, 0, 'a rolled-back poll counts nothing');
+    assert.equal(t.pollOnce(), 3);
+    assert.equal(eventsOf('198.51.100.50'), 3);
+    assert.equal(t.pollOnce(), 0);
+    assert.deepEqual({ lines: t.stats().lines, events: t.stats().events }, { lines: 3, events: 3 });
+    t.close();
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    db.pragma(`busy_timeout = ${waited}`);
+  }
 });

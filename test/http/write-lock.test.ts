@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { adminHeaders, attempt, postEvents, startService } from '../support/service.ts';
 
 // Another connection that keeps taking the write lock for a moment, as the checkpoint
@@ -75,4 +76,27 @@ test('10,000 manual bans and ingest while another connection keeps taking the wr
   assert.equal(statuses.get(201), TOTAL, JSON.stringify([...statuses]));
   const { n } = svc.app.core.db.prepare("SELECT count(*) AS n FROM bans WHERE jail = 'manual' AND state = 'active'").get() as { n: number };
   assert.equal(n, TOTAL);
+});
+
+test('a write lock held past busy_timeout is a 503 with Retry-After, and the batch goes in when sent again', async () => {
+  const other = new Database(join(svc.dir, 'edgejail.db'));
+  const db = svc.app.core.db;
+  const waited = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 20');
+  const events = [attempt('203.0.113.251')];
+  try {
+    other.exec('BEGIN IMMEDIATE');
+    const refused = await postEvents(svc.app, svc.site, events);
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(JSON.parse(refused.body).error, 'database_busy');
+    other.exec('COMMIT');
+    const stored = await postEvents(svc.app, svc.site, events);
+    assert.equal(stored.statusCode, 200, stored.body);
+    assert.equal(JSON.parse(stored.body).accepted, 1, 'the refused batch stored nothing, so its retry is new');
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    db.pragma(`busy_timeout = ${waited}`);
+  }
 });
