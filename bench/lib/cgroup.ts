@@ -91,6 +91,35 @@ export function locateMemoryParent(mountinfo = read('/proc/self/mountinfo'), pro
   throw new Error('origin-survival needs a memory cgroup: no cgroup v2 with the memory controller and no cgroup v1 memory hierarchy is mounted here');
 }
 
+/** Groups made and not yet removed: a Ctrl-C or a kill must not leave them (and the origin in them) behind. */
+const live = new Set<MemoryGroup>();
+let removingOnSignal = false;
+
+function removeOnSignal(signal: NodeJS.Signals): void {
+  if (removingOnSignal) return;
+  removingOnSignal = true;
+  console.error(`[bench] ${signal}: killing what runs in ${live.size} memory group(s) and removing them`);
+  void Promise.allSettled([...live].map((group) => group.remove())).then((results) => {
+    for (const r of results) if (r.status === 'rejected') console.error(`[bench] ${(r.reason as Error).message}`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+function track(group: MemoryGroup): MemoryGroup {
+  if (live.size === 0) for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, removeOnSignal);
+  live.add(group);
+  const remove = group.remove;
+  group.remove = async () => {
+    try {
+      await remove();
+    } finally {
+      live.delete(group);
+      if (live.size === 0 && !removingOnSignal) for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, removeOnSignal);
+    }
+  };
+  return group;
+}
+
 export function createMemoryGroup(name: string, limitBytes: number): MemoryGroup {
   if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`cgroup name ${name} must be lower-case letters, digits and dashes`);
   const parent = locateMemoryParent();
@@ -124,7 +153,7 @@ export function createMemoryGroup(name: string, limitBytes: number): MemoryGroup
   }
 
   const pids = () => read(file('cgroup.procs')).split('\n').filter(Boolean).map(Number);
-  return {
+  return track({
     version: parent.version,
     dir,
     path,
@@ -170,7 +199,7 @@ export function createMemoryGroup(name: string, limitBytes: number): MemoryGroup
         }
       }
     },
-  };
+  });
 }
 
 export interface OomVictim {

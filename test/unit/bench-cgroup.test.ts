@@ -2,6 +2,8 @@
 // hierarchy that really carries the memory controller, and count only its own group's OOM kills.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { locateMemoryParent, oomVictimsIn, parseProcCgroup } from '../../bench/lib/cgroup.ts';
 
 // A host like the one this bench was written on: v1 controllers, and a unified mount without memory.
@@ -43,4 +45,34 @@ test('only the OOM kills of our own group are counted, by victim', () => {
     { pid: 4300, task: 'php-fpm8.2' },
   ]);
   assert.deepEqual(oomVictimsIn(dmesg, '/jobs/abc/edgejail-origin-survival-1-seed-off-1'), []);
+});
+
+// A real group on this machine (the bench needs one anyway): a bench stopped by a signal
+// kills what runs inside its group and removes the group, as a finished one does.
+test('a bench stopped by SIGTERM kills what runs in its memory group and removes the group', async () => {
+  const script = `
+    import { spawn } from 'node:child_process';
+    import { writeFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    import { createMemoryGroup } from ${JSON.stringify(new URL('../../bench/lib/cgroup.ts', import.meta.url).href)};
+    const group = createMemoryGroup('edgejail-test-signal-' + process.pid, 64 * 2 ** 20);
+    const sleeper = spawn('sleep', ['300'], { stdio: 'ignore' });
+    writeFileSync(join(group.dir, 'cgroup.procs'), String(sleeper.pid));
+    console.log(JSON.stringify({ dir: group.dir, pid: sleeper.pid }));
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const first = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(String(d)));
+    child.once('exit', (code) => reject(new Error(`exited ${code} before making its group: ${stderr}`)));
+  });
+  const { dir, pid } = JSON.parse(first) as { dir: string; pid: number };
+  assert.ok(existsSync(dir), 'the group exists while the bench runs');
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143, stderr);
+  assert.ok(!existsSync(dir), `${dir} is removed`);
+  assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'what ran inside is gone');
 });
