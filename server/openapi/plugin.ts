@@ -1,23 +1,30 @@
-// GET /openapi.json and GET /docs (Swagger UI from the swagger-ui-dist package, served
-// from node_modules: nothing is fetched from elsewhere at run time). Also records every
-// route the app registers, so a test can demand an OpenAPI entry for each one. It must
-// be registered before the routes it should see.
+// GET /openapi.json: the document @fastify/swagger builds from the routes' own schemas
+// (zod, through fastify-type-provider-zod); GET /docs: Swagger UI from the swagger-ui-dist
+// package, served from node_modules under a strict CSP (nothing is fetched from elsewhere
+// at run time). Also records every route the app registers, so a test can demand an entry
+// for each one. It must be registered before the routes it should see.
 import { createReadStream, readFileSync } from 'node:fs';
-import { projectPath } from '../paths.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
-import { buildOpenApiDocument } from './document.ts';
+import { z } from 'zod';
+import { SIGNATURE_HEADER, SITE_HEADER, TIMESTAMP_HEADER } from '../auth/site-signature.ts';
+import { projectPath } from '../paths.ts';
+import { nameComponents } from './components.ts';
+import { answer, NO_AUTH } from './describe.ts';
+import { headerName, transform, transformObject } from './transform.ts';
 
 export interface RegisteredRoute {
   method: string;
   url: string;
+  schema?: FastifySchema;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every method + URL registered after the OpenAPI plugin (HEAD routes Fastify adds itself excluded). */
+    /** Every method + URL registered after the OpenAPI plugin (HEAD routes Fastify adds itself excluded), with its schema. */
     registeredRoutes: () => RegisteredRoute[];
   }
 }
@@ -65,23 +72,84 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
+const INFO = {
+  title: 'EdgeJail',
+  version: PACKAGE_VERSION,
+  summary: 'Brute-force defence for WordPress behind Cloudflare',
+  description:
+    'Sites report failed logins as signed events (`/v1/events`); jails turn them into bans enforced at Cloudflare. The admin API manages bans and the allowlist with a bearer token. Durations are seconds or `90s`, `10m`, `1h`, `7d`, `2w`.',
+  license: { name: 'GPL-2.0-or-later', identifier: 'GPL-2.0-or-later' },
+};
+
+const SECURITY_SCHEMES = {
+  adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token' },
+  siteId: { type: 'apiKey', in: 'header', name: headerName(SITE_HEADER), description: 'The site id' },
+  siteTimestamp: { type: 'apiKey', in: 'header', name: headerName(TIMESTAMP_HEADER), description: 'Unix seconds; within 300 s of the service clock' },
+  siteSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: headerName(SIGNATURE_HEADER),
+    description: '`sha256=` + lowercase hex HMAC-SHA256(site secret, timestamp + "." + raw body)',
+  },
+} as const;
+
+/** Validation is the handlers' (see openApi below); a route's schema never refuses or reshapes anything. */
+const acceptAsIs = () => (value: unknown) => ({ value });
+const serialize = () => (data: unknown) => JSON.stringify(data);
+
 async function openApi(app: FastifyInstance): Promise<void> {
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue; // Fastify's own twin of each GET
-      routes.push({ method, url: route.url });
+      routes.push({ method, url: route.url, schema: route.schema });
     }
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
-  // Built on first request: by then every schema module is loaded, and a broken schema fails loudly in the tests.
-  let document: string | undefined;
-  app.get('/openapi.json', async (_request, reply) => {
-    document ??= JSON.stringify(buildOpenApiDocument({ version: PACKAGE_VERSION }));
-    return reply.type('application/json; charset=utf-8').header('access-control-allow-origin', '*').send(document);
+  // The routes' schemas are their documentation. Each handler parses its input with the same
+  // zod objects itself, after authentication (a preHandler, which Fastify runs after schema
+  // validation): an unsigned or unauthenticated request is a 401 whatever its body, and every
+  // refusal keeps its code (`invalid_payload`, `invalid_query`) and its message naming the
+  // field. Answers are plain JSON.stringify, as without a schema.
+  app.setValidatorCompiler(acceptAsIs);
+  app.setSerializerCompiler(serialize);
+
+  nameComponents();
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: INFO,
+      tags: [
+        { name: 'Webhook', description: 'Called by the WordPress plugin, signed with the site secret' },
+        { name: 'Admin', description: 'Bearer token: EDGEJAIL_ADMIN_TOKEN, or the file admin-token in the data directory' },
+        { name: 'Operations', description: 'No authentication' },
+      ],
+      components: { securitySchemes: SECURITY_SCHEMES },
+    },
+    transform,
+    transformObject,
   });
+
+  // Built on first request: by then every route is registered (@fastify/swagger caches it too).
+  let document: string | undefined;
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        operationId: 'openapi',
+        tags: ['Operations'],
+        security: NO_AUTH,
+        summary: 'This document',
+        response: { 200: answer('OpenAPI 3.1', z.looseObject({ openapi: z.literal('3.1.0') })) },
+      },
+    },
+    async (_request, reply) => {
+      document ??= JSON.stringify(app.swagger());
+      return reply.type('application/json; charset=utf-8').header('access-control-allow-origin', '*').send(document);
+    },
+  );
 
   const docsHeaders = { 'content-security-policy': DOCS_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
   app.get('/docs', async (_request, reply) => reply.headers(docsHeaders).type('text/html; charset=utf-8').send(DOCS_PAGE));

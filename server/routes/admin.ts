@@ -7,6 +7,11 @@ import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
 import type { BanRow } from '../store/store.ts';
+import * as R from '../contract/responses.ts';
+import { ADMIN_AUTH, ADMIN_ERRORS, answer, cidrParams, failure, ipParams } from '../openapi/describe.ts';
+
+/** What every admin route's document entry shares; the handlers parse with the zod schemas named in each. */
+const admin = { tags: ['Admin'], security: ADMIN_AUTH };
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, code = 'invalid_payload'): z.infer<T> {
   const result = schema.safeParse(value ?? {});
@@ -31,13 +36,38 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     placement: ban.state === 'active' ? app.enforcer.placementOf(ban.ip_key) : null,
   });
 
-  app.get('/v1/bans', async (request) => {
+  app.get('/v1/bans', {
+    schema: {
+      ...admin,
+      operationId: 'listBans',
+      summary: 'List bans',
+      description: 'Active bans (default) or the latest 1,000 of all, each with its state at Cloudflare.',
+      querystring: banListQuerySchema,
+      response: { 200: answer('Bans', R.banListResponseSchema), 400: failure('Bad query (`invalid_query`)'), ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
     const { state } = parse(banListQuerySchema, request.query, 'invalid_query');
     const rows = state === 'active' ? core.store.activeBans() : core.store.recentBans(1000);
     return { bans: rows.map(withEnforcement) };
   });
 
-  app.post('/v1/bans', async (request, reply) => {
+  app.post('/v1/bans', {
+    schema: {
+      ...admin,
+      operationId: 'banIp',
+      summary: 'Ban an IP by hand',
+      description: 'An IP that already has a manual ban gets it extended (200) instead of a second one.',
+      body: manualBanSchema,
+      response: {
+        201: answer('Banned', R.manualBanResponseSchema),
+        200: answer('The existing manual ban was extended, or already reaches further (outcome already_longer: left as it was)', R.manualBanResponseSchema),
+        400: failure('A field is wrong (`invalid_payload`)'),
+        409: failure('banned_at + duration is already past: nothing to enforce (`ban_already_ended`)'),
+        422: failure('The address is protected: allowlisted, loopback, private or Cloudflare (`ip_not_bannable`)'),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
     const input = parse(manualBanSchema, request.body);
     const { ip, ipKey, protectedBy } = core.judgeAddress(input.ip)!;
     if (protectedBy) throw new HttpError(422, 'ip_not_bannable', `${ip} is protected (${protectedBy}); EdgeJail never bans it`);
@@ -64,7 +94,22 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       .send({ ban: withEnforcement(result.ban), extended: result.extended, outcome: result.outcome, message });
   });
 
-  app.delete<{ Params: { ip: string } }>('/v1/bans/:ip', async (request) => {
+  app.delete<{ Params: { ip: string } }>('/v1/bans/:ip', {
+    schema: {
+      ...admin,
+      operationId: 'unbanIp',
+      summary: 'Lift every active ban on an IP',
+      description: "With `jail=fail2ban:<name>`, only the bans of that jail: the other jails' bans on the IP stay.",
+      params: ipParams,
+      querystring: unbanQuerySchema,
+      response: {
+        200: answer('Lifted', R.unbanResponseSchema),
+        400: failure('Not an IP address or prefix (`invalid_ip`), or a bad jail (`invalid_query`)'),
+        404: failure('No active ban (`not_banned`)'),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request) => {
     const ipKey = ipKeyFromParam(request.params.ip);
     const { jail } = parse(unbanQuerySchema, request.query, 'invalid_query');
     const lifted = core.bans.unban(ipKey, jail ?? 'admin:api', jail);
@@ -72,7 +117,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return { ip_key: ipKey, lifted: lifted.length, bans: lifted.map((b) => b.id) };
   });
 
-  app.get<{ Params: { ip: string } }>('/v1/ips/:ip', async (request) => {
+  app.get<{ Params: { ip: string } }>('/v1/ips/:ip', {
+    schema: {
+      ...admin,
+      operationId: 'ipHistory',
+      summary: "An IP's whole history",
+      description: 'Every stored event, ban, audit entry and Cloudflare call for the IP (or its IPv6 prefix).',
+      params: ipParams,
+      response: { 200: answer('History', R.ipHistoryResponseSchema), 400: failure('Not an IP address or prefix (`invalid_ip`)'), ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
     const ipKey = ipKeyFromParam(request.params.ip);
     const ban = core.bans.currentBan(ipKey);
     return {
@@ -86,8 +140,30 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.get('/v1/allowlist', async () => core.allowlistEntries());
-  app.post('/v1/allowlist', async (request, reply) => {
+  app.get('/v1/allowlist', {
+    schema: {
+      ...admin,
+      operationId: 'getAllowlist',
+      summary: 'The allowlist',
+      response: { 200: answer('Config and runtime entries', R.allowlistResponseSchema), ...ADMIN_ERRORS },
+    },
+  }, async () => core.allowlistEntries());
+  app.post('/v1/allowlist', {
+    schema: {
+      ...admin,
+      operationId: 'addAllowlist',
+      summary: 'Allowlist an address or range',
+      description:
+        'Allowlisted addresses are stored but never counted or banned. Every active ban the entry covers, or that covers part of it (an IPv6 /64 holding an allowlisted address), is lifted, at Cloudflare too. `0.0.0.0/0` and `::/0` need `force: true`.',
+      body: allowlistEntrySchema,
+      response: {
+        201: answer('Added', R.allowlistAddResponseSchema),
+        400: failure('Not an address or CIDR (`invalid_payload`)'),
+        422: failure('Every address of a family, without `force` (`allowlist_too_wide`)'),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
     const entry = parse(allowlistEntrySchema, request.body);
     try {
       const { cidr, lifted } = core.addAllowlist(entry.cidr, entry.note ?? null, 'admin:api', { force: entry.force });
@@ -99,16 +175,39 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       throw error;
     }
   });
-  app.delete<{ Params: { cidr: string } }>('/v1/allowlist/:cidr', async (request) => {
+  app.delete<{ Params: { cidr: string } }>('/v1/allowlist/:cidr', {
+    schema: {
+      ...admin,
+      operationId: 'removeAllowlist',
+      summary: 'Remove a runtime allowlist entry',
+      params: cidrParams,
+      response: { 200: answer('Removed', R.allowlistRemoveResponseSchema), 404: failure('Not on the runtime allowlist (`not_allowlisted`)'), ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
     if (!core.removeAllowlist(request.params.cidr, 'admin:api')) {
       throw new HttpError(404, 'not_allowlisted', `${request.params.cidr.slice(0, 100)} is not on the runtime allowlist`);
     }
     return { removed: request.params.cidr };
   });
 
-  app.get('/v1/sites', async () => ({ sites: core.store.listSites().map(core.shield.withZone) }));
+  app.get('/v1/sites', {
+    schema: {
+      ...admin,
+      operationId: 'listSites',
+      summary: 'List sites',
+      description: 'Never includes a secret. Sites are added with `edgejail site add`.',
+      response: { 200: answer('Sites', R.sitesResponseSchema), ...ADMIN_ERRORS },
+    },
+  }, async () => ({ sites: core.store.listSites().map(core.shield.withZone) }));
 
-  app.get('/v1/status', async () => ({
+  app.get('/v1/status', {
+    schema: {
+      ...admin,
+      operationId: 'status',
+      summary: 'Service status',
+      response: { 200: answer('Counts and the Cloudflare enforcer status', R.statusResponseSchema), ...ADMIN_ERRORS },
+    },
+  }, async () => ({
     bans: Object.fromEntries(core.store.countBansByState().map((r) => [r.state, r.n])),
     events_stored: core.store.countEvents(),
     sites: core.store.listSites().length,

@@ -6,6 +6,28 @@ import { createGroupCommit } from '../ingest/group-commit.ts';
 import { HttpError } from '../http/errors.ts';
 import { misconfiguredProxyWarnings } from '../ingest/misconfigured-proxy.ts';
 import { answerSigner } from '../auth/response-signature.ts';
+import { eventBatchResponseSchema } from '../contract/responses.ts';
+import { answer, failure, SITE_AUTH } from '../openapi/describe.ts';
+
+const POST_EVENTS_SCHEMA = {
+  operationId: 'postEvents',
+  tags: ['Webhook'],
+  security: SITE_AUTH,
+  summary: 'Report events from a WordPress site',
+  description:
+    'Up to 500 events in one signed batch (256 KiB). A 200 means every event is committed; an event id seen before is acknowledged as a duplicate and never counted twice, so retries are safe. `decisions` lists the current bans of the IPs in this batch; `shield` says whether the site’s login shield is up (then the plugin refuses XML-RPC authentication itself); `unbanned` lists the bans lifted since the batch’s `unban_cursor`, so the plugin’s origin 403 cache forgets them. An empty `events` with an `unban_cursor` is a sync.',
+  // Documents the body; the handler parses it, after the signature check.
+  body: eventBatchSchema,
+  response: {
+    200: answer('Stored and judged', eventBatchResponseSchema),
+    400: failure('A field is wrong (`invalid_payload`, message names it) or the body is not JSON; nothing of the batch is stored'),
+    401: failure('Signature checks failed (`missing_site`, `stale_timestamp`, `bad_signature` (also for an unknown site id, so the answer does not tell which ids exist), …)'),
+    413: failure('The body exceeds 256 KiB'),
+    415: failure('The body is not application/json'),
+    429: failure('Too many ingest requests in flight; retry after Retry-After'),
+    503: failure('The service is under pressure; retry after Retry-After'),
+  },
+};
 
 export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
@@ -37,7 +59,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const group = createGroupCommit((fn) => core.bans.transaction(fn), (fn) => core.bans.transaction(fn));
 
   // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
-  app.post('/v1/events', { preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {
+  app.post('/v1/events', { schema: POST_EVENTS_SCHEMA, preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {
     const started = process.hrtime.bigint();
     const parsed = eventBatchSchema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));

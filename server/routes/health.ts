@@ -3,6 +3,29 @@
 // its table figures cost a query-worker read (at most one per 10 s, see metrics/table-stats.ts).
 import type { FastifyInstance } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { z } from 'zod';
+import { healthResponseSchema } from '../contract/responses.ts';
+import { answer, failure, NO_AUTH } from '../openapi/describe.ts';
+
+const HEALTH_SCHEMA = {
+  operationId: 'health',
+  tags: ['Operations'],
+  security: NO_AUTH,
+  summary: 'Health check for load balancers',
+  response: { 200: answer('The database answers', healthResponseSchema) },
+};
+
+const METRICS_SCHEMA = {
+  operationId: 'metrics',
+  tags: ['Operations'],
+  security: NO_AUTH,
+  summary: 'Prometheus metrics',
+  description: 'Beside ingest it needs `Authorization: Bearer <admin token or metrics.token_file token>`; on its own listener (`metrics.listen`) it is open.',
+  response: {
+    200: answer('Prometheus text exposition format 0.0.4', z.string(), 'text/plain'),
+    401: failure('Missing or wrong token (`missing_token`, `malformed_token`, `bad_token`)'),
+  },
+};
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
@@ -20,12 +43,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   metrics.gauge('edgejail_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
   metrics.gauge('edgejail_cloudflare_outbox_depth', 'IP keys waiting for Cloudflare to catch up', () => app.enforcer.status().outboxDepth);
 
-  app.get('/healthz', async () => {
+  app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => {
     core.db.prepare('SELECT 1').get();
     return { status: 'ok', cloudflare: app.enforcer.mode() };
   });
 
-  app.get('/metrics', { preHandler: app.auth([app.verifyMetrics]) }, async (_request, reply) => {
+  app.get('/metrics', { schema: METRICS_SCHEMA, preHandler: app.auth([app.verifyMetrics]) }, async (_request, reply) => {
     await app.tableStats.refresh();
     return reply.type('text/plain; version=0.0.4').send(metrics.render());
   });

@@ -1,11 +1,12 @@
 // The login shield on the admin API: status, raise and lower by hand; and its metrics.
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
-import type { RouteDoc, ResponseDoc } from '../openapi/routes.ts';
-import { describeZodError, errorResponseSchema } from '../contract/events.ts';
+import { describeZodError } from '../contract/events.ts';
+import { ADMIN_AUTH, ADMIN_ERRORS, answer, failure, siteParams } from '../openapi/describe.ts';
 import { HttpError } from '../http/errors.ts';
 import { ShieldError } from '../shield/shield-service.ts';
 import { shieldDownResponseSchema, shieldStatusResponseSchema, shieldUpResponseSchema, shieldUpSchema } from '../shield/contract.ts';
+
+const admin = { tags: ['Admin'], security: ADMIN_AUTH };
 
 const STATUS: Record<ShieldError['code'], number> = { unknown_site: 404, ambiguous_site: 409, not_up: 404 };
 
@@ -27,9 +28,34 @@ export async function shieldRoutes(app: FastifyInstance): Promise<void> {
     }
   };
 
-  app.get('/v1/shields', async () => ({ shields: core.shield.status() }));
+  app.get('/v1/shields', {
+    schema: {
+      ...admin,
+      operationId: 'listShields',
+      summary: 'Login shield of every site',
+      description: 'Each site with its zone and hostname, whether its login shield is up (since, until, why), and what the detector counts in the current window.',
+      response: { 200: answer('Shields', shieldStatusResponseSchema), ...ADMIN_ERRORS },
+    },
+  }, async () => ({ shields: core.shield.status() }));
 
-  app.post<{ Params: { site: string } }>('/v1/sites/:site/shield', async (request, reply) => {
+  app.post<{ Params: { site: string } }>('/v1/sites/:site/shield', {
+    schema: {
+      ...admin,
+      operationId: 'raiseShield',
+      summary: "Raise a site's login shield by hand",
+      description: 'Up for `duration` (default `shield.bantime`). A shield already up is extended (200), never shortened.',
+      params: siteParams,
+      body: shieldUpSchema,
+      response: {
+        201: answer('Raised', shieldUpResponseSchema),
+        200: answer('Was up; extended', shieldUpResponseSchema),
+        400: failure('A field is wrong (`invalid_payload`)'),
+        404: failure('No such site (`unknown_site`)'),
+        409: failure('More than one site has that name (`ambiguous_site`)'),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
     const parsed = shieldUpSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const { shield, extended } = guard(() => core.shield.raise(request.params.site, {
@@ -40,66 +66,21 @@ export async function shieldRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(extended ? 200 : 201).send({ shield, extended });
   });
 
-  app.delete<{ Params: { site: string } }>('/v1/sites/:site/shield', async (request) => ({
+  app.delete<{ Params: { site: string } }>('/v1/sites/:site/shield', {
+    schema: {
+      ...admin,
+      operationId: 'lowerShield',
+      summary: "Lower a site's login shield",
+      description: 'The attack window is forgotten: the shield rises again only on a fresh `findtime` worth of attack.',
+      params: siteParams,
+      response: {
+        200: answer('Lowered', shieldDownResponseSchema),
+        404: failure('No such site (`unknown_site`), or its shield is not up (`not_up`)'),
+        409: failure('More than one site has that name (`ambiguous_site`)'),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request) => ({
     shield: guard(() => core.shield.lower(request.params.site, 'admin:api')),
   }));
 }
-
-const error = (description: string): ResponseDoc => ({ description, schema: errorResponseSchema });
-const ADMIN_ERRORS = { 401: error('Missing or wrong admin token (`missing_token`, `malformed_token`, `bad_token`)') };
-const SITE_PARAM = { site: 'The site id, or its name when no other site has it' };
-
-export const SHIELD_RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
-  ['ShieldStatus', shieldStatusResponseSchema],
-  ['ShieldUpResponse', shieldUpResponseSchema],
-  ['ShieldDownResponse', shieldDownResponseSchema],
-];
-export const SHIELD_REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [['ShieldUpRequest', shieldUpSchema]];
-
-export const SHIELD_ROUTE_DOCS: RouteDoc[] = [
-  {
-    method: 'GET',
-    path: '/v1/shields',
-    operationId: 'listShields',
-    tag: 'Admin',
-    auth: 'admin',
-    summary: 'Login shield of every site',
-    description: 'Each site with its zone and hostname, whether its login shield is up (since, until, why), and what the detector counts in the current window.',
-    responses: { 200: { description: 'Shields', schema: shieldStatusResponseSchema }, ...ADMIN_ERRORS },
-  },
-  {
-    method: 'POST',
-    path: '/v1/sites/:site/shield',
-    operationId: 'raiseShield',
-    tag: 'Admin',
-    auth: 'admin',
-    summary: "Raise a site's login shield by hand",
-    description: 'Up for `duration` (default `shield.bantime`). A shield already up is extended (200), never shortened.',
-    params: SITE_PARAM,
-    body: shieldUpSchema,
-    responses: {
-      201: { description: 'Raised', schema: shieldUpResponseSchema },
-      200: { description: 'Was up; extended', schema: shieldUpResponseSchema },
-      400: error('A field is wrong (`invalid_payload`)'),
-      404: error('No such site (`unknown_site`)'),
-      409: error('More than one site has that name (`ambiguous_site`)'),
-      ...ADMIN_ERRORS,
-    },
-  },
-  {
-    method: 'DELETE',
-    path: '/v1/sites/:site/shield',
-    operationId: 'lowerShield',
-    tag: 'Admin',
-    auth: 'admin',
-    summary: "Lower a site's login shield",
-    description: 'The attack window is forgotten: the shield rises again only on a fresh `findtime` worth of attack.',
-    params: SITE_PARAM,
-    responses: {
-      200: { description: 'Lowered', schema: shieldDownResponseSchema },
-      404: error('No such site (`unknown_site`), or its shield is not up (`not_up`)'),
-      409: error('More than one site has that name (`ambiguous_site`)'),
-      ...ADMIN_ERRORS,
-    },
-  },
-];

@@ -1,8 +1,8 @@
-// Response bodies of the admin and public routes, as zod schemas: the OpenAPI document is
-// generated from them, and the OpenAPI tests parse real responses with them, so the
-// document cannot drift from what the routes send. Request bodies are the contract's.
+// Response bodies of the admin and public routes, as zod schemas. The routes name them in
+// their own `schema.response`, which @fastify/swagger publishes as the OpenAPI document;
+// the OpenAPI tests check real answers against both. Request bodies are in admin.ts/events.ts.
 import { z } from 'zod';
-import { decisionSchema, errorResponseSchema, eventBatchResponseSchema } from '../contract/events.ts';
+import { decisionSchema, errorResponseSchema, eventBatchResponseSchema } from './events.ts';
 
 export { decisionSchema, errorResponseSchema, eventBatchResponseSchema };
 
