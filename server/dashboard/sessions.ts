@@ -1,7 +1,9 @@
 // Dashboard sessions live in memory only: a restart signs everyone out, which is the safe
 // failure. The cookie carries a random id (security.ts sets it); the forms' CSRF tokens are
-// bound to that id by @fastify/csrf-protection. Kept here rather than in a session plugin
-// because the store must be bounded (idle and absolute limits, a cap on their number).
+// bound to that id by @fastify/csrf-protection. Our own store rather than @fastify/session:
+// its default store keeps every session until destroyed (its README: not for production),
+// so it would need this bounded store behind it anyway, plus a signing secret for a cookie
+// that is already a random id.
 import { randomBytes } from 'node:crypto';
 
 export interface Flash {
