@@ -8,7 +8,8 @@ import { databasePath } from './config/load.ts';
 import { openDatabase, type Db } from './store/db.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
 import { createCore, type Core } from './core.ts';
-import { MetricsRegistry } from './metrics/registry.ts';
+import { Counter } from 'prom-client';
+import { createMetricsRegistry, startProcessMetrics, type MetricsRegistry } from './metrics/prometheus.ts';
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
@@ -114,7 +115,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const listenerPlan = planListeners(config);
 
   // The enforcer first: the ban service tells it after every commit that changes a ban.
-  const metrics = new MetricsRegistry();
+  const metrics = createMetricsRegistry();
+  startProcessMetrics();
   // A range never covers an address that must not be banned: the never-ban ranges and the
   // allowlist as it is now (the core is built just below; the guard is only called later).
   const rangeGuard = guardFrom(() => {
@@ -122,7 +124,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return [allowlist, neverBan];
   });
   const enforcer = createEnforcer({ db, config: config.cloudflare, logger: app.log, now: options.now, rangeGuard, shield: config.shield });
-  const refused = metrics.counter('edgejail_bans_refused_total', 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause');
+  const refused = new Counter({
+    name: 'edgejail_bans_refused_total',
+    help: 'Jail bans not placed because of overload.max_active_bans or the per-site quota, by cause',
+    labelNames: ['cause'],
+    registers: [metrics],
+  });
   // The notifier reads the core, so it comes after it; a shield restored while the core is
   // built has nobody to tell yet, and the notifier's first tick reads it anyway.
   let notifier: Notifier | undefined;
@@ -192,7 +199,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onRequest', async (request) => {
     if (isIngestRequest(request)) request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
   });
-  const shed = app.metrics.counter('edgejail_requests_shed_total', 'Requests refused with 429/503 to stay bounded, by cause');
+  const shed = new Counter({ name: 'edgejail_requests_shed_total', help: 'Requests refused with 429/503 to stay bounded, by cause', labelNames: ['reason'], registers: [metrics] });
   await registerOverloadShedding(app, config.overload, (reason) => {
     shed.inc({ reason });
     notifier!.recordShed(reason);

@@ -2,6 +2,7 @@
 // expiry), following what the CLI changes in the database (bans and the allowlist),
 // pruning jail windows, and purging events past their retention age.
 import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
 import { pruneJailState } from './jail/engine.ts';
 import { purgeOldEvents } from './retention.ts';
 
@@ -10,8 +11,9 @@ const PRUNE_TICK_MS = 10_000;
 
 export function startBackgroundJobs(app: FastifyInstance) {
   const { core } = app;
-  const expired = app.metrics.counter('edgejail_bans_expired_total', 'Bans lifted because their time was up');
-  const purged = app.metrics.counter('edgejail_events_purged_total', 'Events deleted by retention');
+  const registers = [app.metrics];
+  const expired = new Counter({ name: 'edgejail_bans_expired_total', help: 'Bans lifted because their time was up', registers });
+  const purged = new Counter({ name: 'edgejail_events_purged_total', help: 'Events deleted by retention', registers });
   const guard = (name: string, fn: () => void) => () => {
     try {
       fn();
@@ -21,7 +23,7 @@ export function startBackgroundJobs(app: FastifyInstance) {
   };
   // Bans that ran out while we were down go first; then bans that reach an address the
   // allowlist or never-ban list now protects (a config change, an older version's /64 keys).
-  guard('expiry', () => expired.inc({}, core.bans.liftExpired()))();
+  guard('expiry', () => expired.inc(core.bans.liftExpired()))();
   guard('protected', () => {
     const lifted = core.liftBansOnProtectedAddresses();
     if (lifted.length) app.log.warn({ lifted: lifted.length, ip_keys: [...new Set(lifted.map((b) => b.ip_key))].slice(0, 20) }, 'lifted bans that reached allowlisted or never-ban addresses');
@@ -34,7 +36,7 @@ export function startBackgroundJobs(app: FastifyInstance) {
   warming = setImmediate(warm);
   const timers = [
     setInterval(guard('expiry', () => {
-      expired.inc({}, core.bans.liftExpired());
+      expired.inc(core.bans.liftExpired());
       core.bans.syncFromStore();
       core.expireAllowlist();
       if (core.syncAllowlistFromStore()) {
@@ -46,7 +48,7 @@ export function startBackgroundJobs(app: FastifyInstance) {
     setInterval(guard('prune', () => pruneJailState(core.jails, core.now())), PRUNE_TICK_MS),
     setInterval(guard('shield', () => core.shield.tick()), EXPIRY_TICK_MS * 4),
     setInterval(
-      guard('purge', () => purged.inc({}, purgeOldEvents(core, core.now()))),
+      guard('purge', () => purged.inc(purgeOldEvents(core, core.now()))),
       core.config.retention.purge_interval * 1000,
     ),
   ];

@@ -11,7 +11,8 @@ export function parseFormBody(body: string): Record<string, string> {
 const back = z.enum(['overview', 'ip']).catch('overview');
 const ipKeyField = z.string().trim().min(1, 'is required').max(100);
 
-export const loginFormSchema = z.object({ token: z.string().max(1000).default(''), csrf: z.string().default('') });
+// The CSRF field of every form is checked before its schema, by @fastify/csrf-protection (security.ts).
+export const loginFormSchema = z.object({ token: z.string().max(1000).default('') });
 
 export const unbanFormSchema = z.object({ ip_key: ipKeyField, back });
 

@@ -7,33 +7,37 @@ import type { FastifyInstance } from 'fastify';
 import type { EnforcerStatus } from '../enforcement/worker.ts';
 import type { TableSnapshot } from '../metrics/table-stats.ts';
 import { jailStats } from '../jail/engine.ts';
+import { scrapedGauge, type Sample } from '../metrics/prometheus.ts';
 
 export async function boardMetrics(app: FastifyInstance): Promise<void> {
   const { core, metrics, enforcer, tableStats } = app;
-  const fromTables = <T>(pick: (s: TableSnapshot) => T[], sample: (row: T) => { labels?: Record<string, string>; value: number }) => () => {
+  const gauge = (name: string, help: string, labelNames: readonly string[], read: () => Sample[]) => scrapedGauge(metrics, { name, help, labelNames }, read);
+  const fromTables = <T>(pick: (s: TableSnapshot) => T[], sample: (row: T) => Sample) => () => {
     const snapshot = tableStats.current();
     return snapshot ? pick(snapshot).map(sample) : [];
   };
 
-  metrics.gauge('edgejail_bans_total', 'Ban rows by state', fromTables((s) => s.bansByState, (r) => ({ labels: { state: r.state }, value: r.n })));
-  metrics.gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', fromTables((s) => s.activeBansByJail, (r) => ({ labels: { jail: r.jail }, value: r.n })));
+  gauge('edgejail_bans_total', 'Ban rows by state', ['state'], fromTables((s) => s.bansByState, (r) => ({ labels: { state: r.state }, value: r.n })));
+  gauge('edgejail_bans_active_by_jail', 'Active ban rows by jail', ['jail'], fromTables((s) => s.activeBansByJail, (r) => ({ labels: { jail: r.jail }, value: r.n })));
 
   // The jails' memory: what a flood of distinct IPs grows, and what the cap forgets.
-  metrics.gauge('edgejail_jail_tracked_keys', 'IP keys each jail keeps a counting window for (bounded by overload.max_tracked_keys_per_jail)', () =>
+  gauge('edgejail_jail_tracked_keys', 'IP keys each jail keeps a counting window for (bounded by overload.max_tracked_keys_per_jail)', ['jail'], () =>
     Object.entries(jailStats(core.jails).trackedKeys).map(([jail, value]) => ({ labels: { jail }, value })),
   );
-  metrics.gauge('edgejail_jail_evictions', 'Windows forgotten since start because a jail reached its key cap (their counts restart)', () => [
+  gauge('edgejail_jail_evictions', 'Windows forgotten since start because a jail reached its key cap (their counts restart)', [], () => [
     { value: jailStats(core.jails).evictions },
   ]);
 
-  metrics.gauge(
+  gauge(
     'edgejail_cloudflare_blocks',
     'IP keys by enforcement state at Cloudflare (active, pending, failed, dry_run, ...)',
+    ['state'],
     fromTables((s) => s.enforcementByState, (r) => ({ labels: { state: r.state }, value: r.n })),
   );
-  metrics.gauge(
+  gauge(
     'edgejail_cloudflare_api_calls',
     'Cloudflare API calls recorded in the database, by operation, outcome (ok, error, dry_run) and HTTP status (0: no response); graph with increase()',
+    ['operation', 'outcome', 'status'],
     fromTables((s) => [...s.apiCalls.values()], (entry) => entry),
   );
 
@@ -52,7 +56,7 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
     return cached.status;
   };
   const fromStatus = (name: string, help: string, read: (s: EnforcerStatus) => number | null | undefined) =>
-    metrics.gauge(name, help, () => {
+    gauge(name, help, [], () => {
       const s = status();
       const value = s ? read(s) : null;
       return value === null || value === undefined || !Number.isFinite(value) ? [] : [{ value }];
@@ -77,22 +81,23 @@ export async function boardMetrics(app: FastifyInstance): Promise<void> {
   });
 
   fromStatus('edgejail_cloudflare_outbox_lag_seconds', 'How long the longest-waiting due outbox entry has waited (0 when nothing is due)', (s) => s.outboxLagMs / 1000);
-  metrics.gauge('edgejail_bans_by_placement', 'Active bans by where they are enforced: list, access_rule, range, origin_only, pending', () => {
+  gauge('edgejail_bans_by_placement', 'Active bans by where they are enforced: list, access_rule, range, origin_only, pending', ['placement'], () => {
     const s = status();
     return s ? Object.entries(s.placements).map(([placement, value]) => ({ labels: { placement }, value })) : [];
   });
-  metrics.gauge('edgejail_cloudflare_capacity_used', 'Edge slots each placement holds', () => {
+  gauge('edgejail_cloudflare_capacity_used', 'Edge slots each placement holds', ['placement'], () => {
     const s = status();
     return s ? Object.entries(s.capacity).map(([placement, c]) => ({ labels: { placement }, value: c.used })) : [];
   });
-  metrics.gauge('edgejail_cloudflare_capacity', 'Edge slots each placement may hold', () => {
+  gauge('edgejail_cloudflare_capacity', 'Edge slots each placement may hold', ['placement'], () => {
     const s = status();
     return s ? Object.entries(s.capacity).filter(([, c]) => c.capacity !== null).map(([placement, c]) => ({ labels: { placement }, value: c.capacity! })) : [];
   });
 
-  metrics.gauge(
+  gauge(
     'edgejail_site_seconds_since_last_event',
     'Seconds since each site last reported (alert when a site goes quiet)',
+    ['site', 'name'],
     fromTables(
       (s) => s.siteLastEvent.filter((site) => site.last_event_at),
       (site) => ({ labels: { site: site.id, name: site.name }, value: Math.max(0, Math.round((core.now() - Date.parse(site.last_event_at!)) / 1000)) }),

@@ -1,6 +1,7 @@
 // GET /dashboard and its forms: admin sign-in with the admin token into an in-memory
-// session (HttpOnly, SameSite=Strict cookie), a CSRF token on every form, a strict CSP,
-// and every action through the core so it lands in the audit log as admin:dashboard.
+// session (HttpOnly, SameSite=Strict cookie), a CSRF token on every form, a strict CSP
+// (those three in security.ts), and every action through the core so it lands in the
+// audit log as admin:dashboard.
 // Registered with the prefix /dashboard; everything here is scoped to it.
 import { ShieldError } from '../shield/shield-service.ts';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { formatDuration } from '../config/duration.ts';
 import { HttpError } from '../http/errors.ts';
 import { AllowlistEntryError } from '../jail/allowlist-entry.ts';
 import { parseCidr } from '../jail/ip.ts';
-import { clearCookieHeader, cookieHeader, LOGIN_CSRF_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
 import {
   allowlistFormMetaSchema,
   allowlistRemoveFormSchema,
@@ -29,7 +29,8 @@ import { createLoginThrottle } from './login-throttle.ts';
 import { overviewData, WINDOW_MS } from './overview-data.ts';
 import { describeCloudflare } from './cloudflare-state.ts';
 import { protectionOf } from './protection.ts';
-import { createSessionStore, DEFAULT_SESSION_LIMITS, newToken, sameSecret, type Flash, type Session } from './sessions.ts';
+import { clearSessionCookie, csrfToken, isCsrfRefusal, registerDashboardSecurity, sessionCookieOf, setSessionCookie } from './security.ts';
+import { createSessionStore, DEFAULT_SESSION_LIMITS, type Flash, type Session } from './sessions.ts';
 import { IP_PAGE_LIMITS, ipPage } from './views/ip.ts';
 import { loginPage } from './views/login.ts';
 import { messagePage } from './views/message.ts';
@@ -37,18 +38,6 @@ import { overviewPage } from './views/overview.ts';
 
 export const DASHBOARD_ACTOR = 'admin:dashboard';
 const WRONG_TOKEN = 'That is not the admin token.';
-
-/** No inline script or style, nothing from elsewhere, no framing, forms post only to us. */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
 
 const ASSETS: Record<string, { type: string; body: string }> = {
   'style.css': { type: 'text/css; charset=utf-8', body: readFileSync(projectPath('server/dashboard/assets/style.css'), 'utf8') },
@@ -77,24 +66,20 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const sessionMaxAge = Math.floor(DEFAULT_SESSION_LIMITS.absoluteMs / 1000);
 
   app.decorateRequest('dashboardSession', null);
+  await registerDashboardSecurity(app, (request) => request.dashboardSession?.id);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
     done(null, parseFormBody(body as string)),
   );
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('content-security-policy', DASHBOARD_CSP);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    if (!request.url.startsWith('/dashboard/assets/')) reply.header('cache-control', 'no-store');
-    return payload;
-  });
-
   const sendHtml = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const csrf = request.dashboardSession?.csrf;
+  /** The signed-in pages' CSRF token (their layout shows the signed-in navigation); none for a visitor. */
+  const sessionCsrf = (request: FastifyRequest, reply: FastifyReply) =>
+    request.dashboardSession ? csrfToken(request, reply, request.dashboardSession.id) : undefined;
+
+  app.setErrorHandler((raw: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const error = isCsrfRefusal(raw) ? csrfRefused(request) : raw;
+    const csrf = sessionCsrf(request, reply);
     if (error instanceof HttpError) {
       return sendHtml(reply.headers(error.headers), error.statusCode, messagePage({ title: titleFor(error.statusCode), text: error.message, csrf }));
     }
@@ -104,12 +89,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     return sendHtml(reply, 500, messagePage({ title: 'Something broke', text: 'The dashboard failed to handle this request; the service log has the details.', csrf }));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendHtml(reply, 404, messagePage({ title: 'Not found', text: `There is no dashboard page at ${request.url.split('?')[0]}.`, csrf: request.dashboardSession?.csrf })),
+    sendHtml(reply, 404, messagePage({ title: 'Not found', text: `There is no dashboard page at ${request.url.split('?')[0]}.`, csrf: sessionCsrf(request, reply) })),
   );
 
   /** Signed-in pages: no session means the sign-in page for a GET, a plain 401 for a form post. */
   async function requireSession(request: FastifyRequest, reply: FastifyReply) {
-    const session = sessions.get(readCookie(request, SESSION_COOKIE));
+    const session = sessions.get(sessionCookieOf(request));
     if (!session) {
       if (request.method === 'GET' || request.method === 'HEAD') return reply.redirect('/dashboard/login', 303);
       return sendHtml(reply, 401, messagePage({ title: 'Signed out', text: 'Your session has ended; sign in again and repeat the action.', link: { href: '/dashboard/login', text: 'Sign in' } }));
@@ -117,15 +102,9 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     request.dashboardSession = session;
   }
 
-  /** Every state change carries the session's CSRF token in a hidden field. */
-  async function requireCsrf(request: FastifyRequest) {
-    const sent = (request.body as Record<string, unknown> | undefined)?.csrf;
-    if (typeof sent !== 'string' || !sameSecret(sent, request.dashboardSession!.csrf)) {
-      throw new HttpError(403, 'csrf', 'This form did not come from this dashboard session (or the page is too old). Reload the page and try again.');
-    }
-  }
+  // Every state change carries a CSRF token of its session in a hidden field (checked after the session).
   const signedIn = { preHandler: requireSession };
-  const action = { preHandler: [requireSession, requireCsrf] };
+  const action = { preHandler: [requireSession, app.csrfProtection] };
 
   app.get<{ Params: { file: string } }>('/assets/:file', async (request, reply) => {
     const asset = ASSETS[request.params.file];
@@ -136,19 +115,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   // ---- sign in / out ----
 
   app.get('/login', async (request, reply) => {
-    if (sessions.get(readCookie(request, SESSION_COOKIE))) return reply.redirect('/dashboard', 303);
-    const csrf = readCookie(request, LOGIN_CSRF_COOKIE) ?? newToken();
-    reply.header('set-cookie', cookieHeader(request, LOGIN_CSRF_COOKIE, csrf, 3600));
+    if (sessions.get(sessionCookieOf(request))) return reply.redirect('/dashboard', 303);
     const q = request.query as Record<string, unknown>;
-    return sendHtml(reply, 200, loginPage({ csrf, loggedOut: q.bye === '1', error: q.refused === 'token' ? WRONG_TOKEN : undefined }));
+    return sendHtml(reply, 200, loginPage({ csrf: csrfToken(request, reply, undefined), loggedOut: q.bye === '1', error: q.refused === 'token' ? WRONG_TOKEN : undefined }));
   });
 
-  app.post('/login', async (request, reply) => {
+  app.post('/login', { preHandler: app.csrfProtection }, async (request, reply) => {
     const form = parseForm(loginFormSchema, request.body ?? {});
-    const cookieCsrf = readCookie(request, LOGIN_CSRF_COOKIE);
-    if (!cookieCsrf || !sameSecret(form.csrf, cookieCsrf)) {
-      throw new HttpError(403, 'csrf', 'The sign-in form has expired or did not come from this dashboard. Open the sign-in page again.');
-    }
     // The token is checked first: a correct one always signs in, so wrong guesses from
     // anyone else (keyed per client, see trusted_proxies) can never lock the admin out.
     if (!(await isAdminToken(form.token))) {
@@ -162,13 +135,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       return reply.redirect('/dashboard/login?refused=token', 303);
     }
     const session = sessions.create();
-    reply.header('set-cookie', [cookieHeader(request, SESSION_COOKIE, session.id, sessionMaxAge), clearCookieHeader(request, LOGIN_CSRF_COOKIE)]);
+    setSessionCookie(request, reply, session.id, sessionMaxAge);
     return reply.redirect('/dashboard', 303);
   });
 
   app.post('/logout', action, async (request, reply) => {
     sessions.destroy(request.dashboardSession!.id);
-    reply.header('set-cookie', clearCookieHeader(request, SESSION_COOKIE));
+    clearSessionCookie(request, reply);
     return reply.redirect('/dashboard/login?bye=1', 303);
   });
 
@@ -180,7 +153,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     const filter = typeof q.q === 'string' ? q.q.slice(0, 100) : '';
     const flash = takeFlash(session);
     const data = await overviewData(app, queries, core.now(), filter);
-    return sendHtml(reply, 200, overviewPage(data, { csrf: session.csrf, live: q.live === '1', flash }));
+    return sendHtml(reply, 200, overviewPage(data, { csrf: csrfToken(request, reply, session.id), live: q.live === '1', flash }));
   }
 
   async function renderIp(request: FastifyRequest, reply: FastifyReply, ipKey: string, searched: string) {
@@ -214,7 +187,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
         cloudflareActions: app.enforcer.actionsFor(ipKey, IP_PAGE_LIMITS.cloudflareActions),
         siteNames: new Map(core.store.listSites().map((s) => [s.id, s.name])),
       },
-      { csrf: session.csrf, flash: takeFlash(session) },
+      { csrf: csrfToken(request, reply, session.id), flash: takeFlash(session) },
     );
     return sendHtml(reply, 200, html);
   }
@@ -374,6 +347,13 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
     if (ipKey === null) throw new HttpError(400, 'invalid_ip', `"${text.trim().slice(0, 100)}" is not an IP address or network (e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/64).`);
     return ipKey;
   }
+}
+
+/** What a refused CSRF check tells the person: the sign-in form and the signed-in forms fail for different reasons. */
+function csrfRefused(request: FastifyRequest): HttpError {
+  return request.dashboardSession
+    ? new HttpError(403, 'csrf', 'This form did not come from this dashboard session (or the page is too old). Reload the page and try again.')
+    : new HttpError(403, 'csrf', 'The sign-in form has expired or did not come from this dashboard. Open the sign-in page again.');
 }
 
 function titleFor(status: number): string {

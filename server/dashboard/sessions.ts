@@ -1,7 +1,10 @@
 // Dashboard sessions live in memory only: a restart signs everyone out, which is the safe
-// failure. The cookie carries a random id; the CSRF token is per session and never leaves
-// the pages it is embedded in.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// failure. The cookie carries a random id (security.ts sets it); the forms' CSRF tokens are
+// bound to that id by @fastify/csrf-protection. Our own store rather than @fastify/session:
+// its default store keeps every session until destroyed (its README: not for production),
+// so it would need this bounded store behind it anyway, plus a signing secret for a cookie
+// that is already a random id.
+import { randomBytes } from 'node:crypto';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -12,7 +15,6 @@ export interface Flash {
 
 export interface Session {
   id: string;
-  csrf: string;
   createdAtMs: number;
   lastSeenAtMs: number;
   /** One message for the next page after a redirect (Post/Redirect/Get). */
@@ -28,13 +30,7 @@ export interface SessionLimits {
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 2 * 3600_000, absoluteMs: 12 * 3600_000, max: 200 };
 
-export const newToken = () => randomBytes(32).toString('base64url');
-
-/** Compares two secrets in constant time whatever their lengths. */
-export function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
+const newSessionId = () => randomBytes(32).toString('base64url');
 
 export function createSessionStore(now: () => number, limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
   // Map iteration order is insertion order: the first entry is the oldest session.
@@ -51,7 +47,7 @@ export function createSessionStore(now: () => number, limits: SessionLimits = DE
     create(): Session {
       const nowMs = now();
       sweep(nowMs);
-      const session: Session = { id: newToken(), csrf: newToken(), createdAtMs: nowMs, lastSeenAtMs: nowMs };
+      const session: Session = { id: newSessionId(), createdAtMs: nowMs, lastSeenAtMs: nowMs };
       sessions.set(session.id, session);
       return session;
     },

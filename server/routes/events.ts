@@ -1,5 +1,6 @@
 // POST /v1/events: the webhook every site reports to.
 import type { FastifyInstance } from 'fastify';
+import { Counter, Summary } from 'prom-client';
 import { eventBatchSchema, describeZodError } from '../contract/events.ts';
 import { finishBatch, stageBatch, type IngestContext } from '../ingest/ingest-batch.ts';
 import { createGroupCommit } from '../ingest/group-commit.ts';
@@ -31,12 +32,26 @@ const POST_EVENTS_SCHEMA = {
 
 export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
-  const accepted = metrics.counter('edgejail_events_accepted_total', 'Events stored, by type and site');
-  const rejected = metrics.counter('edgejail_events_rejected_total', 'Requests refused, by reason');
-  const duplicates = metrics.counter('edgejail_events_duplicate_total', 'Events acknowledged again by id, not counted twice');
-  const ignored = metrics.counter('edgejail_events_ignored_total', 'Events stored but not counted, by site and reason (allowlist, never_ban:<category>)');
+  const registers = [metrics];
+  const accepted = new Counter({ name: 'edgejail_events_accepted_total', help: 'Events stored, by type and site', labelNames: ['type', 'site'], registers });
+  const rejected = new Counter({ name: 'edgejail_events_rejected_total', help: 'Requests refused, by reason', labelNames: ['status'], registers });
+  const duplicates = new Counter({ name: 'edgejail_events_duplicate_total', help: 'Events acknowledged again by id, not counted twice', labelNames: ['site'], registers });
+  const ignored = new Counter({
+    name: 'edgejail_events_ignored_total',
+    help: 'Events stored but not counted, by site and reason (allowlist, never_ban:<category>)',
+    labelNames: ['site', 'reason'],
+    registers,
+  });
   const proxyWarnings = misconfiguredProxyWarnings(core.now);
-  const decisionLatency = metrics.summary('edgejail_ingest_seconds', 'Time to validate, store and judge one batch');
+  // Quantiles over the last 5 to 10 minutes (one of two windows is reset every 5 minutes), in bounded memory.
+  const decisionLatency = new Summary({
+    name: 'edgejail_ingest_seconds',
+    help: 'Time to validate, store and judge one batch (quantiles over the last 5 to 10 minutes)',
+    percentiles: [0.5, 0.9, 0.99],
+    maxAgeSeconds: 600,
+    ageBuckets: 2,
+    registers,
+  });
 
   // Answers carry decisions the plugin enforces at the origin: signed, bound to the request.
   app.addHook('onSend', answerSigner(core.now));

@@ -1,11 +1,13 @@
 // /healthz for load balancers (no token, nothing secret) and /metrics for Prometheus: on its
 // own listener (metrics.listen), or behind a bearer token, because it names every site and
 // its table figures cost a query-worker read (at most one per 10 s, see metrics/table-stats.ts).
+// The process figures (edgejail_process_resident_memory_bytes, heap, event-loop lag, GC) are
+// prom-client's default metrics, see metrics/prometheus.ts.
 import type { FastifyInstance } from 'fastify';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { z } from 'zod';
 import { healthResponseSchema } from '../contract/responses.ts';
 import { answer, failure, NO_AUTH } from '../openapi/describe.ts';
+import { METRICS_CONTENT_TYPE, renderMetrics, scrapedGauge } from '../metrics/prometheus.ts';
 
 const HEALTH_SCHEMA = {
   operationId: 'health',
@@ -29,19 +31,10 @@ const METRICS_SCHEMA = {
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-  loopDelay.enable();
-  app.addHook('onClose', async () => loopDelay.disable());
 
-  metrics.gauge('edgejail_bans_active', 'IP keys under an active ban', () => core.bans.activeCount());
-  metrics.gauge('edgejail_ingest_in_flight', 'Ingest requests being handled now', () => app.ingestInFlight());
-  metrics.gauge('edgejail_event_loop_lag_seconds', 'Event-loop delay p99 since the last scrape', () => {
-    const p99 = loopDelay.percentile(99) / 1e9;
-    loopDelay.reset();
-    return p99;
-  });
-  metrics.gauge('edgejail_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
-  metrics.gauge('edgejail_cloudflare_outbox_depth', 'IP keys waiting for Cloudflare to catch up', () => app.enforcer.status().outboxDepth);
+  scrapedGauge(metrics, { name: 'edgejail_bans_active', help: 'IP keys under an active ban' }, () => core.bans.activeCount());
+  scrapedGauge(metrics, { name: 'edgejail_ingest_in_flight', help: 'Ingest requests being handled now' }, () => app.ingestInFlight());
+  scrapedGauge(metrics, { name: 'edgejail_cloudflare_outbox_depth', help: 'IP keys waiting for Cloudflare to catch up' }, () => app.enforcer.status().outboxDepth);
 
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => {
     core.db.prepare('SELECT 1').get();
@@ -50,6 +43,6 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/metrics', { schema: METRICS_SCHEMA, preHandler: app.auth([app.verifyMetrics]) }, async (_request, reply) => {
     await app.tableStats.refresh();
-    return reply.type('text/plain; version=0.0.4').send(metrics.render());
+    return reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics(metrics));
   });
 }

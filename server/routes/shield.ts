@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { describeZodError } from '../contract/events.ts';
 import { ADMIN_AUTH, ADMIN_ERRORS, answer, failure, siteParams } from '../openapi/describe.ts';
 import { HttpError } from '../http/errors.ts';
+import { scrapedGauge } from '../metrics/prometheus.ts';
 import { ShieldError } from '../shield/shield-service.ts';
 import { shieldDownResponseSchema, shieldStatusResponseSchema, shieldUpResponseSchema, shieldUpSchema } from '../shield/contract.ts';
 
@@ -14,10 +15,13 @@ export async function shieldRoutes(app: FastifyInstance): Promise<void> {
   const { core, metrics } = app;
   app.addHook('preHandler', app.auth([app.verifyAdmin]));
 
-  metrics.gauge('edgejail_shield_active', "1 while a site's login shield is up", () =>
+  scrapedGauge(metrics, { name: 'edgejail_shield_active', help: "1 while a site's login shield is up", labelNames: ['site'] }, () =>
     core.shield.gauges().map((g) => ({ labels: { site: g.siteId }, value: g.active })));
-  metrics.gauge('edgejail_shield_failures_per_minute', "Failed logins per minute at each site over the shield's findtime window (the attack rate)", () =>
-    core.shield.gauges().map((g) => ({ labels: { site: g.siteId }, value: Math.round(g.failuresPerMinute * 100) / 100 })));
+  scrapedGauge(
+    metrics,
+    { name: 'edgejail_shield_failures_per_minute', help: "Failed logins per minute at each site over the shield's findtime window (the attack rate)", labelNames: ['site'] },
+    () => core.shield.gauges().map((g) => ({ labels: { site: g.siteId }, value: Math.round(g.failuresPerMinute * 100) / 100 })),
+  );
 
   const guard = <T>(fn: () => T): T => {
     try {

@@ -1,6 +1,6 @@
 // Signs in to the dashboard through app.inject() the way a browser does: fetch the
-// sign-in form (its CSRF cookie and field), post the token, keep the session cookie,
-// and read each page's CSRF token from its forms.
+// sign-in form (its CSRF secret cookie and token field), post the token, keep the session
+// and CSRF cookies, and read each page's CSRF token from its forms.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
 export function cookieFrom(response: LightMyRequestResponse, name: string): string | undefined {
@@ -27,18 +27,19 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 export async function openLoginForm(app: FastifyInstance) {
   const page = await app.inject({ method: 'GET', url: '/dashboard/login' });
-  return { csrf: csrfOf(page.body), cookie: `edgejail_login_csrf=${cookieFrom(page, 'edgejail_login_csrf')}` };
+  return { csrf: csrfOf(page.body), cookie: `edgejail_csrf=${cookieFrom(page, 'edgejail_csrf')}` };
 }
 
 export async function postLogin(app: FastifyInstance, token: string, headers: Record<string, string> = {}, remoteAddress?: string) {
   const login = await openLoginForm(app);
-  return app.inject({
+  const res = await app.inject({
     method: 'POST',
     url: '/dashboard/login',
     ...(remoteAddress && { remoteAddress }),
     headers: { ...FORM, cookie: login.cookie, ...headers },
     payload: form({ token, csrf: login.csrf }),
   });
+  return Object.assign(res, { csrfCookie: login.cookie });
 }
 
 export interface DashboardClient {
@@ -65,7 +66,7 @@ export function alertOf(html: string): string {
 export async function signIn(app: FastifyInstance, token: string): Promise<DashboardClient> {
   const res = await postLogin(app, token);
   if (res.statusCode !== 303) throw new Error(`sign-in failed with ${res.statusCode}: ${res.body}`);
-  const cookie = `edgejail_session=${cookieFrom(res, 'edgejail_session')}`;
+  const cookie = `edgejail_session=${cookieFrom(res, 'edgejail_session')}; ${res.csrfCookie}`;
   const overview = await app.inject({ method: 'GET', url: '/dashboard', headers: { cookie } });
   const client: DashboardClient = {
     cookie,

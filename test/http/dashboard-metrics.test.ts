@@ -74,6 +74,21 @@ test('each site reports how long it has been quiet', async () => {
   assert.equal(Number(line.split(' ').at(-1)), Math.round((clock - sentAt) / 1000), line);
 });
 
+test("the process's own figures are there: resident memory, heap, event-loop lag and GC pauses", async () => {
+  const body = await scrape();
+  assert.ok((sample(body, 'edgejail_process_resident_memory_bytes') ?? 0) > 0, body);
+  assert.ok((sample(body, 'edgejail_nodejs_heap_size_used_bytes') ?? 0) > 0, body);
+  assert.ok(Number.isFinite(sample(body, 'edgejail_nodejs_eventloop_lag_p99_seconds')), body);
+  assert.match(body, /^# TYPE edgejail_nodejs_gc_duration_seconds histogram$/m);
+});
+
+test('a figure nobody knows yet has no sample, never a made-up 0', async () => {
+  // The WAF rule of the list backend: not this (dry-run, access rules) service's.
+  const body = await scrape();
+  assert.match(body, /^# TYPE edgejail_cloudflare_block_rule_present gauge$/m);
+  assert.equal(sample(body, 'edgejail_cloudflare_block_rule_present'), undefined);
+});
+
 test("the jails' tracked keys and evictions are gauges", async () => {
   await postEvents(svc.app, svc.site, [attempt('203.0.113.90'), attempt('203.0.113.91')]);
   const body = await scrape();

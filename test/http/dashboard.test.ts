@@ -58,7 +58,7 @@ test('a wrong token is refused, redirecting back to the form (no re-post on relo
   assert.doesNotMatch((await svc.app.inject({ method: 'GET', url: '/dashboard/login' })).body, /That is not the admin token/);
 });
 
-test('the sign-in form needs its own CSRF cookie', async () => {
+test('the sign-in form needs its CSRF secret cookie', async () => {
   const { csrf } = await openLoginForm(svc.app);
   const res = await svc.app.inject({
     method: 'POST',
@@ -92,6 +92,9 @@ test('pages carry a strict CSP, no inline script, and never the admin token or a
   assert.match(csp, /script-src 'self'(;|$)/);
   assert.doesNotMatch(csp, /unsafe/);
   assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(page.headers['x-frame-options'], 'DENY', 'no framing in browsers that ignore frame-ancestors');
+  assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  assert.equal(page.headers['referrer-policy'], 'no-referrer');
   assert.equal(page.headers['cache-control'], 'no-store');
   assert.doesNotMatch(page.body, /<script(?![^>]*\bsrc=)/);
   assert.doesNotMatch(page.body, /style="/);
@@ -128,6 +131,24 @@ test('a form without the session CSRF token is refused with 403 and changes noth
   const otherSession = await signIn(svc.app, ADMIN_TOKEN);
   const crossed = await admin.post('/dashboard/bans/unban', { ip_key: '203.0.113.30' }, otherSession.csrf);
   assert.equal(crossed.statusCode, 403, "another session's token is not this session's");
+  // Even beside the CSRF secret it was made with (one browser, two sessions): a token is bound to its session.
+  const otherSecret = otherSession.cookie.split('; ').find((c) => c.startsWith('edgejail_csrf='))!;
+  const sameBrowser = await svc.app.inject({
+    method: 'POST',
+    url: '/dashboard/bans/unban',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `${admin.cookie.split('; ')[0]}; ${otherSecret}` },
+    payload: form({ ip_key: '203.0.113.30', csrf: otherSession.csrf }),
+  });
+  assert.equal(sameBrowser.statusCode, 403, "another session's token, with its own secret, is still not this session's");
+  // Nor does the sign-in form's token pass for a signed-in form.
+  const login = await openLoginForm(svc.app);
+  const withLoginToken = await svc.app.inject({
+    method: 'POST',
+    url: '/dashboard/bans/unban',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `${admin.cookie.split('; ')[0]}; ${login.cookie}` },
+    payload: form({ ip_key: '203.0.113.30', csrf: login.csrf }),
+  });
+  assert.equal(withLoginToken.statusCode, 403, "the sign-in form's token is not a session's");
   assert.ok(svc.app.core.bans.currentBan('203.0.113.30'));
   assert.ok(!auditRows('203.0.113.30').some((r) => r.action === 'unban'));
 });
