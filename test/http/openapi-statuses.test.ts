@@ -83,6 +83,20 @@ test('the document names the answer signature of the webhook and the Allow heade
   assert.ok(bans.responses['405']!.headers?.Allow, 'a 405 documents Allow');
 });
 
+/**
+ * One probe's answer. A shed (503 `overloaded`) answers nothing about the input: on a loaded
+ * machine a loop blocked for a whole sample interval sheds every request for the next one,
+ * so, as a client honouring Retry-After would, the probe is sent again until it is heard.
+ */
+async function ask(probe: { method: Method; url: string; headers: Record<string, string>; payload?: string }) {
+  for (let tries = 0; ; tries++) {
+    const res = await svc.app.inject({ method: probe.method, url: probe.url, headers: probe.headers, ...(probe.payload !== undefined && { payload: probe.payload }) });
+    const shed = res.statusCode === 503 && res.body.includes('"overloaded"');
+    if (!shed || tries >= 200) return res;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 test('every answer to a bad input is a status the document lists for that route', async () => {
   const undocumented: string[] = [];
   let asked = 0;
@@ -91,7 +105,7 @@ test('every answer to a bad input is a status the document lists for that route'
     for (const [lower, op] of Object.entries(ops)) {
       const method = lower.toUpperCase() as Method;
       for (const probe of probes(path, method, op)) {
-        const res = await svc.app.inject({ method: probe.method, url: probe.url, headers: probe.headers, ...(probe.payload !== undefined && { payload: probe.payload }) });
+        const res = await ask(probe);
         asked++;
         if (!(String(res.statusCode) in op.responses) || res.statusCode >= 500) {
           undocumented.push(`${method} ${path} (${probe.what}) → ${res.statusCode} ${res.body.slice(0, 120)}`);
@@ -100,7 +114,7 @@ test('every answer to a bad input is a status the document lists for that route'
     }
     // A method the path does not serve: 405, documented on each of the path's operations.
     for (const method of METHODS.filter((m) => !served.includes(m))) {
-      const res = await svc.app.inject({ method, url: concrete(path, GOOD_PARAMS()), headers: { ...adminHeaders } });
+      const res = await ask({ method, url: concrete(path, GOOD_PARAMS()), headers: { ...adminHeaders } });
       asked++;
       const listed = Object.values(ops).every((op) => String(res.statusCode) in op.responses);
       if (!listed || res.statusCode !== 405) undocumented.push(`${method} ${path} (wrong method) → ${res.statusCode} ${res.body.slice(0, 120)}`);
