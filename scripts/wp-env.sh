@@ -242,6 +242,10 @@ define( 'WP_DEBUG', true );
 define( 'WP_DEBUG_DISPLAY', false );
 define( 'WP_DEBUG_LOG', '$WP_ENV_DEBUG_LOG' );
 if ( file_exists( __DIR__ . '/../wp-config-extra.php' ) ) {
+	// Tests rewrite it between two requests to the same php -S: opcache must not serve the old one.
+	if ( function_exists( 'opcache_invalidate' ) ) {
+		opcache_invalidate( __DIR__ . '/../wp-config-extra.php', true );
+	}
 	require __DIR__ . '/../wp-config-extra.php';
 }
 if ( ! defined( 'ABSPATH' ) ) {
@@ -256,7 +260,8 @@ wp_env_install_wp() {
     WP_ENV_USER="$WP_ENV_USER" WP_ENV_PASSWORD="$WP_ENV_PASSWORD" \
     wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" install || return 1
   if [ -n "$WP_ENV_MULTISITE" ]; then
-    WP_ENV_ROOT="$WP_ENV_ROOT" wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" network || return 1
+    WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" \
+      wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" network || return 1
     cat >"$WP_ENV_DIR/wp-config-multisite.php" <<'PHP'
 <?php
 // Written by scripts/wp-env.sh (WP_ENV_MULTISITE=1): a subdirectory network on 127.0.0.1.

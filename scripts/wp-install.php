@@ -71,7 +71,7 @@ if ( 'blogs' === $edgejail_step ) {
 		exit( 1 );
 	}
 	$edgejail_admin = get_user_by( 'login', getenv( 'WP_ENV_ADMIN_USER' ) );
-	if ( ! get_site_by_path( '127.0.0.1', '/second/' ) ) {
+	if ( ! domain_exists( '127.0.0.1', '/second/' ) ) { // get_site_by_path() would answer with the main blog, whose / is a prefix.
 		$result = wpmu_create_blog( '127.0.0.1', '/second/', 'EdgeJail second blog', $edgejail_admin->ID );
 		if ( is_wp_error( $result ) ) {
 			fwrite( STDERR, 'creating the blog /second/ failed: ' . $result->get_error_message() . "\n" );

@@ -23,8 +23,10 @@ class MultisiteTest extends EdgeJail_Test_Case {
 		require_once ABSPATH . 'wp-admin/includes/plugin.php';
 		require_once ABSPATH . 'wp-admin/includes/template.php';
 		require_once ABSPATH . 'wp-admin/includes/misc.php';
-		$second       = get_site_by_path( '127.0.0.1', '/second/' );
-		self::$second = (int) $second->blog_id;
+		self::$second = (int) domain_exists( '127.0.0.1', '/second/' );
+		if ( ! self::$second || get_main_site_id() === self::$second ) {
+			self::fail( 'the test network has no blog /second/' );
+		}
 	}
 
 	protected function setUp(): void {
@@ -346,11 +348,16 @@ class MultisiteTest extends EdgeJail_Test_Case {
 				$wp_settings_sections = array();
 				$wp_settings_fields   = array();
 				$page->register_settings();
-				return self::render_page(
-					function () {
-						do_settings_sections( EdgeJail_Admin_Page::SLUG );
-					}
-				);
+				try {
+					return self::render_page(
+						function () {
+							do_settings_sections( EdgeJail_Admin_Page::SLUG );
+						}
+					);
+				} finally {
+					// Registered, its sanitize callback would stand between every later update_option() and the option.
+					unregister_setting( EdgeJail_Admin_Page::GROUP, EdgeJail_Settings::OPTION );
+				}
 			}
 		);
 

@@ -8,6 +8,8 @@
 
 defined( 'ABSPATH' ) || exit;
 
+require_once __DIR__ . '/class-edgejail-admin-page.php'; // Its field list and inputs.
+
 /**
  * One form, saved through network/edit.php (the Settings API does not reach site options).
  * Each field has a "Lock" box: a locked field is the network's on every blog, and each
