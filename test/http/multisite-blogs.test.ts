@@ -19,7 +19,7 @@ const BLOG = 'http://network.example/blog/';
 
 test('attempts on two blogs of one network: each event keeps its blog, and the ban names both', async () => {
   const ip = '203.0.113.40';
-  const events = [SHOP, BLOG, SHOP, BLOG, SHOP].map((site_url) => attempt(ip, { site_url }));
+  const events = [SHOP, BLOG, SHOP, BLOG, SHOP].map((site_url) => ({ ...attempt(ip), site_url }));
   const res = await postEvents(svc.app, svc.site, events);
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().decisions.length, 1, res.body);
