@@ -23,6 +23,7 @@ class MultisiteTest extends EdgeJail_Test_Case {
 		require_once ABSPATH . 'wp-admin/includes/plugin.php';
 		require_once ABSPATH . 'wp-admin/includes/template.php';
 		require_once ABSPATH . 'wp-admin/includes/misc.php';
+		require_once EDGEJAIL_PLUGIN_DIR . '/includes/class-edgejail-network-admin-page.php';
 		self::$second = (int) domain_exists( '127.0.0.1', '/second/' );
 		if ( ! self::$second || get_main_site_id() === self::$second ) {
 			self::fail( 'the test network has no blog /second/' );
@@ -255,6 +256,36 @@ class MultisiteTest extends EdgeJail_Test_Case {
 		}
 	}
 
+	public function test_a_blogs_hello_names_the_network_under_its_id_and_the_blog_under_its_own() {
+		self::lock_network_identity();
+		$hello_from_second = function () {
+			return self::on_blog(
+				self::$second,
+				function () {
+					self::discard_pending();
+					EdgeJail_Plugin::instance()->report_hello();
+					$this->assertSame( 'sent', $this->deliver() );
+					$events = self::$capture->events();
+					return end( $events );
+				}
+			);
+		};
+		self::on_blog( self::$second, function () { update_option( EdgeJail_Settings::OPTION, array() ); } );
+		$hello = $hello_from_second();
+		$this->assertSame( 'hello', $hello['type'] );
+		$this->assertSame( network_home_url( '/' ), $hello['site_url'], 'under the network\'s id: the network' );
+		$this->assertNotSame( 'http://127.0.0.1/second/', $hello['site_url'] );
+
+		// The network leaves the identity open, and the blog has its own.
+		update_site_option( EdgeJail_Settings::NETWORK_OPTION, array( 'values' => array( 'url' => self::$capture->url(), 'site_id' => 'the-network', 'secret' => 'network-secret-9c1d' ), 'locked' => array() ) );
+		self::on_blog( self::$second, function () { update_option( EdgeJail_Settings::OPTION, array( 'site_id' => 'second-own', 'secret' => 'second-secret-77' ) ); } );
+		self::$capture->expect_secret( 'second-secret-77' );
+		$hello = $hello_from_second();
+		$this->assertSame( 'http://127.0.0.1/second/', $hello['site_url'], 'under its own id: the blog' );
+		$requests = self::$capture->requests();
+		$this->assertSame( 'second-own', end( $requests )['site'] );
+	}
+
 	public function test_an_unlocked_network_value_is_the_default_until_a_blog_sets_its_own() {
 		self::lock_network_identity( array( 'timeout' => 2.5, 'spool_max' => 50 ), array() );
 		self::on_blog( self::$second, function () { update_option( EdgeJail_Settings::OPTION, array( 'spool_max' => 70 ) ); } );
@@ -391,6 +422,113 @@ class MultisiteTest extends EdgeJail_Test_Case {
 		}
 		$this->assertSame( 2.0, $stored['timeout'] );
 		$this->assertArrayNotHasKey( 'spool_max', $stored, 'left at the default: not copied, it keeps following the network' );
+	}
+
+	/**
+	 * A request in one browser session (cookies kept in $jar), redirects followed.
+	 *
+	 * @return array{0:int, 1:string}
+	 */
+	private static function browse( $jar, $method, $path, ?array $fields = null ) {
+		$curl = curl_init( self::$site->url() . $path );
+		curl_setopt_array(
+			$curl,
+			array(
+				CURLOPT_CUSTOMREQUEST  => $method,
+				CURLOPT_RETURNTRANSFER => true,
+				CURLOPT_COOKIEFILE     => $jar,
+				CURLOPT_COOKIEJAR      => $jar,
+				CURLOPT_FOLLOWLOCATION => true,
+				CURLOPT_HTTPHEADER     => array( 'Expect:' ),
+				CURLOPT_TIMEOUT        => 30,
+			)
+		);
+		if ( null !== $fields ) {
+			curl_setopt( $curl, CURLOPT_POSTFIELDS, http_build_query( $fields ) );
+		}
+		$body   = (string) curl_exec( $curl );
+		$status = curl_getinfo( $curl, CURLINFO_RESPONSE_CODE );
+		if ( PHP_VERSION_ID < 80000 ) {
+			curl_close( $curl );
+		}
+		return array( $status, $body );
+	}
+
+	/**
+	 * The network settings another process (the php -S site) saved: past this process's cache.
+	 */
+	private static function network_settings_as_stored() {
+		wp_cache_delete( get_current_network_id() . ':' . EdgeJail_Settings::NETWORK_OPTION, 'site-options' );
+		wp_cache_delete( get_current_network_id() . ':notoptions', 'site-options' );
+		return EdgeJail_Settings::network();
+	}
+
+	private static function browser_logged_in_as( $user, $password ) {
+		$jar = tempnam( sys_get_temp_dir(), 'edgejail-cookies' );
+		self::browse( $jar, 'GET', '/wp-login.php' ); // WordPress's test cookie.
+		self::browse( $jar, 'POST', '/wp-login.php', array( 'log' => $user, 'pwd' => $password, 'testcookie' => 1 ) );
+		return $jar;
+	}
+
+	public function test_a_network_admin_saves_and_locks_settings_that_the_second_blogs_page_then_shows_read_only() {
+		$jar = self::browser_logged_in_as( getenv( 'WP_ENV_ADMIN_USER' ), getenv( 'WP_ENV_ADMIN_PASSWORD' ) );
+		try {
+			list( $status, $page ) = self::browse( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
+			$this->assertSame( 200, $status );
+			$this->assertSame( 1, preg_match( '/name="_wpnonce" value="([^"]+)"/', $page, $nonce ), 'the form carries a nonce' );
+
+			$form = array(
+				'_wpnonce'         => $nonce[1],
+				'_wp_http_referer' => '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG,
+				'edgejail_network' => array(
+					'values' => array(
+						'url'             => self::$capture->url(),
+						'site_id'         => 'the-network',
+						'secret'          => 'network-secret-9c1d',
+						'timeout'         => '1',
+						'connect_timeout' => '0.5',
+						'spool_max'       => '1000',
+						'origin_bans'     => '1',
+						'report_successful_logins' => '1',
+						'self_unlock'     => '1',
+						'unlock_roles'    => "administrator\neditor",
+					),
+					'locked' => array( 'url', 'site_id', 'secret' ),
+				),
+			);
+			list( $status ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, array_merge( $form, array( '_wpnonce' => 'forged' ) ) );
+			$this->assertSame( 403, $status );
+			$this->assertFalse( get_site_option( EdgeJail_Settings::NETWORK_OPTION ), 'no nonce, nothing saved' );
+
+			list( $status, $saved ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
+			$this->assertSame( 200, $status );
+			$this->assertStringContainsString( 'Network settings saved.', $saved );
+			$this->assertStringNotContainsString( 'network-secret-9c1d', $saved );
+			$network = self::network_settings_as_stored();
+			$this->assertSame( array( 'url', 'site_id', 'secret' ), $network['locked'] );
+			$this->assertSame( 'network-secret-9c1d', $network['values']['secret'] );
+
+			list( $status, $blog_page ) = self::browse( $jar, 'GET', '/second/wp-admin/options-general.php?page=edgejail' );
+			$this->assertSame( 200, $status );
+			$this->assertStringNotContainsString( 'network-secret-9c1d', $blog_page );
+			$this->assertMatchesRegularExpression( '/id="edgejail_site_id" name="edgejail_settings\[site_id\]" value="the-network" class="regular-text" disabled="disabled"/', $blog_page );
+			$this->assertSame( 3, substr_count( $blog_page, 'Locked by the network administrator' ) );
+		} finally {
+			@unlink( $jar );
+		}
+
+		// A blog's administrator is not a network admin: no network page, no saving.
+		self::blog_admin();
+		try {
+			$jar = self::browser_logged_in_as( 'second-admin', 'second-admin-pw-1' );
+			list( $status ) = self::browse( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
+			$this->assertContains( $status, array( 403, 404 ), 'refused' );
+			list( $status ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
+			$this->assertSame( 403, $status );
+			$this->assertSame( 'the-network', self::network_settings_as_stored()['values']['site_id'], 'unchanged' );
+		} finally {
+			@unlink( $jar );
+		}
 	}
 
 	// ---- spool and ban cache ----

@@ -72,14 +72,15 @@ final class EdgeJail_Event_Builder {
 	/**
 	 * The hello event: who this site is.
 	 *
+	 * @param string|null $site_url The URL the service knows the site id by; this blog's home by default.
 	 * @return array
 	 */
-	public static function hello() {
+	public static function hello( $site_url = null ) {
 		return array(
 			'id'             => self::uuid4(),
 			'type'           => 'hello',
 			'occurred_at'    => self::now(),
-			'site_url'       => self::limit( home_url( '/' ), 'url' ),
+			'site_url'       => self::limit( null === $site_url ? home_url( '/' ) : $site_url, 'url' ),
 			'plugin_version' => self::limit( EDGEJAIL_PLUGIN_VERSION, 'version' ),
 			'wp_version'     => self::limit( get_bloginfo( 'version' ), 'version' ),
 			'php_version'    => self::limit( PHP_VERSION, 'version' ),

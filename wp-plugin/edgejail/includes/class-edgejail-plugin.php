@@ -185,7 +185,10 @@ final class EdgeJail_Plugin {
 	public function report_hello() {
 		$this->settings->refresh();
 		if ( $this->settings->is_configured() ) {
-			$this->reporter->record( EdgeJail_Event_Builder::hello(), 'hello' );
+			// The service keeps one URL per site id (and finds the site's Cloudflare hostname by it):
+			// under the network's id that is the network's, whichever blog says hello.
+			$url = $this->settings->reports_for_network() ? network_home_url( '/' ) : null;
+			$this->reporter->record( EdgeJail_Event_Builder::hello( $url ), 'hello' );
 		}
 	}
 

@@ -163,6 +163,16 @@ class EdgeJail_Settings {
 	}
 
 	/**
+	 * Whether this blog reports under the network's site id (not one of its own).
+	 *
+	 * @return bool
+	 */
+	public function reports_for_network() {
+		$network = self::network();
+		return isset( $network['values']['site_id'] ) && '' !== $network['values']['site_id'] && $this->get( 'site_id' ) === $network['values']['site_id'];
+	}
+
+	/**
 	 * Whether wp-config.php allows plain HTTP to a service on another host
 	 * (define( 'EDGEJAIL_ALLOW_HTTP', true )).
 	 *
