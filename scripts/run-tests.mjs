@@ -48,6 +48,8 @@ for (const suite of nodeSuites) {
   if (files.length) run(suite, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], nodeCounts);
 }
 if (existsSync(join(root, 'test/wp/run.sh'))) run('wp', 'bash', [join(root, 'test/wp/run.sh')], phpunitCounts);
+// The same WordPress as a subdirectory multisite network, the plugin network-activated.
+if (existsSync(join(root, 'test/wp/run-multisite.sh'))) run('wp-multisite', 'bash', [join(root, 'test/wp/run-multisite.sh')], phpunitCounts);
 // The PHP x WordPress matrix's two ends (oldest PHP on the oldest WordPress, newest on newest);
 // `npm run test:matrix` runs every pair.
 const matrixCounts = (out) => {

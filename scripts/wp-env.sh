@@ -19,6 +19,8 @@
 #   WP_ENV_WP_SRC         the WordPress core tree to lay out (default Debian's /usr/share/wordpress)
 #   WP_ENV_DB             mariadb (default) or sqlite: WordPress on a SQLite file through the
 #                         sqlite-database-integration drop-in that @wp-playground/cli ships
+#   WP_ENV_MULTISITE      1: a subdirectory multisite network (blogs / and /second/), the
+#                         plugin network-activated; wp-content/sunrise.php lets it answer on any port
 #   WP_ENV_PHP_WASM       a PHP version (7.4 … 8.5): WordPress, PHPUnit and every `php -S` the
 #                         tests start run on that php-wasm build (scripts/php-wasm.mjs) instead of Debian's php
 # The site URL follows the Host header, so any port or server (php -S, nginx) can serve it.
@@ -51,6 +53,7 @@ WP_ENV_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${WP_ENV_WP_SRC:=/usr/share/wordpress}"
 : "${WP_ENV_DB:=mariadb}"
 : "${WP_ENV_PHP_WASM:=}"
+: "${WP_ENV_MULTISITE:=}"
 WP_ENV_ROOT="$WP_ENV_DIR/site"
 WP_ENV_SQLITE_FILE="$WP_ENV_DIR/wordpress.sqlite"
 WP_ENV_SQLITE_ZIP="$WP_ENV_REPO/node_modules/@wp-playground/cli/sqlite-database-integration.zip"
@@ -186,6 +189,9 @@ wp_env_create_site() {
   mkdir -p "$site/wp-content/plugins" "$site/wp-content/themes" "$site/wp-content/uploads" "$site/wp-content/mu-plugins"
   ln -sfn "$src/wp-content/themes/twentytwentythree" "$site/wp-content/themes/twentytwentythree"
   ln -sfn "$WP_ENV_REPO/wp-plugin/edgejail" "$site/wp-content/plugins/edgejail"
+  # Written by wp_env_install_wp once the network exists; until then the site is a single one.
+  rm -f "$WP_ENV_DIR/wp-config-multisite.php"
+  ln -sfn "$WP_ENV_REPO/scripts/wp-sunrise.php" "$site/wp-content/sunrise.php"
   # No mail leaves a throwaway site (and Debian has no sendmail here).
   printf '<?php\nadd_filter( "pre_wp_mail", "__return_true" );\n' >"$site/wp-content/mu-plugins/wp-env-no-mail.php"
   [ -f "$WP_ENV_DIR/salts.php" ] || php -r '
@@ -218,8 +224,13 @@ define( 'DB_COLLATE', '' );
 \$table_prefix = 'wp_';
 require __DIR__ . '/../salts.php';
 \$edgejail_env_host = isset( \$_SERVER['HTTP_HOST'] ) && preg_match( '/^[A-Za-z0-9.:\\[\\]-]+\$/', \$_SERVER['HTTP_HOST'] ) ? \$_SERVER['HTTP_HOST'] : '127.0.0.1';
-define( 'WP_HOME', 'http://' . \$edgejail_env_host );
-define( 'WP_SITEURL', 'http://' . \$edgejail_env_host );
+if ( file_exists( __DIR__ . '/../wp-config-multisite.php' ) ) {
+	// Each blog has its own home; sunrise.php maps any port onto the network's 127.0.0.1.
+	require __DIR__ . '/../wp-config-multisite.php';
+} else {
+	define( 'WP_HOME', 'http://' . \$edgejail_env_host );
+	define( 'WP_SITEURL', 'http://' . \$edgejail_env_host );
+}
 define( 'WP_ENVIRONMENT_TYPE', 'local' );
 define( 'DISABLE_WP_CRON', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
@@ -231,6 +242,10 @@ define( 'WP_DEBUG', true );
 define( 'WP_DEBUG_DISPLAY', false );
 define( 'WP_DEBUG_LOG', '$WP_ENV_DEBUG_LOG' );
 if ( file_exists( __DIR__ . '/../wp-config-extra.php' ) ) {
+	// Tests rewrite it between two requests to the same php -S: opcache must not serve the old one.
+	if ( function_exists( 'opcache_invalidate' ) ) {
+		opcache_invalidate( __DIR__ . '/../wp-config-extra.php', true );
+	}
 	require __DIR__ . '/../wp-config-extra.php';
 }
 if ( ! defined( 'ABSPATH' ) ) {
@@ -244,6 +259,25 @@ wp_env_install_wp() {
   WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" WP_ENV_ADMIN_PASSWORD="$WP_ENV_ADMIN_PASSWORD" \
     WP_ENV_USER="$WP_ENV_USER" WP_ENV_PASSWORD="$WP_ENV_PASSWORD" \
     wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" install || return 1
+  if [ -n "$WP_ENV_MULTISITE" ]; then
+    WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" \
+      wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" network || return 1
+    cat >"$WP_ENV_DIR/wp-config-multisite.php" <<'PHP'
+<?php
+// Written by scripts/wp-env.sh (WP_ENV_MULTISITE=1): a subdirectory network on 127.0.0.1.
+define( 'MULTISITE', true );
+define( 'SUBDOMAIN_INSTALL', false );
+define( 'DOMAIN_CURRENT_SITE', '127.0.0.1' );
+define( 'PATH_CURRENT_SITE', '/' );
+define( 'SITE_ID_CURRENT_SITE', 1 );
+define( 'BLOG_ID_CURRENT_SITE', 1 );
+define( 'SUNRISE', true );
+PHP
+    WP_ENV_ROOT="$WP_ENV_ROOT" WP_ENV_ADMIN_USER="$WP_ENV_ADMIN_USER" \
+      wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" blogs || return 1
+    WP_ENV_ROOT="$WP_ENV_ROOT" wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" activate-network
+    return
+  fi
   WP_ENV_ROOT="$WP_ENV_ROOT" wp_env_php "$WP_ENV_REPO/scripts/wp-install.php" activate
 }
 
@@ -262,7 +296,7 @@ wp_env_setup() {
   wp_env_install_wp || return 1
   export WP_ENV_DIR WP_ENV_ROOT WP_ENV_DB_SOCKET WP_ENV_DB_NAME WP_ENV_DB_USER WP_ENV_DB_PASSWORD \
     WP_ENV_ADMIN_USER WP_ENV_ADMIN_PASSWORD WP_ENV_USER WP_ENV_PASSWORD WP_ENV_DEBUG_LOG \
-    WP_ENV_WP_SRC WP_ENV_DB WP_ENV_PHP_WASM
+    WP_ENV_WP_SRC WP_ENV_DB WP_ENV_PHP_WASM WP_ENV_MULTISITE
 }
 
 wp_env_serve() {

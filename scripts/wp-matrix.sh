@@ -9,11 +9,17 @@
 #   WP_MATRIX_PHP="7.4 8.5" bash scripts/wp-matrix.sh   # two PHP versions on every WordPress
 #   WP_MATRIX_PAIRS="7.4:6.1 8.5:6.8" bash scripts/wp-matrix.sh   # the two ends (`npm test`)
 #   WP_MATRIX_WP=6.8 bash scripts/wp-matrix.sh --filter Spool
+#   WP_MATRIX_MULTISITE=1 WP_MATRIX_PAIRS="7.4:6.1 8.5:6.8" bash scripts/wp-matrix.sh
+#       the same versions as a subdirectory multisite network (test/wp/phpunit-multisite.xml),
+#       each under .tmp/wp-matrix/php<PHP>-wp<WP>-multisite
 # Extra arguments go to PHPUnit. Prints a results table and a closing "N passed, N failed".
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${WP_MATRIX_PHP:=7.4 8.0 8.1 8.2 8.3 8.4 8.5}"
 : "${WP_MATRIX_WP:=6.1 6.8}"
+: "${WP_MATRIX_MULTISITE:=}"
+suite=phpunit-matrix.xml kind=""
+if [ -n "$WP_MATRIX_MULTISITE" ]; then suite=phpunit-multisite.xml kind="-multisite"; fi
 OUT="$REPO/.tmp/wp-matrix"
 mkdir -p "$OUT"
 
@@ -39,11 +45,11 @@ rows=() passed=0 failed=0 ok=1
 for pair in "${pairs[@]}"; do
   php="${pair%%:*}" wp="${pair##*:}"
   tree="$(wordpress_tree "$wp")" || exit 1
-  dir="$OUT/php$php-wp$wp" log="$OUT/php$php-wp$wp.log"
-  echo "=== PHP $php, WordPress $wp ($tree)"
+  dir="$OUT/php$php-wp$wp$kind" log="$OUT/php$php-wp$wp$kind.log"
+  echo "=== PHP $php, WordPress $wp ($tree)${kind:+, multisite}"
   started=$SECONDS
-  WP_ENV_DIR="$dir" WP_ENV_DB=sqlite WP_ENV_PHP_WASM="$php" WP_ENV_WP_SRC="$tree" \
-    WP_TEST_PHPUNIT_CONFIG=phpunit-matrix.xml WP_TEST_LISTENER_PHP="$(command -v php)" bash "$REPO/test/wp/run.sh" "$@" >"$log" 2>&1
+  WP_ENV_DIR="$dir" WP_ENV_DB=sqlite WP_ENV_PHP_WASM="$php" WP_ENV_WP_SRC="$tree" WP_ENV_MULTISITE="$WP_MATRIX_MULTISITE" \
+    WP_TEST_PHPUNIT_CONFIG="$suite" WP_TEST_LISTENER_PHP="$(command -v php)" bash "$REPO/test/wp/run.sh" "$@" >"$log" 2>&1
   code=$?
   grep -v '^Unsupported socket option' "$log" | tail -n 40
   tests=0 bad=0
@@ -63,6 +69,6 @@ done
   echo "| PHP | WordPress | result | tests passed | time |"
   echo "| --- | --- | --- | --- | --- |"
   printf '%s\n' "${rows[@]}"
-} | tee "$OUT/results.md"
+} | tee "$OUT/results$kind.md"
 echo "matrix: $passed passed, $failed failed"
 [ "$ok" = 1 ]

@@ -130,12 +130,12 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
   }
 
   function insertBan(ban: NewBan, actor: string, detail: Record<string, unknown>): BanRow {
-    const id = store.insertBan(ban);
+    const { id, site_urls } = store.insertBanWithSites(ban);
     auditChange({ at: ban.created_at, actor, action: 'ban', ip_key: ban.ip_key, ban_id: id, detail: { jail: ban.jail, reason: ban.reason, expires_at: ban.expires_at, ...detail } });
     store.enqueueEnforcement(ban.ip_key, ban.created_at);
     activeBans++;
     changed(ban.ip_key);
-    return { ...ban, id, lifted_at: null, lifted_by: null, state: 'active' };
+    return { ...ban, id, site_urls, lifted_at: null, lifted_by: null, state: 'active' };
   }
 
   /** Writes decisions and whatever bans they bring in turn (recidive), until none is left. */

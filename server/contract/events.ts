@@ -42,6 +42,23 @@ const ipAddress = z
   .max(64)
   .refine((s) => normaliseIp(s) !== null, 'must be an IPv4 or IPv6 address (no zone id, no brackets)');
 
+/**
+ * The blog of a WordPress network an event came from: one site id may stand for a whole
+ * network, and the owner needs to know which blog was attacked. Its home URL, http(s) only.
+ */
+const blogUrl = z
+  .string()
+  .max(LIMITS.url)
+  .refine((s) => {
+    try {
+      const url = new URL(s);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  }, 'must be the blog\'s http:// or https:// home URL, without credentials')
+  .nullish();
+
 const attemptEventSchema = z.strictObject({
   id: z.uuid({ message: 'must be a UUID' }),
   type: eventTypeSchema,
@@ -54,6 +71,7 @@ const attemptEventSchema = z.strictObject({
   error_code: z.string().max(LIMITS.error_code).nullish(),
   /** Attempts carried by this one request: 1, or the auth calls inside an XML-RPC multicall. */
   weight: z.number().int().min(1).max(MAX_EVENT_WEIGHT, `must be at most ${MAX_EVENT_WEIGHT} (the most attempts one request can carry)`).default(1),
+  site_url: blogUrl,
 });
 
 /** Sent once on activation (and on settings change): who the site is. */
@@ -78,6 +96,7 @@ const selfUnlockEventSchema = z.strictObject({
   ip: ipAddress,
   occurred_at: isoTimestamp,
   username: z.string().min(1, 'must name the user who unlocked').max(LIMITS.username),
+  site_url: blogUrl,
 });
 
 export const eventSchema = z.discriminatedUnion('type', [

@@ -27,6 +27,7 @@ export const banSchema = z
     lifted_at: isoTime.nullable(),
     lifted_by: z.string().nullable().meta({ description: "'expiry', 'admin:api', 'admin:cli', 'admin:dashboard'" }),
     state: z.enum(['active', 'lifted']),
+    site_urls: z.string().nullable().meta({ description: 'JSON array of the blog URLs (of a WordPress network) its trigger events came from; null for manual bans and events without site_url' }),
   })
   ;
 
@@ -52,6 +53,7 @@ export const eventRecordSchema = z
     occurred_at: isoTime,
     received_at: isoTime,
     ignored_reason: z.string().nullable().meta({ description: 'Why the jails did not count it (allowlist, never_ban:<category>), or null' }),
+    site_url: z.string().nullable().meta({ description: 'The blog (of a WordPress network) it came from, as the plugin reported it; null when it did not say' }),
   })
   ;
 

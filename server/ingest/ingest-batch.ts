@@ -86,6 +86,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
           occurred_at: new Date(unlock.occurred_at).toISOString(),
           received_at: receivedAt,
           ignored_reason: 'self_unlock',
+          site_url: unlock.site_url ?? null,
         });
         if (inserted) {
           accepted++;
@@ -114,6 +115,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
         occurred_at: occurredAt,
         received_at: receivedAt,
         ignored_reason: ignoredReason,
+        site_url: attempt.site_url ?? null,
       });
       batchIps.set(ipKey, attempt.ip);
       if (!inserted) {

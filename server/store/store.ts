@@ -33,8 +33,10 @@ export interface EventRow {
   occurred_at: string;
   received_at: string;
   ignored_reason: string | null;
+  /** The blog of a network the event came from (migration 010); null when the plugin did not say. */
+  site_url: string | null;
 }
-export type NewEvent = Omit<EventRow, 'seq'>;
+export type NewEvent = Omit<EventRow, 'seq' | 'site_url'> & { site_url?: string | null };
 
 export interface BanRow {
   id: number;
@@ -48,6 +50,8 @@ export interface BanRow {
   lifted_at: string | null;
   lifted_by: string | null;
   state: 'active' | 'lifted';
+  /** JSON array of the blog URLs its trigger events came from (migration 010); null for manual bans. */
+  site_urls: string | null;
 }
 export type NewBan = Pick<BanRow, 'ip_key' | 'jail' | 'reason' | 'trigger_event_ids' | 'ban_count' | 'created_at' | 'expires_at'>;
 
@@ -80,8 +84,8 @@ export function createStore(db: Db) {
     touchSite: db.prepare('UPDATE sites SET last_event_at = ? WHERE id = ?'),
 
     insertEvent: db.prepare(`INSERT INTO events
-      (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at, ignored_reason)
-      VALUES (@id, @site_id, @type, @ip, @ip_key, @username, @user_agent, @path, @weight, @occurred_at, @received_at, @ignored_reason)
+      (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at, ignored_reason, site_url)
+      VALUES (@id, @site_id, @type, @ip, @ip_key, @username, @user_agent, @path, @weight, @occurred_at, @received_at, @ignored_reason, @site_url)
       ON CONFLICT(id) DO NOTHING`),
     eventsForIpKey: db.prepare('SELECT * FROM events WHERE ip_key = ? ORDER BY occurred_at DESC LIMIT ?'),
     siteReportedIpKeySince: db.prepare(
@@ -98,8 +102,12 @@ export function createStore(db: Db) {
     countEvents: db.prepare('SELECT count(*) AS n FROM events'),
     countEventsReceivedBetween: db.prepare('SELECT count(*) AS n FROM events WHERE received_at >= ? AND received_at < ?'),
 
-    insertBan: db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state)
-      VALUES (@ip_key, @jail, @reason, @trigger_event_ids, @ban_count, @created_at, @expires_at, 'active')`),
+    // The blogs attacked are read from the trigger events, stored in the same transaction before.
+    insertBan: db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state, site_urls)
+      VALUES (@ip_key, @jail, @reason, @trigger_event_ids, @ban_count, @created_at, @expires_at, 'active',
+        (SELECT nullif(json_group_array(site_url), '[]') FROM (SELECT DISTINCT e.site_url FROM json_each(coalesce(@trigger_event_ids, '[]')) AS t
+          JOIN events AS e ON e.id = t.value WHERE e.site_url IS NOT NULL ORDER BY e.site_url)))
+      RETURNING id, site_urls`),
     banById: db.prepare('SELECT * FROM bans WHERE id = ?'),
     activeBans: db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
     activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
@@ -165,7 +173,7 @@ export function createStore(db: Db) {
     touchSite: (id: string, at: string) => void s.touchSite.run(at, id),
 
     /** Returns false for an event id already stored: the caller counts it as a duplicate. */
-    insertEvent: (event: NewEvent) => s.insertEvent.run(event).changes > 0,
+    insertEvent: (event: NewEvent) => s.insertEvent.run({ site_url: null, ...event }).changes > 0,
     eventsForIpKey: (ipKey: string, limit = 500) => s.eventsForIpKey.all(ipKey, limit) as EventRow[],
     /** Whether this site itself reported an attempt from ipKey since then (self-unlock's proof of a lock-out there). */
     siteReportedIpKeySince: (siteId: string, ipKey: string, sinceIso: string) =>
@@ -180,7 +188,9 @@ export function createStore(db: Db) {
       return seq === null ? 0 : s.deleteEventsUpToSeq.run(seq, iso).changes;
     },
 
-    insertBan: (ban: NewBan) => Number(s.insertBan.run(ban).lastInsertRowid),
+    insertBan: (ban: NewBan) => (s.insertBan.get(ban) as { id: number }).id,
+    /** insertBan, and the blogs its trigger events came from (JSON, or null). */
+    insertBanWithSites: (ban: NewBan) => s.insertBan.get(ban) as { id: number; site_urls: string | null },
     banById: (id: number) => s.banById.get(id) as BanRow | undefined,
     activeBans: () => s.activeBans.all() as BanRow[],
     activeBansForIpKey: (ipKey: string) => s.activeBansForIpKey.all(ipKey) as BanRow[],

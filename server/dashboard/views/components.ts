@@ -8,6 +8,18 @@ import { csrfField } from './layout.ts';
 
 export const ipLink = (ipKey: string) => html`<a class="mono" href="/dashboard/ip${query({ key: ipKey })}">${ipKey}</a>`;
 
+/** The blogs of a network a ban's trigger events came from (bans.site_urls), after a space; '' when unknown. */
+export function bannedOnBlogs(siteUrls: string | null): SafeHtml | '' {
+  let urls: unknown;
+  try {
+    urls = siteUrls ? JSON.parse(siteUrls) : null;
+  } catch {
+    return '';
+  }
+  if (!Array.isArray(urls) || !urls.length) return '';
+  return html` <span class="blogs muted">on ${urls.map((u, i) => html`${i ? ', ' : ''}<span class="mono blog">${String(u)}</span>`)}</span>`;
+}
+
 /** A block state's badge by its name alone (the Cloudflare card's counts). */
 export function stateBadge(state: string | null): SafeHtml {
   if (!state) return html`<span class="badge badge-muted">not sent</span>`;

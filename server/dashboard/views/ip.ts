@@ -7,7 +7,7 @@ import type { CloudflareActionRow } from '../../store/enforcement.ts';
 import type { Flash } from '../sessions.ts';
 import type { CloudflareShown } from '../cloudflare-state.ts';
 import type { Protection } from '../protection.ts';
-import { allowlistForm, banActions, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
+import { allowlistForm, banActions, bannedOnBlogs, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
 import { page } from './layout.ts';
 
 export interface IpPageData {
@@ -108,7 +108,7 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
     <thead><tr><th scope="col">When</th><th scope="col">Site</th><th scope="col">Type</th><th scope="col">Username</th><th scope="col">User agent</th><th scope="col">Path</th><th scope="col" class="num">Weight</th><th scope="col">Counted</th></tr></thead>
     <tbody>${d.events.map((e) => html`<tr>
       <td>${when(e.occurred_at, d.nowMs)}</td>
-      <td>${d.siteNames.get(e.site_id) ?? e.site_id}</td>
+      <td>${d.siteNames.get(e.site_id) ?? e.site_id}${e.site_url ? html` <span class="mono blog muted">${e.site_url}</span>` : ''}</td>
       <td>${e.type}</td>
       <td class="mono username">${e.username ?? ''}</td>
       <td class="ua" title="${e.user_agent ?? ''}">${e.user_agent ?? ''}</td>
@@ -121,7 +121,7 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
     <caption class="visually-hidden">Bans of ${d.ipKey}</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Jail</th><th scope="col">Reason</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col">Lifted by</th></tr></thead>
     <tbody>${d.bans.map((b) => html`<tr>
-      <td class="num card-title">#${b.id}</td><td data-label="Jail"><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td data-label="Reason" class="reason">${b.reason}</td>
+      <td class="num card-title">#${b.id}</td><td data-label="Jail"><span class="jail">${b.jail}</span>${b.ban_count > 1 ? html` <span class="muted">×${b.ban_count}</span>` : ''}</td><td data-label="Reason" class="reason">${b.reason}${bannedOnBlogs(b.site_urls)}</td>
       <td data-label="Created">${when(b.created_at, d.nowMs)}</td><td data-label="Expires">${when(b.expires_at, d.nowMs)}</td>
       <td data-label="State">${b.state === 'active' ? html`<span class="badge badge-bad">active</span>` : html`<span class="badge badge-muted">lifted</span>`}</td>
       <td data-label="Lifted by">${b.lifted_by ?? ''}${b.lifted_at ? html` <span class="muted">${formatTime(b.lifted_at)}</span>` : ''}</td>

@@ -5,7 +5,7 @@ import { attemptsChart, CHART_SIZES, SERIES_COLOURS } from '../chart.ts';
 import { formatCount, formatTime, relativeTime } from '../format.ts';
 import { MAX_BANS_SHOWN, type OverviewData } from '../overview-data.ts';
 import type { Flash } from '../sessions.ts';
-import { allowlistForm, allowlistTable, banActions, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
+import { allowlistForm, allowlistTable, banActions, bannedOnBlogs, cloudflareBadge, formValues, ipLink, manualBanForm, protectedBadge } from './components.ts';
 import { cloudflareCard, PLACEMENT_LABELS } from './cloudflare-status.ts';
 import { page } from './layout.ts';
 
@@ -74,7 +74,7 @@ function bansSection(d: OverviewData, csrf: string) {
           <tbody>${d.bans.map(({ ban, cloudflare, placement }) => html`<tr>
             <th scope="row" class="card-title">${ipLink(ban.ip_key)}</th>
             <td data-label="Jail"><span class="jail">${ban.jail}</span>${ban.ban_count > 1 ? html` <span class="muted" title="offence number">×${ban.ban_count}</span>` : ''}</td>
-            <td data-label="Reason" class="reason">${ban.reason}</td>
+            <td data-label="Reason" class="reason">${ban.reason}${bannedOnBlogs(ban.site_urls)}</td>
             <td data-label="Banned"><time datetime="${ban.created_at}">${relativeTime(ban.created_at, d.nowMs)}</time></td>
             <td data-label="Expires"><time datetime="${ban.expires_at}" title="${formatTime(ban.expires_at)}">${relativeTime(ban.expires_at, d.nowMs)}</time></td>
             <td data-label="Cloudflare" class="cf-state">${cloudflareBadge(cloudflare)}${placement ? html` <span class="placement" title="where this ban is enforced">${PLACEMENT_LABELS[placement] ?? placement}</span>` : ''}</td>

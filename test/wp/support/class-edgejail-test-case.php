@@ -58,7 +58,8 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 		$plugin->cloudflare_ranges()->reset();
 		EdgeJail_Ban_Cache::forget_all();
 		// Both processes (this one and the php -S site) must name cache entries alike.
-		delete_option( EdgeJail_Ban_Cache::GENERATION );
+		delete_site_option( EdgeJail_Ban_Cache::GENERATION );
+		delete_site_option( EdgeJail_Settings::NETWORK_OPTION );
 		delete_transient( EdgeJail_Plugin::SYNC_CLAIM );
 		wp_cache_delete( 'alloptions', 'options' );
 		update_option( EdgeJail_Settings::OPTION, $settings );

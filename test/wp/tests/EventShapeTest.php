@@ -56,6 +56,27 @@ class EventShapeTest extends EdgeJail_Test_Case {
 		$this->assertSame( 5000, EdgeJail_Event_Builder::add_weight( $high, 5 )['weight'] );
 	}
 
+	public function test_every_attempt_and_unlock_names_the_blog_it_came_from() {
+		$attempt = EdgeJail_Event_Builder::attempt( 'login_failed', '192.0.2.1', array(), array() );
+		$unlock  = EdgeJail_Event_Builder::self_unlock( '192.0.2.1', 'alice' );
+		$this->assertSame( home_url( '/' ), $attempt['site_url'] );
+		$this->assertSame( home_url( '/' ), $unlock['site_url'] );
+		$this->assertStringContainsString( 'site_url: blogUrl', self::contract(), 'the contract takes it' );
+	}
+
+	public function test_a_home_url_the_service_would_refuse_is_left_out_rather_than_voiding_the_batch() {
+		foreach ( array( 'ftp://example.test/', 'http://user:pw@example.test/', '/relative/', "http://example.test/a b/" ) as $odd ) {
+			$filter = function () use ( $odd ) {
+				return $odd;
+			};
+			add_filter( 'home_url', $filter );
+			$event = EdgeJail_Event_Builder::attempt( 'login_failed', '192.0.2.1', array(), array() );
+			remove_filter( 'home_url', $filter );
+			$this->assertArrayHasKey( 'site_url', $event );
+			$this->assertNull( $event['site_url'], $odd );
+		}
+	}
+
 	public function test_the_hello_event_says_who_the_site_is() {
 		$hello = EdgeJail_Event_Builder::hello();
 		$this->assertSame( array( 'id', 'type', 'occurred_at', 'site_url', 'plugin_version', 'wp_version', 'php_version' ), array_keys( $hello ) );

@@ -66,11 +66,11 @@ class EdgeJail_Admin_Page {
 	}
 
 	/**
-	 * Field definitions: key => [label, kind, help].
+	 * Field definitions by section: key => [label, kind, help] (the network page shows the same).
 	 *
 	 * @return array
 	 */
-	private static function fields() {
+	public static function fields() {
 		return array(
 			'service'  => array(
 				'url'     => array( __( 'Service URL', 'edgejail' ), 'url', __( 'Base URL of your EdgeJail service, e.g. https://edgejail.example.com. Plain http:// is used only to this machine (127.0.0.1, ::1, localhost), unless wp-config.php defines EDGEJAIL_ALLOW_HTTP as true.', 'edgejail' ) ),
@@ -140,36 +140,58 @@ class EdgeJail_Admin_Page {
 	 * @return array
 	 */
 	public function sanitize( $input ) {
-		$input  = is_array( $input ) ? wp_unslash( $input ) : array();
-		$stored = get_option( EdgeJail_Settings::OPTION, array() );
-		$stored = array_merge( EdgeJail_Settings::defaults(), is_array( $stored ) ? $stored : array() );
-		$output = $stored;
+		$input   = is_array( $input ) ? wp_unslash( $input ) : array();
+		$stored  = get_option( EdgeJail_Settings::OPTION, array() );
+		$stored  = is_array( $stored ) ? $stored : array();
+		$network = EdgeJail_Settings::network();
+		// A blog of a network stores only what it sets itself; the rest follows the network.
+		$output = is_multisite() ? $stored : array_merge( EdgeJail_Settings::defaults(), $stored );
 		foreach ( self::fields() as $fields ) {
 			foreach ( $fields as $key => $field ) {
 				if ( EdgeJail_Settings::is_locked( $key ) ) {
-					continue; // wp-config.php decides; keep whatever was stored.
+					continue; // wp-config.php or the network decides; keep whatever was stored.
 				}
-				if ( 'checkbox' === $field[1] ) {
-					$output[ $key ] = ! empty( $input[ $key ] );
-					continue;
-				}
-				$raw = isset( $input[ $key ] ) ? $input[ $key ] : '';
-				if ( 'secret' === $field[1] && '' === trim( (string) $raw ) ) {
-					continue;
-				}
-				// The secret is never displayed, and must reach the HMAC byte for byte.
-				$text  = is_string( $raw ) ? ( 'secret' === $field[1] ? $raw : sanitize_textarea_field( $raw ) ) : '';
-				$clean = EdgeJail_Settings::clean( $key, $text );
+				$clean = self::clean_input( $key, $field, $input, EdgeJail_Settings::OPTION );
 				if ( null === $clean ) {
-					/* translators: %s: field label */
-					add_settings_error( EdgeJail_Settings::OPTION, 'edgejail_' . $key, sprintf( __( '%s: the value is not valid and was not saved.', 'edgejail' ), $field[0] ) );
 					continue;
+				}
+				$inherited = array_key_exists( $key, $network['values'] ) ? $network['values'][ $key ] : EdgeJail_Settings::FIELDS[ $key ][0];
+				if ( is_multisite() && ! array_key_exists( $key, $stored ) && $clean === $inherited ) {
+					continue; // Left at what the network gives: it keeps following the network.
 				}
 				$output[ $key ] = $clean;
 			}
 		}
-		$this->warn_about_real_blocked_users( $output['blocked_usernames'] );
+		$this->warn_about_real_blocked_users( isset( $output['blocked_usernames'] ) ? $output['blocked_usernames'] : array() );
 		return $output;
+	}
+
+	/**
+	 * One submitted field, cleaned; null when it is not to be stored (an empty secret field
+	 * keeps the stored secret; an invalid value is reported as a settings error).
+	 *
+	 * @param string $key    Field name.
+	 * @param array  $field  [label, kind, help].
+	 * @param array  $input  Submitted values (unslashed).
+	 * @param string $errors Settings-error slug to report under.
+	 * @return mixed|null
+	 */
+	public static function clean_input( $key, array $field, array $input, $errors ) {
+		if ( 'checkbox' === $field[1] ) {
+			return ! empty( $input[ $key ] );
+		}
+		$raw = isset( $input[ $key ] ) ? $input[ $key ] : '';
+		if ( 'secret' === $field[1] && '' === trim( (string) $raw ) ) {
+			return null;
+		}
+		// The secret is never displayed, and must reach the HMAC byte for byte.
+		$text  = is_string( $raw ) ? ( 'secret' === $field[1] ? $raw : sanitize_textarea_field( $raw ) ) : '';
+		$clean = EdgeJail_Settings::clean( $key, $text );
+		if ( null === $clean ) {
+			/* translators: %s: field label */
+			add_settings_error( $errors, 'edgejail_' . $key, sprintf( __( '%s: the value is not valid and was not saved.', 'edgejail' ), $field[0] ) );
+		}
+		return $clean;
 	}
 
 	/**
@@ -192,13 +214,29 @@ class EdgeJail_Admin_Page {
 	 * @param array $args key, kind, help.
 	 */
 	public function render_field( $args ) {
-		$key    = $args['key'];
-		$kind   = $args['kind'];
-		$locked = EdgeJail_Settings::is_locked( $key );
-		$value  = $this->plugin->settings()->get( $key );
-		$name   = EdgeJail_Settings::OPTION . '[' . $key . ']';
-		$id     = 'edgejail_' . $key;
-		$attrs  = $locked ? ' disabled="disabled"' : '';
+		$key       = $args['key'];
+		$locked_by = EdgeJail_Settings::locked_by( $key );
+		self::render_input( 'edgejail_' . $key, EdgeJail_Settings::OPTION . '[' . $key . ']', $args['kind'], $this->plugin->settings()->get( $key ), '' !== $locked_by );
+		if ( 'constant' === $locked_by ) {
+			/* translators: %s: constant name */
+			echo '<p class="description"><strong>' . esc_html( sprintf( __( 'Set by %s in wp-config.php.', 'edgejail' ), EdgeJail_Settings::constant_name( $key ) ) ) . '</strong></p>';
+		} elseif ( 'network' === $locked_by ) {
+			echo '<p class="description edgejail-network-locked"><strong>' . esc_html__( 'Locked by the network administrator (Network Admin > Settings > EdgeJail).', 'edgejail' ) . '</strong></p>';
+		}
+		echo '<p class="description">' . esc_html( $args['help'] ) . '</p>';
+	}
+
+	/**
+	 * One input of a settings form. A secret is never printed: its field is always empty.
+	 *
+	 * @param string $id       Element id.
+	 * @param string $name     Form name.
+	 * @param string $kind     url, text, secret, number, integer, checkbox, list.
+	 * @param mixed  $value    Current value.
+	 * @param bool   $disabled Shown read-only.
+	 */
+	public static function render_input( $id, $name, $kind, $value, $disabled ) {
+		$attrs = $disabled ? ' disabled="disabled"' : '';
 		switch ( $kind ) {
 			case 'secret':
 				$placeholder = '' !== $value ? __( 'A secret is stored (not shown)', 'edgejail' ) : __( 'Not set', 'edgejail' );
@@ -215,11 +253,6 @@ class EdgeJail_Admin_Page {
 				$step = 'number' === $kind ? ' step="0.1" min="0.1" max="5"' : ( 'integer' === $kind ? ' step="1" min="10"' : '' );
 				printf( '<input type="%s" id="%s" name="%s" value="%s" class="regular-text"%s%s />', esc_attr( $type ), esc_attr( $id ), esc_attr( $name ), esc_attr( (string) $value ), $step, $attrs ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- constant strings.
 		}
-		if ( $locked ) {
-			/* translators: %s: constant name */
-			echo '<p class="description"><strong>' . esc_html( sprintf( __( 'Set by %s in wp-config.php.', 'edgejail' ), EdgeJail_Settings::constant_name( $key ) ) ) . '</strong></p>';
-		}
-		echo '<p class="description">' . esc_html( $args['help'] ) . '</p>';
 	}
 
 	/**

@@ -13,6 +13,9 @@ defined( 'ABSPATH' ) || exit;
  * (the object cache when there is one) so wp-login.php and xmlrpc.php can answer 403
  * before WordPress spends a password hash on them.
  *
+ * Site transients: a ban is of an IP, whichever blog of a network it attacked, so one
+ * blog's answer protects every blog of the network at once (a single site: plain options).
+ *
  * Entries live at most MAX_TTL even when the ban is longer, so a ban lifted at the
  * service is not enforced here for long; a still-banned IP that tries again after
  * that is reported and re-cached from the service's answer.
@@ -49,7 +52,7 @@ class EdgeJail_Ban_Cache {
 			if ( null === $key || false === $until || $until <= $now ) {
 				continue;
 			}
-			set_transient( self::transient_name( $key ), $until, min( self::MAX_TTL, $until - $now ) );
+			set_site_transient( self::transient_name( $key ), $until, min( self::MAX_TTL, $until - $now ) );
 			++$stored;
 		}
 		return $stored;
@@ -67,7 +70,7 @@ class EdgeJail_Ban_Cache {
 			$keys[] = EdgeJail_Ip::prefix( $ip, self::IPV6_PREFIX_BITS );
 		}
 		foreach ( $keys as $key ) {
-			$until = get_transient( self::transient_name( $key ) );
+			$until = get_site_transient( self::transient_name( $key ) );
 			if ( false !== $until && (int) $until > time() ) {
 				return true;
 			}
@@ -88,7 +91,7 @@ class EdgeJail_Ban_Cache {
 			if ( null === $key ) {
 				continue;
 			}
-			delete_transient( self::transient_name( $key ) );
+			delete_site_transient( self::transient_name( $key ) );
 			++$forgotten;
 		}
 		return $forgotten;
@@ -111,23 +114,28 @@ class EdgeJail_Ban_Cache {
 	 * Empties the cache (the service said so, or the owner pressed "Clear EdgeJail's ban cache").
 	 */
 	public function clear() {
-		update_option( self::GENERATION, self::generation() + 1, true );
+		if ( is_multisite() ) {
+			update_site_option( self::GENERATION, self::generation() + 1 );
+		} else {
+			update_option( self::GENERATION, self::generation() + 1, true ); // Autoloaded: read on every refusal check.
+		}
 		self::forget_all();
 	}
 
 	/**
-	 * Forgets every cached ban stored in the options table (uninstall; with an external
-	 * object cache the entries simply expire within MAX_TTL).
+	 * Forgets every cached ban stored in the database: the network's sitemeta, or a single
+	 * site's options (uninstall; with an external object cache the entries simply expire
+	 * within MAX_TTL).
 	 */
 	public static function forget_all() {
 		global $wpdb;
-		$wpdb->query(
-			$wpdb->prepare(
-				"DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s",
-				$wpdb->esc_like( '_transient_' . self::PREFIX ) . '%',
-				$wpdb->esc_like( '_transient_timeout_' . self::PREFIX ) . '%'
-			)
-		);
+		$like    = $wpdb->esc_like( '_site_transient_' . self::PREFIX ) . '%';
+		$timeout = $wpdb->esc_like( '_site_transient_timeout_' . self::PREFIX ) . '%';
+		if ( is_multisite() ) {
+			$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->sitemeta} WHERE site_id = %d AND ( meta_key LIKE %s OR meta_key LIKE %s )", get_current_network_id(), $like, $timeout ) );
+		} else {
+			$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $like, $timeout ) );
+		}
 		if ( ! wp_using_ext_object_cache() ) {
 			wp_cache_flush(); // Only this request's in-memory copies.
 		}
@@ -149,6 +157,6 @@ class EdgeJail_Ban_Cache {
 	 * @return int
 	 */
 	private static function generation() {
-		return (int) get_option( self::GENERATION, 0 );
+		return (int) get_site_option( self::GENERATION, 0 );
 	}
 }

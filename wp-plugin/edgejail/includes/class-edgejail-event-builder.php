@@ -65,20 +65,22 @@ final class EdgeJail_Event_Builder {
 			'path'        => self::limit( $path, 'path' ),
 			'error_code'  => self::limit( isset( $fields['error_code'] ) ? $fields['error_code'] : null, 'error_code' ),
 			'weight'      => max( 1, min( self::MAX_WEIGHT, $weight ) ),
+			'site_url'    => self::blog_url(),
 		);
 	}
 
 	/**
 	 * The hello event: who this site is.
 	 *
+	 * @param string|null $site_url The URL the service knows the site id by; this blog's home by default.
 	 * @return array
 	 */
-	public static function hello() {
+	public static function hello( $site_url = null ) {
 		return array(
 			'id'             => self::uuid4(),
 			'type'           => 'hello',
 			'occurred_at'    => self::now(),
-			'site_url'       => self::limit( home_url( '/' ), 'url' ),
+			'site_url'       => self::limit( null === $site_url ? home_url( '/' ) : $site_url, 'url' ),
 			'plugin_version' => self::limit( EDGEJAIL_PLUGIN_VERSION, 'version' ),
 			'wp_version'     => self::limit( get_bloginfo( 'version' ), 'version' ),
 			'php_version'    => self::limit( PHP_VERSION, 'version' ),
@@ -99,7 +101,24 @@ final class EdgeJail_Event_Builder {
 			'ip'          => $ip,
 			'occurred_at' => self::now(),
 			'username'    => self::limit( $username, 'username' ),
+			'site_url'    => self::blog_url(),
 		);
+	}
+
+	/**
+	 * This blog's home URL: which blog of a network was attacked (the network reports under
+	 * one site id). Null when it is not a plain http(s) URL the service would take: one odd
+	 * home URL must not make it refuse the batch.
+	 *
+	 * @return string|null
+	 */
+	public static function blog_url() {
+		$url   = self::limit( home_url( '/' ), 'url' );
+		$parts = null === $url ? false : wp_parse_url( $url );
+		if ( ! is_array( $parts ) || empty( $parts['host'] ) || ! isset( $parts['scheme'] ) || ! in_array( strtolower( $parts['scheme'] ), array( 'http', 'https' ), true ) || isset( $parts['user'] ) || isset( $parts['pass'] ) || preg_match( '/[\s\x00-\x1f\x7f]/', $url ) ) {
+			return null;
+		}
+		return $url;
 	}
 
 	/**

@@ -141,11 +141,24 @@ final class EdgeJail_Plugin {
 		add_action( 'add_option_' . EdgeJail_Settings::OPTION, array( $this, 'settings_changed' ) );
 		add_action( 'update_option_' . EdgeJail_Settings::OPTION, array( $this, 'settings_changed' ) );
 		add_action( 'update_option_' . EdgeJail_Cloudflare_Ranges::OPTION, array( $this->cloudflare_ranges, 'reset' ) );
+		if ( is_multisite() ) {
+			// After WordPress's own tables of the new blog exist (priority 10).
+			add_action( 'wp_initialize_site', array( 'EdgeJail_Lifecycle', 'initialize_site' ), 100 );
+			add_filter( 'wpmu_drop_tables', array( 'EdgeJail_Lifecycle', 'tables_of_deleted_site' ), 10, 2 );
+			add_action( 'update_site_option_' . EdgeJail_Settings::NETWORK_OPTION, array( $this->settings, 'refresh' ) );
+			add_action( 'add_site_option_' . EdgeJail_Settings::NETWORK_OPTION, array( $this->settings, 'refresh' ) );
+			// Code that switches blogs (network plugins, WP-CLI) reports with that blog's settings.
+			add_action( 'switch_blog', array( $this, 'blog_switched' ) );
+		}
 
 		if ( is_admin() ) {
 			require_once EDGEJAIL_PLUGIN_DIR . '/includes/class-edgejail-admin-page.php';
 			add_action( 'admin_init', array( 'EdgeJail_Lifecycle', 'maybe_upgrade' ) );
 			( new EdgeJail_Admin_Page( $this ) )->register_hooks();
+			if ( is_multisite() ) {
+				require_once EDGEJAIL_PLUGIN_DIR . '/includes/class-edgejail-network-admin-page.php';
+				( new EdgeJail_Network_Admin_Page() )->register_hooks();
+			}
 		}
 	}
 
@@ -158,12 +171,24 @@ final class EdgeJail_Plugin {
 	}
 
 	/**
+	 * `switch_blog`: the settings and Cloudflare ranges are the new blog's (its status is
+	 * kept: it may hold what this request has not saved yet).
+	 */
+	public function blog_switched() {
+		$this->settings->refresh();
+		$this->cloudflare_ranges->reset();
+	}
+
+	/**
 	 * Queues the hello event, if the plugin is configured.
 	 */
 	public function report_hello() {
 		$this->settings->refresh();
 		if ( $this->settings->is_configured() ) {
-			$this->reporter->record( EdgeJail_Event_Builder::hello(), 'hello' );
+			// The service keeps one URL per site id (and finds the site's Cloudflare hostname by it):
+			// under the network's id that is the network's, whichever blog says hello.
+			$url = $this->settings->reports_for_network() ? network_home_url( '/' ) : null;
+			$this->reporter->record( EdgeJail_Event_Builder::hello( $url ), 'hello' );
 		}
 	}
 

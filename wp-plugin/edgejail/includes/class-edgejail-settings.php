@@ -1,6 +1,9 @@
 <?php
 /**
  * Settings: stored in one option, each field overridable (and locked) by a wp-config.php constant.
+ * On a multisite network, the network's settings (a site option) come in between: a field the
+ * network locks is the network's on every blog; any other field is the blog's own once the blog
+ * sets it, the network's until then.
  *
  * @package EdgeJail
  */
@@ -13,6 +16,9 @@ defined( 'ABSPATH' ) || exit;
 class EdgeJail_Settings {
 
 	const OPTION = 'edgejail_settings';
+
+	/** Site option of a network: array( 'values' => field => value, 'locked' => field[] ). */
+	const NETWORK_OPTION = 'edgejail_network_settings';
 
 	/** Hard bounds on the transport timeouts (seconds): the failed-login path must stay short. */
 	const MIN_TIMEOUT = 0.1;
@@ -78,13 +84,63 @@ class EdgeJail_Settings {
 	}
 
 	/**
-	 * Whether wp-config.php sets the field (the page shows it read-only).
+	 * Whether this site's page may not change the field (it shows it read-only): wp-config.php
+	 * sets it, or the network locks it.
 	 *
 	 * @param string $key Field name.
 	 * @return bool
 	 */
 	public static function is_locked( $key ) {
-		return defined( self::FIELDS[ $key ][1] );
+		return '' !== self::locked_by( $key );
+	}
+
+	/**
+	 * Who decides a field above this site: 'constant' (wp-config.php), 'network' (the network
+	 * admin locked it), or ''.
+	 *
+	 * @param string $key Field name.
+	 * @return string
+	 */
+	public static function locked_by( $key ) {
+		if ( defined( self::FIELDS[ $key ][1] ) ) {
+			return 'constant';
+		}
+		$network = self::network();
+		return in_array( $key, $network['locked'], true ) ? 'network' : '';
+	}
+
+	/**
+	 * The network's settings, cleaned: values it sets, and fields it locks. Empty on a single site.
+	 *
+	 * @return array values, locked.
+	 */
+	public static function network() {
+		$network = array(
+			'values' => array(),
+			'locked' => array(),
+		);
+		if ( ! is_multisite() ) {
+			return $network;
+		}
+		$stored = get_site_option( self::NETWORK_OPTION, array() );
+		if ( ! is_array( $stored ) ) {
+			return $network;
+		}
+		foreach ( isset( $stored['values'] ) && is_array( $stored['values'] ) ? $stored['values'] : array() as $key => $raw ) {
+			if ( isset( self::FIELDS[ $key ] ) ) {
+				$clean = self::clean( $key, $raw );
+				if ( null !== $clean ) {
+					$network['values'][ $key ] = $clean;
+				}
+			}
+		}
+		foreach ( isset( $stored['locked'] ) && is_array( $stored['locked'] ) ? $stored['locked'] : array() as $key ) {
+			// A lock without a value would lock the field to its default; the network page never stores one.
+			if ( is_string( $key ) && array_key_exists( $key, $network['values'] ) ) {
+				$network['locked'][] = $key;
+			}
+		}
+		return $network;
 	}
 
 	/**
@@ -104,6 +160,16 @@ class EdgeJail_Settings {
 	 */
 	public function is_configured() {
 		return '' !== $this->get( 'url' ) && '' !== $this->get( 'site_id' ) && '' !== $this->get( 'secret' );
+	}
+
+	/**
+	 * Whether this blog reports under the network's site id (not one of its own).
+	 *
+	 * @return bool
+	 */
+	public function reports_for_network() {
+		$network = self::network();
+		return isset( $network['values']['site_id'] ) && '' !== $network['values']['site_id'] && $this->get( 'site_id' ) === $network['values']['site_id'];
 	}
 
 	/**
@@ -149,19 +215,25 @@ class EdgeJail_Settings {
 	}
 
 	/**
-	 * Stored values, overridden by constants, each cleaned the same way as form input.
+	 * Stored values, overridden by constants, each cleaned the same way as form input. On a
+	 * network: constant, then a locked network value, then the blog's own, then the network's.
 	 *
 	 * @return array
 	 */
 	private function load() {
-		$stored = get_option( self::OPTION, array() );
-		$stored = is_array( $stored ) ? $stored : array();
-		$values = array();
+		$stored  = get_option( self::OPTION, array() );
+		$stored  = is_array( $stored ) ? $stored : array();
+		$network = self::network();
+		$values  = array();
 		foreach ( self::FIELDS as $key => $field ) {
 			if ( defined( $field[1] ) ) {
 				$raw = constant( $field[1] );
+			} elseif ( in_array( $key, $network['locked'], true ) ) {
+				$raw = $network['values'][ $key ];
 			} elseif ( array_key_exists( $key, $stored ) ) {
 				$raw = $stored[ $key ];
+			} elseif ( array_key_exists( $key, $network['values'] ) ) {
+				$raw = $network['values'][ $key ];
 			} else {
 				$raw = $field[0];
 			}
