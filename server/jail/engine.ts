@@ -238,7 +238,8 @@ export function pruneJailState(state: JailState, nowMs: number): void {
  * replaying them in time order under the same rules as live, but deciding nothing: a ban
  * that was due is in `bans` already. Pass events from the last max(findtime) and bans
  * (lifted ones too) from at least the last max(maxtime) plus the longest ban; older bans
- * simply stop counting towards escalation.
+ * simply stop counting towards escalation. The bans of the events' keys are enough: any
+ * other key's bans can come later, through restoreBanHistory, when that key is met.
  */
 export function restoreJailState(
   state: JailState,
