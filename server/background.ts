@@ -8,6 +8,8 @@ import { purgeOldEvents } from './retention.ts';
 
 const EXPIRY_TICK_MS = 250;
 const PRUNE_TICK_MS = 10_000;
+// Active ban keys read per event-loop turn by the start-up passes: a few ms each.
+const START_UP_PAGE = 5_000;
 
 export function startBackgroundJobs(app: FastifyInstance) {
   const { core } = app;
@@ -21,19 +23,44 @@ export function startBackgroundJobs(app: FastifyInstance) {
       app.log.error({ err: error, job: name }, 'background job failed; it runs again on the next tick');
     }
   };
-  // Bans that ran out while we were down go first; then bans that reach an address the
-  // allowlist or never-ban list now protects (a config change, an older version's /64 keys).
+  // Bans that ran out while we were down go first.
   guard('expiry', () => expired.inc(core.bans.liftExpired()))();
-  guard('protected', () => {
-    const lifted = core.liftBansOnProtectedAddresses();
-    if (lifted.length) app.log.warn({ lifted: lifted.length, ip_keys: [...new Set(lifted.map((b) => b.ip_key))].slice(0, 20) }, 'lifted bans that reached allowlisted or never-ban addresses');
-  })();
-  // The ban lookup's filter of banned addresses, a chunk per turn so requests interleave.
-  let warming: NodeJS.Immediate | null = null;
-  const warm = guard('lookup-filter', () => {
-    warming = core.bans.warmLookups() ? null : setImmediate(warm);
+  // Once the app is ready (listening, for the service), a page per event-loop turn so
+  // requests interleave: bans that reach an address the allowlist or never-ban list now
+  // protects (a config change, an older version's /64 keys), then the ban lookup's filter
+  // of banned addresses. At 200,000 active bans each is a pass over every key, which
+  // before listening held start-up back; both only lift bans or save queries meanwhile.
+  let slice: NodeJS.Immediate | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let sweptTo: string | null = '';
+  const liftedKeys: string[] = [];
+  let lifted = 0;
+  const step = () => {
+    slice = null;
+    retry = null;
+    if (stopped) return;
+    try {
+      if (sweptTo !== null) {
+        const page = core.liftBansOnProtectedAddressesAfter(sweptTo, START_UP_PAGE);
+        lifted += page.lifted.length;
+        for (const ban of page.lifted) if (liftedKeys.length < 20 && !liftedKeys.includes(ban.ip_key)) liftedKeys.push(ban.ip_key);
+        sweptTo = page.next;
+        if (sweptTo === null && lifted) app.log.warn({ lifted, ip_keys: liftedKeys }, 'lifted bans that reached allowlisted or never-ban addresses');
+      } else if (core.bans.warmLookups(START_UP_PAGE)) {
+        return;
+      }
+    } catch (error) {
+      // A busy database (the CLI writing): the same page again a little later.
+      app.log.error({ err: error, job: 'start-up passes' }, 'background job failed; it runs again in a second');
+      retry = setTimeout(step, 1000).unref();
+      return;
+    }
+    slice = setImmediate(step);
+  };
+  app.addHook('onReady', async () => {
+    slice = setImmediate(step);
   });
-  warming = setImmediate(warm);
   const timers = [
     setInterval(guard('expiry', () => {
       expired.inc(core.bans.liftExpired());
@@ -56,7 +83,9 @@ export function startBackgroundJobs(app: FastifyInstance) {
   return {
     stop: () => {
       timers.forEach(clearInterval);
-      if (warming) clearImmediate(warming);
+      stopped = true;
+      if (slice) clearImmediate(slice);
+      if (retry) clearTimeout(retry);
     },
   };
 }

@@ -4,7 +4,8 @@ import type { Config } from './config/schema.ts';
 import { dataVersion, type Db } from './store/db.ts';
 import { createStore, type BanRow } from './store/store.ts';
 import { createBanService } from './bans/ban-service.ts';
-import { createJailState, restoreJailState, type JailEvent, type PastBan } from './jail/engine.ts';
+import { createBanHistory } from './bans/ban-history.ts';
+import { createJailState, restoreJailState, type JailEvent } from './jail/engine.ts';
 import { BAN_EVENT } from './jail/jail-config.ts';
 import type { RefusalCause } from './bans/ban-admission.ts';
 import { CidrSet, keyOfNetwork, parseCidr } from './jail/ip.ts';
@@ -19,6 +20,8 @@ export const SELF_UNLOCKS_PER_SITE_PER_HOUR = 10;
 
 // Escalation looks back this far for earlier bans of the same IP.
 const BAN_HISTORY_DAYS = 30;
+// Active keys read per page when looking for bans on protected addresses.
+const SWEEP_PAGE = 10_000;
 
 export interface CoreOptions {
   now?: () => number;
@@ -38,10 +41,12 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
     // Every active ban's key plus room for the recently ended ones that escalation remembers.
     maxBanKeys: config.overload.max_active_bans + Math.ceil(config.overload.max_active_bans / 4),
   });
+  const history = createBanHistory(store, jails, { sinceMs: banHistoryFrom(now()) });
   restoreJails();
   const bans = createBanService({
     store,
     jails,
+    history,
     now,
     limits: { maxActiveBans: config.overload.max_active_bans, maxNewBansPerSitePerMinute: config.overload.max_new_bans_per_site_per_minute },
     onEnforcementChange: options.onEnforcementChange,
@@ -78,41 +83,48 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
    * wider keys (an IPv6 /64) holding a protected address.
    */
   function liftBansReaching(protectedSets: readonly CidrSet[], actor: string): BanRow[] {
-    const keys = new Set<string>();
-    // Only the keys, a page at a time: at 200,000 active bans whole rows cost a second of start-up.
-    for (let after = '', page: string[]; (page = store.activeBanIpKeysAfter(after, 10_000)).length; after = page[page.length - 1]!) {
-      for (const ipKey of page) {
-        const network = parseCidr(ipKey);
-        if (network && protectedSets.some((set) => set.overlaps(network))) keys.add(ipKey);
-      }
+    const lifted: BanRow[] = [];
+    for (let after: string | null = ''; after !== null; ) {
+      const page = liftBansReachingAmong(protectedSets, actor, after, SWEEP_PAGE);
+      lifted.push(...page.lifted);
+      after = page.next;
     }
-    return [...keys].flatMap((ipKey) => bans.unban(ipKey, actor));
+    return lifted;
   }
 
-  /** Rebuilds the sliding windows and ban history from SQLite: a restart forgets nothing. */
+  /** liftBansReaching over one page of active keys in ip_key order; `next` is null after the last. */
+  function liftBansReachingAmong(protectedSets: readonly CidrSet[], actor: string, after: string, limit: number): { lifted: BanRow[]; next: string | null } {
+    // Only the keys: at 200,000 active bans whole rows cost a second.
+    const page = store.activeBanIpKeysAfter(after, limit);
+    const reaching = page.filter((ipKey) => {
+      const network = parseCidr(ipKey);
+      return network !== null && protectedSets.some((set) => set.overlaps(network));
+    });
+    return { lifted: reaching.flatMap((ipKey) => bans.unban(ipKey, actor)), next: page.length < limit ? null : page[page.length - 1]! };
+  }
+
+  /** Bans created after this still count for escalation and recidive. */
+  function banHistoryFrom(nowMs: number): number {
+    const maxFindtime = Math.max(0, ...Object.values(config.jails).map((jail) => jail.findtime));
+    return nowMs - Math.max(maxFindtime * 1000, BAN_HISTORY_DAYS * 86_400_000);
+  }
+
+  /**
+   * Rebuilds the sliding windows from SQLite, with the past bans of the keys they hold: a
+   * restart forgets nothing. Every other key's bans are read when the service first meets
+   * that key (history.ensure), so start-up reads no more bans than the recent events need.
+   */
   function restoreJails(): void {
     const nowMs = now();
-    const maxFindtime = Math.max(0, ...Object.values(config.jails).map((jail) => jail.findtime));
     // Only jails that count events need events; recidive's day of findtime counts bans.
     const eventFindtime = Math.max(0, ...Object.values(config.jails).filter((jail) => !jail.event_types.includes(BAN_EVENT)).map((jail) => jail.findtime));
     const eventsFrom = new Date(nowMs - eventFindtime * 1000).toISOString();
-    const bansFrom = new Date(nowMs - Math.max(maxFindtime * 1000, BAN_HISTORY_DAYS * 86_400_000)).toISOString();
-    function* events(): Generator<JailEvent> {
-      for (const row of store.countedEventsSince(eventsFrom)) {
-        yield { id: row.id, siteId: row.site_id, type: row.type as EventType, ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) };
-      }
+    const events: JailEvent[] = [];
+    for (const row of store.countedEventsSince(eventsFrom)) {
+      events.push({ id: row.id, siteId: row.site_id, type: row.type as EventType, ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) });
     }
-    function* pastBans(): Generator<PastBan> {
-      // Five columns as arrays, not whole rows: at 200,000 bans the rows were a second of start-up.
-      for (const [ipKey, jail, createdAt, expiresAt, liftedAt] of store.restorableBansSince(bansFrom)) {
-        const expiresAtMs = Date.parse(expiresAt);
-        const liftedAtMs = liftedAt ? Date.parse(liftedAt) : null;
-        // Lifted at or after its expiry is the expiry sweep, not an admin: live, such a
-        // ban still counts towards recidive, so it must count after a restart too.
-        yield { ipKey, jail, createdAtMs: Date.parse(createdAt), expiresAtMs, liftedAtMs: liftedAtMs !== null && liftedAtMs < expiresAtMs ? liftedAtMs : null };
-      }
-    }
-    restoreJailState(jails, { events: events(), bans: pastBans() }, nowMs);
+    const keys = new Set(events.map((event) => event.ipKey));
+    restoreJailState(jails, { events, bans: [...keys].flatMap((ipKey) => history.read(ipKey)) }, nowMs);
   }
 
   /** An allowlist entry that expires (self-unlock), lifting every ban it covers. */
@@ -219,6 +231,11 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
     },
     /** Lifts bans that reach an allowlisted or never-ban address (left by an older version or a config change). */
     liftBansOnProtectedAddresses: (actor = 'system') => liftBansReaching([allowlist, neverBan], actor),
+    /**
+     * The same over one page of active keys after `after` (in ip_key order), so a sweep of
+     * 200,000 bans can run in slices between requests; `next` is null after the last page.
+     */
+    liftBansOnProtectedAddressesAfter: (after: string, limit: number, actor = 'system') => liftBansReachingAmong([allowlist, neverBan], actor, after, limit),
   };
 }
 

@@ -3,17 +3,20 @@
 // rows, audit entries and outbox work, lifts bans when they expire, and tells the
 // enforcer after every commit that changed what Cloudflare must enforce.
 import type { Store, BanRow, NewBan } from '../store/store.ts';
-import { observeBan, observeEvent, observeForeignBan, observeUnban, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
+import { observeBan, observeEvent, observeForeignBan, observeUnban, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
 import { MANUAL_JAIL } from '../jail/jail-config.ts';
 import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
 import { createBanLookup, type ActiveBanSummary } from './ban-lookup.ts';
 import { createBanAdmission, type Refusal, type RefusalCause } from './ban-admission.ts';
+import { pastBanOf, type BanHistory } from './ban-history.ts';
 
 export type { ActiveBanSummary } from './ban-lookup.ts';
 
 export interface BanServiceDeps {
   store: Store;
   jails: JailState;
+  /** Each ip_key's past bans, read into the jails the first time this service meets the key. */
+  history: BanHistory;
   now: () => number;
   limits: { maxActiveBans: number; maxNewBansPerSitePerMinute: number };
   /** Ban lookups kept in memory; the rest are answered from SQLite's index. */
@@ -51,7 +54,7 @@ const FOREIGN_BANS_READ = 20;
 /** The LIMIT of store.banChangesSince. */
 const BAN_CHANGES_PAGE = 10_000;
 
-export function createBanService({ store, jails, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
+export function createBanService({ store, jails, history, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
   const lookup = createBanLookup(store, lookupCacheSize);
   const admission = createBanAdmission(limits);
   let activeBans = store.countActiveBans();
@@ -115,16 +118,20 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
   /** Takes over what another process committed for ipKey: the cached lookup, the jails' marks. */
   function followForeignChange(ipKey: string, nowMs: number): void {
     lookup.forget(ipKey);
+    // A key whose history the jails have not read yet reads it, this change included, when next met.
+    if (!remembersBansOf(jails, ipKey)) {
+      history.forget(ipKey);
+      return;
+    }
     for (const row of store.bansForIpKey(ipKey, FOREIGN_BANS_READ)) {
-      const expiresAtMs = Date.parse(row.expires_at);
-      const liftedAtMs = row.lifted_at ? Date.parse(row.lifted_at) : null;
-      // Lifted at its expiry is the expiry sweep: it still counts towards recidive, as in restoreJails.
-      observeForeignBan(jails, { ipKey, jail: row.jail, createdAtMs: Date.parse(row.created_at), expiresAtMs, liftedAtMs: liftedAtMs !== null && liftedAtMs < expiresAtMs ? liftedAtMs : null }, nowMs);
+      observeForeignBan(jails, pastBanOf(ipKey, row.jail, row.created_at, row.expires_at, row.lifted_at), nowMs);
     }
   }
 
   function changed(ipKey: string): void {
     lookup.forget(ipKey);
+    // Remembered by the jails from now on; should they forget it (maxBanKeys), it is read again.
+    history.forget(ipKey);
     touched.add(ipKey);
     enforcementChanged = true;
   }
@@ -208,6 +215,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
      * admission limits. Call inside transaction(); returns the bans created.
      */
     judgeEvent(event: JailEvent, nowMs: number): BanRow[] {
+      history.ensure(event.ipKey, nowMs);
       const refused: Array<{ decision: BanDecision; refusal: Refusal }> = [];
       const decisions = observeEvent(jails, event, nowMs, (decision) => {
         const refusal = admission.check(event.siteId, activeBans, nowMs);
@@ -249,6 +257,8 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       const expiresAtMs = startMs + Math.round(input.durationSeconds) * 1000;
       if (expiresAtMs <= nowMs) throw new BanEndedError(`the ban began at ${iso(input.startedAtMs!)} and ended at ${iso(expiresAtMs)}; nothing to enforce`);
       return transaction((): ManualBanResult => {
+        // Before this ban is written: read afterwards, it would count as known already.
+        history.ensure(input.ipKey, nowMs);
         const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === jail);
         if (existing) {
           if (Date.parse(existing.expires_at) >= expiresAtMs) return { outcome: 'already_longer', ban: existing, extended: false };
@@ -280,6 +290,7 @@ export function createBanService({ store, jails, now, limits, lookupCacheSize = 
       const created = iso(input.startedAtMs);
       const expires = iso(input.expiresAtMs);
       return transaction(() => {
+        history.ensure(input.ipKey, nowMs);
         const present = store.bansForIpKey(input.ipKey).find((b) => b.jail === input.jail && (b.created_at === created || b.expires_at === expires));
         if (present) return { outcome: 'present' as const, ban: present };
         const row = { ip_key: input.ipKey, jail: input.jail, reason: input.reason, trigger_event_ids: null, ban_count: input.banCount, created_at: created, expires_at: expires };

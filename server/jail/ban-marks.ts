@@ -121,18 +121,18 @@ export function createBanMarks(initialSlots = 1024) {
       }
     },
 
-    /** Forgets the least recently banned key; false when there is none. */
-    forgetOldest(): boolean {
+    /** Forgets the least recently banned key; returns it, or null when there is none. */
+    forgetOldest(): string | null {
       for (let pass = 0; pass < 2; pass++) {
         evictionCursor ??= heads.keys();
         const oldest = evictionCursor.next();
         if (!oldest.done) {
           marks.forget(oldest.value);
-          return true;
+          return oldest.value;
         }
         evictionCursor = null;
       }
-      return false;
+      return null;
     },
 
     /** Slots holding a ban (allocated minus free). */

@@ -1,6 +1,8 @@
 // The jail engine: fail2ban's semantics (maxretry within findtime → bantime, bantime
 // increment, recidive) as plain functions over a plain state object. No clock, no I/O:
-// callers pass `nowMs`, persist what comes back, and rebuild the state after a restart.
+// callers pass `nowMs`, persist what comes back, and rebuild the state after a restart:
+// the recent events at once (restoreJailState), and each ip_key's past bans the first
+// time the caller meets that key (restoreBanHistory).
 //
 // Rules that are not spelled out by fail2ban's names:
 // - A window holds one ip_key's counted events per jail (per site too when scope is "site").
@@ -236,7 +238,8 @@ export function pruneJailState(state: JailState, nowMs: number): void {
  * replaying them in time order under the same rules as live, but deciding nothing: a ban
  * that was due is in `bans` already. Pass events from the last max(findtime) and bans
  * (lifted ones too) from at least the last max(maxtime) plus the longest ban; older bans
- * simply stop counting towards escalation.
+ * simply stop counting towards escalation. The bans of the events' keys are enough: any
+ * other key's bans can come later, through restoreBanHistory, when that key is met.
  */
 export function restoreJailState(
   state: JailState,
@@ -264,6 +267,29 @@ export function restoreJailState(
     }
   }
   pruneJailState(state, nowMs);
+}
+
+/**
+ * One ip_key's past bans, the first time the caller meets the key after a restart (before
+ * it passes any event or ban of that key): recorded as restoreJailState records them,
+ * deciding nothing, so escalation and recidive come out as if the restore had read them
+ * all; forgotten again if the key's memory has run out, as pruneJailState would. Pass
+ * the key's bans (lifted ones too) from the same look-back as restoreJailState's. A
+ * no-op for a key whose bans the state remembers: the caller keeps those up to date.
+ */
+export function restoreBanHistory(state: JailState, ipKey: string, bans: readonly PastBan[], nowMs: number): void {
+  if (state.bans.has(ipKey) || bans.length === 0) return;
+  advanceClock(state, nowMs);
+  for (const ban of [...bans].sort((a, b) => a.createdAtMs - b.createdAtMs)) recordBan(state, { ...ban, ipKey }, nowMs, false);
+  const marks = state.bans;
+  let end = -Infinity;
+  for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) end = Math.max(end, marks.effectiveEnd(mark));
+  if (end + state.banMemoryMs <= nowMs) marks.forget(ipKey);
+}
+
+/** Whether the state remembers bans of ipKey (the caller then need not restore its history). */
+export function remembersBansOf(state: JailState, ipKey: string): boolean {
+  return state.bans.has(ipKey);
 }
 
 export function jailStats(state: JailState): { trackedKeys: Record<string, number>; evictions: number } {
@@ -589,5 +615,10 @@ function forgive(state: JailState, event: JailEvent): void {
  * bans it just caused.
  */
 function forgetLeastRecentlyBanned(state: JailState): void {
-  if (state.bans.forgetOldest()) state.banKeyEvictions++;
+  const ipKey = state.bans.forgetOldest();
+  if (ipKey === null) return;
+  state.banKeyEvictions++;
+  // Its counts in the jails that count bans go with it: they come from those bans, and a
+  // caller restoring the key's history later (restoreBanHistory) would count them twice.
+  for (const jail of state.banJails) jail.windows.delete(ipKey);
 }

@@ -117,7 +117,7 @@ export function createStore(db: Db) {
     activeBanIpKeysAfter: db
       .prepare("SELECT DISTINCT ip_key FROM bans INDEXED BY bans_ip_key_state WHERE state = 'active' AND ip_key > ? ORDER BY ip_key LIMIT ?")
       .pluck(),
-    restorableBansSince: db.prepare('SELECT ip_key, jail, created_at, expires_at, lifted_at FROM bans WHERE created_at > ? ORDER BY created_at').raw(),
+    restorableBansOfIpKey: db.prepare('SELECT jail, created_at, expires_at, lifted_at FROM bans WHERE ip_key = ? AND created_at > ? ORDER BY created_at').raw(),
     dataVersion: db.prepare('PRAGMA data_version').pluck(),
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
     nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
@@ -204,8 +204,8 @@ export function createStore(db: Db) {
     furthestActiveBan: (ipKey: string) => s.furthestActiveBan.get(ipKey) as Pick<BanRow, 'jail' | 'expires_at'> | undefined,
     /** Up to `limit` ip_keys with an active ban, in ip_key order after `after` ('' = from the first). */
     activeBanIpKeysAfter: (after: string, limit: number) => s.activeBanIpKeysAfter.all(after, limit) as string[],
-    /** What the jail engine's restore needs of each ban since `iso`, as [ip_key, jail, created_at, expires_at, lifted_at] rows. */
-    restorableBansSince: (iso: string) => s.restorableBansSince.iterate(iso) as IterableIterator<[string, string, string, string, string | null]>,
+    /** What the jail engine's restore needs of ipKey's bans since `iso`, as [jail, created_at, expires_at, lifted_at] rows, oldest first. */
+    restorableBansOfIpKey: (ipKey: string, iso: string) => s.restorableBansOfIpKey.all(ipKey, iso) as Array<[string, string, string, string | null]>,
     /** Changes whenever another connection (the CLI) commits. */
     dataVersion: () => s.dataVersion.get() as number,
     countActiveBans: () => (s.countActiveBans.get() as { n: number }).n,

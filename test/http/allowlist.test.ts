@@ -3,7 +3,8 @@
 // the CLI, and a range is stored the way it is meant ("203.0.113.77/24" is 203.0.113.0/24).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, adminHeaders, attempt, postEvents, signedHeaders, startService, tempDir } from '../support/service.ts';
+import { ADMIN_TOKEN, addSite, adminHeaders, attempt, postEvents, signedHeaders, startService, tempDir, testConfig } from '../support/service.ts';
+import { buildApp } from '../../server/app.ts';
 import { runCli, startServiceProcess } from '../support/process.ts';
 import { csrfOf, signIn, type DashboardClient } from '../browser/dashboard-client.ts';
 import { startFakeCloudflare } from '../fake-cloudflare/server.ts';
@@ -146,6 +147,32 @@ test('edgejail allow reaches a running service: its bans are lifted at Cloudflar
   } finally {
     await service.stop();
     await fake.close();
+    tmp.cleanup();
+  }
+});
+
+test('an address the config allowlists while the service is down has its ban lifted once the service is up again', async () => {
+  const tmp = tempDir();
+  try {
+    const first = await buildApp(testConfig(tmp.dir), { backgroundJobs: false });
+    const site = addSite(first);
+    for (const ip of ['192.0.2.55', '192.0.2.56']) {
+      const res = await postEvents(first, site, five(ip));
+      assert.equal(res.json().decisions[0]?.ip_key, ip, res.body);
+    }
+    await first.close();
+    // The admin adds the office address to the config file and restarts.
+    const second = await buildApp(testConfig(tmp.dir, { allowlist: ['192.0.2.55'] }));
+    try {
+      await second.ready();
+      await waitFor('the allowlisted address to be lifted', () => second.core.bans.currentBan('192.0.2.55') === null);
+      const lifted = second.core.store.bansForIpKey('192.0.2.55')[0]!;
+      assert.deepEqual([lifted.state, lifted.lifted_by], ['lifted', 'system']);
+      assert.notEqual(second.core.bans.currentBan('192.0.2.56'), null, 'its neighbour stays banned');
+    } finally {
+      await second.close();
+    }
+  } finally {
     tmp.cleanup();
   }
 });

@@ -9,6 +9,7 @@ import {
   observeEvent,
   observeUnban,
   pruneJailState,
+  restoreBanHistory,
   restoreJailState,
   type BanDecision,
   type JailEvent,
@@ -458,6 +459,60 @@ test('restore after a restart reproduces counts, escalation and recidive', async
     restoreJailState(back, { events: [], bans: [{ ipKey: IP, jail: 'wordpress', createdAtMs: T0, expiresAtMs: T0 + H, liftedAtMs: T0 + MIN }] }, T0 + 2 * MIN);
     const { decision, failures: n } = failUntilBanned(back, T0 + 2 * MIN);
     assert.deepEqual([n, decision.banCount], [5, 1]);
+  });
+
+  await t.test('a key first met after the restart, its bans read then, decides as if restored with the rest', () => {
+    const config = jailsConfig(['wordpress', 'recidive']);
+    const other = '198.51.100.23';
+    const script: Array<{ events: JailEvent[] }> = [];
+    let at = T0;
+    for (const hours of [1, 2, 4, 8]) {
+      script.push({ events: [...failures(5, at), ...failures(5, at, { ipKey: other })] });
+      at += 4 * S + hours * H + S;
+    }
+    const { stored, bans } = liveRun(config, script);
+    assert.equal(bans.length, 8);
+    const restart = at;
+    const whole = restored(config, [], bans, restart);
+    // The lazy restore: nothing at start, each key's bans when it is first met (later).
+    const lazy = createJailState(config);
+    restoreJailState(lazy, { events: [], bans: [] }, restart);
+    assert.equal(lazy.bans.size, 0);
+    const metAt = restart + 30 * MIN;
+    restoreBanHistory(lazy, IP, bans.filter((b) => b.ipKey === IP), metAt);
+    const next = failures(5, metAt);
+    const fromLazy = feed(lazy, next);
+    assert.deepEqual(fromLazy, feed(whole, next));
+    assert.deepEqual(fromLazy.map((d) => [d.jail, d.banCount, d.durationSeconds]), [['wordpress', 5, 16 * 3600], ['recidive', 1, 604_800]]);
+    assert.ok(!lazy.bans.has(other), 'the key not met is not read');
+    assert.equal(stored.length, 40);
+  });
+
+  await t.test("reading a key's history twice, or after the engine forgot it, counts nothing twice", () => {
+    const config = jailsConfig(['wordpress', 'recidive']);
+    const history: PastBan[] = [1, 2].map((n) => ({ ipKey: IP, jail: 'wordpress', createdAtMs: T0 + n * H, expiresAtMs: T0 + n * H + 10 * MIN, liftedAtMs: null }));
+    const now = T0 + 5 * H;
+    const state = createJailState(config, { maxBanKeys: 2 });
+    restoreBanHistory(state, IP, history, now);
+    restoreBanHistory(state, IP, history, now); // remembered: a no-op
+    assert.equal(state.bans.list(IP).length, 2);
+    // Two other keys banned push IP out (maxBanKeys 2), its recidive count with it...
+    for (const key of ['192.0.2.1', '192.0.2.2']) observeBan(state, { ipKey: key, jail: 'manual', createdAtMs: now, expiresAtMs: now + H, liftedAtMs: null }, now);
+    assert.ok(!state.bans.has(IP));
+    assert.equal(state.jails.find((jail) => jail.name === 'recidive')!.windows.has(IP), false);
+    // ...so reading it again from the store counts two bans, not four: a third is no recidive.
+    restoreBanHistory(state, IP, history, now);
+    const decisions = feed(state, failures(5, now));
+    assert.deepEqual(decisions.map((d) => [d.jail, d.banCount]), [['wordpress', 3]]);
+  });
+
+  await t.test('a history past memory is forgotten as soon as it is read, as prune would', () => {
+    const config = jailsConfig(['wordpress']);
+    const state = createJailState(config);
+    const old: PastBan = { ipKey: IP, jail: 'wordpress', createdAtMs: T0, expiresAtMs: T0 + H, liftedAtMs: null };
+    restoreBanHistory(state, IP, [old], T0 + H + state.banMemoryMs);
+    assert.equal(state.bans.size, 0);
+    assert.equal(failUntilBanned(state, T0 + 2 * state.banMemoryMs).decision.banCount, 1);
   });
 
   await t.test('restore issues no decisions even when a window is full', () => {

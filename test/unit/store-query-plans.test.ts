@@ -22,7 +22,7 @@ const HOT: Array<[string, string, RegExp]> = [
   ['activeBansForIpKey', store.sql.activeBansForIpKey, /SEARCH bans USING INDEX bans_ip_key_state \(ip_key=\? AND state=\?/],
   ['bansForIpKey', store.sql.bansForIpKey, /SEARCH bans USING INDEX bans_ip_key/],
   ['expiredActiveBans', store.sql.expiredActiveBans, /SEARCH bans USING INDEX bans_active \(state=\? AND expires_at<\?\)/],
-  ['restorableBansSince', store.sql.restorableBansSince, /SEARCH bans USING INDEX bans_created \(created_at>\?\)/],
+  ['restorableBansOfIpKey', store.sql.restorableBansOfIpKey, /SEARCH bans USING INDEX bans_ip_key \(ip_key=\? AND created_at>\?\)/],
   ['activeBanIpKeysAfter', store.sql.activeBanIpKeysAfter, /SEARCH bans USING COVERING INDEX bans_ip_key_state \(ip_key>\?\)/],
   ['recentBans', store.sql.recentBans, /SCAN bans USING INDEX bans_created/],
   ['countedEventsSince', store.sql.countedEventsSince, /SEARCH events USING INDEX events_received \(received_at>\?\)/],
