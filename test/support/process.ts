@@ -66,7 +66,10 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: { pro
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  // Waits for /healthz, however long a loaded machine takes, while the child lives; a child
+  // that never answers within a minute is killed, never left running behind a failed test.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${output}`);
     try {
       const res = await fetch(`${url}/healthz`);
@@ -74,8 +77,11 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: { pro
     } catch {
       // not listening yet
     }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`service did not answer /healthz within a minute: ${output}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
-    if (i === 199) throw new Error(`service did not start: ${output}`);
   }
   return {
     child,
