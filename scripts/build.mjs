@@ -20,7 +20,15 @@ const common = {
   format: 'esm',
   target: 'node20',
   packages: 'external',
+  // Stack traces still map to server/*.ts (--enable-source-maps needs only the mappings), but
+  // Node keeps every loaded map in memory: with the sources inlined it held another copy of
+  // the whole service, about 0.9 MB of an idle heap.
   sourcemap: true,
+  sourcesContent: false,
+  // Without comments and blank space the bundle is a smaller string in V8's heap, where a
+  // module's source stays for its lifetime (about 0.35 MB). Names are kept for stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 };
 await build({
