@@ -11,7 +11,6 @@
 // seen here: at 10x the connections the bench still measures p99 above a second, though
 // memory stays flat (TCP's own backpressure holds the rest outside the process).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import underPressure from '@fastify/under-pressure';
 import type { Config } from '../config/schema.ts';
 
@@ -94,29 +93,24 @@ export async function registerOverloadShedding(
   app.addHook('onResponse', async (request) => release(request));
   app.addHook('onRequestAbort', async (request) => release(request));
 
-  // Event-loop delay is measured here, not by under-pressure: it reads a sample interval with
-  // no sample in it (a loop blocked for that whole second, a cold start on a loaded host) as
-  // an infinite delay, and shed every request for the next second whatever the limit. When
-  // the loop was too busy to sample, its delay is the sampling timer's own lateness.
-  const RESOLUTION_MS = 10;
+  // Event-loop delay comes from under-pressure's own histogram (its memoryUsage()), but the
+  // decision is ours: under-pressure reads a sample interval with no sample in it (a loop
+  // blocked for that whole second, a cold start on a loaded host) as an infinite delay, and
+  // shed every request for the next second whatever the limit. For such an interval the
+  // delay is how late a once-a-second timer of our own ran.
   const SAMPLE_MS = 1000;
-  const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  loop.enable();
-  let loopDelayMs = 0;
-  let sampledAt = performance.now();
-  const sampler = setInterval(() => {
+  let lateMs = 0;
+  let tickedAt = performance.now();
+  const ticker = setInterval(() => {
     const now = performance.now();
-    loopDelayMs = loop.count > 0 ? Math.max(0, loop.mean / 1e6 - RESOLUTION_MS) : Math.max(0, now - sampledAt - SAMPLE_MS);
-    loop.reset();
-    sampledAt = now;
+    lateMs = Math.max(0, now - tickedAt - SAMPLE_MS);
+    tickedAt = now;
   }, SAMPLE_MS);
-  sampler.unref();
-  app.addHook('onClose', async () => {
-    clearInterval(sampler);
-    loop.disable();
-  });
+  ticker.unref();
+  app.addHook('onClose', async () => clearInterval(ticker));
   app.addHook('onRequest', async (_request, reply) => {
-    if (loopDelayMs <= limits.max_event_loop_delay_ms) return;
+    const { eventLoopDelay } = app.memoryUsage();
+    if ((Number.isFinite(eventLoopDelay) ? eventLoopDelay : lateMs) <= limits.max_event_loop_delay_ms) return;
     onShed('eventLoopDelay');
     return refuse(reply, 503, limits.retry_after_seconds, 'the service is under pressure (eventLoopDelay); retry after the Retry-After delay');
   });
