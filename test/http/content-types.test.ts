@@ -2,10 +2,7 @@
 // URL with a 400 in its own error shape.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildApp } from '../../server/app.ts';
-import { listen } from '../../server/http/listeners.ts';
-import { freePort } from '../support/process.ts';
-import { adminHeaders, attempt, signedHeaders, startService, tempDir, testConfig } from '../support/service.ts';
+import { adminHeaders, attempt, signedHeaders, startService, withAdminListener } from '../support/service.ts';
 
 let svc: Awaited<ReturnType<typeof startService>>;
 before(async () => {
@@ -57,23 +54,14 @@ test('a path that is not valid URL encoding is a 400 in the API error shape', as
 });
 
 test('with the admin API on its own listener, the ingest address answers a wrong method on an admin path with 404, the admin address with 405', async () => {
-  const tmp = tempDir();
-  const adminPort = await freePort();
-  const config = testConfig(tmp.dir, { port: 0, admin: { host: '127.0.0.1', port: adminPort } });
-  const app = await buildApp(config, { backgroundJobs: false });
-  try {
-    await app.ready();
-    const [main] = await listen(app, app.listenerPlan, config);
+  await withAdminListener(async ({ main, admin }) => {
     const onMain = await fetch(`${main}/v1/bans`, { method: 'PUT', headers: adminHeaders });
     assert.equal(onMain.status, 404, 'the ingest address does not reveal admin routes');
-    const onAdmin = await fetch(`http://127.0.0.1:${adminPort}/v1/bans`, { method: 'PUT', headers: adminHeaders });
+    const onAdmin = await fetch(`${admin}/v1/bans`, { method: 'PUT', headers: adminHeaders });
     assert.equal(onAdmin.status, 405);
     assert.equal(onAdmin.headers.get('allow'), 'GET, HEAD, POST');
     const ingestOnMain = await fetch(`${main}/v1/events`, { method: 'GET' });
     assert.equal(ingestOnMain.status, 405);
     assert.equal(ingestOnMain.headers.get('allow'), 'POST');
-  } finally {
-    await app.close();
-    tmp.cleanup();
-  }
+  });
 });

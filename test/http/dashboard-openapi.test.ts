@@ -8,11 +8,8 @@ import assert from 'node:assert/strict';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { z } from 'zod';
-import { buildApp } from '../../server/app.ts';
-import { listen } from '../../server/http/listeners.ts';
 import type { RegisteredRoute } from '../../server/openapi/plugin.ts';
-import { freePort } from '../support/process.ts';
-import { adminHeaders, attempt, postEvents, signedHeaders, startService, tempDir, testConfig } from '../support/service.ts';
+import { adminHeaders, attempt, postEvents, signedHeaders, startService, withAdminListener } from '../support/service.ts';
 
 /** Pages for people, not programs: HTML and its assets, kept out of the document. */
 const PAGES = ['/dashboard', '/docs'];
@@ -268,21 +265,12 @@ test('/docs serves Swagger UI from the package, under a CSP, fetching nothing fr
 });
 
 test('with the admin API on its own listener, the document and /docs are served there and not on the ingest address', async () => {
-  const tmp = tempDir();
-  const adminPort = await freePort();
-  const config = testConfig(tmp.dir, { port: 0, admin: { host: '127.0.0.1', port: adminPort } });
-  const app = await buildApp(config, { backgroundJobs: false });
-  try {
-    await app.ready();
-    const [main] = await listen(app, app.listenerPlan, config);
+  await withAdminListener(async ({ main, admin }) => {
     for (const path of ['/openapi.json', '/docs']) {
       assert.equal((await fetch(`${main}${path}`)).status, 404, `${path} is not on the ingest address`);
-      assert.equal((await fetch(`http://127.0.0.1:${adminPort}${path}`)).status, 200, `${path} is on the admin address`);
+      assert.equal((await fetch(`${admin}${path}`)).status, 200, `${path} is on the admin address`);
     }
-    const served = await (await fetch(`http://127.0.0.1:${adminPort}/openapi.json`)).json();
+    const served = await (await fetch(`${admin}/openapi.json`)).json();
     assert.deepEqual(Object.keys(served.paths).sort(), Object.keys(doc.paths).sort(), 'the same routes are documented');
-  } finally {
-    await app.close();
-    tmp.cleanup();
-  }
+  });
 });

@@ -9,6 +9,8 @@ import { buildApp, type BuildOptions } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/load.ts';
 import type { Config } from '../../server/config/schema.ts';
 import { signBody } from '../../server/auth/site-signature.ts';
+import { listen } from '../../server/http/listeners.ts';
+import { freePort } from './process.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -84,4 +86,23 @@ export async function startService(overrides: Record<string, unknown> = {}, opti
       tmp.cleanup();
     },
   };
+}
+
+/**
+ * A real service listening twice, ingest on `main` and the admin API on its own address
+ * (`admin.host`/`admin.port`), for tests of what each address serves.
+ */
+export async function withAdminListener(run: (urls: { main: string; admin: string }) => Promise<void>): Promise<void> {
+  const tmp = tempDir();
+  const adminPort = await freePort();
+  const config = testConfig(tmp.dir, { port: 0, admin: { host: '127.0.0.1', port: adminPort } });
+  const app = await buildApp(config, { backgroundJobs: false });
+  try {
+    await app.ready();
+    const [main] = await listen(app, app.listenerPlan, config);
+    await run({ main: main!, admin: `http://127.0.0.1:${adminPort}` });
+  } finally {
+    await app.close();
+    tmp.cleanup();
+  }
 }
