@@ -180,6 +180,37 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 	}
 
 	/**
+	 * A request in one browser session of the site served by `php -S`: cookies kept in the
+	 * file $jar, redirects followed, form fields posted url-encoded.
+	 *
+	 * @return array{0:int, 1:string} status and body
+	 */
+	protected static function browse_session( $jar, $method, $path, ?array $fields = null, array $headers = array() ) {
+		$curl = curl_init( self::$site->url() . $path );
+		curl_setopt_array(
+			$curl,
+			array(
+				CURLOPT_CUSTOMREQUEST  => $method,
+				CURLOPT_RETURNTRANSFER => true,
+				CURLOPT_COOKIEFILE     => $jar,
+				CURLOPT_COOKIEJAR      => $jar,
+				CURLOPT_FOLLOWLOCATION => true,
+				CURLOPT_HTTPHEADER     => array_merge( array( 'Expect:' ), $headers ),
+				CURLOPT_TIMEOUT        => 30,
+			)
+		);
+		if ( null !== $fields ) {
+			curl_setopt( $curl, CURLOPT_POSTFIELDS, http_build_query( $fields ) );
+		}
+		$body   = curl_exec( $curl );
+		$status = curl_getinfo( $curl, CURLINFO_RESPONSE_CODE );
+		if ( PHP_VERSION_ID < 80000 ) {
+			curl_close( $curl );
+		}
+		return array( $status, (string) $body );
+	}
+
+	/**
 	 * Mails the site sent (mu-plugin edgejail-test-mail-capture.php), oldest first.
 	 *
 	 * @return array[] to, subject, message, ...

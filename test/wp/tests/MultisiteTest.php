@@ -425,36 +425,6 @@ class MultisiteTest extends EdgeJail_Test_Case {
 	}
 
 	/**
-	 * A request in one browser session (cookies kept in $jar), redirects followed.
-	 *
-	 * @return array{0:int, 1:string}
-	 */
-	private static function browse( $jar, $method, $path, ?array $fields = null ) {
-		$curl = curl_init( self::$site->url() . $path );
-		curl_setopt_array(
-			$curl,
-			array(
-				CURLOPT_CUSTOMREQUEST  => $method,
-				CURLOPT_RETURNTRANSFER => true,
-				CURLOPT_COOKIEFILE     => $jar,
-				CURLOPT_COOKIEJAR      => $jar,
-				CURLOPT_FOLLOWLOCATION => true,
-				CURLOPT_HTTPHEADER     => array( 'Expect:' ),
-				CURLOPT_TIMEOUT        => 30,
-			)
-		);
-		if ( null !== $fields ) {
-			curl_setopt( $curl, CURLOPT_POSTFIELDS, http_build_query( $fields ) );
-		}
-		$body   = (string) curl_exec( $curl );
-		$status = curl_getinfo( $curl, CURLINFO_RESPONSE_CODE );
-		if ( PHP_VERSION_ID < 80000 ) {
-			curl_close( $curl );
-		}
-		return array( $status, $body );
-	}
-
-	/**
 	 * The network settings another process (the php -S site) saved: past this process's cache.
 	 */
 	private static function network_settings_as_stored() {
@@ -465,15 +435,15 @@ class MultisiteTest extends EdgeJail_Test_Case {
 
 	private static function browser_logged_in_as( $user, $password ) {
 		$jar = tempnam( sys_get_temp_dir(), 'edgejail-cookies' );
-		self::browse( $jar, 'GET', '/wp-login.php' ); // WordPress's test cookie.
-		self::browse( $jar, 'POST', '/wp-login.php', array( 'log' => $user, 'pwd' => $password, 'testcookie' => 1 ) );
+		self::browse_session( $jar, 'GET', '/wp-login.php' ); // WordPress's test cookie.
+		self::browse_session( $jar, 'POST', '/wp-login.php', array( 'log' => $user, 'pwd' => $password, 'testcookie' => 1 ) );
 		return $jar;
 	}
 
 	public function test_a_network_admin_saves_and_locks_settings_that_the_second_blogs_page_then_shows_read_only() {
 		$jar = self::browser_logged_in_as( getenv( 'WP_ENV_ADMIN_USER' ), getenv( 'WP_ENV_ADMIN_PASSWORD' ) );
 		try {
-			list( $status, $page ) = self::browse( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
+			list( $status, $page ) = self::browse_session( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
 			$this->assertSame( 200, $status );
 			$this->assertSame( 1, preg_match( '/name="_wpnonce" value="([^"]+)"/', $page, $nonce ), 'the form carries a nonce' );
 
@@ -496,11 +466,11 @@ class MultisiteTest extends EdgeJail_Test_Case {
 					'locked' => array( 'url', 'site_id', 'secret' ),
 				),
 			);
-			list( $status ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, array_merge( $form, array( '_wpnonce' => 'forged' ) ) );
+			list( $status ) = self::browse_session( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, array_merge( $form, array( '_wpnonce' => 'forged' ) ) );
 			$this->assertSame( 403, $status );
 			$this->assertFalse( get_site_option( EdgeJail_Settings::NETWORK_OPTION ), 'no nonce, nothing saved' );
 
-			list( $status, $saved ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
+			list( $status, $saved ) = self::browse_session( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
 			$this->assertSame( 200, $status );
 			$this->assertStringContainsString( 'Network settings saved.', $saved );
 			$this->assertStringNotContainsString( 'network-secret-9c1d', $saved );
@@ -508,7 +478,7 @@ class MultisiteTest extends EdgeJail_Test_Case {
 			$this->assertSame( array( 'url', 'site_id', 'secret' ), $network['locked'] );
 			$this->assertSame( 'network-secret-9c1d', $network['values']['secret'] );
 
-			list( $status, $blog_page ) = self::browse( $jar, 'GET', '/second/wp-admin/options-general.php?page=edgejail' );
+			list( $status, $blog_page ) = self::browse_session( $jar, 'GET', '/second/wp-admin/options-general.php?page=edgejail' );
 			$this->assertSame( 200, $status );
 			$this->assertStringNotContainsString( 'network-secret-9c1d', $blog_page );
 			$this->assertMatchesRegularExpression( '/id="edgejail_site_id" name="edgejail_settings\[site_id\]" value="the-network" class="regular-text" disabled="disabled"/', $blog_page );
@@ -521,9 +491,9 @@ class MultisiteTest extends EdgeJail_Test_Case {
 		self::blog_admin();
 		try {
 			$jar = self::browser_logged_in_as( 'second-admin', 'second-admin-pw-1' );
-			list( $status ) = self::browse( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
+			list( $status ) = self::browse_session( $jar, 'GET', '/wp-admin/network/settings.php?page=' . EdgeJail_Network_Admin_Page::SLUG );
 			$this->assertContains( $status, array( 403, 404 ), 'refused' );
-			list( $status ) = self::browse( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
+			list( $status ) = self::browse_session( $jar, 'POST', '/wp-admin/network/edit.php?action=' . EdgeJail_Network_Admin_Page::ACTION, $form );
 			$this->assertSame( 403, $status );
 			$this->assertSame( 'the-network', self::network_settings_as_stored()['values']['site_id'], 'unchanged' );
 		} finally {

@@ -32,28 +32,7 @@ class SettingsPageTest extends EdgeJail_Test_Case {
 	 * A request in this browser session (cookies kept).
 	 */
 	private function browse( $method, $path, ?array $fields = null, array $headers = array() ) {
-		$curl = curl_init( self::$site->url() . $path );
-		curl_setopt_array(
-			$curl,
-			array(
-				CURLOPT_CUSTOMREQUEST  => $method,
-				CURLOPT_RETURNTRANSFER => true,
-				CURLOPT_COOKIEFILE     => $this->cookies,
-				CURLOPT_COOKIEJAR      => $this->cookies,
-				CURLOPT_FOLLOWLOCATION => true,
-				CURLOPT_HTTPHEADER     => array_merge( array( 'Expect:' ), $headers ),
-				CURLOPT_TIMEOUT        => 30,
-			)
-		);
-		if ( null !== $fields ) {
-			curl_setopt( $curl, CURLOPT_POSTFIELDS, http_build_query( $fields ) );
-		}
-		$body   = curl_exec( $curl );
-		$status = curl_getinfo( $curl, CURLINFO_RESPONSE_CODE );
-		if ( PHP_VERSION_ID < 80000 ) {
-			curl_close( $curl );
-		}
-		return array( $status, (string) $body );
+		return self::browse_session( $this->cookies, $method, $path, $fields, $headers );
 	}
 
 	private function log_in( $user, $password ) {
