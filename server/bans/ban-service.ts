@@ -262,8 +262,8 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
         const existing = store.activeBansForIpKey(input.ipKey).find((b) => b.jail === jail);
         if (existing) {
           if (Date.parse(existing.expires_at) >= expiresAtMs) return { outcome: 'already_longer', ban: existing, extended: false };
-          store.extendBan(existing.id, iso(expiresAtMs), input.reason);
-          auditChange({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: iso(expiresAtMs), reason: input.reason } });
+          store.extendBan(existing.id, iso(expiresAtMs), input.reason, input.banCount);
+          auditChange({ at: iso(nowMs), actor: input.actor, action: 'extend', ip_key: input.ipKey, ban_id: existing.id, detail: { from: existing.expires_at, to: iso(expiresAtMs), reason: input.reason, ...(input.banCount !== undefined && { ban_count: input.banCount }) } });
           store.enqueueEnforcement(input.ipKey, iso(nowMs));
           changed(input.ipKey);
           return { outcome: 'extended', ban: store.banById(existing.id)!, extended: true, previousExpiresAt: existing.expires_at };

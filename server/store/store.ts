@@ -122,7 +122,7 @@ export function createStore(db: Db) {
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
     nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
     liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
-    extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ? WHERE id = ? AND state = 'active'"),
+    extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ?, ban_count = max(ban_count, ?) WHERE id = ? AND state = 'active'"),
     bansForIpKey: db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
     recentBans: db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
     countBansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
@@ -211,7 +211,8 @@ export function createStore(db: Db) {
     countActiveBans: () => (s.countActiveBans.get() as { n: number }).n,
     nextExpiry: () => (s.nextExpiry.get() as { at: string | null }).at,
     liftBan: (id: number, at: string, by: string) => s.liftBan.run(at, by, id).changes > 0,
-    extendBan: (id: number, expiresAt: string, reason: string) => s.extendBan.run(expiresAt, reason, id).changes > 0,
+    /** A longer end for an active ban; its ban count only ever grows (fail2ban's prolonged ban says which offence it is). */
+    extendBan: (id: number, expiresAt: string, reason: string, banCount = 1) => s.extendBan.run(expiresAt, reason, banCount, id).changes > 0,
     bansForIpKey: (ipKey: string, limit = 200) => s.bansForIpKey.all(ipKey, limit) as BanRow[],
     recentBans: (limit: number) => s.recentBans.all(limit) as BanRow[],
     countBansByState: () => s.countBansByState.all() as Array<{ state: string; n: number }>,

@@ -5,6 +5,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { ROOT } from '../support/process.ts';
 
 const run = promisify(execFile);
@@ -104,5 +105,21 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
     const value = await check();
     if (value !== undefined && value !== false) return value;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A row of fail2ban's own `bans` table: one per ban it made, with the bantime it chose. */
+export interface Fail2banBanRow { jail: string; ip: string; timeofban: number; bantime: number; bancount: number }
+
+/** fail2ban's record of its bans, oldest first (none before it has created its tables). */
+export function fail2banBans(f2b: Fail2ban): Fail2banBanRow[] {
+  if (!existsSync(f2b.dbfile)) return [];
+  const db = new Database(f2b.dbfile, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT jail, ip, timeofban, bantime, bancount FROM bans ORDER BY rowid').all() as Fail2banBanRow[];
+  } catch {
+    return []; // fail2ban has not created its tables yet
+  } finally {
+    db.close();
   }
 }

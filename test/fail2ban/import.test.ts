@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../support/process.ts';
 import { ADMIN_TOKEN, startService, tempDir } from '../support/service.ts';
-import { createFail2ban, ensureFail2ban, waitFor, type Fail2ban } from './harness.ts';
+import { createFail2ban, ensureFail2ban, fail2banBans, waitFor, type Fail2ban } from './harness.ts';
 import { formatSummary, importFail2banBans } from '../../server/fail2ban/import.ts';
 
 const TIMEOUT = { timeout: 300_000 };
@@ -13,17 +13,7 @@ let tmp: ReturnType<typeof tempDir>;
 let f2b: Fail2ban;
 let env: NodeJS.ProcessEnv;
 
-interface F2bRow { jail: string; ip: string; timeofban: number; bantime: number; bancount: number }
-const fail2banRows = (): F2bRow[] => {
-  const db = new Database(f2b.dbfile, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT jail, ip, timeofban, bantime, bancount FROM bans ORDER BY rowid').all() as F2bRow[];
-  } catch {
-    return []; // fail2ban has not created its tables yet
-  } finally {
-    db.close();
-  }
-};
+const fail2banRows = () => fail2banBans(f2b);
 const ourBans = () => {
   const db = new Database(join(tmp.dir, 'data', 'edgejail.db'), { readonly: true, fileMustExist: true });
   try {
