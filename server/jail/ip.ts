@@ -93,7 +93,16 @@ function parseIpv6(text: string): bigint | null {
 }
 
 function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+  // A template, not [...].join('.'): every event's address passes here several times.
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
+
+/**
+ * parseIpv4 takes only the canonical dotted quad, so an IPv4 text without a colon (not
+ * `::ffff:a.b.c.d`) is its own spelling: no new string for every event.
+ */
+function canonicalIpv4(text: string, value: number): string {
+  return text.includes(':') ? formatIpv4(value) : text;
 }
 
 /** RFC 5952: lowercase, no leading zeros, the longest run (first on a tie) of two or more zero groups as "::". */
@@ -148,7 +157,8 @@ function parseIpUncached(text: string): ParsedIp | null {
 export function normaliseIp(ip: string): string | null {
   const parsed = parseIp(ip);
   if (!parsed) return null;
-  return parsed.family === 4 ? formatIpv4(parsed.value) : formatIpv6(parsed.value);
+  if (parsed.family === 6) return formatIpv6(parsed.value);
+  return canonicalIpv4(ip, parsed.value);
 }
 
 export class InvalidIpError extends Error {
@@ -170,7 +180,7 @@ export function ipKeyOf(ip: string, ipv6Prefix = 64): string {
   }
   const parsed = parseIp(ip);
   if (!parsed) throw new InvalidIpError(ip);
-  if (parsed.family === 4) return formatIpv4(parsed.value);
+  if (parsed.family === 4) return canonicalIpv4(ip, parsed.value);
   if (ipv6Prefix === 128) return formatIpv6(parsed.value);
   return `${formatIpv6(parsed.value & V6_MASKS[ipv6Prefix]!)}/${ipv6Prefix}`;
 }

@@ -53,8 +53,13 @@ function openAt(path: string, offset: (size: number) => number): Open | null {
   return { fd, identity: identityOf(st), offset: Math.min(offset(st.size), st.size) };
 }
 
-/** Lines one poll returns at most by default (a chunk may add a few more). */
-export const DEFAULT_MAX_LINES_PER_POLL = 5_000;
+/**
+ * Lines one poll returns at most by default (a chunk may add a few more); all of a poll
+ * commits as one transaction. Catching up on a big log, 20,000 lines per commit write a
+ * third of the WAL bytes per event that 5,000 did (each attacker's page of the per-IP
+ * index is written once per commit) and hold the write lock well under a second.
+ */
+export const DEFAULT_MAX_LINES_PER_POLL = 20_000;
 
 export function createFollower(path: string, saved: LogOffset | null, options: { fromStart: boolean; maxLinesPerPoll?: number }) {
   const maxLines = options.maxLinesPerPoll ?? DEFAULT_MAX_LINES_PER_POLL;

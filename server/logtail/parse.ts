@@ -7,7 +7,7 @@
 //   what the call was, nor how many passwords a multicall carried.
 // - The client is $http_cf_connecting_ip when the line carries it and the peer is one of
 //   Cloudflare's addresses (anyone else can send that header); otherwise the peer.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { EventType } from '../contract/events.ts';
 import { normaliseIp } from '../jail/ip.ts';
 
@@ -160,11 +160,14 @@ export function parseLine(line: string, format: LogFormat, ctx: ParseContext): P
  * the text's hash.
  */
 let lastFile = { identity: '', hash: '' };
+// The one-shot hash (Node 20.12+) is twice as fast as a Hash object; a line is hashed each.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
 export function lineEventId(fileIdentity: string, offset: number, text: string): string {
-  if (lastFile.identity !== fileIdentity) lastFile = { identity: fileIdentity, hash: createHash('sha256').update(fileIdentity).digest('hex') };
+  if (lastFile.identity !== fileIdentity) lastFile = { identity: fileIdentity, hash: sha256Hex(fileIdentity) };
   const file = lastFile.hash;
   // 11 hex digits: 16 TB into one file.
   const at = offset.toString(16).padStart(11, '0').slice(-11);
-  const line = createHash('sha256').update(`${fileIdentity}\u0000${offset}\u0000${text}`).digest('hex');
+  const line = sha256Hex(`${fileIdentity}\u0000${offset}\u0000${text}`);
   return `${file.slice(0, 8)}-${at.slice(0, 4)}-8${at.slice(4, 7)}-8${at.slice(7, 10)}-${at.slice(10)}${line.slice(0, 11)}`;
 }

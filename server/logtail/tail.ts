@@ -1,6 +1,6 @@
 // `edgejail tail`: log files → events → the same ingest path as the plugin's webhook (jails,
 // audit, decisions). Each poll's events and the files' new offsets commit together.
-import { eventSchema, MAX_EVENTS_PER_BATCH, type AttemptEvent } from '../contract/events.ts';
+import { LIMITS, MAX_EVENTS_PER_BATCH, type AttemptEvent } from '../contract/events.ts';
 import type { Core } from '../core.ts';
 import { ingestBatch } from '../ingest/ingest-batch.ts';
 import { CidrSet } from '../jail/ip.ts';
@@ -8,7 +8,7 @@ import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from '../jail/never-ban.ts';
 import type { SiteRow } from '../store/store.ts';
 import { createLogOffsetStore } from '../store/log-offsets.ts';
 import { createFollower, type Follower } from './follower.ts';
-import { lineEventId, parseLine, type LogFormat } from './parse.ts';
+import { lineEventId, parseLine, type LogEvent, type LogFormat } from './parse.ts';
 
 export interface TailStats {
   lines: number;
@@ -35,6 +35,25 @@ export interface TailOptions {
 }
 
 const SAMPLE_EVERY = 1000;
+
+/**
+ * The event the plugin would have sent for a parsed line. Valid by construction (the parser
+ * bounds every field to the contract's limits and normalises the address; a unit test holds
+ * it to eventSchema), so it skips the webhook's zod pass, which cost a tenth of the tailer's time.
+ */
+export function toAttemptEvent(e: LogEvent, line: { identity: string; offset: number; text: string }, nowMs: number): AttemptEvent {
+  return {
+    id: lineEventId(line.identity, line.offset, line.text),
+    type: e.type,
+    ip: e.ip,
+    // A time ahead of ours (a skewed clock) is read as now, as the webhook would refuse it.
+    occurred_at: new Date(Math.min(e.occurredAtMs, nowMs)).toISOString(),
+    username: e.username,
+    user_agent: e.userAgent?.slice(0, LIMITS.user_agent) ?? null,
+    path: e.path,
+    weight: e.weight,
+  };
+}
 
 export function createTailer(core: Core, options: TailOptions) {
   const offsets = createLogOffsetStore(core.db);
@@ -73,24 +92,7 @@ export function createTailer(core: Core, options: TailOptions) {
           ignored++;
           continue;
         }
-        const e = parsed.event;
-        // A time ahead of ours (a skewed clock) is read as now, as the webhook would refuse it.
-        const candidate = {
-          id: lineEventId(line.identity, line.offset, line.text),
-          type: e.type,
-          ip: e.ip,
-          occurred_at: new Date(Math.min(e.occurredAtMs, nowMs)).toISOString(),
-          username: e.username,
-          user_agent: e.userAgent?.slice(0, 512) ?? null,
-          path: e.path,
-          weight: e.weight,
-        };
-        const valid = eventSchema.safeParse(candidate);
-        if (!valid.success || valid.data.type === 'hello') {
-          unreadable.push({ text: line.text, reason: 'not a valid event' });
-          continue;
-        }
-        events.push(valid.data as AttemptEvent);
+        events.push(toAttemptEvent(parsed.event, line, nowMs));
       }
       let accepted = 0;
       let bans = 0;

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { CidrSet } from '../../server/jail/ip.ts';
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from '../../server/jail/never-ban.ts';
+import { eventSchema } from '../../server/contract/events.ts';
 import { lineEventId, parseLine, type LogFormat, type ParsedLine } from '../../server/logtail/parse.ts';
+import { toAttemptEvent } from '../../server/logtail/tail.ts';
 
 const cloudflare = new CidrSet([...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]);
 const ctx = { isCloudflare: (ip: string) => cloudflare.contains(ip), nowMs: Date.parse('2026-12-02T06:00:00Z') };
@@ -68,4 +70,26 @@ test('line event ids are stable per file and offset, distinct otherwise, and val
   const ids = offsets.map((o) => lineEventId('dev:ino', o, `line at ${o}`));
   assert.deepEqual([...ids].sort(), ids);
   for (const id of ids) assert.ok(z.uuid().safeParse(id).success, id);
+});
+
+test('every event a line makes passes the webhook contract, though the tailer skips its zod pass', () => {
+  const long = (n: number) => 'x'.repeat(n);
+  const edges: Array<[LogFormat, string]> = [
+    ['nginx', `203.0.113.5 - - [02/Dec/2026:05:50:01 +0000] "POST /wp-login.php?${long(5000)} HTTP/1.1" 200 1 "-" "${long(3000)}"`],
+    ['nginx', `::ffff:203.0.113.5 - - [02/Dec/2026:05:50:01 +0000] "POST /wp-login.php HTTP/1.1" 200 1 ${UA}`],
+    ['nginx', `203.0.113.5 - - [02/Dec/2027:05:50:01 +0000] "POST /wp-login.php HTTP/1.1" 200 1 ${UA}`], // a year ahead: read as now
+    ['wp-fail2ban', `Dec  2 05:50:01 web1 wordpress[1]: Authentication failure for ${long(1000)} from 203.0.113.5`],
+    ['wp-fail2ban', 'Dec  2 05:50:01 web1 wordpress[1]: Authentication failure for  from 2001:DB8:0:0::1'],
+  ];
+  const lines = [...ROWS.map(([, format, line]) => [format, line] as [LogFormat, string]), ...edges];
+  let checked = 0;
+  lines.forEach(([format, text], i) => {
+    const got = parseLine(text, format, ctx);
+    if (got.kind !== 'event') return;
+    const event = toAttemptEvent(got.event, { identity: 'dev:ino', offset: i * 100, text }, ctx.nowMs);
+    const valid = eventSchema.safeParse(event);
+    assert.ok(valid.success, `${text.slice(0, 120)}: ${valid.success ? '' : JSON.stringify(valid.error.issues)}`);
+    checked++;
+  });
+  assert.equal(checked, lines.length - ROWS.filter(([, , , want]) => want.kind !== 'event').length);
 });
