@@ -6,6 +6,7 @@ import type { BanService } from '../bans/ban-service.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
 import type { ShieldService } from '../shield/shield-service.ts';
+import { isoOf } from '../shared/iso-time.ts';
 import { unbannedSince } from './unbanned-since.ts';
 
 export interface IngestContext {
@@ -101,7 +102,8 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
       const verdict = judgeAddress(attempt.ip, lists, ctx.ipv6Prefix) ?? { ip: attempt.ip, ipKey: attempt.ip, protectedBy: 'invalid_ip' };
       const { ip, ipKey } = verdict;
       const ignoredReason = verdict.protectedBy;
-      const occurredAt = new Date(attempt.occurred_at).toISOString();
+      const occurredAtMs = Date.parse(attempt.occurred_at);
+      const occurredAt = isoOf(occurredAtMs);
       const inserted = ctx.store.insertEvent({
         id: attempt.id,
         site_id: site.id,
@@ -137,11 +139,11 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
           ipKey,
           username: attempt.username ?? null,
           weight: attempt.weight,
-          occurredAtMs: Date.parse(occurredAt),
+          occurredAtMs,
         },
         nowMs,
       ).length;
-      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs: Date.parse(occurredAt) }, nowMs);
+      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs }, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);
   });

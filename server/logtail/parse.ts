@@ -60,7 +60,7 @@ function clientIp(peer: string, forwarded: string | undefined, ctx: ParseContext
   return peerIp;
 }
 
-const unescapeField = (s: string | undefined) => (s === undefined || s === '-' ? null : s.replace(/\\(.)/g, '$1'));
+const unescapeField = (s: string | undefined) => (s === undefined || s === '-' ? null : s.includes('\\') ? s.replace(/\\(.)/g, '$1') : s);
 
 export function parseAccessLine(line: string, ctx: ParseContext): ParsedLine {
   const m = COMBINED_RE.exec(line);
@@ -72,17 +72,21 @@ export function parseAccessLine(line: string, ctx: ParseContext): ParsedLine {
   const method = m[11]!;
   const target = m[12]!;
   const status = Number(m[13]);
-  const [rawPath, query = ''] = target.split('?', 2) as [string, string?];
-  const path = rawPath.replace(/\/{2,}/g, '/');
   if (method !== 'POST') return { kind: 'ignored' };
-  const base = { ip, occurredAtMs, username: null, userAgent: unescapeField(m[15]), path: target.slice(0, 2048), weight: 1 };
-  if (path.endsWith('/xmlrpc.php')) return { kind: 'event', event: { ...base, type: 'xmlrpc_login_failed' } };
+  const q = target.indexOf('?');
+  const rawPath = q === -1 ? target : target.slice(0, q);
+  const path = rawPath.includes('//') ? rawPath.replace(/\/{2,}/g, '/') : rawPath;
+  const event = (type: EventType): ParsedLine => ({
+    kind: 'event',
+    event: { type, ip, occurredAtMs, username: null, userAgent: unescapeField(m[15]), path: target.slice(0, 2048), weight: 1 },
+  });
+  if (path.endsWith('/xmlrpc.php')) return event('xmlrpc_login_failed');
   if (path.endsWith('/wp-login.php')) {
-    const action = new URLSearchParams(query).get('action');
+    const action = q === -1 ? null : new URLSearchParams(target.slice(q + 1)).get('action');
     // Log out, lost password, register… post to wp-login.php too; only the login form counts.
     if (action !== null && action !== 'login') return { kind: 'ignored' };
-    if (status === 200) return { kind: 'event', event: { ...base, type: 'login_failed' } };
-    if (status === 302) return { kind: 'event', event: { ...base, type: 'login_succeeded' } };
+    if (status === 200) return event('login_failed');
+    if (status === 302) return event('login_succeeded');
   }
   return { kind: 'ignored' };
 }

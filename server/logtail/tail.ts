@@ -6,6 +6,7 @@ import { ingestBatch } from '../ingest/ingest-batch.ts';
 import { CidrSet } from '../jail/ip.ts';
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from '../jail/never-ban.ts';
 import type { SiteRow } from '../store/store.ts';
+import { isoOf } from '../shared/iso-time.ts';
 import { createLogOffsetStore } from '../store/log-offsets.ts';
 import { createFollower, type Follower } from './follower.ts';
 import { lineEventId, parseLine, type LogEvent, type LogFormat } from './parse.ts';
@@ -47,7 +48,7 @@ export function toAttemptEvent(e: LogEvent, line: { identity: string; offset: nu
     type: e.type,
     ip: e.ip,
     // A time ahead of ours (a skewed clock) is read as now, as the webhook would refuse it.
-    occurred_at: new Date(Math.min(e.occurredAtMs, nowMs)).toISOString(),
+    occurred_at: isoOf(Math.min(e.occurredAtMs, nowMs)),
     username: e.username,
     user_agent: e.userAgent?.slice(0, LIMITS.user_agent) ?? null,
     path: e.path,
