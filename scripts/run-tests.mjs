@@ -2,7 +2,7 @@
 // `npm test`: every suite the project has, in the order that fails fastest, with one
 // summary of the counts at the end. Suites that need PHP/WordPress/MariaDB install and
 // start those themselves (scripts/wp-env.sh), so a fresh Debian machine needs nothing else.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -19,15 +19,28 @@ function findTests(dir) {
   });
 }
 
-function run(label, cmd, args, parseCounts) {
+// Output is streamed as it comes, so a run cut short still shows where it stood.
+async function run(label, cmd, args, parseCounts) {
   if (only.length && !only.some((o) => label.startsWith(o))) return;
   console.log(`\n=== ${label}: ${cmd} ${args.map((a) => (a.startsWith(root) ? relative(root, a) : a)).join(' ')}`);
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  process.stdout.write(r.stdout ?? '');
-  const counts = parseCounts ? parseCounts(r.stdout ?? '') : {};
-  results.push({ label, ok: r.status === 0, seconds: (Date.now() - started) / 1000, ...counts });
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    out += chunk;
+  });
+  const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  const counts = parseCounts ? parseCounts(out) : {};
+  results.push({ label, ok: status === 0, seconds: (Date.now() - started) / 1000, ...counts });
 }
+
+// A wait that never comes true fails after this long, naming the test (Node 20 applies it
+// to each file's run as well), instead of holding the whole run until CI gives up: the
+// slowest file takes a few minutes.
+// --test-force-exit: a file whose tests are done exits even if a handle was left open.
+const NODE_TEST_FLAGS = ['--import', 'tsx', '--test', '--test-timeout=900000', '--test-force-exit', '--test-reporter=spec'];
 
 const nodeCounts = (out) => {
   const n = (k) => Number((out.match(new RegExp(`^(?:# |ℹ )${k} (\\d+)`, 'm')) ?? [])[1] ?? 0);
@@ -41,15 +54,15 @@ const phpunitCounts = (out) => {
   return {};
 };
 
-run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
+await run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 const nodeSuites = ['unit', 'http', 'fake-cloudflare', 'cloudflare', 'fail2ban'];
 for (const suite of nodeSuites) {
   const files = findTests(join(root, 'test', suite)).sort();
-  if (files.length) run(suite, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], nodeCounts);
+  if (files.length) await run(suite, process.execPath, [...NODE_TEST_FLAGS, '--test-concurrency=2', ...files], nodeCounts);
 }
-if (existsSync(join(root, 'test/wp/run.sh'))) run('wp', 'bash', [join(root, 'test/wp/run.sh')], phpunitCounts);
+if (existsSync(join(root, 'test/wp/run.sh'))) await run('wp', 'bash', [join(root, 'test/wp/run.sh')], phpunitCounts);
 // The same WordPress as a subdirectory multisite network, the plugin network-activated.
-if (existsSync(join(root, 'test/wp/run-multisite.sh'))) run('wp-multisite', 'bash', [join(root, 'test/wp/run-multisite.sh')], phpunitCounts);
+if (existsSync(join(root, 'test/wp/run-multisite.sh'))) await run('wp-multisite', 'bash', [join(root, 'test/wp/run-multisite.sh')], phpunitCounts);
 // The PHP x WordPress matrix's two ends (oldest PHP on the oldest WordPress, newest on newest);
 // `npm run test:matrix` runs every pair.
 const matrixCounts = (out) => {
@@ -58,10 +71,10 @@ const matrixCounts = (out) => {
 };
 if (existsSync(join(root, 'scripts/wp-matrix.sh'))) {
   process.env.WP_MATRIX_PAIRS ??= '7.4:6.1 8.5:6.8';
-  run('wp-matrix', 'bash', [join(root, 'scripts/wp-matrix.sh')], matrixCounts);
+  await run('wp-matrix', 'bash', [join(root, 'scripts/wp-matrix.sh')], matrixCounts);
 }
 const e2e = findTests(join(root, 'test', 'e2e')).sort();
-if (e2e.length) run('e2e', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...e2e], nodeCounts);
+if (e2e.length) await run('e2e', process.execPath, [...NODE_TEST_FLAGS, '--test-concurrency=1', ...e2e], nodeCounts);
 
 console.log('\n=== summary');
 let total = 0, passed = 0, failed = 0;

@@ -8,7 +8,9 @@ import { startFakeCloudflare } from '../fake-cloudflare/server.ts';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
-const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN };
+// A port of its own: `status` asks whatever answers on the configured port, and 8787 may be
+// taken by anything on the machine, another test included.
+const env = { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, EDGEJAIL_PORT: String(await freePort()) };
 
 test('site add --json prints exactly id and secret; list and errors never show a secret', () => {
   const add = runCli(['site', 'add', 'blog', '--json'], env);

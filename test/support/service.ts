@@ -23,9 +23,12 @@ export function tempDir(prefix = 'edgejail-test-'): { dir: string; cleanup: () =
 // limits; elsewhere a loaded test machine must not turn a slow turn into a 429/503.
 const UNHURRIED = { max_queue_delay_ms: 30_000, max_event_loop_delay_ms: 30_000 };
 
+// Port 0 unless a test names one: a test that listens must never take the default 8787,
+// where a CLI test running beside it (same admin token) would find it and ask it instead.
 export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
   const overload = { ...UNHURRIED, ...(overrides.overload as Record<string, unknown> | undefined) };
-  return loadConfig({ EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { log_level: 'silent', ...overrides, overload });
+  const port = env.EDGEJAIL_PORT === undefined ? { port: 0 } : {};
+  return loadConfig({ EDGEJAIL_DATA_DIR: dataDir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { log_level: 'silent', ...port, ...overrides, overload });
 }
 
 export interface TestSite {
