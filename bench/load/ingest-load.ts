@@ -2,7 +2,8 @@
 // the service's CPU budget with the event loop it measures. Every request carries fresh
 // event ids and a fresh signature, so nothing is answered as a cheap duplicate.
 import autocannon from 'autocannon';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { pluginEventId } from '../lib/event-id.ts';
 import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
@@ -24,7 +25,7 @@ function nextBody(): string {
   const events = [];
   for (let i = 0; i < batch; i++) {
     const n = counter++ % distinctIps;
-    events.push({ id: randomUUID(), type: 'login_failed', ip: benchIp(n), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+    events.push({ id: pluginEventId(), type: 'login_failed', ip: benchIp(n), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
   }
   return JSON.stringify({ events });
 }

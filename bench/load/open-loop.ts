@@ -4,7 +4,8 @@
 // sending more, so a stalled service slows the generator down and hides the stall
 // (coordinated omission); this one does not. Runs in its own process, like ingest-load.ts.
 import { Agent, request } from 'node:http';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { pluginEventId } from '../lib/event-id.ts';
 import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
@@ -22,7 +23,7 @@ function nextBody(): string {
   const now = new Date().toISOString();
   const events = [];
   for (let i = 0; i < batch; i++) {
-    events.push({ id: randomUUID(), type: 'login_failed', ip: benchIp(counter++ % distinctIps), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+    events.push({ id: pluginEventId(), type: 'login_failed', ip: benchIp(counter++ % distinctIps), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
   }
   return JSON.stringify({ events });
 }

@@ -257,6 +257,6 @@ abstract class EdgeJail_Test_Case extends PHPUnit\Framework\TestCase {
 	}
 
 	protected static function assertUuid( $value ) {
-		self::assertMatchesRegularExpression( '/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/', $value );
+		self::assertMatchesRegularExpression( '/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/', $value );
 	}
 }

@@ -27,13 +27,18 @@ class EventShapeTest extends EdgeJail_Test_Case {
 		$this->assertLessThan( $bytes[1] * $bytes[2], EdgeJail_Reporter::MAX_BATCH_BYTES );
 	}
 
-	public function test_event_ids_are_random_v4_uuids() {
-		$ids = array();
+	public function test_event_ids_are_time_ordered_v7_uuids() {
+		$before = (int) floor( microtime( true ) * 1000 );
+		$ids    = array();
 		for ( $i = 0; $i < 200; $i++ ) {
-			$ids[] = EdgeJail_Event_Builder::uuid4();
+			$ids[] = EdgeJail_Event_Builder::event_id();
 		}
+		$after = (int) floor( microtime( true ) * 1000 );
 		foreach ( $ids as $id ) {
 			self::assertUuid( $id );
+			$ms = hexdec( substr( str_replace( '-', '', $id ), 0, 12 ) );
+			$this->assertGreaterThanOrEqual( $before, $ms, "$id carries the time it was made" );
+			$this->assertLessThanOrEqual( $after, $ms, "$id carries the time it was made" );
 		}
 		$this->assertCount( 200, array_unique( $ids ) );
 	}

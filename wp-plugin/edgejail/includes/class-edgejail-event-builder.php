@@ -56,7 +56,7 @@ final class EdgeJail_Event_Builder {
 		$user_agent = isset( $fields['user_agent'] ) ? $fields['user_agent'] : ( isset( $server['HTTP_USER_AGENT'] ) ? $server['HTTP_USER_AGENT'] : null );
 		$weight     = isset( $fields['weight'] ) ? (int) $fields['weight'] : 1;
 		return array(
-			'id'          => self::uuid4(),
+			'id'          => self::event_id(),
 			'type'        => $type,
 			'ip'          => $ip,
 			'occurred_at' => self::now(),
@@ -77,7 +77,7 @@ final class EdgeJail_Event_Builder {
 	 */
 	public static function hello( $site_url = null ) {
 		return array(
-			'id'             => self::uuid4(),
+			'id'             => self::event_id(),
 			'type'           => 'hello',
 			'occurred_at'    => self::now(),
 			'site_url'       => self::limit( null === $site_url ? home_url( '/' ) : $site_url, 'url' ),
@@ -96,7 +96,7 @@ final class EdgeJail_Event_Builder {
 	 */
 	public static function self_unlock( $ip, $username ) {
 		return array(
-			'id'          => self::uuid4(),
+			'id'          => self::event_id(),
 			'type'        => 'self_unlock',
 			'ip'          => $ip,
 			'occurred_at' => self::now(),
@@ -134,16 +134,24 @@ final class EdgeJail_Event_Builder {
 	}
 
 	/**
-	 * A random (version 4) UUID: the service acknowledges a repeated id without counting
-	 * it twice, which is what makes retries from the spool safe.
+	 * A time-ordered (version 7, RFC 9562) UUID: 48 bits of Unix milliseconds, then 74 random
+	 * bits. The service acknowledges a repeated id without counting it twice, which is what
+	 * makes retries from the spool safe; and since ids that grow with time land at the end
+	 * of the service's id index, not all over it, storing one costs about half as much as a
+	 * random id's once the table is large.
 	 *
 	 * @return string
 	 */
-	public static function uuid4() {
-		$bytes    = random_bytes( 16 );
-		$bytes[6] = chr( ( ord( $bytes[6] ) & 0x0f ) | 0x40 );
-		$bytes[8] = chr( ( ord( $bytes[8] ) & 0x3f ) | 0x80 );
-		return vsprintf( '%s%s-%s-%s-%s-%s%s%s', str_split( bin2hex( $bytes ), 4 ) );
+	public static function event_id() {
+		// Split in two so that a 32-bit PHP, whose int stops at 2^31, formats it as well.
+		$ms       = floor( microtime( true ) * 1000 );
+		$high     = (int) floor( $ms / 16777216 );
+		$low      = (int) fmod( $ms, 16777216 );
+		$bytes    = random_bytes( 10 );
+		$bytes[0] = chr( ( ord( $bytes[0] ) & 0x0f ) | 0x70 );
+		$bytes[2] = chr( ( ord( $bytes[2] ) & 0x3f ) | 0x80 );
+		$hex      = sprintf( '%06x%06x', $high, $low ) . bin2hex( $bytes );
+		return vsprintf( '%s%s-%s-%s-%s-%s%s%s', str_split( $hex, 4 ) );
 	}
 
 	/**
