@@ -26,7 +26,8 @@ export function createOutput(stdout: NodeJS.WritableStream = process.stdout, std
     table(rows, columns) {
       if (!rows.length) return write('(none)\n');
       const cells = rows.map((row) => columns.map((c) => cell(row[c])));
-      const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+      const widths = columns.map((c) => c.length);
+      for (const r of cells) for (let i = 0; i < r.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
       const render = (values: string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
       // One write for the whole table: a reader that quits early costs one EPIPE, not thousands.
       write(`${[render([...columns]), ...cells.map(render)].join('\n')}\n`);

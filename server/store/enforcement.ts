@@ -108,6 +108,9 @@ export function createEnforcementStore(db: Db) {
 
     enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
     allEnforcement: db.prepare('SELECT * FROM cloudflare_enforcement'),
+    // What a listing shows needs only whether a block is wanted and where it stands.
+    blockedIpKeys: db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?").pluck(),
+    enforcementPlaces: db.prepare('SELECT ip_key, state, placement FROM cloudflare_enforcement'),
     saveEnforcement: db.prepare(`INSERT INTO cloudflare_enforcement
       (ip_key, backend, scope, state, cloudflare_id, create_uncertain, target, value, mode, notes, applied_until,
        foreign_rule_id, attempts, last_error, applied_at, updated_at, placement, rev)
@@ -196,6 +199,8 @@ export function createEnforcementStore(db: Db) {
 
     enforcementOf: (ipKey: string) => s.enforcementOf.get(ipKey) as EnforcementRow | undefined,
     allEnforcement: () => s.allEnforcement.all() as EnforcementRow[],
+    blockedIpKeys: (nowIso: string) => new Set(s.blockedIpKeys.all(nowIso) as string[]),
+    enforcementPlaces: () => s.enforcementPlaces.all() as EnforcementPlace[],
     saveEnforcement: (row: EnforcementWrite) => void s.saveEnforcement.run(row),
     liveEnforcement: () => s.liveEnforcement.all() as EnforcementRow[],
     countByState: () => Object.fromEntries((s.countByState.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n])),
@@ -296,10 +301,11 @@ export function enforcementStateOf(db: Db, ipKey: string, _config?: unknown, now
   return enforcementViewOf(db, ipKey, nowMs).state;
 }
 
-type DesiredRow = ReturnType<EnforcementStore['desiredFor']>;
-type EnforcementRowOf = ReturnType<EnforcementStore['enforcementOf']>;
+type EnforcementPlace = Pick<EnforcementRow, 'ip_key' | 'state' | 'placement'>;
+type EnforcementRowOf = EnforcementPlace | undefined;
 
-function stateFrom(desired: DesiredRow, row: EnforcementRowOf): EnforcementState {
+/** `desired`: whether an active, unexpired ban wants this ip_key blocked. */
+function stateFrom(desired: boolean, row: EnforcementRowOf): EnforcementState {
   if (!row) return desired ? 'pending' : null;
   if (row.placement === 'range' && desired) return 'applied';
   switch (row.state) {
@@ -315,7 +321,7 @@ function stateFrom(desired: DesiredRow, row: EnforcementRowOf): EnforcementState
   }
 }
 
-function placementFrom(desired: DesiredRow, row: EnforcementRowOf): ShownPlacement | null {
+function placementFrom(desired: boolean, row: EnforcementRowOf): ShownPlacement | null {
   if (!desired) return null;
   if (!row) return 'pending';
   if ((row.state === 'active' || row.state === 'foreign') && (row.placement === 'list' || row.placement === 'access_rule')) return row.placement;
@@ -327,7 +333,7 @@ function placementFrom(desired: DesiredRow, row: EnforcementRowOf): ShownPlaceme
 /** Both at once, from one read of each row: what a listing of thousands of bans needs. */
 export function enforcementViewOf(db: Db, ipKey: string, nowMs = Date.now()): { state: EnforcementState; placement: ShownPlacement | null } {
   const store = storeFor(db);
-  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString());
+  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString()) !== null;
   const row = store.enforcementOf(ipKey);
   return { state: stateFrom(desired, row), placement: placementFrom(desired, row) };
 }
@@ -338,10 +344,10 @@ export function enforcementViewOf(db: Db, ipKey: string, nowMs = Date.now()): { 
  */
 export function enforcementViews(db: Db, nowMs = Date.now()): (ipKey: string) => { state: EnforcementState; placement: ShownPlacement | null } {
   const store = storeFor(db);
-  const desired = store.desiredAll(new Date(nowMs).toISOString());
-  const rows = new Map(store.allEnforcement().map((row) => [row.ip_key, row]));
+  const blocked = store.blockedIpKeys(new Date(nowMs).toISOString());
+  const rows = new Map(store.enforcementPlaces().map((row) => [row.ip_key, row]));
   return (ipKey) => {
-    const want = desired.get(ipKey) ?? null;
+    const want = blocked.has(ipKey);
     const row = rows.get(ipKey);
     return { state: stateFrom(want, row), placement: placementFrom(want, row) };
   };

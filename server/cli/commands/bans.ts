@@ -1,7 +1,9 @@
 import { enforcementViews } from '../../store/enforcement.ts';
-import { createStore } from '../../store/store.ts';
+import { createStore, type BanListing } from '../../store/store.ts';
 import { defineCommand } from '../command.ts';
 import { triggerEventIds, withDatabase } from '../context.ts';
+
+const TABLE_COLUMNS = ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'placement', 'reason'];
 
 export default defineCommand({
   name: 'bans',
@@ -14,20 +16,19 @@ export default defineCommand({
     // A listing needs the rows only: no core, so no jail state rebuilt from the events.
     withDatabase(config, (db) => {
       const store = createStore(db);
-      const bans = options.all ? store.recentBans(1000) : store.activeBans();
       const viewOf = enforcementViews(db, Date.now());
-      const rows = bans.map((b) => {
+      // Where at Cloudflare the block sits (list, access rule, range): only an active ban has one.
+      const edge = (b: BanListing) => {
         const view = viewOf(b.ip_key);
-        return {
-          ...b,
-          trigger_event_ids: triggerEventIds(b),
-          cloudflare: view.state,
-          // Where at Cloudflare the block sits (list, access rule, range): only an active ban has one.
-          placement: b.state === 'active' ? view.placement : null,
-        };
-      });
-      if (options.json) out.json(rows);
-      else out.table(rows, ['id', 'ip_key', 'jail', 'state', 'expires_at', 'cloudflare', 'placement', 'reason']);
+        return { cloudflare: view.state, placement: b.state === 'active' ? view.placement : null };
+      };
+      if (options.json) {
+        const bans = options.all ? store.recentBans(1000) : store.activeBans();
+        out.json(bans.map((b) => ({ ...b, trigger_event_ids: triggerEventIds(b), ...edge(b) })));
+      } else {
+        const bans = options.all ? store.recentBanListing(1000) : store.activeBanListing();
+        out.table(bans.map((b) => ({ ...b, ...edge(b) })), TABLE_COLUMNS);
+      }
       return 0;
     }),
 });
