@@ -107,7 +107,6 @@ export function createEnforcementStore(db: Db) {
     latestBanId: db.prepare('SELECT max(id) AS id FROM bans WHERE ip_key = ?'),
 
     enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
-    allEnforcement: db.prepare('SELECT * FROM cloudflare_enforcement'),
     // What a listing shows needs only whether a block is wanted and where it stands.
     blockedIpKeys: db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?").pluck(),
     enforcementPlaces: db.prepare('SELECT ip_key, state, placement FROM cloudflare_enforcement'),
@@ -198,7 +197,6 @@ export function createEnforcementStore(db: Db) {
     latestBanId: (ipKey: string) => (s.latestBanId.get(ipKey) as { id: number | null }).id,
 
     enforcementOf: (ipKey: string) => s.enforcementOf.get(ipKey) as EnforcementRow | undefined,
-    allEnforcement: () => s.allEnforcement.all() as EnforcementRow[],
     blockedIpKeys: (nowIso: string) => new Set(s.blockedIpKeys.all(nowIso) as string[]),
     enforcementPlaces: () => s.enforcementPlaces.all() as EnforcementPlace[],
     saveEnforcement: (row: EnforcementWrite) => void s.saveEnforcement.run(row),

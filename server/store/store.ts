@@ -55,6 +55,7 @@ export interface BanRow {
 }
 /** What a listing of bans shows: at 10,000 bans, reading the other columns was a fifth of `edgejail bans`. */
 export type BanListing = Pick<BanRow, 'id' | 'ip_key' | 'jail' | 'state' | 'expires_at' | 'reason'>;
+const BAN_LISTING_COLUMNS = 'id, ip_key, jail, state, expires_at, reason';
 export type NewBan = Pick<BanRow, 'ip_key' | 'jail' | 'reason' | 'trigger_event_ids' | 'ban_count' | 'created_at' | 'expires_at'>;
 
 export interface AuditEntry {
@@ -112,7 +113,7 @@ export function createStore(db: Db) {
       RETURNING id, site_urls`),
     banById: db.prepare('SELECT * FROM bans WHERE id = ?'),
     activeBans: db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
-    activeBanListing: db.prepare("SELECT id, ip_key, jail, state, expires_at, reason FROM bans WHERE state = 'active' ORDER BY expires_at"),
+    activeBanListing: db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans WHERE state = 'active' ORDER BY expires_at`),
     activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
     furthestActiveBan: db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
     countActiveBans: db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
@@ -128,7 +129,7 @@ export function createStore(db: Db) {
     extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ?, ban_count = max(ban_count, ?) WHERE id = ? AND state = 'active'"),
     bansForIpKey: db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
     recentBans: db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
-    recentBanListing: db.prepare('SELECT id, ip_key, jail, state, expires_at, reason FROM bans ORDER BY created_at DESC LIMIT ?'),
+    recentBanListing: db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans ORDER BY created_at DESC LIMIT ?`),
     countBansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
 
     insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
