@@ -109,6 +109,7 @@ export function createEnforcementStore(db: Db) {
     enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
     // What a listing shows needs only whether a block is wanted and where it stands.
     blockedIpKeys: db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?").pluck(),
+    isBlocked: db.prepare("SELECT 1 FROM bans WHERE ip_key = ? AND state = 'active' AND expires_at > ? LIMIT 1").pluck(),
     enforcementPlaces: db.prepare('SELECT ip_key, state, placement FROM cloudflare_enforcement'),
     saveEnforcement: db.prepare(`INSERT INTO cloudflare_enforcement
       (ip_key, backend, scope, state, cloudflare_id, create_uncertain, target, value, mode, notes, applied_until,
@@ -198,6 +199,7 @@ export function createEnforcementStore(db: Db) {
 
     enforcementOf: (ipKey: string) => s.enforcementOf.get(ipKey) as EnforcementRow | undefined,
     blockedIpKeys: (nowIso: string) => new Set(s.blockedIpKeys.all(nowIso) as string[]),
+    isBlocked: (ipKey: string, nowIso: string) => s.isBlocked.get(ipKey, nowIso) !== undefined,
     enforcementPlaces: () => s.enforcementPlaces.all() as EnforcementPlace[],
     saveEnforcement: (row: EnforcementWrite) => void s.saveEnforcement.run(row),
     liveEnforcement: () => s.liveEnforcement.all() as EnforcementRow[],
@@ -331,7 +333,8 @@ function placementFrom(desired: boolean, row: EnforcementRowOf): ShownPlacement 
 /** Both at once, from one read of each row: what a listing of thousands of bans needs. */
 export function enforcementViewOf(db: Db, ipKey: string, nowMs = Date.now()): { state: EnforcementState; placement: ShownPlacement | null } {
   const store = storeFor(db);
-  const desired = store.desiredFor(ipKey, new Date(nowMs).toISOString()) !== null;
+  // Only whether a block is wanted: desiredFor's jail list and JSON would be thrown away.
+  const desired = store.isBlocked(ipKey, new Date(nowMs).toISOString());
   const row = store.enforcementOf(ipKey);
   return { state: stateFrom(desired, row), placement: placementFrom(desired, row) };
 }

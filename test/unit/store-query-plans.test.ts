@@ -28,6 +28,7 @@ const HOT: Array<[string, string, RegExp]> = [
   ['recentBanListing', store.sql.recentBanListing, /SCAN bans USING INDEX bans_created/],
   ['activeBanListing', store.sql.activeBanListing, /SEARCH bans USING INDEX bans_active \(state=\?\)/],
   ['blockedIpKeys', enforcement.sql.blockedIpKeys, /SEARCH bans USING INDEX bans_active \(state=\? AND expires_at>\?\)/],
+  ['isBlocked', enforcement.sql.isBlocked, /SEARCH bans USING (COVERING )?INDEX bans_ip_key_state \(ip_key=\? AND state=\? AND expires_at>\?\)/],
   ['countedEventsSince', store.sql.countedEventsSince, /SEARCH events USING INDEX events_received \(received_at>\?\)/],
   ['eventsForIpKey', store.sql.eventsForIpKey, /SEARCH events USING INDEX events_ip_key_time \(ip_key=\?\)/],
   ['auditForIpKey', store.sql.auditForIpKey, /SEARCH audit_log USING INDEX audit_log_ip_key \(ip_key=\?\)/],
