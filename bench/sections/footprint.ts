@@ -1,6 +1,8 @@
 // Issue 14's footprint rows. `rss_idle_mb`: the service as `npm start` runs it, 10 s after it
 // answers /healthz with no traffic. `cli_bans_ms`: `edgejail bans` on a database of 10,000
 // active bans, process start to exit, as a new user runs it (p50 of 7 runs after a warm-up).
+// `jail_window_bytes_per_key`: the jail engine's heap per tracked IP key over 100,000 keys
+// (bench/load/jail-window-memory.ts, in a process of its own with --expose-gc).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, startServiceProcess } from '../../test/support/process.ts';
@@ -41,8 +43,15 @@ function cliBansMs(runs: number): number {
   }
 }
 
+function jailWindowBytesPerKey(keys: number): number {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/load/jail-window-memory.ts', String(keys)], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`jail-window-memory exited ${r.status}: ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim()) as { bytes_per_key: number }).bytes_per_key;
+}
+
 export async function footprintSection(runs: number) {
   const idle = [];
   for (let i = 0; i < runs; i++) idle.push(await idleRss());
-  return { rss_idle_mb: round(median(idle)), cli_bans_ms: round(cliBansMs(7)) };
+  const windowBytes = Array.from({ length: runs }, () => jailWindowBytesPerKey(100_000));
+  return { rss_idle_mb: round(median(idle)), cli_bans_ms: round(cliBansMs(7)), jail_window_bytes_per_key: median(windowBytes) };
 }

@@ -25,6 +25,7 @@ import { formatDuration, MAX_BAN_SECONDS } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
 import { createBanMarks, NO_MARK, type BanMarks } from './ban-marks.ts';
+import { createWindowStore, NO_WINDOW, type WindowEntryInput, type WindowStore } from './window-store.ts';
 
 export interface JailEvent {
   id: string;
@@ -58,27 +59,12 @@ export interface PastBan {
   liftedAtMs: number | null;
 }
 
-interface WindowEntry {
-  id: string;
-  t: number;
-  /** Raw attempts (the event's weight, or 1 for a ban). */
-  attempts: number;
-  /** What it counts towards maxretry: attempts × the repeat-offender multiplier. */
-  counted: number;
-  /** Event type, or for a jail counting bans the jail that banned. */
-  label: string;
-  siteId: string | null;
-  /** Lower-cased: WordPress user logins match case-insensitively. */
-  username: string | null;
-}
-
-interface KeyWindow {
-  ipKey: string;
-  /** Sorted by t. */
-  entries: WindowEntry[];
-  sum: number;
-  touchedAtMs: number;
-}
+/**
+ * `counted` is what it counts towards maxretry: attempts × the repeat-offender multiplier.
+ * `label` is the event type, or for a jail counting bans the jail that banned. `username`
+ * is lower-cased: WordPress user logins match case-insensitively.
+ */
+type WindowEntry = WindowEntryInput;
 
 interface Jail {
   name: string;
@@ -86,8 +72,8 @@ interface Jail {
   findtimeMs: number;
   maxtimeMs: number;
   countsBans: boolean;
-  /** Insertion order = least recently updated first (a touched window is re-inserted). */
-  windows: Map<string, KeyWindow>;
+  /** Least recently updated first (a touched window is re-inserted). */
+  windows: WindowStore;
 }
 
 export interface JailState {
@@ -120,7 +106,7 @@ export function createJailState(
       findtimeMs: config.findtime * 1000,
       maxtimeMs: config.bantime_increment.maxtime * 1000,
       countsBans: config.event_types.includes(BAN_EVENT),
-      windows: new Map(),
+      windows: createWindowStore(),
     }));
   const jailsByType = new Map<string, Jail[]>();
   for (const jail of enabled) {
@@ -214,15 +200,8 @@ export function observeUnban(state: JailState, ipKey: string, jail: string | nul
 /** Drops windows with nothing left inside findtime and bans past memory. Cheap: stops at the first recently touched window. */
 export function pruneJailState(state: JailState, nowMs: number): void {
   advanceClock(state, nowMs);
-  for (const jail of state.jails) {
-    const cutoff = nowMs - jail.findtimeMs;
-    for (const [key, window] of jail.windows) {
-      // Windows are in update order; one touched within findtime may hold live entries, and so may all after it.
-      if (window.touchedAtMs > cutoff) break;
-      dropOlderThan(window, cutoff);
-      if (window.entries.length === 0) jail.windows.delete(key);
-    }
-  }
+  // Windows are in update order; one touched within findtime may hold live entries, and so may all after it.
+  for (const jail of state.jails) jail.windows.pruneOlderThan(nowMs - jail.findtimeMs);
   // A pass over every remembered key: a few ms at 200,000, every PRUNE tick; cheaper in
   // memory than a schedule per key, which cost more than the bans it schedules.
   const marks = state.bans;
@@ -381,122 +360,58 @@ function countInJail(
   const previous = increment.enabled ? previousBans(state, jail, ipKey, decide ? nowMs : entry.t) : 0;
   entry.counted = entry.attempts * repeatOffenderMultiplier(previous);
 
-  const window = touchWindow(state, jail, key, ipKey, nowMs);
-  dropOlderThan(window, cutoff);
-  if (window.entries.length && window.entries[0]!.t < lastEnd) dropBefore(window, lastEnd);
-  const index = insertSorted(window, entry);
+  const windows = jail.windows;
+  if (!windows.has(key) && windows.size >= state.maxTrackedKeys && windows.evictOldest()) state.evictions++;
+  const window = windows.touch(key, nowMs);
+  windows.dropOlderThan(window, Math.max(cutoff, lastEnd - 1));
+  const slot = windows.insert(window, entry);
   if (!decide) return null;
 
-  const trigger = findTrigger(window, index, jail);
+  const trigger = findTrigger(windows, window, slot, jail);
   if (!trigger) return null;
-  const decision = decideBan(state, jail, ipKey, trigger, nowMs, previous);
+  const decision = decideBan(state, jail, ipKey, trigger.map((s) => entryAt(windows, s)), nowMs, previous);
   if (admit && !admit(decision)) {
-    keepJustEnough(window, jail.config.maxretry);
+    // A refused key stays one counted event from its ban, with no more entries than that takes.
+    windows.dropFirstWhileSumStays(window, jail.config.maxretry);
     return null;
   }
-  jail.windows.delete(key);
+  windows.delete(key);
   return decision;
 }
 
-/** A refused key stays one counted event from its ban, with no more entries than that takes. */
-function keepJustEnough(window: KeyWindow, maxretry: number): void {
-  let k = 0;
-  let sum = window.sum;
-  while (k < window.entries.length - 1 && sum - window.entries[k]!.counted >= maxretry) sum -= window.entries[k++]!.counted;
-  if (k) {
-    window.entries.splice(0, k);
-    window.sum = sum;
-  }
+/** What decideBan reads of an entry; only for the entries of a trigger, so rare. */
+function entryAt(windows: WindowStore, slot: number): TriggerEntry {
+  return { id: windows.id(slot), attempts: windows.attempts(slot), counted: windows.counted(slot), label: windows.label(slot) };
 }
 
-function touchWindow(state: JailState, jail: Jail, key: string, ipKey: string, nowMs: number): KeyWindow {
-  let window = jail.windows.get(key);
-  if (window) {
-    jail.windows.delete(key);
-  } else {
-    window = { ipKey, entries: [], sum: 0, touchedAtMs: nowMs };
-    if (jail.windows.size >= state.maxTrackedKeys) {
-      const oldest = jail.windows.keys().next();
-      if (!oldest.done) {
-        jail.windows.delete(oldest.value);
-        state.evictions++;
-      }
-    }
-  }
-  window.touchedAtMs = Math.max(window.touchedAtMs, nowMs);
-  jail.windows.set(key, window);
-  return window;
-}
-
-/** Drops entries with t <= cutoff (they are sorted, so from the front). */
-function dropOlderThan(window: KeyWindow, cutoff: number): void {
-  let k = 0;
-  while (k < window.entries.length && window.entries[k]!.t <= cutoff) window.sum -= window.entries[k++]!.counted;
-  if (k) window.entries.splice(0, k);
-}
-
-function dropBefore(window: KeyWindow, t: number): void {
-  dropOlderThan(window, t - 1);
-}
-
-function insertSorted(window: KeyWindow, entry: WindowEntry): number {
-  const entries = window.entries;
-  window.sum += entry.counted;
-  if (entries.length === 0) {
-    // A literal holds one slot; a push onto [] reserves 17. Most windows keep one entry
-    // (a flood of new keys, a ban counted towards recidive): this is most of their memory.
-    window.entries = [entry];
-    return 0;
-  }
-  if (entries[entries.length - 1]!.t <= entry.t) {
-    entries.push(entry);
-    return entries.length - 1;
-  }
-  // After any entries with the same time, so a window "ending at t" takes all of them.
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.t <= entry.t) lo = mid + 1;
-    else hi = mid;
-  }
-  entries.splice(lo, 0, entry);
-  return lo;
-}
-
-/** First index whose t is > t0 (binary search). */
-function firstAfter(entries: WindowEntry[], t0: number): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.t <= t0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+type TriggerEntry = Pick<WindowEntry, 'id' | 'attempts' | 'counted' | 'label'>;
 
 /**
- * The entries of a window (t − findtime, t] that reaches maxretry, among the windows the
- * new entry at `index` belongs to (those ending at its time up to findtime later), or null.
+ * The entry slots of a window (t − findtime, t] that reaches maxretry, among the windows
+ * the new entry `slot` belongs to (those ending at its time up to findtime later), or null.
  */
-function findTrigger(window: KeyWindow, index: number, jail: Jail): WindowEntry[] | null {
-  const { entries } = window;
+function findTrigger(windows: WindowStore, window: number, slot: number, jail: Jail): number[] | null {
   const maxretry = jail.config.maxretry;
-  const newT = entries[index]!.t;
+  const newT = windows.t(slot);
   // In order (the common case): everything kept is within findtime of the newest entry.
-  if (index === entries.length - 1 && entries[0]!.t > newT - jail.findtimeMs) {
-    return window.sum >= maxretry ? entries.slice() : null;
+  if (slot === windows.last(window) && windows.t(windows.first(window)) > newT - jail.findtimeMs) {
+    return windows.sum(window) >= maxretry ? windows.slots(window) : null;
   }
-  let lo = firstAfter(entries, newT - jail.findtimeMs);
+  // Out of order: the key's own entries, which stay below about 2 × maxretry, as an array.
+  const entries = windows.slots(window);
+  const t = (k: number) => windows.t(entries[k]!);
+  const counted = (k: number) => windows.counted(entries[k]!);
+  const index = entries.indexOf(slot);
+  let lo = 0;
+  while (t(lo) <= newT - jail.findtimeMs) lo++;
   let sum = 0;
-  for (let k = lo; k <= index; k++) sum += entries[k]!.counted;
+  for (let k = lo; k <= index; k++) sum += counted(k);
   for (let end = index; ; ) {
     if (sum >= maxretry) return entries.slice(lo, end + 1);
     end++;
-    if (end >= entries.length || entries[end]!.t >= newT + jail.findtimeMs) return null;
-    sum += entries[end]!.counted;
-    while (entries[lo]!.t <= entries[end]!.t - jail.findtimeMs) sum -= entries[lo++]!.counted;
+    if (end >= entries.length || t(end) >= newT + jail.findtimeMs) return null;
+    sum += counted(end);
+    while (t(lo) <= t(end) - jail.findtimeMs) sum -= counted(lo++);
   }
 }
 
@@ -504,7 +419,7 @@ function decideBan(
   state: JailState,
   jail: Jail,
   ipKey: string,
-  trigger: WindowEntry[],
+  trigger: TriggerEntry[],
   nowMs: number,
   previousForRetries: number,
 ): BanDecision {
@@ -533,7 +448,7 @@ function decideBan(
   };
 }
 
-function describeTrigger(jail: Jail, trigger: WindowEntry[], previous: number): string {
+function describeTrigger(jail: Jail, trigger: TriggerEntry[], previous: number): string {
   const byLabel = new Map<string, number>();
   let attempts = 0;
   let counted = 0;
@@ -583,17 +498,10 @@ function liftMark(state: JailState, ipKey: string, mark: number, liftedAtMs: num
   const markCreated = state.bans.createdAtMs(mark);
   for (const jail of state.banJails) {
     const window = jail.windows.get(ipKey);
-    if (!window) continue;
-    removeEntries(window, (entry) => entry.label === markJail && entry.t === markCreated);
-    if (window.entries.length === 0) jail.windows.delete(ipKey);
+    if (window === NO_WINDOW) continue;
+    jail.windows.removeLabelled(window, markJail, markCreated);
+    if (jail.windows.count(window) === 0) jail.windows.delete(ipKey);
   }
-}
-
-function removeEntries(window: KeyWindow, drop: (entry: WindowEntry) => boolean): void {
-  const kept = window.entries.filter((entry) => !drop(entry));
-  if (kept.length === window.entries.length) return;
-  window.entries = kept;
-  window.sum = kept.reduce((sum, entry) => sum + entry.counted, 0);
 }
 
 /** A successful login forgives the address's failures for that username on that site. */
@@ -603,9 +511,9 @@ function forgive(state: JailState, event: JailEvent): void {
   for (const jail of state.forgivingJails) {
     const key = windowKey(jail, event.siteId, event.ipKey);
     const window = jail.windows.get(key);
-    if (!window) continue;
-    removeEntries(window, (entry) => entry.username === username && entry.siteId === event.siteId);
-    if (window.entries.length === 0) jail.windows.delete(key);
+    if (window === NO_WINDOW) continue;
+    jail.windows.removeUsername(window, username, event.siteId);
+    if (jail.windows.count(window) === 0) jail.windows.delete(key);
   }
 }
 

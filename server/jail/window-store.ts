@@ -1,0 +1,419 @@
+// One jail's windows (the counted entries of each key within findtime) in typed arrays.
+// An object per entry, its UUID string, its lower-cased username and an object and array
+// per key came to about 800 bytes a tracked key: at the 100,000 distinct addresses of a
+// botnet that was most of the service's peak memory. Here an entry is ~50 bytes of slots,
+// a UUID is kept as its 16 bytes, usernames and sites are interned, and a key costs its
+// Map slot and a few numbers. Entries of a key form a linked list sorted by time; the Map
+// keeps keys in least-recently-updated order. Plain data, no I/O.
+
+const NONE = -1;
+/** A lower-case hex digit's value by UTF-16 code unit, else -1 (an upper-case id is kept as text, so it reads back as sent). */
+const HEX_VALUE = new Int8Array(65_536).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+/** Where each byte's two digits start in the 36-character form. */
+const BYTE_AT = Uint8Array.from([0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]);
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** How an entry's id is kept: none (a ban's entry), as 16 bytes, or as the string it came as. */
+const ID_NONE = 0;
+const ID_UUID = 1;
+const ID_TEXT = 2;
+
+export interface WindowEntryInput {
+  /** '' for none. */
+  id: string;
+  t: number;
+  /** Raw attempts (the event's weight, or 1 for a ban); at most 2^32 − 1. */
+  attempts: number;
+  /** What it counts towards maxretry; at most 2^32 − 1 (5,000 × (2^20/2 + 1) fits). */
+  counted: number;
+  label: string;
+  siteId: string | null;
+  /** Lower-cased already. */
+  username: string | null;
+}
+
+/** Interned strings with reference counts, so a flood of guessed usernames is freed with its entries. */
+function createCountedInterner() {
+  const idOf = new Map<string, number>();
+  const values: Array<string | null> = [];
+  const refs: number[] = [];
+  const free: number[] = [];
+  return {
+    acquire(value: string): number {
+      let id = idOf.get(value);
+      if (id === undefined) {
+        id = free.pop() ?? values.length;
+        idOf.set(value, id);
+        values[id] = value;
+        refs[id] = 0;
+      }
+      refs[id]!++;
+      return id;
+    },
+    release(id: number): void {
+      if (--refs[id]! > 0) return;
+      idOf.delete(values[id]!);
+      values[id] = null;
+      free.push(id);
+    },
+    value: (id: number): string => values[id]!,
+    idOf: (value: string): number | undefined => idOf.get(value),
+    get size(): number {
+      return idOf.size;
+    },
+  };
+}
+
+export function createWindowStore(initialEntries = 1024, initialWindows = 1024) {
+  // Entries.
+  let entryCapacity = initialEntries;
+  let times = new Float64Array(entryCapacity);
+  let attemptsOf = new Uint32Array(entryCapacity);
+  let countedOf = new Uint32Array(entryCapacity);
+  let labelOf = new Uint16Array(entryCapacity);
+  let siteOf = new Int32Array(entryCapacity); // NONE: no site
+  let userOf = new Int32Array(entryCapacity); // NONE: no username
+  let idKind = new Uint8Array(entryCapacity);
+  let idBytes = new Uint8Array(entryCapacity * 16);
+  let nextOf = new Int32Array(entryCapacity);
+  let entryHighWater = 0;
+  let freeEntry = NONE;
+  /** Ids that are not lower-case UUIDs (tests, foreign callers), by slot; filled only where used. */
+  const textIds: Array<string | null> = [];
+
+  // Windows.
+  let windowCapacity = initialWindows;
+  let headOf = new Int32Array(windowCapacity);
+  let tailOf = new Int32Array(windowCapacity);
+  let countOf = new Uint32Array(windowCapacity);
+  let sumOf = new Float64Array(windowCapacity);
+  let touchedOf = new Float64Array(windowCapacity);
+  let windowHighWater = 0;
+  const freeWindows: number[] = [];
+  /** Window key → its window; insertion order = least recently updated first. */
+  const byKey = new Map<string, number>();
+  // Kept across calls: a fresh keys().next() after many evictions walks the deleted
+  // slots V8 leaves at a Map's front, quadratic under a flood of new keys.
+  let evictionCursor: Iterator<[string, number]> | null = null;
+
+  // Labels (event types, jail names) and sites are few and live as long as the process.
+  const labels: string[] = [];
+  const labelIdOf = new Map<string, number>();
+  const sites: string[] = [];
+  const siteIdOf = new Map<string, number>();
+  const usernames = createCountedInterner();
+
+  const widen = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(old: T, size: number): T => {
+    const wider = new (old.constructor as new (n: number) => T)(size);
+    wider.set(old);
+    return wider;
+  };
+
+  function allocateEntry(): number {
+    if (freeEntry !== NONE) {
+      const slot = freeEntry;
+      freeEntry = nextOf[slot]!;
+      return slot;
+    }
+    if (entryHighWater === entryCapacity) {
+      entryCapacity *= 2;
+      times = widen(times, entryCapacity);
+      attemptsOf = widen(attemptsOf, entryCapacity);
+      countedOf = widen(countedOf, entryCapacity);
+      labelOf = widen(labelOf, entryCapacity);
+      siteOf = widen(siteOf, entryCapacity);
+      userOf = widen(userOf, entryCapacity);
+      idKind = widen(idKind, entryCapacity);
+      idBytes = widen(idBytes, entryCapacity * 16);
+      nextOf = widen(nextOf, entryCapacity);
+    }
+    return entryHighWater++;
+  }
+
+  function freeEntrySlot(slot: number): void {
+    if (userOf[slot] !== NONE) usernames.release(userOf[slot]!);
+    if (idKind[slot] === ID_TEXT) textIds[slot] = null;
+    nextOf[slot] = freeEntry;
+    freeEntry = slot;
+  }
+
+  function allocateWindow(nowMs: number): number {
+    let w = freeWindows.pop();
+    if (w === undefined) {
+      if (windowHighWater === windowCapacity) {
+        windowCapacity *= 2;
+        headOf = widen(headOf, windowCapacity);
+        tailOf = widen(tailOf, windowCapacity);
+        countOf = widen(countOf, windowCapacity);
+        sumOf = widen(sumOf, windowCapacity);
+        touchedOf = widen(touchedOf, windowCapacity);
+      }
+      w = windowHighWater++;
+    }
+    headOf[w] = NONE;
+    tailOf[w] = NONE;
+    countOf[w] = 0;
+    sumOf[w] = 0;
+    touchedOf[w] = nowMs;
+    return w;
+  }
+
+  function releaseWindow(w: number): void {
+    for (let slot = headOf[w]!; slot !== NONE; ) {
+      const following = nextOf[slot]!;
+      freeEntrySlot(slot);
+      slot = following;
+    }
+    freeWindows.push(w);
+  }
+
+  // The last label and site asked for: a batch is one site's, and mostly one event type.
+  let lastLabel = '';
+  let lastLabelId = -1;
+  let lastSite = '';
+  let lastSiteId = -1;
+
+  function intern(table: string[], index: Map<string, number>, value: string): number {
+    let id = index.get(value);
+    if (id === undefined) {
+      id = table.length;
+      table.push(value);
+      index.set(value, id);
+    }
+    return id;
+  }
+
+  function labelId(label: string): number {
+    if (label !== lastLabel || lastLabelId < 0) {
+      lastLabelId = intern(labels, labelIdOf, label);
+      lastLabel = label;
+    }
+    return lastLabelId;
+  }
+
+  function siteId(site: string): number {
+    if (site !== lastSite || lastSiteId < 0) {
+      lastSiteId = intern(sites, siteIdOf, site);
+      lastSite = site;
+    }
+    return lastSiteId;
+  }
+
+  /** Decodes a lower-case UUID into the slot's 16 bytes; false (bytes undefined) for anything else. */
+  function packUuid(slot: number, id: string): boolean {
+    if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return false;
+    const o = slot * 16;
+    for (let b = 0; b < 16; b++) {
+      const at = BYTE_AT[b]!;
+      const hi = HEX_VALUE[id.charCodeAt(at)]!;
+      const lo = HEX_VALUE[id.charCodeAt(at + 1)]!;
+      if ((hi | lo) < 0) return false;
+      idBytes[o + b] = (hi << 4) | lo;
+    }
+    return true;
+  }
+
+  function writeId(slot: number, id: string): void {
+    if (id === '') {
+      idKind[slot] = ID_NONE;
+    } else if (packUuid(slot, id)) {
+      idKind[slot] = ID_UUID;
+    } else {
+      idKind[slot] = ID_TEXT;
+      while (textIds.length <= slot) textIds.push(null); // dense, so V8 keeps it a plain array
+      textIds[slot] = id;
+    }
+  }
+
+  function readId(slot: number): string {
+    switch (idKind[slot]) {
+      case ID_NONE:
+        return '';
+      case ID_TEXT:
+        return textIds[slot]!;
+      default: {
+        const o = slot * 16;
+        let s = '';
+        for (let i = 0; i < 16; i++) {
+          if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+          s += HEX[idBytes[o + i]!];
+        }
+        return s;
+      }
+    }
+  }
+
+  /** Unlinks the first entry of window w. */
+  function dropFirst(w: number): void {
+    const slot = headOf[w]!;
+    sumOf[w]! -= countedOf[slot]!;
+    headOf[w] = nextOf[slot]!;
+    if (headOf[w] === NONE) tailOf[w] = NONE;
+    countOf[w]!--;
+    freeEntrySlot(slot);
+  }
+
+  const store = {
+    get size(): number {
+      return byKey.size;
+    },
+    /** The key's window, or -1. */
+    get: (key: string): number => byKey.get(key) ?? NONE,
+    has: (key: string): boolean => byKey.has(key),
+    keys: (): IterableIterator<string> => byKey.keys(),
+
+    /** The key's window (a new one if it has none), made the most recently updated. */
+    touch(key: string, nowMs: number): number {
+      let w = byKey.get(key);
+      if (w === undefined) {
+        w = allocateWindow(nowMs);
+      } else {
+        byKey.delete(key);
+        if (nowMs > touchedOf[w]!) touchedOf[w] = nowMs;
+      }
+      byKey.set(key, w);
+      return w;
+    },
+
+    delete(key: string): void {
+      const w = byKey.get(key);
+      if (w === undefined) return;
+      byKey.delete(key);
+      releaseWindow(w);
+    },
+
+    /** Drops the least recently updated window; false when there is none. */
+    evictOldest(): boolean {
+      for (let pass = 0; pass < 2; pass++) {
+        evictionCursor ??= byKey.entries();
+        const oldest = evictionCursor.next();
+        if (!oldest.done) {
+          byKey.delete(oldest.value[0]);
+          releaseWindow(oldest.value[1]);
+          return true;
+        }
+        evictionCursor = null;
+      }
+      return false;
+    },
+
+    /** Windows not updated after `cutoff` lose their entries up to it, and go when empty. Stops at the first later one. */
+    pruneOlderThan(cutoff: number): void {
+      for (const [key, w] of byKey) {
+        if (touchedOf[w]! > cutoff) break;
+        store.dropOlderThan(w, cutoff);
+        if (countOf[w] === 0) {
+          byKey.delete(key);
+          releaseWindow(w);
+        }
+      }
+    },
+
+    count: (w: number): number => countOf[w]!,
+    sum: (w: number): number => sumOf[w]!,
+    first: (w: number): number => headOf[w]!,
+    last: (w: number): number => tailOf[w]!,
+    next: (slot: number): number => nextOf[slot]!,
+    t: (slot: number): number => times[slot]!,
+    counted: (slot: number): number => countedOf[slot]!,
+    attempts: (slot: number): number => attemptsOf[slot]!,
+    label: (slot: number): string => labels[labelOf[slot]!]!,
+    id: readId,
+
+    /** The window's entry slots in time order (for the rare walks that need positions). */
+    slots(w: number): number[] {
+      const out: number[] = [];
+      for (let slot = headOf[w]!; slot !== NONE; slot = nextOf[slot]!) out.push(slot);
+      return out;
+    },
+
+    /** Adds an entry after any with the same time (a window "ending at t" takes all of them); returns its slot. */
+    insert(w: number, entry: WindowEntryInput): number {
+      const slot = allocateEntry();
+      times[slot] = entry.t;
+      attemptsOf[slot] = entry.attempts;
+      countedOf[slot] = entry.counted;
+      labelOf[slot] = labelId(entry.label);
+      siteOf[slot] = entry.siteId === null ? NONE : siteId(entry.siteId);
+      userOf[slot] = entry.username === null ? NONE : usernames.acquire(entry.username);
+      writeId(slot, entry.id);
+      sumOf[w]! += entry.counted;
+      countOf[w]!++;
+      const tail = tailOf[w]!;
+      if (tail === NONE) {
+        nextOf[slot] = NONE;
+        headOf[w] = slot;
+        tailOf[w] = slot;
+      } else if (times[tail]! <= entry.t) {
+        nextOf[slot] = NONE;
+        nextOf[tail] = slot;
+        tailOf[w] = slot;
+      } else if (times[headOf[w]!]! > entry.t) {
+        nextOf[slot] = headOf[w]!;
+        headOf[w] = slot;
+      } else {
+        let before = headOf[w]!;
+        while (times[nextOf[before]!]! <= entry.t) before = nextOf[before]!;
+        nextOf[slot] = nextOf[before]!;
+        nextOf[before] = slot;
+      }
+      return slot;
+    },
+
+    /** Drops entries with t <= cutoff (from the front: they are sorted). */
+    dropOlderThan(w: number, cutoff: number): void {
+      while (headOf[w] !== NONE && times[headOf[w]!]! <= cutoff) dropFirst(w);
+    },
+
+    /** Drops first entries while the rest still sum to at least `keep` and one would remain. */
+    dropFirstWhileSumStays(w: number, keep: number): void {
+      while (countOf[w]! > 1 && sumOf[w]! - countedOf[headOf[w]!]! >= keep) dropFirst(w);
+    },
+
+    /** Removes the entries of window w with this label and time (a lifted ban's). */
+    removeLabelled(w: number, label: string, t: number): void {
+      const id = labelIdOf.get(label);
+      if (id === undefined) return;
+      store.removeWhere(w, (slot) => labelOf[slot] === id && times[slot] === t);
+    },
+
+    /** Removes the entries of window w for this (lower-cased) username on this site. */
+    removeUsername(w: number, username: string, siteId: string): void {
+      const user = usernames.idOf(username);
+      const site = siteIdOf.get(siteId);
+      if (user === undefined || site === undefined) return;
+      store.removeWhere(w, (slot) => userOf[slot] === user && siteOf[slot] === site);
+    },
+
+    removeWhere(w: number, drop: (slot: number) => boolean): void {
+      let previous = NONE;
+      for (let slot = headOf[w]!; slot !== NONE; ) {
+        const following = nextOf[slot]!;
+        if (drop(slot)) {
+          if (previous === NONE) headOf[w] = following;
+          else nextOf[previous] = following;
+          if (tailOf[w] === slot) tailOf[w] = previous;
+          sumOf[w]! -= countedOf[slot]!;
+          countOf[w]!--;
+          freeEntrySlot(slot);
+        } else {
+          previous = slot;
+        }
+        slot = following;
+      }
+    },
+
+    /** Entry slots in use (allocated minus free), and usernames interned: for the bounds tests. */
+    stats(): { entries: number; usernames: number } {
+      let free = 0;
+      for (let slot = freeEntry; slot !== NONE; slot = nextOf[slot]!) free++;
+      return { entries: entryHighWater - free, usernames: usernames.size };
+    },
+  };
+  return store;
+}
+
+export type WindowStore = ReturnType<typeof createWindowStore>;
+export const NO_WINDOW = NONE;
+export const NO_ENTRY = NONE;

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createWindowStore, NO_WINDOW, type WindowEntryInput } from '../../server/jail/window-store.ts';
+
+const entry = (over: Partial<WindowEntryInput> = {}): WindowEntryInput => ({
+  id: '', t: 0, attempts: 1, counted: 1, label: 'login_failed', siteId: 'site-1', username: null, ...over,
+});
+
+const times = (store: ReturnType<typeof createWindowStore>, w: number) => store.slots(w).map((s) => store.t(s));
+
+test('an id reads back exactly as it was given: packed UUIDs, and anything else as text', () => {
+  const store = createWindowStore(2);
+  const w = store.touch('198.51.100.1', 0);
+  const ids = [
+    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091',
+    '00000000-0000-4000-8000-000000000000',
+    'ffffffff-ffff-7fff-bfff-ffffffffffff',
+    '0193A2B4-7C1D-7E2F-8A3B-4C5D6E7F8091', // upper case: kept as sent, never re-cased
+    '0193a2b4x7c1d-7e2f-8a3b-4c5d6e7f8091',
+    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f809\u00e9',
+    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f809\u0130',
+    'e1',
+    '',
+  ];
+  const slots = ids.map((id, i) => store.insert(w, entry({ id, t: i })));
+  assert.deepEqual(slots.map((s) => store.id(s)), ids);
+});
+
+test('entries stay in time order, a later one after others of the same time', () => {
+  const store = createWindowStore(2, 2);
+  const w = store.touch('k', 0);
+  for (const [t, id] of [[5, 'a'], [1, 'b'], [9, 'c'], [5, 'd'], [0, 'e'], [9, 'f']] as const) store.insert(w, entry({ t, id }));
+  assert.deepEqual(times(store, w), [0, 1, 5, 5, 9, 9]);
+  assert.deepEqual(store.slots(w).map((s) => store.id(s)), ['e', 'b', 'a', 'd', 'c', 'f']);
+  assert.equal(store.t(store.last(w)), 9);
+  assert.equal(store.id(store.last(w)), 'f');
+  assert.equal(store.count(w), 6);
+  assert.equal(store.sum(w), 6);
+});
+
+test('removing entries keeps the sum, the count and the last entry right', () => {
+  const store = createWindowStore();
+  const w = store.touch('k', 0);
+  store.insert(w, entry({ t: 1, counted: 2, username: 'alice' }));
+  store.insert(w, entry({ t: 2, counted: 3, username: 'bob' }));
+  store.insert(w, entry({ t: 3, counted: 4, username: 'alice' }));
+  store.removeUsername(w, 'alice', 'site-1');
+  assert.deepEqual(times(store, w), [2]);
+  assert.equal(store.sum(w), 3);
+  assert.equal(store.t(store.last(w)), 2);
+  store.insert(w, entry({ t: 7 }));
+  assert.deepEqual(times(store, w), [2, 7], 'a later entry goes after the new last one');
+  store.removeUsername(w, 'bob', 'other-site');
+  assert.equal(store.count(w), 2, 'another site’s username is not this one');
+  store.removeLabelled(w, 'login_failed', 7);
+  assert.deepEqual(times(store, w), [2]);
+});
+
+test('dropping from the front: by age, and down to what maxretry needs', () => {
+  const store = createWindowStore();
+  const w = store.touch('k', 0);
+  for (let t = 1; t <= 6; t++) store.insert(w, entry({ t, counted: 2 }));
+  store.dropOlderThan(w, 2);
+  assert.deepEqual(times(store, w), [3, 4, 5, 6]);
+  store.dropFirstWhileSumStays(w, 3);
+  assert.deepEqual(times(store, w), [5, 6], 'two entries of 2 are the fewest that reach 3');
+  store.dropFirstWhileSumStays(w, 1);
+  assert.deepEqual(times(store, w), [6], 'one entry always stays');
+  store.dropOlderThan(w, 10);
+  assert.equal(store.count(w), 0);
+  assert.equal(store.last(w), -1);
+});
+
+test('keys are least recently updated first: eviction takes the oldest, pruning stops at a recent one', () => {
+  const store = createWindowStore(1, 1);
+  for (const [key, t] of [['a', 1], ['b', 2], ['c', 3]] as const) store.insert(store.touch(key, t), entry({ t }));
+  store.insert(store.touch('a', 4), entry({ t: 4 }));
+  assert.deepEqual([...store.keys()], ['b', 'c', 'a']);
+  assert.ok(store.evictOldest());
+  assert.deepEqual([...store.keys()], ['c', 'a']);
+  store.insert(store.touch('d', 5), entry({ t: 5 }));
+  store.pruneOlderThan(3);
+  assert.deepEqual([...store.keys()], ['a', 'd'], 'c had nothing after 3; a was updated at 4');
+  // The pass stops at the first recently updated key: a keeps its old entry until it is next counted.
+  assert.deepEqual(times(store, store.get('a')), [1, 4]);
+  assert.ok(store.evictOldest());
+  assert.ok(store.evictOldest());
+  assert.equal(store.evictOldest(), false);
+  assert.equal(store.get('a'), NO_WINDOW);
+  store.insert(store.touch('e', 6), entry({ t: 6 }));
+  assert.ok(store.evictOldest(), 'eviction starts over once the store has emptied');
+  assert.equal(store.size, 0);
+});
+
+test('slots and interned usernames are given back: a flood of guessed names leaves nothing behind', () => {
+  const store = createWindowStore(4, 4);
+  for (let i = 0; i < 10_000; i++) {
+    const w = store.touch(`198.51.${i >> 8}.${i & 255}`, i);
+    store.insert(w, entry({ t: i, username: `guess-${i}`, id: i % 2 ? `id-${i}` : '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091' }));
+  }
+  assert.deepEqual(store.stats(), { entries: 10_000, usernames: 10_000 });
+  store.pruneOlderThan(10_000);
+  assert.equal(store.size, 0);
+  assert.deepEqual(store.stats(), { entries: 0, usernames: 0 });
+  // Reused slots read back their own ids, not a previous tenant's.
+  const w = store.touch('k', 0);
+  const slot = store.insert(w, entry({ id: 'fresh', username: 'guess-1' }));
+  assert.equal(store.id(slot), 'fresh');
+  assert.deepEqual(store.stats(), { entries: 1, usernames: 1 });
+});
