@@ -23,7 +23,7 @@
 // BENCH_TAIL_LINES (1000000),
 // BENCH_SURVIVAL_SECONDS (120 per attack and mode), BENCH_SURVIVAL_RUNS (BENCH_RUNS), BENCH_SURVIVAL_LIMIT_MB (1024),
 // BENCH_SURVIVAL_MAX_CHILDREN (sized from a measured worker), BENCH_SURVIVAL_CONCURRENCY (1.5 × max_children),
-// BENCH_SURVIVAL_ATTACKS (seed,botnet,distributed).
+// BENCH_SURVIVAL_ATTACKS (seed,botnet,distributed), BENCH_SURVIVAL_MODES (off,on).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/support/process.ts';
@@ -41,7 +41,7 @@ import { bans200kSection } from './sections/bans-200k.ts';
 import { footprintSection } from './sections/footprint.ts';
 import { shieldSection } from './sections/shield.ts';
 import { tailSection } from './sections/tail.ts';
-import { ATTACKS, originSurvivalSection, type Attack } from './sections/origin-survival.ts';
+import { ATTACKS, MODES, originSurvivalSection } from './sections/origin-survival.ts';
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -53,11 +53,11 @@ const env = (name: string, fallback: number) => {
 const RUNS = env('BENCH_RUNS', 3);
 const optionalEnv = (name: string) => (process.env[name] ? env(name, 0) : undefined);
 
-function survivalAttacks(): Attack[] {
-  const wanted = (process.env.BENCH_SURVIVAL_ATTACKS ?? ATTACKS.join(',')).split(',').filter(Boolean);
-  const unknown = wanted.filter((a) => !(ATTACKS as readonly string[]).includes(a));
-  if (unknown.length) throw new Error(`BENCH_SURVIVAL_ATTACKS: unknown attack(s) ${unknown.join(', ')}; choose from ${ATTACKS.join(', ')}`);
-  return wanted as Attack[];
+function listEnv<T extends string>(name: string, choices: readonly T[]): T[] {
+  const wanted = (process.env[name] ?? choices.join(',')).split(',').filter(Boolean);
+  const unknown = wanted.filter((a) => !(choices as readonly string[]).includes(a));
+  if (unknown.length) throw new Error(`${name}: unknown value(s) ${unknown.join(', ')}; choose from ${choices.join(', ')}`);
+  return wanted as T[];
 }
 
 const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -84,7 +84,8 @@ const SECTIONS: Record<string, () => Promise<Record<string, unknown>>> = {
       limitMb: env('BENCH_SURVIVAL_LIMIT_MB', 1024),
       maxChildren: optionalEnv('BENCH_SURVIVAL_MAX_CHILDREN'),
       concurrency: optionalEnv('BENCH_SURVIVAL_CONCURRENCY'),
-      attacks: survivalAttacks(),
+      attacks: listEnv('BENCH_SURVIVAL_ATTACKS', ATTACKS),
+      modes: listEnv('BENCH_SURVIVAL_MODES', MODES),
     }),
 };
 

@@ -21,7 +21,8 @@ import { setPluginActive } from './origin-load.ts';
 
 export const ATTACKS = ['seed', 'botnet', 'distributed'] as const;
 export type Attack = (typeof ATTACKS)[number];
-type Mode = 'off' | 'on';
+export const MODES = ['off', 'on'] as const;
+export type Mode = (typeof MODES)[number];
 
 export interface SurvivalOptions {
   seconds: number;
@@ -32,6 +33,8 @@ export interface SurvivalOptions {
   /** The attack's parallel connections; by default 1.5 × max_children, so the pool is saturated. */
   concurrency?: number;
   attacks: Attack[];
+  /** Both by default; one alone is for looking into a single case. */
+  modes?: Mode[];
 }
 
 const E2E_DIR = join(ROOT, '.tmp/bench-survival');
@@ -92,21 +95,24 @@ function smapsRollup(pid: number): { rss: number; private: number; pss: number }
 
 interface PageLoad {
   ok: boolean;
+  /** When it was sent, in ms from the start of the attack. */
+  at: number;
   ms: number;
   /** The status, or 'timeout' / 'error'. */
   answer: string;
 }
 
-async function page(base: string, path: string, ip: string): Promise<PageLoad> {
+async function page(base: string, path: string, ip: string, since = performance.now()): Promise<PageLoad> {
   const started = performance.now();
+  const at = started - since;
   try {
     const res = await fetch(`${base}${path}`, { headers: { [CLIENT_IP_HEADER]: ip }, redirect: 'manual', signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
     await res.arrayBuffer();
     // WordPress's answer: nginx's 502/504 and "Error establishing a database connection" (500) are not.
     // (Debian's wordpress ships no theme, so the page is WordPress's bootstrap and main query with an empty template.)
-    return { ok: res.status === 200, ms: performance.now() - started, answer: String(res.status) };
+    return { ok: res.status === 200, at, ms: performance.now() - started, answer: String(res.status) };
   } catch (error) {
-    return { ok: false, ms: performance.now() - started, answer: (error as Error).name === 'TimeoutError' ? 'timeout' : 'error' };
+    return { ok: false, at, ms: performance.now() - started, answer: (error as Error).name === 'TimeoutError' ? 'timeout' : 'error' };
   }
 }
 
@@ -219,6 +225,12 @@ export interface SurvivalRun {
   visitor_answers: Record<string, number>;
   /** The visitor's ok % over the last third of the run: has the site recovered? */
   visitor_ok_pct_last_third: number;
+  /** When the visitor's failed pages were sent, in seconds from the start of the attack. */
+  visitor_failed_at_s: number[];
+  /** Seconds from the start of the attack until the shield's rule was at the edge; null if never. */
+  shield_up_s: number | null;
+  /** Attacker requests that reached PHP, by second of the attack (from nginx's log). */
+  attacker_php_by_s: number[];
   admin_login_ok_pct: number;
   admin_logins: number;
   attacker_requests: number;
@@ -231,7 +243,7 @@ function dmesgText(): string | null {
   return r.status === 0 ? r.stdout : null;
 }
 
-async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit<SurvivalOptions, 'attacks' | 'runs'>>): Promise<SurvivalRun> {
+async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit<SurvivalOptions, 'attacks' | 'runs' | 'modes'>>): Promise<SurvivalRun> {
   const group = createMemoryGroup(groupName(`${attack}-${mode}-${run}`), o.limitMb * 2 ** 20);
   let origin: Origin | null = null;
   try {
@@ -249,20 +261,23 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
       group.resetPeak();
       let sampledPeak = group.usageBytes();
       let workersMax = 0;
+      let shieldUpAt: number | null = null;
       const sampler = setInterval(() => {
         sampledPeak = Math.max(sampledPeak, group.usageBytes());
         workersMax = Math.max(workersMax, fpmWorkers(group).length);
+        if (shieldUpAt === null && story.fake.customRules('zone').some((r) => r.enabled && (r.description ?? '').startsWith('edgejail:shield'))) shieldUpAt = performance.now();
       }, 250);
       const supervisor = supervise(origin);
       const started = Date.now();
+      const startedPerf = performance.now();
       const attacker = runAttacker(base, attack, o.concurrency, o.seconds);
 
       const pages: Array<Promise<PageLoad>> = [];
       const visits = (async () => {
         // Open loop: a slow answer does not hold back the next second's reader.
         for (let t = 0; Date.now() - started < o.seconds * 1000; t++) {
-          const visit = page(base, '/', VISITOR_IP);
-          pages.push(visit, visit.then(() => page(base, '/?p=1', VISITOR_IP)));
+          const visit = page(base, '/', VISITOR_IP, startedPerf);
+          pages.push(visit, visit.then(() => page(base, '/?p=1', VISITOR_IP, startedPerf)));
           await sleep(started + (t + 1) * 1000 - Date.now());
         }
       })();
@@ -309,6 +324,18 @@ async function runOnce(attack: Attack, mode: Mode, run: number, o: Required<Omit
           const last = pageResults.slice(Math.floor((2 * pageResults.length) / 3));
           return last.length ? round((100 * last.filter((p) => p.ok).length) / last.length) : 0;
         })(),
+        visitor_failed_at_s: pageResults.filter((p) => !p.ok).map((p) => round(p.at / 1000)),
+        shield_up_s: shieldUpAt === null ? null : round((shieldUpAt - startedPerf) / 1000),
+        attacker_php_by_s: (() => {
+          const bySecond: number[] = [];
+          for (const l of lines) {
+            if (l.php !== 1 || !isBenchIp(l.cf)) continue;
+            // nginx logs the end of the answer; its start is what the attack sent.
+            const s = Math.max(0, Math.floor(l.t - l.rt - started / 1000));
+            bySecond[s] = (bySecond[s] ?? 0) + 1;
+          }
+          return Array.from(bySecond, (n) => n ?? 0);
+        })(),
         admin_login_ok_pct: round((100 * loginResults.filter(Boolean).length) / loginResults.length),
         admin_logins: loginResults.length,
         attacker_requests: attackCounts.requests ?? 0,
@@ -334,6 +361,8 @@ function summarise(runs: SurvivalRun[]) {
   out.per_run = Object.fromEntries(medianKeys.map((key) => [key, runs.map((r) => r[key])]));
   out.oom_victims_per_run = runs.map((r) => r.oom_victims);
   out.visitor_answers_per_run = runs.map((r) => r.visitor_answers);
+  out.visitor_failed_at_s_per_run = runs.map((r) => r.visitor_failed_at_s);
+  out.shield_up_s_per_run = runs.map((r) => r.shield_up_s);
   return out;
 }
 
@@ -345,13 +374,16 @@ export async function originSurvivalSection(options: SurvivalOptions) {
   const o = { seconds: options.seconds, limitMb: options.limitMb, maxChildren, concurrency };
   const results: Record<string, { off: unknown; on: unknown }> = {};
   const byRun: Record<string, Record<Mode, SurvivalRun[]>> = {};
+  const modes = options.modes ?? MODES;
   for (const attack of options.attacks) byRun[attack] = { off: [], on: [] };
   for (let r = 0; r < options.runs; r++) {
     for (const attack of options.attacks) {
-      for (const mode of ['off', 'on'] as const) byRun[attack]![mode].push(await runOnce(attack, mode, r, o));
+      for (const mode of modes) byRun[attack]![mode].push(await runOnce(attack, mode, r, o));
     }
   }
-  for (const attack of options.attacks) results[attack] = { off: summarise(byRun[attack]!.off), on: summarise(byRun[attack]!.on) };
+  for (const attack of options.attacks) {
+    results[attack] = Object.fromEntries(modes.map((mode) => [mode, summarise(byRun[attack]![mode])])) as { off: unknown; on: unknown };
+  }
   return {
     origin_survival: {
       ...results,
