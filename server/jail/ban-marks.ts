@@ -3,6 +3,8 @@
 // 200,000 bans). Each key's bans form a linked list of slots; a Map from the key to its
 // first slot keeps the keys in least-recently-banned order. Plain data, no I/O.
 
+import { oldestEntryTaker } from './oldest-entry.ts';
+
 const NONE = -1;
 
 export interface BanMarkView {
@@ -25,9 +27,7 @@ export function createBanMarks(initialSlots = 1024) {
   const jailIdOf = new Map<string, number>();
   /** ip_key → its first slot; insertion order = least recently banned first. */
   const heads = new Map<string, number>();
-  // Kept across calls: a fresh keys().next() after many evictions walks the deleted
-  // slots V8 leaves at a Map's front, quadratic under a flood of new keys.
-  let evictionCursor: Iterator<string> | null = null;
+  const takeOldest = oldestEntryTaker(heads);
 
   function grow(): void {
     capacity *= 2;
@@ -51,6 +51,16 @@ export function createBanMarks(initialSlots = 1024) {
     }
     if (highWater === capacity) grow();
     return highWater++;
+  }
+
+  /** Gives a key's slots, from `head` on, back to the free list. */
+  function freeList(head: number): void {
+    for (let slot = head; slot !== NONE; ) {
+      const following = next[slot]!;
+      next[slot] = freeHead;
+      freeHead = slot;
+      slot = following;
+    }
   }
 
   function jailId(jail: string): number {
@@ -112,27 +122,15 @@ export function createBanMarks(initialSlots = 1024) {
       const head = heads.get(ipKey);
       if (head === undefined) return;
       heads.delete(ipKey);
-      let slot: number = head;
-      while (slot !== NONE) {
-        const following: number = next[slot]!;
-        next[slot] = freeHead;
-        freeHead = slot;
-        slot = following;
-      }
+      freeList(head);
     },
 
     /** Forgets the least recently banned key; returns it, or null when there is none. */
     forgetOldest(): string | null {
-      for (let pass = 0; pass < 2; pass++) {
-        evictionCursor ??= heads.keys();
-        const oldest = evictionCursor.next();
-        if (!oldest.done) {
-          marks.forget(oldest.value);
-          return oldest.value;
-        }
-        evictionCursor = null;
-      }
-      return null;
+      const oldest = takeOldest();
+      if (!oldest) return null;
+      freeList(oldest[1]);
+      return oldest[0];
     },
 
     /** Slots holding a ban (allocated minus free). */

@@ -6,6 +6,8 @@
 // Map slot and a few numbers. Entries of a key form a linked list sorted by time; the Map
 // keeps keys in least-recently-updated order. Plain data, no I/O.
 
+import { oldestEntryTaker } from './oldest-entry.ts';
+
 const NONE = -1;
 /** A lower-case hex digit's value by UTF-16 code unit, else -1 (an upper-case id is kept as text, so it reads back as sent). */
 const HEX_VALUE = new Int8Array(65_536).fill(-1);
@@ -93,9 +95,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   const freeWindows: number[] = [];
   /** Window key → its window; insertion order = least recently updated first. */
   const byKey = new Map<string, number>();
-  // Kept across calls: a fresh keys().next() after many evictions walks the deleted
-  // slots V8 leaves at a Map's front, quadratic under a flood of new keys.
-  let evictionCursor: Iterator<[string, number]> | null = null;
+  const takeOldest = oldestEntryTaker(byKey);
 
   // Labels (event types, jail names) and sites are few and live as long as the process.
   const labels: string[] = [];
@@ -285,17 +285,9 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
 
     /** Drops the least recently updated window; false when there is none. */
     evictOldest(): boolean {
-      for (let pass = 0; pass < 2; pass++) {
-        evictionCursor ??= byKey.entries();
-        const oldest = evictionCursor.next();
-        if (!oldest.done) {
-          byKey.delete(oldest.value[0]);
-          releaseWindow(oldest.value[1]);
-          return true;
-        }
-        evictionCursor = null;
-      }
-      return false;
+      const oldest = takeOldest();
+      if (oldest) releaseWindow(oldest[1]);
+      return oldest !== null;
     },
 
     /** Windows not updated after `cutoff` lose their entries up to it, and go when empty. Stops at the first later one. */
