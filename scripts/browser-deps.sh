@@ -3,18 +3,10 @@
 # playwright-core, which never downloads a browser of its own) and fonts for legible
 # screenshots. Does nothing when they are already there.
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Without a font package Chromium renders text as boxes in screenshots.
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "browser-deps: need root to apt-get install ${missing[*]}" >&2
-  exit 1
-fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"$(dirname "$0")/apt-install.sh" --tag browser-deps "${missing[@]}"
 /usr/bin/chromium --version

@@ -53,23 +53,8 @@ source "$REPO/scripts/wp-env.sh"
 log() { printf '[e2e-origin] %s\n' "$*" >&2; }
 
 install_packages() {
-  local missing=() pkg
-  for pkg in nginx php-fpm; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
   mkdir -p "$E2E_DIR"
-  export DEBIAN_FRONTEND=noninteractive
-  # Debian's maintainer scripts must not start the system's nginx/php-fpm (port 80, no systemd in CI).
-  local policy=/usr/sbin/policy-rc.d created_policy=0
-  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
-  local ok=0
-  apt-get install -y --no-install-recommends "${missing[@]}" >"$E2E_DIR/apt.log" 2>&1 \
-    || { apt-get update >>"$E2E_DIR/apt.log" 2>&1 && apt-get install -y --no-install-recommends "${missing[@]}" >>"$E2E_DIR/apt.log" 2>&1; } \
-    || ok=1
-  [ $created_policy = 1 ] && rm -f "$policy"
-  if [ $ok != 0 ]; then log "apt-get failed, see $E2E_DIR/apt.log"; tail -20 "$E2E_DIR/apt.log" >&2; return 1; fi
+  "$REPO/scripts/apt-install.sh" --tag e2e-origin --log "$E2E_DIR/apt.log" nginx php-fpm
 }
 
 php_fpm_binary() {

@@ -80,24 +80,7 @@ wp_env_lock() {
 }
 
 wp_env_install_packages() {
-  local missing=() pkg
-  for pkg in "${WP_ENV_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  _wp_env_log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Debian's maintainer scripts must not start a system-wide mariadb (no systemd in CI).
-  local policy=/usr/sbin/policy-rc.d created_policy=0
-  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
-  if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$WP_ENV_DIR/apt.log" 2>&1; then
-    apt-get update >>"$WP_ENV_DIR/apt.log" 2>&1
-    apt-get install -y --no-install-recommends "${missing[@]}" >>"$WP_ENV_DIR/apt.log" 2>&1 || {
-      [ $created_policy = 1 ] && rm -f "$policy"
-      _wp_env_log "apt-get failed, see $WP_ENV_DIR/apt.log"; tail -20 "$WP_ENV_DIR/apt.log" >&2; return 1; }
-  fi
-  [ $created_policy = 1 ] && rm -f "$policy"
-  return 0
+  "$WP_ENV_REPO/scripts/apt-install.sh" --tag wp-env --log "$WP_ENV_DIR/apt.log" "${WP_ENV_PACKAGES[@]}"
 }
 
 # The PHP that runs WordPress: Debian's, or the php-wasm build of $WP_ENV_PHP_WASM. php-wasm's
