@@ -166,8 +166,9 @@ export async function ingestSection(runs: number, seconds: number) {
     ingest_open_loop_rate: batchedOpen.rate,
     ingest_open_loop_p99_ms: batchedOpen.p99_ms,
     ingest_open_loop_not_2xx: batchedOpen.not_2xx,
-    // Each open-loop run first sends on the same schedule for this long, measured apart: the
-    // cold start of a fresh process, not the running service the rows are about.
+    // Each open-loop run waits settle_seconds after start, then ramps its rate up from 0 over
+    // warmup_seconds, measured apart: cold code and sockets being opened, not the running
+    // service the rows are about.
     ingest_open_loop_warmup_seconds: batchedOpen.warmup_seconds,
     ingest_open_loop_settle_seconds: OPEN_LOOP_SETTLE_MS / 1000,
     ingest_open_loop_warmup_p99_ms: { batch_50: batchedOpen.warmup_p99_ms, batch_1: unbatchedOpen.warmup_p99_ms },
