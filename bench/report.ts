@@ -68,7 +68,7 @@ const ROWS: Row[] = [
   // Issue 14: smaller than the PHP worker it protects, faster than fail2ban on every row.
   { row: '14', figure: 'rss_idle_mb: 10 s after start, no traffic', value: (r) => fmt(num(r, 'rss_idle_mb'), ' MB'), target: '< 70 MB', met: (r) => cmp(num(r, 'rss_idle_mb'), (v) => v < 70) },
   {
-    row: '14', figure: 'jail_window_bytes_per_key: jail engine heap per tracked IP key, 100,000 keys',
+    row: '14', figure: 'jail_window_bytes_per_key: jail engine memory (heap and slots) per tracked IP key, 100,000 keys',
     value: (r) => fmt(num(r, 'jail_window_bytes_per_key'), ' B'), target: '< 150 B', met: (r) => cmp(num(r, 'jail_window_bytes_per_key'), (v) => v < 150),
   },
   { row: '14', figure: 'rss_peak_mb: batch-50 load, 100,000 distinct IPs', value: (r) => fmt(num(r, 'rss_peak_mb'), ' MB'), target: '< 120 MB', met: (r) => cmp(num(r, 'rss_peak_mb'), (v) => v < 120) },

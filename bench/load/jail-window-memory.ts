@@ -1,4 +1,4 @@
-// Issue 14's `jail_window_bytes_per_key`: the jail engine's heap per tracked IP key, over
+// Issue 14's `jail_window_bytes_per_key`: the jail engine's memory per tracked IP key, over
 // 100,000 keys with one failed login each (a botnet's first pass, the common shape), with
 // event ids and usernames as the plugin sends them. Runs in its own process under
 // --expose-gc so the heap before and after is measured after full collections.
@@ -26,6 +26,8 @@ for (let i = 0; i < keys; i++) {
   const event = JSON.parse(JSON.stringify({ id: pluginEventId(now), siteId: 'site-1', type: 'login_failed', ipKey: benchIp(i), username: USERS[i % USERS.length], weight: 1, occurredAtMs: now }));
   observeEvent(state, event, now);
 }
-const after = collect();
+// The slots live in resizable ArrayBuffers, outside the JS heap and outside
+// process.memoryUsage(): the stores count their own committed bytes.
+const after = collect() + state.jails.reduce((n, jail) => n + jail.windows.slotBytes(), 0) + state.bans.slotBytes();
 const tracked = state.jails.reduce((n, jail) => n + jail.windows.size, 0);
 process.stdout.write(`${JSON.stringify({ keys: tracked, bytes_per_key: Math.round((after - before) / tracked) })}\n`);

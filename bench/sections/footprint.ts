@@ -1,8 +1,9 @@
 // Issue 14's footprint rows. `rss_idle_mb`: the service as `npm start` runs it, 10 s after it
 // answers /healthz with no traffic. `cli_bans_ms`: `edgejail bans` on a database of 10,000
 // active bans, process start to exit, as a new user runs it (p50 of 7 runs after a warm-up).
-// `jail_window_bytes_per_key`: the jail engine's heap per tracked IP key over 100,000 keys
-// (bench/load/jail-window-memory.ts, in a process of its own with --expose-gc).
+// `jail_window_bytes_per_key`: the jail engine's memory (JS heap and its typed-array slots) per
+// tracked IP key over 100,000 keys (bench/load/jail-window-memory.ts, in a process of its own
+// with --expose-gc).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, startServiceProcess } from '../../test/support/process.ts';

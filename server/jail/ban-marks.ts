@@ -3,6 +3,7 @@
 // 200,000 bans). Each key's bans form a linked list of slots; a Map from the key to its
 // first slot keeps the keys in least-recently-banned order. Plain data, no I/O.
 
+import { createGrowableColumns } from './growable-columns.ts';
 import { oldestEntryTaker } from './oldest-entry.ts';
 
 const NONE = -1;
@@ -15,12 +16,12 @@ export interface BanMarkView {
 }
 
 export function createBanMarks(initialSlots = 1024) {
-  let capacity = initialSlots;
-  let created = new Float64Array(capacity);
-  let expires = new Float64Array(capacity);
-  let lifted = new Float64Array(capacity); // NaN: not lifted
-  let jailIds = new Uint16Array(capacity);
-  let next = new Int32Array(capacity);
+  const columns = createGrowableColumns(initialSlots);
+  let created = columns.add(Float64Array);
+  let expires = columns.add(Float64Array);
+  let lifted = columns.add(Float64Array); // NaN: not lifted
+  let jailIds = columns.add(Uint16Array);
+  let next = columns.add(Int32Array);
   let highWater = 0;
   let freeHead = NONE;
   const jailNames: string[] = [];
@@ -29,27 +30,15 @@ export function createBanMarks(initialSlots = 1024) {
   const heads = new Map<string, number>();
   const takeOldest = oldestEntryTaker(heads);
 
-  function grow(): void {
-    capacity *= 2;
-    const widen = <T extends Float64Array | Uint16Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const wider = make(capacity);
-      wider.set(old);
-      return wider;
-    };
-    created = widen(created, (n) => new Float64Array(n));
-    expires = widen(expires, (n) => new Float64Array(n));
-    lifted = widen(lifted, (n) => new Float64Array(n));
-    jailIds = widen(jailIds, (n) => new Uint16Array(n));
-    next = widen(next, (n) => new Int32Array(n));
-  }
-
   function allocate(): number {
     if (freeHead !== NONE) {
       const slot = freeHead;
       freeHead = next[slot]!;
       return slot;
     }
-    if (highWater === capacity) grow();
+    if (highWater === columns.length && columns.grow()) {
+      [created, expires, lifted, jailIds, next] = columns.arrays as [Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Uint16Array<ArrayBuffer>, Int32Array<ArrayBuffer>];
+    }
     return highWater++;
   }
 
@@ -77,6 +66,8 @@ export function createBanMarks(initialSlots = 1024) {
     get size(): number {
       return heads.size;
     },
+    /** Bytes of the slots (outside the JS heap). */
+    slotBytes: (): number => columns.byteLength(),
     has: (ipKey: string): boolean => heads.has(ipKey),
     /** Keys, least recently banned first. */
     keys: (): IterableIterator<string> => heads.keys(),

@@ -1,11 +1,12 @@
 // One jail's windows (the counted entries of each key within findtime) in typed arrays.
 // An object per entry, its UUID string, its lower-cased username and an object and array
 // per key came to about 800 bytes a tracked key: at the 100,000 distinct addresses of a
-// botnet that was most of the service's peak memory. Here an entry is ~50 bytes of slots,
+// botnet that was most of the service's peak memory. Here an entry is 46 bytes of slots,
 // a UUID is kept as its 16 bytes, usernames and sites are interned, and a key costs its
 // Map slot and a few numbers. Entries of a key form a linked list sorted by time; the Map
 // keeps keys in least-recently-updated order. Plain data, no I/O.
 
+import { createGrowableColumns } from './growable-columns.ts';
 import { oldestEntryTaker } from './oldest-entry.ts';
 
 const NONE = -1;
@@ -16,10 +17,12 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 const BYTE_AT = Uint8Array.from([0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]);
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/** How an entry's id is kept: none (a ban's entry), as 16 bytes, or as the string it came as. */
-const ID_NONE = 0;
-const ID_UUID = 1;
-const ID_TEXT = 2;
+/**
+ * An entry's id is kept as its 16 bytes, or as the string it came as (in textIds), and
+ * none (a ban's entry) is 16 zero bytes: a byte per entry for its kind was 2% of a slot.
+ * The nil UUID, whose bytes are zero too, is kept as text.
+ */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 export interface WindowEntryInput {
   /** '' for none. */
@@ -69,28 +72,27 @@ function createCountedInterner() {
 
 export function createWindowStore(initialEntries = 1024, initialWindows = 1024) {
   // Entries.
-  let entryCapacity = initialEntries;
-  let times = new Float64Array(entryCapacity);
-  let attemptsOf = new Uint32Array(entryCapacity);
-  let countedOf = new Uint32Array(entryCapacity);
-  let labelOf = new Uint16Array(entryCapacity);
-  let siteOf = new Int32Array(entryCapacity); // NONE: no site
-  let userOf = new Int32Array(entryCapacity); // NONE: no username
-  let idKind = new Uint8Array(entryCapacity);
-  let idBytes = new Uint8Array(entryCapacity * 16);
-  let nextOf = new Int32Array(entryCapacity);
+  const entryColumns = createGrowableColumns(initialEntries);
+  let times = entryColumns.add(Float64Array);
+  let attemptsOf = entryColumns.add(Uint32Array);
+  let countedOf = entryColumns.add(Uint32Array);
+  let labelOf = entryColumns.add(Uint16Array);
+  let siteOf = entryColumns.add(Int32Array); // NONE: no site
+  let userOf = entryColumns.add(Int32Array); // NONE: no username
+  let idBytes = entryColumns.add(Uint8Array, 16);
+  let nextOf = entryColumns.add(Int32Array);
   let entryHighWater = 0;
   let freeEntry = NONE;
   /** Ids that are not lower-case UUIDs (tests, foreign callers), by slot; filled only where used. */
   const textIds: Array<string | null> = [];
 
   // Windows.
-  let windowCapacity = initialWindows;
-  let headOf = new Int32Array(windowCapacity);
-  let tailOf = new Int32Array(windowCapacity);
-  let countOf = new Uint32Array(windowCapacity);
-  let sumOf = new Float64Array(windowCapacity);
-  let touchedOf = new Float64Array(windowCapacity);
+  const windowColumns = createGrowableColumns(initialWindows, 1 << 20);
+  let headOf = windowColumns.add(Int32Array);
+  let tailOf = windowColumns.add(Int32Array);
+  let countOf = windowColumns.add(Uint32Array);
+  let sumOf = windowColumns.add(Float64Array);
+  let touchedOf = windowColumns.add(Float64Array);
   let windowHighWater = 0;
   const freeWindows: number[] = [];
   /** Window key → its window; insertion order = least recently updated first. */
@@ -104,36 +106,21 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   const siteIdOf = new Map<string, number>();
   const usernames = createCountedInterner();
 
-  const widen = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(old: T, size: number): T => {
-    const wider = new (old.constructor as new (n: number) => T)(size);
-    wider.set(old);
-    return wider;
-  };
-
   function allocateEntry(): number {
     if (freeEntry !== NONE) {
       const slot = freeEntry;
       freeEntry = nextOf[slot]!;
       return slot;
     }
-    if (entryHighWater === entryCapacity) {
-      entryCapacity *= 2;
-      times = widen(times, entryCapacity);
-      attemptsOf = widen(attemptsOf, entryCapacity);
-      countedOf = widen(countedOf, entryCapacity);
-      labelOf = widen(labelOf, entryCapacity);
-      siteOf = widen(siteOf, entryCapacity);
-      userOf = widen(userOf, entryCapacity);
-      idKind = widen(idKind, entryCapacity);
-      idBytes = widen(idBytes, entryCapacity * 16);
-      nextOf = widen(nextOf, entryCapacity);
+    if (entryHighWater === entryColumns.length && entryColumns.grow()) {
+      [times, attemptsOf, countedOf, labelOf, siteOf, userOf, idBytes, nextOf] = entryColumns.arrays as [Float64Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint16Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Uint8Array<ArrayBuffer>, Int32Array<ArrayBuffer>];
     }
     return entryHighWater++;
   }
 
   function freeEntrySlot(slot: number): void {
     if (userOf[slot] !== NONE) usernames.release(userOf[slot]!);
-    if (idKind[slot] === ID_TEXT) textIds[slot] = null;
+    if (slot < textIds.length) textIds[slot] = null;
     nextOf[slot] = freeEntry;
     freeEntry = slot;
   }
@@ -141,13 +128,8 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   function allocateWindow(nowMs: number): number {
     let w = freeWindows.pop();
     if (w === undefined) {
-      if (windowHighWater === windowCapacity) {
-        windowCapacity *= 2;
-        headOf = widen(headOf, windowCapacity);
-        tailOf = widen(tailOf, windowCapacity);
-        countOf = widen(countOf, windowCapacity);
-        sumOf = widen(sumOf, windowCapacity);
-        touchedOf = widen(touchedOf, windowCapacity);
+      if (windowHighWater === windowColumns.length && windowColumns.grow()) {
+        [headOf, tailOf, countOf, sumOf, touchedOf] = windowColumns.arrays as [Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>];
       }
       w = windowHighWater++;
     }
@@ -216,32 +198,26 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
 
   function writeId(slot: number, id: string): void {
     if (id === '') {
-      idKind[slot] = ID_NONE;
-    } else if (packUuid(slot, id)) {
-      idKind[slot] = ID_UUID;
-    } else {
-      idKind[slot] = ID_TEXT;
+      idBytes.fill(0, slot * 16, slot * 16 + 16);
+    } else if (id === NIL_UUID || !packUuid(slot, id)) {
       while (textIds.length <= slot) textIds.push(null); // dense, so V8 keeps it a plain array
       textIds[slot] = id;
     }
   }
 
   function readId(slot: number): string {
-    switch (idKind[slot]) {
-      case ID_NONE:
-        return '';
-      case ID_TEXT:
-        return textIds[slot]!;
-      default: {
-        const o = slot * 16;
-        let s = '';
-        for (let i = 0; i < 16; i++) {
-          if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-          s += HEX[idBytes[o + i]!];
-        }
-        return s;
-      }
+    const text = slot < textIds.length ? textIds[slot] : null;
+    if (text) return text;
+    const o = slot * 16;
+    let zero = true;
+    let s = '';
+    for (let i = 0; i < 16; i++) {
+      if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+      const byte = idBytes[o + i]!;
+      if (byte !== 0) zero = false;
+      s += HEX[byte];
     }
+    return zero ? '' : s;
   }
 
   /** Unlinks the first entry of window w. */
@@ -395,6 +371,9 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
         slot = following;
       }
     },
+
+    /** Bytes of the entry and window slots (outside the JS heap). */
+    slotBytes: (): number => entryColumns.byteLength() + windowColumns.byteLength(),
 
     /** Entry slots in use (allocated minus free), and usernames interned: for the bounds tests. */
     stats(): { entries: number; usernames: number } {

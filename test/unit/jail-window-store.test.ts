@@ -21,9 +21,22 @@ test('an id reads back exactly as it was given: packed UUIDs, and anything else 
     '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f809\u0130',
     'e1',
     '',
+    '00000000-0000-0000-0000-000000000000', // the nil UUID: its bytes are those of "no id"
   ];
   const slots = ids.map((id, i) => store.insert(w, entry({ id, t: i })));
   assert.deepEqual(slots.map((s) => store.id(s)), ids);
+});
+
+test('a reused slot reads back its new id, never its last one', () => {
+  const store = createWindowStore(2);
+  const w = store.touch('198.51.100.1', 0);
+  for (const [first, second] of [['e1', '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091'], ['0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091', ''], ['e2', ''], ['', 'e3']]) {
+    store.insert(w, entry({ id: first!, t: 1 }));
+    store.dropOlderThan(w, 1); // frees the slot the next insert takes
+    const slot = store.insert(w, entry({ id: second!, t: 2 }));
+    assert.equal(store.id(slot), second);
+    store.dropOlderThan(w, 2);
+  }
 });
 
 test('entries stay in time order, a later one after others of the same time', () => {
