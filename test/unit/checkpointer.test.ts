@@ -48,7 +48,7 @@ test('keeps the WAL bounded under continuous commits, off the main thread', asyn
     const file = join(tmp.dir, 'edgejail.db');
     const db = openDatabase(file);
     seed(db);
-    const checkpointer = startCheckpointer(db, file, { intervalMs: 20, restartPages: 256 });
+    const checkpointer = startCheckpointer(db, file, { intervalMs: 20, restartPages: 256, watchMs: 20 });
     try {
       assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the main connection no longer checkpoints');
       const peak = await writeLoad(db, file, 300);
@@ -72,8 +72,8 @@ test('falls back to auto-checkpoint when the worker cannot open the database', a
   const file = join(tmp.dir, 'edgejail.db');
   const db = openDatabase(file);
   const errors: string[] = [];
-  // A directory where the file should be: the worker's open fails and it exits.
-  const checkpointer = startCheckpointer(db, tmp.dir, { onError: (m) => errors.push(m) });
+  // A directory where the file should be: the worker (started at once) fails to open it and exits.
+  const checkpointer = startCheckpointer(db, tmp.dir, { onError: (m) => errors.push(m), startPages: 0 });
   try {
     const deadline = Date.now() + 5000;
     while (!errors.length && Date.now() < deadline) await sleep(20);
@@ -86,26 +86,36 @@ test('falls back to auto-checkpoint when the worker cannot open the database', a
   }
 });
 
-test('the worker leaves once the WAL has been quiet, and comes back when the service writes again', async () => {
+const until = async (what: string, condition: () => boolean) => {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+};
+
+test('the worker waits for writes, leaves once the WAL has been quiet, and comes back when the service writes again', async () => {
   const tmp = tempDir();
   const file = join(tmp.dir, 'edgejail.db');
   const db = openDatabase(file);
   seed(db);
   const checkpointer = startCheckpointer(db, file, { intervalMs: 20, idlePasses: 3, watchMs: 20, wakeChanges: 50 });
-  const until = async (what: string, condition: () => boolean) => {
-    const deadline = Date.now() + 10_000;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(10);
-    }
-  };
   try {
+    assert.equal(checkpointer.running(), false, 'the few pages of the migrations and the seed are not worth a thread');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'nor a checkpoint on the main thread');
+    writeBatch(db, 10); // below wakeChanges
+    await sleep(100);
+    assert.equal(checkpointer.running(), false);
+    assert.equal(checkpointer.stats().workerStarts, 0);
+
+    writeBatch(db, 100);
+    await until('the worker to come for the new rows', () => checkpointer.running());
     await until('the idle worker to leave', () => !checkpointer.running());
     assert.equal(checkpointer.stats().workerStarts, 1);
     assert.equal(checkpointer.stats().errors, 0, 'leaving when idle is no failure');
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'still no checkpoint on the main thread');
 
-    writeBatch(db, 10); // below wakeChanges: not worth a thread
+    writeBatch(db, 10); // below wakeChanges again: counted from when it left
     await sleep(100);
     assert.equal(checkpointer.running(), false);
     writeBatch(db, 100);
@@ -116,6 +126,30 @@ test('the worker leaves once the WAL has been quiet, and comes back when the ser
     assert.ok(stats.checkpoints >= 4);
     const [wal] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
     assert.equal(wal!.log, wal!.checkpointed, 'every frame is back in the database');
+  } finally {
+    await checkpointer.stop();
+    db.close();
+    tmp.cleanup();
+  }
+});
+
+test('a WAL already large at start (a crash left it) is checkpointed at once, without waiting for writes', async () => {
+  const tmp = tempDir();
+  const file = join(tmp.dir, 'edgejail.db');
+  const db = openDatabase(file);
+  seed(db);
+  db.pragma('wal_autocheckpoint = 0');
+  writeBatch(db, 2000);
+  const pages = (statSync(`${file}-wal`).size - 32) / (24 + (db.pragma('page_size', { simple: true }) as number));
+  assert.ok(pages > 50, `the WAL holds ${pages} pages`);
+  const checkpointer = startCheckpointer(db, file, { intervalMs: 20, idlePasses: 3, startPages: 50 });
+  try {
+    assert.equal(checkpointer.running(), true);
+    await until('the frames to be copied back and the worker to leave', () => !checkpointer.running());
+    const [wal] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+    assert.equal(wal!.log, wal!.checkpointed, 'every frame is back in the database');
+    assert.equal(checkpointer.stats().workerStarts, 1);
+    assert.equal(checkpointer.stats().errors, 0);
   } finally {
     await checkpointer.stop();
     db.close();
