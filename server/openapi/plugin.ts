@@ -6,8 +6,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import fastifySwagger from '@fastify/swagger';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
 import { SIGNATURE_HEADER, SITE_HEADER, TIMESTAMP_HEADER } from '../auth/site-signature.ts';
@@ -18,6 +17,13 @@ import { headerName, transform, transformObject } from './transform.ts';
 
 export interface RegisteredRoute {
   method: string;
+  url: string;
+  schema?: FastifySchema;
+}
+
+/** A route as registered (one or several methods), for the document's own instance. */
+interface RouteDefinition {
+  method: string | string[];
   url: string;
   schema?: FastifySchema;
 }
@@ -97,14 +103,50 @@ const SECURITY_SCHEMES = {
 const acceptAsIs = () => (value: unknown) => ({ value });
 const serialize = () => (data: unknown) => JSON.stringify(data);
 
+/**
+ * The document, from the routes' schemas. @fastify/swagger and what it brings (yaml,
+ * json-schema-resolver: some 130 modules, ~2 MB of an idle service) load only for someone
+ * who reads the reference: they describe, on a Fastify instance of their own that holds the
+ * same routes with empty handlers, then go.
+ */
+async function buildDocument(routes: RouteDefinition[]): Promise<string> {
+  const { default: fastifySwagger } = await import('@fastify/swagger');
+  const describer = Fastify({ logger: false });
+  try {
+    describer.setValidatorCompiler(acceptAsIs);
+    describer.setSerializerCompiler(serialize);
+    nameComponents();
+    await describer.register(fastifySwagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: INFO,
+        tags: [
+          { name: 'Webhook', description: 'Called by the WordPress plugin, signed with the site secret' },
+          { name: 'Admin', description: 'Bearer token: EDGEJAIL_ADMIN_TOKEN, or the file admin-token in the data directory' },
+          { name: 'Operations', description: 'No authentication' },
+        ],
+        components: { securitySchemes: SECURITY_SCHEMES },
+      },
+      transform,
+      transformObject,
+    });
+    const unused = async () => null;
+    for (const route of routes) describer.route({ method: route.method, url: route.url, ...(route.schema ? { schema: route.schema } : {}), handler: unused });
+    await describer.ready();
+    return JSON.stringify(describer.swagger());
+  } finally {
+    await describer.close();
+  }
+}
+
 async function openApi(app: FastifyInstance): Promise<void> {
   const routes: RegisteredRoute[] = [];
+  const definitions: RouteDefinition[] = [];
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) {
-      if (method === 'HEAD') continue; // Fastify's own twin of each GET
-      routes.push({ method, url: route.url, schema: route.schema });
-    }
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((method) => method !== 'HEAD'); // HEAD: Fastify's own twin of each GET
+    if (!methods.length) return;
+    for (const method of methods) routes.push({ method, url: route.url, schema: route.schema });
+    definitions.push({ method: methods.length === 1 ? methods[0]! : methods, url: route.url, schema: route.schema });
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
@@ -116,24 +158,8 @@ async function openApi(app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(acceptAsIs);
   app.setSerializerCompiler(serialize);
 
-  nameComponents();
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: INFO,
-      tags: [
-        { name: 'Webhook', description: 'Called by the WordPress plugin, signed with the site secret' },
-        { name: 'Admin', description: 'Bearer token: EDGEJAIL_ADMIN_TOKEN, or the file admin-token in the data directory' },
-        { name: 'Operations', description: 'No authentication' },
-      ],
-      components: { securitySchemes: SECURITY_SCHEMES },
-    },
-    transform,
-    transformObject,
-  });
-
-  // Built on first request: by then every route is registered (@fastify/swagger caches it too).
-  let document: string | undefined;
+  // Built on first request: by then every route is registered.
+  let document: Promise<string> | undefined;
   app.get(
     '/openapi.json',
     {
@@ -146,8 +172,12 @@ async function openApi(app: FastifyInstance): Promise<void> {
       },
     },
     async (_request, reply) => {
-      document ??= JSON.stringify(app.swagger());
-      return reply.type('application/json; charset=utf-8').header('access-control-allow-origin', '*').send(document);
+      document ??= buildDocument(definitions).catch((error: unknown) => {
+        document = undefined; // the next request tries again
+        throw error;
+      });
+      const body = await document;
+      return reply.type('application/json; charset=utf-8').header('access-control-allow-origin', '*').send(body);
     },
   );
 
