@@ -27,7 +27,7 @@ import { siteConfigRoutes } from './routes/site-config.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { shieldRoutes } from './routes/shield.ts';
-import { openApiPlugin } from './openapi/plugin.ts';
+import { openApiPlugin, schemaController } from './openapi/plugin.ts';
 import { dashboardRoutes } from './dashboard/plugin.ts';
 import { boardMetrics } from './dashboard/metrics.ts';
 import { startBackgroundJobs } from './background.ts';
@@ -104,6 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     connectionTimeout: config.timeouts.idle * 1000,
     serverFactory: (handler) => createListenerServer(config, tlsFiles, handler),
     frameworkErrors,
+    schemaController,
   });
 
   const dbFile = databasePath(config);
