@@ -87,6 +87,8 @@ export function createBanLookup(store: Store, maxCached: number) {
     noteExternalChange(ipKey: string): void {
       filter.add(ipKey);
     },
+    /** Whether every ban change other processes committed has been noted (checked once a turn). */
+    inStep: (): boolean => currentVersion() === syncedVersion,
     /** Every change committed up to data_version `version` has been noted. */
     markSynced(version: number): void {
       syncedVersion = version;

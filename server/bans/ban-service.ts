@@ -207,15 +207,15 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     currentBan,
     activeCount: () => activeBans,
     cachedLookups: () => lookup.size(),
-    /** One chunk of the lookup filter's warm-up; true when done. The background jobs drive it. */
-    warmLookups: (chunk = 5_000) => lookup.warmUp(chunk),
+    /** One chunk of the lookup's, then the ban history's, filter warm-up; true when both are done. The background jobs drive it. */
+    warmLookups: (chunk = 5_000) => lookup.warmUp(chunk) && history.warmUp(chunk),
 
     /**
      * Counts one stored event in the jails and applies what they decide, within the
      * admission limits. Call inside transaction(); returns the bans created.
      */
     judgeEvent(event: JailEvent, nowMs: number): BanRow[] {
-      history.ensure(event.ipKey, nowMs);
+      history.ensure(event.ipKey, nowMs, lookup.inStep());
       const refused: Array<{ decision: BanDecision; refusal: Refusal }> = [];
       const decisions = observeEvent(jails, event, nowMs, (decision) => {
         const refusal = admission.check(event.siteId, activeBans, nowMs);

@@ -1,8 +1,9 @@
-// A Bloom filter over the ip_keys that have (or had, since it was built) an active ban:
-// "certainly not banned" without a SQLite query. With 100,000 distinct attacking
-// addresses most lookups miss the bounded cache, and a miss was an indexed query per
-// event (a fifth of a batch's time). False positives only cost the query they would
-// have cost anyway; nothing is ever removed, so a lifted ban stays a (harmless) positive.
+// A Bloom filter over ip_keys: "certainly not" without a SQLite query. The ban lookup keeps
+// one of the keys that have (or had, since it was built) an active ban, the ban history one
+// of the keys with a ban since its look-back. With 100,000 distinct attacking addresses
+// most lookups miss the bounded caches, and a miss was an indexed query per event (a fifth
+// of a batch's time). False positives only cost the query they would have cost anyway;
+// nothing is ever removed, so a lifted ban stays a (harmless) positive.
 const BITS = 1 << 21; // 256 KiB: about 1% false positives at the default 200,000 active bans
 const MASK = BITS - 1;
 const HASHES = 7;
@@ -31,7 +32,7 @@ export function createIpKeyFilter() {
         bits[bit >>> 5]! |= 1 << (bit & 31);
       }
     },
-    /** False: no active ban was ever added for key. True: maybe. */
+    /** False: key was never added. True: maybe. */
     mayContain(key: string): boolean {
       const [h1, h2] = hashes(key);
       for (let i = 0; i < HASHES; i++) {

@@ -121,6 +121,10 @@ export function createStore(db: Db) {
     activeBanIpKeysAfter: db
       .prepare("SELECT DISTINCT ip_key FROM bans INDEXED BY bans_ip_key_state WHERE state = 'active' AND ip_key > ? ORDER BY ip_key LIMIT ?")
       .pluck(),
+    // Keyset pages by id from the first ban created after the look-back (ids grow with time, so
+    // that is near the end of the table), for the ban history's filter.
+    firstBanIdCreatedAfter: db.prepare('SELECT min(id) FROM bans WHERE created_at > ?').pluck(),
+    banIpKeysCreatedAfterFrom: db.prepare('SELECT id, ip_key FROM bans WHERE id >= ? AND created_at > ? ORDER BY id LIMIT ?').raw(),
     restorableBansOfIpKey: db.prepare('SELECT jail, created_at, expires_at, lifted_at FROM bans WHERE ip_key = ? AND created_at > ? ORDER BY created_at').raw(),
     dataVersion: db.prepare('PRAGMA data_version').pluck(),
     expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
@@ -214,6 +218,9 @@ export function createStore(db: Db) {
     /** Up to `limit` ip_keys with an active ban, in ip_key order after `after` ('' = from the first). */
     activeBanIpKeysAfter: (after: string, limit: number) => s.activeBanIpKeysAfter.all(after, limit) as string[],
     /** What the jail engine's restore needs of ipKey's bans since `iso`, as [jail, created_at, expires_at, lifted_at] rows, oldest first. */
+    firstBanIdCreatedAfter: (iso: string) => s.firstBanIdCreatedAfter.get(iso) as number | null,
+    /** [id, ip_key] of bans created after `iso`, from id `fromId` on, in id order. */
+    banIpKeysCreatedAfterFrom: (fromId: number, iso: string, limit: number) => s.banIpKeysCreatedAfterFrom.all(fromId, iso, limit) as Array<[number, string]>,
     restorableBansOfIpKey: (ipKey: string, iso: string) => s.restorableBansOfIpKey.all(ipKey, iso) as Array<[string, string, string, string | null]>,
     /** Changes whenever another connection (the CLI) commits. */
     dataVersion: () => s.dataVersion.get() as number,

@@ -65,3 +65,39 @@ test('after a change the jails did not see (another process), the address is rea
   assert.equal(reads(), 2);
   assert.equal(jails.bans.list('203.0.113.3').length, 1);
 });
+
+test('once its filter is warm, an address with no ban since the look-back costs no query while the store is in step', () => {
+  const { store, jails, history, reads } = setup(100);
+  store.insertBan(ban('203.0.113.4', NOW - 40 * 24 * HOUR)); // before the look-back: not worth a read
+  store.insertBan(ban('203.0.113.5', NOW - 2 * HOUR));
+  for (let i = 0; i < 3; i++) store.insertBan(ban(`203.0.113.${10 + i}`, NOW - HOUR));
+  let chunks = 1;
+  while (!history.warmUp(2)) chunks++;
+  assert.equal(chunks, 3, 'four bans since the look-back, two a chunk, and an empty last page');
+  for (let i = 0; i < 1_000; i++) history.ensure(`192.0.${i >> 8}.${i & 255}`, NOW, true);
+  history.ensure('203.0.113.4', NOW, true);
+  assert.ok(reads() <= 20, `${reads()} queries for 1,001 addresses never banned since the look-back (Bloom false positives only)`);
+  const before = reads();
+  history.ensure('203.0.113.5', NOW, true);
+  assert.equal(reads(), before + 1, 'a ban since the look-back is read');
+  assert.equal(jails.bans.list('203.0.113.5').length, 1);
+});
+
+test('the filter is not trusted before it is warm, nor while another process may have banned unseen', () => {
+  const { store, jails, history, reads } = setup(100);
+  store.insertBan(ban('203.0.113.6', NOW - HOUR));
+  history.ensure('203.0.113.6', NOW, true); // not warm yet: read
+  assert.equal(jails.bans.list('203.0.113.6').length, 1);
+  while (!history.warmUp(100));
+  // A ban committed after the warm-up, by another process, not yet followed: read (not in step).
+  store.insertBan(ban('203.0.113.7', NOW - 60_000));
+  history.ensure('203.0.113.7', NOW, false);
+  assert.equal(jails.bans.list('203.0.113.7').length, 1);
+  // A ban change followed through forget() after the warm-up is in the filter.
+  store.insertBan(ban('203.0.113.8', NOW - 60_000));
+  history.forget('203.0.113.8');
+  const before = reads();
+  history.ensure('203.0.113.8', NOW, true);
+  assert.equal(reads(), before + 1);
+  assert.equal(jails.bans.list('203.0.113.8').length, 1);
+});
