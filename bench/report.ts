@@ -251,24 +251,40 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`rss_idle_mb\`** (76.9 MB by mapping, 2026-12-04): 40.9 MB are the \`node\` binary's own file pages
-  (a bare \`node\` idling touches 30 MB; the rest is the code of what the service uses: OpenSSL for
-  HMAC and TLS set-up, http, worker threads, ICU), 16.5 MB V8 heap pages (20 MB used: 16 MB old space
-  of modules and their closures, 1 MB code), 6 MB malloc, 5.4 MB large objects, 3.2 MB of shared
-  libraries (better-sqlite3, libstdc++, libc). No Intl call is made in the idle service (checked by
-  wrapping every Intl constructor and toLocale* method), so the rest is not ours to lazy-load.
+- **\`rss_idle_mb\`** (72.7 MB by mapping in one run, 2026-12-04, after the changes below): 40.1 MB are the
+  \`node\` binary's own file pages (a bare \`node\` idling touches 30 MB; the rest is the code of what the
+  service uses: OpenSSL for HMAC, http, ICU), 15.3 MB V8 heap pages (18.7 MB live: 5.3 MB of module
+  sources, 4.6 MB of code), 5.9 MB malloc, 6.3 MB of shared libraries (better-sqlite3, libstdc++, libc).
+  What came off (interleaved A/B, 2026-12-04): the checkpoint thread no longer starts at boot with an
+  empty WAL (−1.9 MB: it left its malloc arena behind when it exited); Fastify gets our schema compilers in
+  its options and never loads ajv or fast-json-stringify (−1.5 MB); @fastify/swagger loads on the first
+  GET /openapi.json (−0.3 MB); the bundle is written in ASCII, so V8 holds its source one byte a
+  character (0.97 MB instead of 1.93 MB, by heap snapshot). No Intl call is made in the idle service.
 - **RSS** at the end of a saturated batch-50 run (~400,000 events over the 100,000 IPs, 2026-12-04), by
-  mapping (\`/proc/<pid>/smaps\`) and heap snapshot: the \`node\` binary's own pages ~41 MB (code and
-  embedded data; idle has them too); V8's heap pages 32–40 MB once the old generation is collected early
-  (\`--initial-old-space-size=16 --heap-growing-percent=30\`; 110 MB before, mostly dead request
-  objects), of which ~35 MB is live: 10 MB of strings (the IP keys of windows, caches and maps),
-  8 MB of Map and array backing stores, 7 MB of compiled code; malloc's heap ~48 MB, of which ~29 MB
-  are the windows' typed arrays (≈ 47 bytes an entry, four entries a key by then, doubled as they grow;
-  \`jail_window_bytes_per_key\` counts one entry a key) and the rest SQLite's page cache and HTTP
-  buffers; ~24 MB of large-object pages (Map tables over 100,000 keys). Under 10× the connections TCP
-  holds the excess outside the process, and batches that queue past 100 ms are shed.
+  mapping (\`/proc/<pid>/smaps\`) and heap snapshot: the \`node\` binary's own pages ~41 MB (idle has them
+  too); V8's heap pages ~34 MB (~33 MB live: 10 MB of strings, of which 3.2 MB are the windows' IP keys and
+  4.8 MB module sources; 7 MB of compiled code; the windows' Map table 3.7 MB); ~24 MB of large mappings:
+  the windows' slots (46 bytes an entry, four entries a key by then: ~19 MB) in resizable buffers that grow
+  in place by a sixteenth, and the Map tables over 100,000 keys; malloc's heap ~26 MB (SQLite's page
+  caches, HTTP buffers and what fragmentation keeps); the checkpoint thread, which runs while the WAL
+  grows, ~7 MB of the total (A/B with the thread off: 139.3 → 132.7 MB). What came off (A/B, 2026-12-04):
+  the slots, which doubled into new arrays and stayed in malloc's heap, 157.7 → 150.6 MB at the high-water
+  mark; window keys that move in their Map only once their place is findtime/8 old, so the table no longer
+  doubles for deleted entries, 150.0 → 140.5 MB (with the ASCII bundle). Under 10× the connections TCP holds the excess outside
+  the process, and batches that queue past 100 ms are shed.
+- **\`overload_p99_ms\`** is closed-loop arithmetic: 160 connections each keep one request outstanding and
+  autocannon sends a shed one again at once, so the mean latency is 160 ÷ (answers per second), ~150 ms at
+  ~1,050 answers a second, and the p99 about twice that. Counting the storing queued in a turn into the
+  queueing budget (measured 2026-12-04: p99 447/421 ms against 384/369 without it) did not help and was
+  not kept; a lower in-flight cap did (64 → 32: 377 → 241 ms), with 18% fewer events served.
 - **fail2ban-regex** only matches lines; each EdgeJail event is verified (HMAC), validated, committed to
-  SQLite before the answer, and judged by every jail.
+  SQLite before the answer, and judged by every jail. Where a saturated batch-50 run's ~10.2 s of CPU went
+  (\`--cpu-prof\`, 2026-12-04, ~390,000 events, ~26 µs an event): the event's INSERT (its row and three
+  indexes) 29%; HTTP parsing, Fastify's hooks and the reply ~15%; garbage collection 9%; zod's validation
+  of the batch ~10%; the commits 7%; the jails and the ban history 7% (12% before the history's Bloom
+  filter); JSON.parse of the body 3%; HMAC 2%. In a bare better-sqlite3 loop the same INSERT costs 5.9 µs;
+  ids as 16-byte BLOBs, times as integers and no received_at index bring it to 4.4 µs (measured, not done:
+  it changes every query of the events table).
 
 ## Every figure
 
