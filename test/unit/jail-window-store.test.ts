@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createWindowStore, NO_WINDOW, type WindowEntryInput } from '../../server/jail/window-store.ts';
+import { createWindowStore, NO_WINDOW, packKey, unpackKey, type WindowEntryInput } from '../../server/jail/window-store.ts';
 
 const entry = (over: Partial<WindowEntryInput> = {}): WindowEntryInput => ({
   id: '', t: 0, attempts: 1, counted: 1, label: 'login_failed', siteId: 'site-1', username: null, ...over,
@@ -140,4 +140,25 @@ test('slots and interned usernames are given back: a flood of guessed names leav
   const slot = store.insert(w, entry({ id: 'fresh', username: 'guess-1' }));
   assert.equal(store.id(slot), 'fresh');
   assert.deepEqual(store.stats(), { entries: 1, usernames: 1 });
+});
+
+test('canonical IPv4 keys are kept as int32s and read back exactly; every other key stays a string', () => {
+  for (const ip of ['0.0.0.0', '1.2.3.4', '10.0.0.255', '127.0.0.1', '192.168.100.200', '255.255.255.255', '128.0.0.0']) {
+    const packed = packKey(ip);
+    assert.equal(typeof packed, 'number', ip);
+    assert.ok(Number.isInteger(packed) && (packed as number) >= -(2 ** 31) && (packed as number) < 2 ** 31, `${ip}: an int32`);
+    assert.equal(unpackKey(packed), ip);
+  }
+  assert.notEqual(packKey('1.2.3.4'), packKey('1.2.3.5'));
+  for (const key of ['01.2.3.4', '1.2.3.04', '1.2.3.256', '1.2.3', '1.2.3.4.5', '.1.2.3', '1.2.3.', '1..2.3', '1.2.3.x', ' 1.2.3.4', '2001:db8::/64', 'site-1\u00001.2.3.4', '', '1.2.3.4 ']) {
+    assert.equal(packKey(key), key, JSON.stringify(key));
+  }
+  const store = createWindowStore();
+  for (const key of ['203.0.113.7', '2001:db8:1:2::/64', 'site-1\u0000203.0.113.7']) store.insert(store.touch(key, 1), entry({ t: 1 }));
+  assert.deepEqual([...store.keys()], ['203.0.113.7', '2001:db8:1:2::/64', 'site-1\u0000203.0.113.7']);
+  assert.ok(store.has('203.0.113.7'));
+  assert.equal(store.has('203.0.113.8'), false);
+  store.delete('203.0.113.7');
+  assert.equal(store.get('203.0.113.7'), NO_WINDOW);
+  assert.equal(store.size, 2);
 });
