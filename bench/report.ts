@@ -88,7 +88,12 @@ const ROWS: Row[] = [
     value: (r) => `${fmt(num(r, 'ingest_unbatched_open_loop_p99_ms'), ' ms')} at ${fmt(num(r, 'ingest_unbatched_open_loop_rate'))} req/s`,
     target: '< 10 ms', met: (r) => cmp(num(r, 'ingest_unbatched_open_loop_p99_ms'), (v) => v < 10),
   },
-  { row: '14', figure: 'overload_p99_ms: all answers at 10× the saturating load', value: (r) => fmt(num(r, 'overload_p99_ms'), ' ms'), target: '< 250 ms', met: (r) => cmp(num(r, 'overload_p99_ms'), (v) => v < 250) },
+  {
+    row: '14', figure: 'overload_p99_ms: all answers at 10× the saturating load; overload_shed_p99_ms: the shed ones alone',
+    value: (r) => `${fmt(num(r, 'overload_p99_ms'), ' ms')}; shed ${fmt(num(r, 'overload_shed_p99_ms'), ' ms')}`,
+    target: '< 250 ms; shed < 20 ms',
+    met: (r) => both(num(r, 'overload_p99_ms'), num(r, 'overload_shed_p99_ms'), (all, shed) => all < 250 && shed < 20),
+  },
   { row: '14', figure: 'cli_bans_ms: `edgejail bans` over 10,000 bans, p50', value: (r) => fmt(num(r, 'cli_bans_ms'), ' ms'), target: '< 500 ms', met: (r) => cmp(num(r, 'cli_bans_ms'), (v) => v < 500) },
   { row: '10', figure: 'bans_200k_rss_mb: service holding 200,000 active bans', value: (r) => fmt(num(r, 'bans_200k_rss_mb'), ' MB'), target: '< 150 MB', met: (r) => cmp(num(r, 'bans_200k_rss_mb'), (v) => v < 150) },
   {
@@ -239,7 +244,8 @@ ${survivalTable(r)}
   ${String(r.ingest_open_loop_warmup_seconds ?? '?')} s (reported apart as \`ingest_open_loop_warmup_p99_ms\`: cold code, sockets being opened), and the
   row is the ${String(r.ingest_seconds_per_run ?? '?')} s at the full rate after that.
 - **Overload rows**: autocannon at 160 connections, 10× those of the batch-50 run; \`overload_p99_ms\` is over every
-  answer, served and shed (autocannon retries a 429 at once, where the plugin spools and waits).
+  answer, served and shed (autocannon retries a 429 at once, where the plugin spools and waits), and
+  \`overload_shed_p99_ms\` over the 429/503 answers alone (timed by autocannon's response event).
 - **\`rss_idle_mb\`**: VmRSS 10 s after /healthz first answers, no traffic. **\`cli_bans_ms\`**: \`edgejail bans\`
   over 10,000 seeded bans, process start to exit, p50 of 7 after one warm-up run.
 - **\`fail2ban_regex_lines_per_s\`**: Debian's fail2ban-regex with a wp-login filter over an nginx access

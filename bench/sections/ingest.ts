@@ -14,6 +14,8 @@ interface LoadResult {
   p50_ms: number;
   p99_ms: number;
   non2xx: number;
+  /** p99 of the 429/503 answers alone; null when none was shed. */
+  shed_p99_ms: number | null;
   errors: number;
   status_codes: Record<string, { count: number }>;
 }
@@ -111,6 +113,7 @@ async function ingest(batch: number, connections: number, runs: number, seconds:
     rss_peak_mb: round(m('rss_peak_mb')),
     service_p99_ms: round(m('service_p99_ms'), 2),
     non2xx: m('non2xx'),
+    shed_p99_ms: results.some((r) => r.shed_p99_ms !== null) ? median(results.map((r) => r.shed_p99_ms ?? Infinity)) : null,
     errors: m('errors'),
   };
 }
@@ -163,6 +166,7 @@ export async function ingestSection(runs: number, seconds: number) {
     overload_shed_responses: overload.non2xx,
     overload_events_per_s: overload.events_per_s,
     overload_p99_ms: overload.p99_ms,
+    overload_shed_p99_ms: overload.shed_p99_ms,
     ingest_open_loop_rate: batchedOpen.rate,
     ingest_open_loop_p99_ms: batchedOpen.p99_ms,
     ingest_open_loop_not_2xx: batchedOpen.not_2xx,
