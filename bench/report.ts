@@ -269,15 +269,17 @@ ${survivalTable(r)}
 - **RSS** at the end of a saturated batch-50 run (~400,000 events over the 100,000 IPs, 2026-12-04), by
   mapping (\`/proc/<pid>/smaps\`) and heap snapshot: the \`node\` binary's own pages ~41 MB (idle has them
   too); V8's heap pages ~34 MB (~33 MB live: 10 MB of strings, of which 3.2 MB are the windows' IP keys and
-  4.8 MB module sources; 7 MB of compiled code; the windows' Map table 3.7 MB); ~24 MB of large mappings:
+  4.8 MB module sources; 7 MB of compiled code; the windows' Map table 7.3 MB for 100,000 keys, as each
+  update moves its key to the end and the deleted entries fill the table until V8 doubles it); ~24 MB of large mappings:
   the windows' slots (46 bytes an entry, four entries a key by then: ~19 MB) in resizable buffers that grow
   in place by a sixteenth, and the Map tables over 100,000 keys; malloc's heap ~26 MB (SQLite's page
   caches, HTTP buffers and what fragmentation keeps); the checkpoint thread, which runs while the WAL
   grows, ~7 MB of the total (A/B with the thread off: 139.3 → 132.7 MB). What came off (A/B, 2026-12-04):
   the slots, which doubled into new arrays and stayed in malloc's heap, 157.7 → 150.6 MB at the high-water
-  mark; window keys that move in their Map only once their place is findtime/8 old, so the table no longer
-  doubles for deleted entries, 150.0 → 140.5 MB (with the ASCII bundle). Under 10× the connections TCP holds the excess outside
-  the process, and batches that queue past 100 ms are shed.
+  mark. Moving a key only once its place was findtime/8 old kept that table at 3.7 MB for the length of
+  a bench run (150.0 → 140.5 MB), but not past findtime/8, and it let a key that keeps failing be evicted
+  like an idle one under a flood of new keys: reverted. Under 10× the connections TCP holds the excess
+  outside the process, and batches that queue past 100 ms are shed.
 - **\`overload_p99_ms\`** is closed-loop arithmetic: 160 connections each keep one request outstanding and
   autocannon sends a shed one again at once, so the mean latency is 160 ÷ (answers per second), ~150 ms at
   ~1,050 answers a second, and the p99 about twice that. Counting the storing queued in a turn into the

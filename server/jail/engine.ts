@@ -106,8 +106,7 @@ export function createJailState(
       findtimeMs: config.findtime * 1000,
       maxtimeMs: config.bantime_increment.maxtime * 1000,
       countsBans: config.event_types.includes(BAN_EVENT),
-      // An eighth of findtime: eviction order may be that stale; counting and pruning are exact.
-      windows: createWindowStore(undefined, undefined, Math.floor((config.findtime * 1000) / 8)),
+      windows: createWindowStore(),
     }));
   const jailsByType = new Map<string, Jail[]>();
   for (const jail of enabled) {

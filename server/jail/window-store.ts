@@ -105,15 +105,7 @@ export function unpackKey(key: string | number): string {
   return typeof key === 'string' ? key : `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
 }
 
-/**
- * `reorderAfterMs`: a touched key moves to the end of the update order only once its place
- * is that old. A move is a Map delete and set, and the hole it leaves is reclaimed only by
- * a rehash, which doubles the table while live keys fill half of it: 100,000 keys retried
- * every few seconds held a 262,144-entry table (7.3 MB) where 131,072 (3.7 MB) do. The order
- * is then least recently updated to within reorderAfterMs, for eviction; pruning reads each
- * entry's own time, so it stays exact.
- */
-export function createWindowStore(initialEntries = 1024, initialWindows = 1024, reorderAfterMs = 0) {
+export function createWindowStore(initialEntries = 1024, initialWindows = 1024) {
   // Entries.
   const entryColumns = createGrowableColumns(initialEntries);
   let times = entryColumns.add(Float64Array);
@@ -135,7 +127,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024, 
   let tailOf = windowColumns.add(Int32Array);
   let countOf = windowColumns.add(Uint32Array);
   let sumOf = windowColumns.add(Float64Array);
-  let orderedAtOf = windowColumns.add(Float64Array); // when the key last moved to the end of byKey
+  let touchedOf = windowColumns.add(Float64Array);
   let windowHighWater = 0;
   const freeWindows: number[] = [];
   /** Window key (packed, see packKey) → its window; insertion order = least recently updated first. */
@@ -172,7 +164,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024, 
     let w = freeWindows.pop();
     if (w === undefined) {
       if (windowHighWater === windowColumns.length && windowColumns.grow()) {
-        [headOf, tailOf, countOf, sumOf, orderedAtOf] = windowColumns.arrays as [Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>];
+        [headOf, tailOf, countOf, sumOf, touchedOf] = windowColumns.arrays as [Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>];
       }
       w = windowHighWater++;
     }
@@ -180,7 +172,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024, 
     tailOf[w] = NONE;
     countOf[w] = 0;
     sumOf[w] = 0;
-    orderedAtOf[w] = nowMs;
+    touchedOf[w] = nowMs;
     return w;
   }
 
@@ -284,18 +276,17 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024, 
       for (const key of byKey.keys()) yield unpackKey(key);
     },
 
-    /** The key's window (a new one if it has none), made the most recently updated (to within reorderAfterMs). */
+    /** The key's window (a new one if it has none), made the most recently updated. */
     touch(name: string, nowMs: number): number {
       const key = packKey(name);
       let w = byKey.get(key);
       if (w === undefined) {
         w = allocateWindow(nowMs);
-        byKey.set(key, w);
-      } else if (nowMs - orderedAtOf[w]! >= reorderAfterMs) {
+      } else {
         byKey.delete(key);
-        byKey.set(key, w);
-        if (nowMs > orderedAtOf[w]!) orderedAtOf[w] = nowMs;
+        if (nowMs > touchedOf[w]!) touchedOf[w] = nowMs;
       }
+      byKey.set(key, w);
       return w;
     },
 
@@ -314,14 +305,10 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024, 
       return oldest !== null;
     },
 
-    /**
-     * Windows placed in the update order at or before `cutoff` lose their entries up to it,
-     * and go when empty. Stops at the first placed later: every window after it was updated
-     * after the cutoff too.
-     */
+    /** Windows not updated after `cutoff` lose their entries up to it, and go when empty. Stops at the first later one. */
     pruneOlderThan(cutoff: number): void {
       for (const [key, w] of byKey) {
-        if (orderedAtOf[w]! > cutoff) break;
+        if (touchedOf[w]! > cutoff) break;
         store.dropOlderThan(w, cutoff);
         if (countOf[w] === 0) {
           byKey.delete(key);

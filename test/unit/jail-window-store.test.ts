@@ -105,26 +105,6 @@ test('keys are least recently updated first: eviction takes the oldest, pruning 
   assert.equal(store.size, 0);
 });
 
-test('with reorderAfterMs a key moves only once its place is that old; pruning still drops exactly what is old', () => {
-  const store = createWindowStore(1, 1, 10);
-  for (const [key, t] of [['a', 0], ['b', 1]] as const) store.insert(store.touch(key, t), entry({ t }));
-  store.insert(store.touch('a', 5), entry({ t: 5 }));
-  assert.deepEqual([...store.keys()], ['a', 'b'], 'a was placed 5 ms ago: it stays');
-  store.insert(store.touch('b', 12), entry({ t: 12 }));
-  assert.deepEqual([...store.keys()], ['a', 'b'], 'b was placed at 1: 11 ms old, it moves (to where it was)');
-  store.insert(store.touch('a', 13), entry({ t: 13 }));
-  assert.deepEqual([...store.keys()], ['b', 'a'], 'a was placed at 0: 13 ms old, it moves');
-  store.pruneOlderThan(4);
-  assert.deepEqual(times(store, store.get('a')), [0, 5, 13], 'b, first, was placed after 4: the pass stops there');
-  const late = createWindowStore(1, 1, 10);
-  late.insert(late.touch('x', 0), entry({ t: 0 }));
-  late.insert(late.touch('x', 6), entry({ t: 6 }));
-  late.pruneOlderThan(3);
-  assert.deepEqual(times(late, late.get('x')), [6], 'placed at 0, updated at 6: its entry at 0 goes, the one at 6 stays');
-  late.pruneOlderThan(6);
-  assert.equal(late.size, 0);
-});
-
 test('slots and interned usernames are given back: a flood of guessed names leaves nothing behind', () => {
   const store = createWindowStore(4, 4);
   for (let i = 0; i < 10_000; i++) {
