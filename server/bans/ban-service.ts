@@ -301,7 +301,9 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
         }
         const id = store.insertBan(row);
         store.liftBan(id, expires, 'expiry');
-        store.audit({ at: iso(nowMs), actor: input.actor, action: 'import', ip_key: input.ipKey, ban_id: id, detail: { jail: input.jail, reason: input.reason, ban_count: input.banCount, created_at: created, expires_at: expires } });
+        // Followed by other processes (syncFromStore) as a ban change: it is history their jails must read.
+        auditChange({ at: iso(nowMs), actor: input.actor, action: 'import', ip_key: input.ipKey, ban_id: id, detail: { jail: input.jail, reason: input.reason, ban_count: input.banCount, created_at: created, expires_at: expires } });
+        history.forget(input.ipKey);
         observeBan(jails, { ipKey: input.ipKey, jail: input.jail, createdAtMs: input.startedAtMs, expiresAtMs: input.expiresAtMs, liftedAtMs: null }, nowMs);
         return { outcome: 'history' as const, ban: store.banById(id)! };
       });

@@ -121,9 +121,10 @@ export function createStore(db: Db) {
     activeBanIpKeysAfter: db
       .prepare("SELECT DISTINCT ip_key FROM bans INDEXED BY bans_ip_key_state WHERE state = 'active' AND ip_key > ? ORDER BY ip_key LIMIT ?")
       .pluck(),
-    // Keyset pages by id from the first ban created after the look-back (ids grow with time, so
-    // that is near the end of the table), for the ban history's filter.
-    firstBanIdCreatedAfter: db.prepare('SELECT min(id) FROM bans WHERE created_at > ?').pluck(),
+    // Keyset pages by id from the first ban created after the look-back, for the ban history's
+    // filter. Without statistics SQLite answers min(id) by walking the rowids from the start,
+    // every ban older than the look-back: the created_at index finds the range instead.
+    firstBanIdCreatedAfter: db.prepare('SELECT min(id) FROM bans INDEXED BY bans_created WHERE created_at > ?').pluck(),
     banIpKeysCreatedAfterFrom: db.prepare('SELECT id, ip_key FROM bans WHERE id >= ? AND created_at > ? ORDER BY id LIMIT ?').raw(),
     restorableBansOfIpKey: db.prepare('SELECT jail, created_at, expires_at, lifted_at FROM bans WHERE ip_key = ? AND created_at > ? ORDER BY created_at').raw(),
     dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -140,7 +141,7 @@ export function createStore(db: Db) {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     lastAuditId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM audit_log'),
     banChangesSince: db.prepare(`SELECT id, actor, ip_key FROM audit_log
-      WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire') ORDER BY id LIMIT 10000`),
+      WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire', 'import') ORDER BY id LIMIT 10000`),
     auditForIpKey: db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
     unbansSince: db.prepare(`SELECT id, ip_key FROM audit_log
       WHERE id > ? AND action = 'unban' AND ip_key IS NOT NULL ORDER BY id LIMIT ?`),

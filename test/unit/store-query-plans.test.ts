@@ -24,6 +24,8 @@ const HOT: Array<[string, string, RegExp]> = [
   ['expiredActiveBans', store.sql.expiredActiveBans, /SEARCH bans USING INDEX bans_active \(state=\? AND expires_at<\?\)/],
   ['restorableBansOfIpKey', store.sql.restorableBansOfIpKey, /SEARCH bans USING INDEX bans_ip_key \(ip_key=\? AND created_at>\?\)/],
   ['activeBanIpKeysAfter', store.sql.activeBanIpKeysAfter, /SEARCH bans USING COVERING INDEX bans_ip_key_state \(ip_key>\?\)/],
+  ['firstBanIdCreatedAfter', store.sql.firstBanIdCreatedAfter, /SEARCH bans USING COVERING INDEX bans_created \(created_at>\?\)/],
+  ['banIpKeysCreatedAfterFrom', store.sql.banIpKeysCreatedAfterFrom, /SEARCH bans USING INTEGER PRIMARY KEY \(rowid>\?\)/],
   ['recentBans', store.sql.recentBans, /SCAN bans USING INDEX bans_created/],
   ['recentBanListing', store.sql.recentBanListing, /SCAN bans USING INDEX bans_created/],
   ['activeBanListing', store.sql.activeBanListing, /SEARCH bans USING INDEX bans_active \(state=\?\)/],
