@@ -25,16 +25,18 @@ const externalPackages = {
   },
 };
 // V8 keeps a module's source for its lifetime, one byte a character only while every character
-// is Latin-1. esbuild escapes non-ASCII in strings and regexps, but not in tagged templates
-// (it would change their raw text): the dashboard's "·", "…" and "—" made the whole 0.97 MB
-// bundle a 1.93 MB two-byte string. Our html tag reads the cooked strings, and nothing of ours
-// reads String.raw, so a \u escape is the same character; it is written in the sources here.
+// is Latin-1. esbuild escapes non-ASCII in strings, but not in tagged templates (it would change
+// their raw text) nor in regexps: the dashboard's "·", "…" and "—" made the whole 0.97 MB bundle
+// a 1.93 MB two-byte string. Our html tag reads the cooked strings, and nothing of ours reads
+// String.raw, so a \u escape is the same character; it is written in the sources here. A
+// backslash before such a character would turn into an escaped backslash: the build refuses it.
 const asciiSources = {
   name: 'ascii-sources',
   setup(b) {
     b.onLoad({ filter: /[\\/]server[\\/].*\.ts$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       if (!/[^\x00-\x7f]/.test(source)) return undefined;
+      if (/\\[^\x00-\x7f]/.test(source)) throw new Error(`${args.path}: a backslash before a non-ASCII character; write the character as \\u.... instead`);
       return { contents: source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), loader: 'ts' };
     });
   },

@@ -99,14 +99,18 @@ const SECURITY_SCHEMES = {
   },
 } as const;
 
-/** Validation is the handlers' (see openApi below); a route's schema never refuses or reshapes anything. */
+/** Validation is the handlers' (see schemaController); a route's schema never refuses or reshapes anything. */
 const acceptAsIs = () => (value: unknown) => ({ value });
 const serialize = () => (data: unknown) => JSON.stringify(data);
 
 /**
- * For Fastify's options: the same compilers from the start, so Fastify never loads its
- * defaults (ajv with its formats, fast-json-stringify: some 100 modules an idle service
- * held and never ran).
+ * For Fastify's options (the app's, and the document's own instance). The routes' schemas are
+ * their documentation: each handler parses its input with the same zod objects itself, after
+ * authentication (a preHandler, which Fastify runs after schema validation), so an unsigned or
+ * unauthenticated request is a 401 whatever its body, and every refusal keeps its code
+ * (`invalid_payload`, `invalid_query`) and its message naming the field. Answers are plain
+ * JSON.stringify, as without a schema. Given here rather than set later, Fastify never loads
+ * its defaults (ajv with its formats, fast-json-stringify: some 100 modules).
  */
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
 // Typed after ajv's validate function; Fastify calls it as it calls setValidatorCompiler's.
@@ -117,16 +121,14 @@ export const schemaController: SchemaController = {
 
 /**
  * The document, from the routes' schemas. @fastify/swagger and what it brings (yaml,
- * json-schema-resolver: some 130 modules, ~2 MB of an idle service) load only for someone
- * who reads the reference: they describe, on a Fastify instance of their own that holds the
- * same routes with empty handlers, then go.
+ * json-schema-resolver: some 130 modules, ~0.3 MB of an idle service) load only once someone
+ * reads the reference (and stay loaded after): they describe the same routes, with empty
+ * handlers, on a Fastify instance of their own that is closed once the document is built.
  */
 async function buildDocument(routes: RouteDefinition[]): Promise<string> {
   const { default: fastifySwagger } = await import('@fastify/swagger');
   const describer = Fastify({ logger: false, schemaController });
   try {
-    describer.setValidatorCompiler(acceptAsIs);
-    describer.setSerializerCompiler(serialize);
     nameComponents();
     await describer.register(fastifySwagger, {
       openapi: {
@@ -152,23 +154,15 @@ async function buildDocument(routes: RouteDefinition[]): Promise<string> {
 }
 
 async function openApi(app: FastifyInstance): Promise<void> {
-  const routes: RegisteredRoute[] = [];
   const definitions: RouteDefinition[] = [];
   app.addHook('onRoute', (route) => {
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((method) => method !== 'HEAD'); // HEAD: Fastify's own twin of each GET
-    if (!methods.length) return;
-    for (const method of methods) routes.push({ method, url: route.url, schema: route.schema });
-    definitions.push({ method: methods.length === 1 ? methods[0]! : methods, url: route.url, schema: route.schema });
+    if (methods.length) definitions.push({ method: methods.length === 1 ? methods[0]! : methods, url: route.url, schema: route.schema });
   });
-  app.decorate('registeredRoutes', () => [...routes]);
+  app.decorate('registeredRoutes', (): RegisteredRoute[] =>
+    definitions.flatMap(({ method, url, schema }) => (Array.isArray(method) ? method : [method]).map((one) => ({ method: one, url, schema }))),
+  );
 
-  // The routes' schemas are their documentation. Each handler parses its input with the same
-  // zod objects itself, after authentication (a preHandler, which Fastify runs after schema
-  // validation): an unsigned or unauthenticated request is a 401 whatever its body, and every
-  // refusal keeps its code (`invalid_payload`, `invalid_query`) and its message naming the
-  // field. Answers are plain JSON.stringify, as without a schema.
-  app.setValidatorCompiler(acceptAsIs);
-  app.setSerializerCompiler(serialize);
 
   // Built on first request: by then every route is registered.
   let document: Promise<string> | undefined;
