@@ -285,8 +285,8 @@ ${survivalTable(r)}
   ~1,050 answers a second, and the p99 about twice that. Counting the storing queued in a turn into the
   queueing budget (measured 2026-12-04: p99 447/421 ms against 384/369 without it) did not help and was
   not kept; a lower in-flight cap did (64 → 32: 377 → 241 ms), with 18% fewer events served. The shed
-  answers alone are slower still (\`overload_shed_p99_ms\`, first measured 2026-12-04: 413 ms in a 10 s trial,
-  1,215 ms in the recorded run): a request is refused only once the service reads it, after it has waited in
+  answers alone are as slow or slower (\`overload_shed_p99_ms\`, first measured 2026-12-04: 413 ms in a 10 s
+  trial, 1,215 and 483 ms in two full runs): a request is refused only once the service reads it, after it has waited in
   its socket's buffer behind whole turns, and autocannon's immediate retries keep every socket full. Answering
   those quickly needs the refusal before the wait (accepting fewer connections, or reading and refusing
   between the batches of a turn), not a cheaper refusal.
