@@ -25,7 +25,7 @@ const V4_MASKS: number[] = Array.from({ length: 33 }, (_, p) => (p === 0 ? 0 : (
 
 // Hand-rolled: it runs several times per ingested event, and the regex + split + map it
 // replaced was 7% of the service's CPU at full ingest.
-function parseIpv4(text: string): number | null {
+export function parseIpv4(text: string): number | null {
   const length = text.length;
   if (length < 7 || length > 15) return null;
   let value = 0;
@@ -92,7 +92,7 @@ function parseIpv6(text: string): bigint | null {
   return value;
 }
 
-function formatIpv4(value: number): string {
+export function formatIpv4(value: number): string {
   // A template, not [...].join('.'): every event's address passes here several times.
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }

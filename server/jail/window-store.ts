@@ -7,6 +7,7 @@
 // keeps keys in least-recently-updated order. Plain data, no I/O.
 
 import { createGrowableColumns } from './growable-columns.ts';
+import { formatIpv4, parseIpv4 } from './ip.ts';
 import { oldestEntryTaker } from './oldest-entry.ts';
 
 const NONE = -1;
@@ -76,33 +77,12 @@ function createCountedInterner() {
  * attacking addresses the key strings were 3.2 MB of the heap. unpackKey gives the string back.
  */
 export function packKey(key: string): string | number {
-  const n = key.length;
-  if (n < 7 || n > 15) return key;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return key;
-      value = (value << 8) | octet;
-      octet = 0;
-      digits = 0;
-      continue;
-    }
-    const digit = c - 48;
-    if (digit < 0 || digit > 9 || (digits === 1 && octet === 0)) return key; // not a digit, or a leading zero
-    octet = octet * 10 + digit;
-    if (octet > 255) return key;
-    digits++;
-  }
-  if (dots !== 3 || digits === 0) return key;
-  return (value << 8) | octet;
+  const value = parseIpv4(key); // canonical only: no leading zeros, so formatIpv4 gives the key back
+  return value === null ? key : value | 0;
 }
 
 export function unpackKey(key: string | number): string {
-  return typeof key === 'string' ? key : `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+  return typeof key === 'string' ? key : formatIpv4(key >>> 0);
 }
 
 export function createWindowStore(initialEntries = 1024, initialWindows = 1024) {
