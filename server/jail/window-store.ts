@@ -2,13 +2,13 @@
 // An object per entry, its UUID string, its lower-cased username and an object and array
 // per key came to about 800 bytes a tracked key: at the 100,000 distinct addresses of a
 // botnet that was most of the service's peak memory. Here an entry is 46 bytes of slots,
-// a UUID is kept as its 16 bytes, usernames and sites are interned, and a key costs its
-// Map slot and a few numbers. Entries of a key form a linked list sorted by time; the Map
-// keeps keys in least-recently-updated order. Plain data, no I/O.
+// a UUID is kept as its 16 bytes, usernames and sites are interned, and a key costs a few
+// numbers (see lru-key-index.ts). Entries of a key form a linked list sorted by time; the
+// index keeps keys in least-recently-updated order. Plain data, no I/O.
 
 import { createGrowableColumns } from './growable-columns.ts';
 import { formatIpv4, parseIpv4 } from './ip.ts';
-import { oldestEntryTaker } from './oldest-entry.ts';
+import { createLruKeyIndex } from './lru-key-index.ts';
 
 const NONE = -1;
 /** A lower-case hex digit's value by UTF-16 code unit, else -1 (an upper-case id is kept as text, so it reads back as sent). */
@@ -102,7 +102,8 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   const textIds: Array<string | null> = [];
 
   // Windows.
-  const windowColumns = createGrowableColumns(initialWindows, 1 << 20);
+  const windowReserve = 1 << 20;
+  const windowColumns = createGrowableColumns(initialWindows, windowReserve);
   let headOf = windowColumns.add(Int32Array);
   let tailOf = windowColumns.add(Int32Array);
   let countOf = windowColumns.add(Uint32Array);
@@ -110,9 +111,8 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   let touchedOf = windowColumns.add(Float64Array);
   let windowHighWater = 0;
   const freeWindows: number[] = [];
-  /** Window key (packed, see packKey) → its window; insertion order = least recently updated first. */
-  const byKey = new Map<string | number, number>();
-  const takeOldest = oldestEntryTaker(byKey);
+  /** Window key (packed, see packKey) → its window, least recently updated first. */
+  const byKey = createLruKeyIndex(windowReserve);
 
   // Labels (event types, jail names) and sites are few and live as long as the process.
   const labels: string[] = [];
@@ -250,50 +250,53 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       return byKey.size;
     },
     /** The key's window, or -1. */
-    get: (key: string): number => byKey.get(packKey(key)) ?? NONE,
-    has: (key: string): boolean => byKey.has(packKey(key)),
+    get: (key: string): number => byKey.get(packKey(key)),
+    has: (key: string): boolean => byKey.get(packKey(key)) !== NONE,
     *keys(): IterableIterator<string> {
-      for (const key of byKey.keys()) yield unpackKey(key);
+      for (let w = byKey.oldest(); w !== NONE; w = byKey.newer(w)) yield unpackKey(byKey.keyOf(w));
     },
 
     /** The key's window (a new one if it has none), made the most recently updated. */
     touch(name: string, nowMs: number): number {
       const key = packKey(name);
       let w = byKey.get(key);
-      if (w === undefined) {
+      if (w === NONE) {
         w = allocateWindow(nowMs);
+        byKey.add(key, w);
       } else {
-        byKey.delete(key);
+        byKey.touch(w);
         if (nowMs > touchedOf[w]!) touchedOf[w] = nowMs;
       }
-      byKey.set(key, w);
       return w;
     },
 
     delete(name: string): void {
-      const key = packKey(name);
-      const w = byKey.get(key);
-      if (w === undefined) return;
-      byKey.delete(key);
+      const w = byKey.get(packKey(name));
+      if (w === NONE) return;
+      byKey.remove(w);
       releaseWindow(w);
     },
 
     /** Drops the least recently updated window; false when there is none. */
     evictOldest(): boolean {
-      const oldest = takeOldest();
-      if (oldest) releaseWindow(oldest[1]);
-      return oldest !== null;
+      const oldest = byKey.oldest();
+      if (oldest === NONE) return false;
+      byKey.remove(oldest);
+      releaseWindow(oldest);
+      return true;
     },
 
     /** Windows not updated after `cutoff` lose their entries up to it, and go when empty. Stops at the first later one. */
     pruneOlderThan(cutoff: number): void {
-      for (const [key, w] of byKey) {
+      for (let w = byKey.oldest(); w !== NONE; ) {
+        const newer = byKey.newer(w);
         if (touchedOf[w]! > cutoff) break;
         store.dropOlderThan(w, cutoff);
         if (countOf[w] === 0) {
-          byKey.delete(key);
+          byKey.remove(w);
           releaseWindow(w);
         }
+        w = newer;
       }
     },
 
@@ -391,8 +394,8 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       }
     },
 
-    /** Bytes of the entry and window slots (outside the JS heap). */
-    slotBytes: (): number => entryColumns.byteLength() + windowColumns.byteLength(),
+    /** Bytes of the entry and window slots and the key index (outside the JS heap). */
+    slotBytes: (): number => entryColumns.byteLength() + windowColumns.byteLength() + byKey.byteLength(),
 
     /** Entry slots in use (allocated minus free), and usernames interned: for the bounds tests. */
     stats(): { entries: number; usernames: number } {
