@@ -5,9 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { createDashboardQueries, type DashboardQueries } from './dashboard-queries.ts';
+import { PAGE_CACHE_PRAGMA } from './page-cache.ts';
 
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
+db.pragma(PAGE_CACHE_PRAGMA);
 const queries = createDashboardQueries(db);
 
 parentPort!.on('message', (message: { id: number; name: keyof DashboardQueries; args: unknown[] } | 'stop') => {

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { projectPath } from '../paths.ts';
+import { PAGE_CACHE_PRAGMA } from './page-cache.ts';
 
 export type Db = Database.Database;
 
@@ -96,6 +97,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma(PAGE_CACHE_PRAGMA);
   if (options.migrate ?? !options.readonly) migrate(db);
   if (onDisk && !options.readonly) warnLooseModes(file, options.warn ?? defaultWarn);
   return db;
