@@ -13,7 +13,7 @@ import { createMetricsRegistry, startProcessMetrics, type MetricsRegistry } from
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
-import { isIngestRequest, registerOverloadShedding } from './http/overload.ts';
+import { registerOverloadShedding } from './http/overload.ts';
 import { registerRequestLog } from './http/request-log.ts';
 import { createListenerServer, loadTls, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
 import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
@@ -196,15 +196,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerErrorHandler(app);
   registerRequestLog(app);
   registerListenerGate(app, listenerPlan);
-  // Before an ingest slot is taken: only a known site with a fresh timestamp may send a body.
-  app.addHook('onRequest', async (request) => {
-    if (isIngestRequest(request)) request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
-  });
   const shed = new Counter({ name: 'edgejail_requests_shed_total', help: 'Requests refused with 429/503 to stay bounded, by cause', labelNames: ['reason'], registers: [metrics] });
-  await registerOverloadShedding(app, config.overload, (reason) => {
-    shed.inc({ reason });
-    notifier!.recordShed(reason);
-  });
+  await registerOverloadShedding(
+    app,
+    config.overload,
+    (reason) => {
+      shed.inc({ reason });
+      notifier!.recordShed(reason);
+    },
+    // Before an ingest slot is taken: only a known site with a fresh timestamp may send a body.
+    (request) => {
+      request.claimedSite = checkSiteHeaders(request, core.store, { nowMs: core.now(), maxSkewSeconds: config.signature_max_skew });
+    },
+  );
   await app.register(fastifyAuth);
 
   await app.register(openApiPlugin); // first: it records every route registered after it

@@ -1,6 +1,10 @@
 // Load generator for signed POST /v1/events, run in its own process so it does not share
 // the service's CPU budget with the event loop it measures. Every request carries fresh
-// event ids and a fresh signature, so nothing is answered as a cheap duplicate.
+// event ids and a fresh signature, so nothing is answered as a cheap duplicate, except
+// that a batch refused with 429/503 is sent again as the plugin's spool would: same
+// events, new signature. Building a new 50-event body for each of thousands of quick
+// retries a second kept this process 80% busy, and its own delays were timed as the
+// service's.
 import autocannon from 'autocannon';
 import { createHmac } from 'node:crypto';
 import { pluginEventId } from '../lib/event-id.ts';
@@ -30,6 +34,9 @@ function nextBody(): string {
   return JSON.stringify({ events });
 }
 
+// autocannon calls onResponse and then, synchronously, setupRequest for the same connection.
+let retryBody: string | undefined;
+
 // Shed answers (429/503) timed apart: the overload target wants them quick, whatever the served ones wait.
 const shedMs: number[] = [];
 const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -41,11 +48,16 @@ const result = await new Promise<autocannon.Result>((resolve, reject) => {
     ...(rate > 0 ? { overallRate: rate } : {}),
     requests: [
       {
-        setupRequest: (req) => {
-          const body = nextBody();
+        setupRequest: (req, context: { body?: string }) => {
+          const body = retryBody ?? nextBody();
+          retryBody = undefined;
+          context.body = body;
           const ts = String(Math.floor(Date.now() / 1000));
           const sig = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
           return { ...req, body, headers: { 'content-type': 'application/json', 'x-edgejail-site': site, 'x-edgejail-timestamp': ts, 'x-edgejail-signature': `sha256=${sig}` } };
+        },
+        onResponse: (status, _body, context: { body?: string }) => {
+          if (status === 429 || status === 503) retryBody = context.body;
         },
       },
     ],

@@ -2,16 +2,15 @@
 // Retry-After instead of queueing: ingest is capped by requests in flight (each holds at
 // most one 256 KiB body) and by queueing delay, the process by event-loop delay and RSS.
 //
-// Why queueing delay: the ingest handler is synchronous, so requests in flight rarely
-// pass one; a flood queues in the kernel's socket buffers instead, and Node then answers
-// every readable socket one after another in a single turn of the event loop. The Nth
-// request of a turn has waited for the N−1 before it. Past the budget, answering 429 costs
-// microseconds and keeps the latency of the requests we do serve bounded; the plugin
-// spools and retries, so nothing is lost. What waits in the kernel between turns is not
-// seen here: at 10x the connections the bench still measures p99 above a second, though
-// memory stays flat (TCP's own backpressure holds the rest outside the process).
+// Queueing delay is refused at the door, from Little's law: a request admitted now waits
+// for the ones in flight ahead of it, each taking the event loop's busy time per answered
+// request (measured), so past max_queue_delay_ms it gets a 429 before its site is looked
+// up or its body read. The group commit works in time slices, so Node reads sockets often
+// and that 429 goes out within a slice; the plugin spools and retries, so nothing is lost.
+// A second check, per turn, catches a turn that reads more bodies than its budget.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.ts';
 
 declare module 'fastify' {
@@ -25,17 +24,60 @@ export function isIngestRequest(request: FastifyRequest): boolean {
   return request.method === 'POST' && request.routeOptions.url === '/v1/events';
 }
 
+/** Busy time per answered request is sampled this often, and only while the loop is this busy. */
+const SERVICE_SAMPLE_MS = 100;
+const SATURATED_UTILIZATION = 0.5;
+
+/**
+ * The event loop's busy milliseconds per answered ingest request while it is saturated,
+ * or 0 when it is not (then nothing waits long enough to refuse).
+ */
+function serviceTimeMeter() {
+  let serviceMs = 0;
+  let answered = 0;
+  let answeredAtSample = 0;
+  let sampledAt = performance.now();
+  let loopAtSample = performance.eventLoopUtilization();
+  return {
+    answered(): void {
+      answered++;
+    },
+    ms(now: number): number {
+      if (now - sampledAt >= SERVICE_SAMPLE_MS) {
+        const loop = performance.eventLoopUtilization();
+        const { active, utilization } = performance.eventLoopUtilization(loop, loopAtSample);
+        const n = answered - answeredAtSample;
+        if (utilization < SATURATED_UTILIZATION) serviceMs = 0;
+        // Smoothed from 0, over samples of several answers: a cold start's or a GC's lone slow
+        // sample must not refuse a saturated but keeping-up load.
+        else if (n >= 8) serviceMs = 0.7 * serviceMs + (0.3 * active) / n;
+        loopAtSample = loop;
+        answeredAtSample = answered;
+        sampledAt = now;
+      }
+      return serviceMs;
+    },
+  };
+}
+
+/**
+ * `claim` is what an ingest request must pass before it takes a slot (a known site, a
+ * fresh timestamp); it runs after the door's own checks, which cost no lookup.
+ */
 export async function registerOverloadShedding(
   app: FastifyInstance,
   limits: Config['overload'],
   onShed: (reason: string) => void,
+  claim: (request: FastifyRequest) => void,
 ): Promise<void> {
+  const meter = serviceTimeMeter();
   let inFlight = 0;
   const perPeer = new Map<string, number>(); // ingest requests in flight per client address
   const release = (request: FastifyRequest) => {
     if (request.countedInFlight) {
       request.countedInFlight = false;
       inFlight--;
+      meter.answered();
       const held = (perPeer.get(request.ip) ?? 1) - 1;
       if (held > 0) perPeer.set(request.ip, held);
       else perPeer.delete(request.ip);
@@ -71,15 +113,17 @@ export async function registerOverloadShedding(
   };
   app.addHook('preParsing', checkQueue);
   app.addHook('preValidation', checkQueue);
-  // Slots are taken only once the headers name a known site with a fresh timestamp (the
-  // hook registered before this one), and each peer may hold only a few: a slow sender,
-  // known site id or not, cannot starve the other sites (the request timeout ends it).
+  // Slots are taken only once the headers name a known site with a fresh timestamp
+  // (`claim`), and each peer may hold only a few: a slow sender, known site id or not,
+  // cannot starve the other sites (the request timeout ends it).
   app.addHook('onRequest', async (request, reply) => {
     if (!isIngestRequest(request)) return;
     if (inFlight >= limits.max_inflight_ingest) {
       onShed('inflight');
       return refuse(reply, 429, limits.retry_after_seconds, 'too many requests in flight; retry after the Retry-After delay');
     }
+    if (inFlight * meter.ms(performance.now()) > limits.max_queue_delay_ms) return shedQueued(reply);
+    claim(request);
     const peer = request.ip;
     const held = perPeer.get(peer) ?? 0;
     if (held >= limits.max_inflight_ingest_per_peer) {

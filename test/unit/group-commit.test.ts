@@ -50,3 +50,53 @@ test('batches of later turns go in later transactions', async () => {
   await h.group.run(() => h.insert.run('second'));
   assert.equal(h.transactions(), 2);
 });
+
+test('a group commits once its batches have taken the time slice; the rest go in the next turns, in order, each answered after its own commit', async () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  let now = 0;
+  const commits: string[][] = [];
+  let open: string[] = [];
+  const group = createGroupCommit(
+    (fn) => {
+      open = [];
+      db.transaction(fn).immediate();
+      commits.push(open);
+    },
+    (fn) => db.transaction(fn)(),
+    { sliceMs: 10, clock: () => now },
+  );
+  const stage = (v: string) => () => {
+    now += 6; // each batch takes 6 ms: two fit a 10 ms slice
+    insert.run(v);
+    open.push(v);
+    return commits.length;
+  };
+  // What runs between two slices: the turn in which Node reads sockets again.
+  let turnsBetween = 0;
+  const ticker = setInterval(() => turnsBetween++, 0);
+  const committedIn = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((v) => group.run(stage(v))));
+  clearInterval(ticker);
+  assert.deepEqual(commits, [['a', 'b'], ['c', 'd'], ['e']]);
+  assert.deepEqual(committedIn, [0, 0, 1, 1, 2], 'each batch ran in the transaction of its own slice');
+  assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all(), ['a', 'b', 'c', 'd', 'e']);
+  assert.ok(turnsBetween >= 1, 'the event loop turned between slices');
+});
+
+test('a batch slower than the whole slice still runs, alone in its group', async () => {
+  const db = new Database(':memory:');
+  let now = 0;
+  let transactions = 0;
+  const group = createGroupCommit(
+    (fn) => {
+      transactions++;
+      db.transaction(fn)();
+    },
+    (fn) => fn(),
+    { sliceMs: 10, clock: () => now },
+  );
+  const results = await Promise.all([1, 2].map((n) => group.run(() => ((now += 50), n))));
+  assert.deepEqual(results, [1, 2]);
+  assert.equal(transactions, 2);
+});
