@@ -115,7 +115,8 @@ export const configSchema = z.strictObject({
       max_rss_mb: z.number().int().min(32).default(400),
       /**
        * IPs (or IPv6 prefixes) each jail keeps a window for; past it the least recently
-       * seen is forgotten. About 0.75 KB of heap each: 200,000 is ~150 MB per busy jail.
+       * seen is forgotten. About 120 bytes each with its entries (bench jail_window_bytes_per_key):
+       * 200,000 is ~24 MB per busy jail.
        */
       max_tracked_keys_per_jail: z.number().int().min(1_000).default(200_000),
       /**
