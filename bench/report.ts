@@ -244,7 +244,7 @@ ${survivalTable(r)}
   ${String(r.ingest_open_loop_warmup_seconds ?? '?')} s (reported apart as \`ingest_open_loop_warmup_p99_ms\`: cold code, sockets being opened), and the
   row is the ${String(r.ingest_seconds_per_run ?? '?')} s at the full rate after that.
 - **Overload rows**: autocannon at 160 connections, 10× those of the batch-50 run; \`overload_p99_ms\` is over every
-  answer, served and shed (autocannon retries a 429 at once, where the plugin spools and waits), and
+  answer, served and shed (autocannon sends a shed batch again at once, the same events freshly signed, where the plugin spools and waits), and
   \`overload_shed_p99_ms\` over the 429/503 answers alone (timed by autocannon's response event).
 - **\`rss_idle_mb\`**: VmRSS 10 s after /healthz first answers, no traffic. **\`cli_bans_ms\`**: \`edgejail bans\`
   over 10,000 seeded bans, process start to exit, p50 of 7 after one warm-up run.
@@ -266,6 +266,12 @@ ${survivalTable(r)}
   its options and never loads ajv or fast-json-stringify (−1.5 MB); @fastify/swagger loads on the first
   GET /openapi.json (−0.3 MB); the bundle is written in ASCII, so V8 holds its source one byte a
   character (0.97 MB instead of 1.93 MB, by heap snapshot). No Intl call is made in the idle service.
+- **\`rss_peak_mb\`** (2026-12-05: 120.7 MB, missed by 0.7; 141.3 on 2026-12-04): the windows' keys moved from a
+  Map (7.0 MB table for 100,000 keys, as much again while rehashing) to a typed-array LRU index (−8 MB,
+  interleaved A/B); SQLite's page cache is 2 MB per connection instead of better-sqlite3's built-in 16 MB
+  (−17 MB: malloc_info showed 24.5 MB live in the main arena). The same run now serves ~25% more events
+  (50.4k/s), so ~25% more window entries, at 46 bytes each, are in that peak. The paragraph below is the
+  breakdown of 2026-12-04.
 - **RSS** at the end of a saturated batch-50 run (~400,000 events over the 100,000 IPs, 2026-12-04), by
   mapping (\`/proc/<pid>/smaps\`) and heap snapshot: the \`node\` binary's own pages ~41 MB (idle has them
   too); V8's heap pages ~34 MB (~33 MB live: 10 MB of strings, of which 3.2 MB are the windows' IP keys and
@@ -280,16 +286,15 @@ ${survivalTable(r)}
   a bench run (150.0 → 140.5 MB), but not past findtime/8, and it let a key that keeps failing be evicted
   like an idle one under a flood of new keys: reverted. Under 10× the connections TCP holds the excess
   outside the process, and batches that queue past 100 ms are shed.
-- **\`overload_p99_ms\`** is closed-loop arithmetic: 160 connections each keep one request outstanding and
-  autocannon sends a shed one again at once, so the mean latency is 160 ÷ (answers per second), ~150 ms at
-  ~1,050 answers a second, and the p99 about twice that. Counting the storing queued in a turn into the
-  queueing budget (measured 2026-12-04: p99 447/421 ms against 384/369 without it) did not help and was
-  not kept; a lower in-flight cap did (64 → 32: 377 → 241 ms), with 18% fewer events served. The shed
-  answers alone are as slow or slower (\`overload_shed_p99_ms\`, first measured 2026-12-04: 413 ms in a 10 s
-  trial, 1,215 and 483 ms in two full runs): a request is refused only once the service reads it, after it has waited in
-  its socket's buffer behind whole turns, and autocannon's immediate retries keep every socket full. Answering
-  those quickly needs the refusal before the wait (accepting fewer connections, or reading and refusing
-  between the batches of a turn), not a cheaper refusal.
+- **\`overload_p99_ms\`** (2026-12-05: 144 ms, met; 447 ms on 2026-12-04): a turn no longer judges every
+  batch a flood let in. The group commit stops after 10 ms and leaves the rest to the next turn, and a
+  request is refused at the door when the ones in flight times the loop's busy time per answer passes
+  max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
+  batch unchanged (freshly signed) as the plugin's spool would, instead of building a new one: it went from
+  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (72.5 ms, missed, was 483): a 429 still costs about
+  100 µs of Fastify's hooks and reply, and a poll phase that reads ~100 retries before the next 10 ms slice,
+  plus garbage collection (15% of the loop's time under this load, \`--cpu-prof\`), make turns of 30-70 ms.
+  Refusing below Fastify (in the server's request listener) and a shorter slice are what is left to try.
 - **fail2ban-regex** only matches lines; each EdgeJail event is verified (HMAC), validated, committed to
   SQLite before the answer, and judged by every jail. Where a saturated batch-50 run's ~10.2 s of CPU went
   (\`--cpu-prof\`, 2026-12-04, ~390,000 events, ~26 µs an event): the event's INSERT (its row and three
