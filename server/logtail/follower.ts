@@ -66,11 +66,9 @@ export function createFollower(path: string, saved: LogOffset | null, options: {
   let current: Open | null = null;
   /** The file before a rename, read to its end before the new one. */
   let draining: Open | null = null;
-  let started = false;
   const buffer = Buffer.alloc(CHUNK_BYTES);
 
   function start(): void {
-    started = true;
     const st = statOrNull(path);
     if (saved && st && identityOf(st) === saved.identity) {
       current = openAt(path, (size) => (size < saved.offset ? 0 : saved.offset));
@@ -111,9 +109,12 @@ export function createFollower(path: string, saved: LogOffset | null, options: {
     }
   }
 
+  // "From the end" is the end when the follower is made, not at its first poll: a line
+  // written between `edgejail tail` saying it follows the file and that poll is not skipped.
+  start();
+
   return {
     poll(): PollResult {
-      if (!started) start();
       const lines: FollowedLine[] = [];
       let rotated: PollResult['rotated'] = null;
       if (draining) {

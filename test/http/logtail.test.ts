@@ -72,6 +72,14 @@ test('from the end, through rename and truncate rotations, and across restarts w
   t.close();
 });
 
+test('"from the end" is the end when the tailer starts: a line written before its first poll is read, not skipped', () => {
+  const t = tailer();
+  appendFileSync(file, failedLoginLines('198.51.100.6', 1));
+  t.pollOnce();
+  assert.equal(eventsOf('198.51.100.6'), 1);
+  t.close();
+});
+
 test('unparsable lines are counted and sampled in the log, never fatal; a partial line waits for its end', () => {
   const t = tailer();
   t.pollOnce();
