@@ -129,13 +129,13 @@ export function createEnforcementStore(db: Db) {
     // The bans waiting for an edge slot, best first: seen at the origin most recently, then
     // the longest left to run. A manual ban has no events, so it ranks by its expiry alone.
     waitingForSlot: db.prepare(`SELECT e.ip_key,
-        (SELECT max(occurred_at) FROM events WHERE ip_key = e.ip_key) AS seen,
+        (SELECT max(last_occurred_at) FROM ip_activity WHERE ip_key = e.ip_key) AS seen,
         (SELECT max(expires_at) FROM bans WHERE ip_key = e.ip_key AND state = 'active') AS until
       FROM cloudflare_enforcement e
       WHERE e.placement = 'origin_only' AND e.state = 'pending'
         AND NOT EXISTS (SELECT 1 FROM enforcement_outbox o WHERE o.ip_key = e.ip_key)
       ORDER BY seen IS NULL, seen DESC, until DESC LIMIT ?`),
-    lastSeen: db.prepare('SELECT max(occurred_at) AS seen FROM events WHERE ip_key = ?'),
+    lastSeen: db.prepare('SELECT max(last_occurred_at) AS seen FROM ip_activity WHERE ip_key = ?'),
     bansByPlacement: db.prepare(`SELECT CASE
         WHEN e.state IN ('active', 'foreign') AND e.placement IN ('list', 'access_rule') THEN e.placement
         WHEN e.placement = 'range' THEN 'range'

@@ -90,10 +90,37 @@ export function createStore(db: Db) {
       (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at, ignored_reason, site_url)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(id) DO NOTHING`),
-    eventsForIpKey: db.prepare('SELECT * FROM events WHERE ip_key = ? ORDER BY occurred_at DESC LIMIT ?'),
-    siteReportedIpKeySince: db.prepare(
-      "SELECT 1 FROM events WHERE ip_key = @ip_key AND site_id = @site_id AND received_at >= @since AND type <> 'self_unlock' LIMIT 1",
+    lastEventSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck(),
+    // See migrations/011: one row per (hour, address, site) the commit touched, read back
+    // from the rows it inserted, so a batch rolled back to its savepoint leaves no trace.
+    recordIpActivity: db.prepare(`INSERT INTO ip_activity
+        (hour, ip_key, site_id, first_seq, last_seq, events, last_occurred_at, last_reported_at)
+      SELECT substr(received_at, 1, 13), ip_key, site_id, min(seq), max(seq), count(*), max(occurred_at),
+        max(CASE WHEN type <> 'self_unlock' THEN received_at END)
+      FROM events WHERE seq > ? GROUP BY 1, 2, 3
+      ON CONFLICT (hour, ip_key, site_id) DO UPDATE SET
+        first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq),
+        events = events + excluded.events, last_occurred_at = max(last_occurred_at, excluded.last_occurred_at),
+        last_reported_at = nullif(max(coalesce(last_reported_at, ''), coalesce(excluded.last_reported_at, '')), '')`),
+    activityHoursOfIpKey: db
+      .prepare('SELECT hour, min(first_seq), max(last_seq) FROM ip_activity WHERE ip_key = ? GROUP BY hour ORDER BY hour DESC')
+      .raw(),
+    // The hour too: batches staged in one group may arrive a moment out of seq order, so two
+    // hours' seq ranges can overlap at the boundary, and an event must be read in one of them.
+    eventsOfIpKeyInHour: db.prepare(
+      'SELECT * FROM events WHERE seq BETWEEN ? AND ? AND ip_key = ? AND substr(received_at, 1, 13) = ? ORDER BY seq DESC LIMIT ?',
     ),
+    siteReportedIpKeySince: db.prepare(
+      `SELECT 1 FROM ip_activity WHERE ip_key = @ip_key AND hour >= substr(@since, 1, 13) AND site_id = @site_id
+       AND last_reported_at >= @since LIMIT 1`,
+    ),
+    // The open transaction's events are not in ip_activity yet: a batch may report and unlock at once.
+    siteReportedIpKeyAfterSeq: db.prepare(
+      `SELECT 1 FROM events WHERE seq > @after AND ip_key = @ip_key AND site_id = @site_id AND received_at >= @since
+       AND type <> 'self_unlock' LIMIT 1`,
+    ),
+    oldestActivityBefore: db.prepare('SELECT hour, ip_key, site_id FROM ip_activity WHERE hour < ? ORDER BY hour LIMIT ?').raw(),
+    deleteActivity: db.prepare('DELETE FROM ip_activity WHERE hour = ? AND ip_key = ? AND site_id = ?'),
     // received_at bounds the scan through its index; the margin keeps events a site spooled
     // or reported with a clock running ahead, whose occurred_at is later than their arrival.
     countedEventsSince: db.prepare(
@@ -159,6 +186,49 @@ export function createStore(db: Db) {
     removeAllowlist: db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
   };
 
+  // The seq before the outermost open transaction's first event: at its end, the events
+  // after it go into ip_activity in one statement. null: no transaction of ours is open.
+  let eventsAfter: number | null = null;
+
+  /**
+   * BEGIN IMMEDIATE: the write lock is taken before the first read, so a busy lock is
+   * waited for (busy_timeout). A deferred transaction that has read cannot wait: SQLite
+   * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
+   */
+  function transaction<T>(fn: () => T): T {
+    if (eventsAfter !== null) return db.transaction(fn).immediate(); // nested: a savepoint
+    return db
+      .transaction(() => {
+        const from = s.lastEventSeq.get() as number;
+        eventsAfter = from;
+        try {
+          const result = fn();
+          s.recordIpActivity.run(from);
+          return result;
+        } finally {
+          eventsAfter = null;
+        }
+      })
+      .immediate();
+  }
+
+  function insertEvent(e: NewEvent): boolean {
+    // Outside a transaction of ours, the event and its activity row commit together here.
+    if (eventsAfter === null) return transaction(() => insertEvent(e));
+    return s.insertEvent.run(e.id, e.site_id, e.type, e.ip, e.ip_key, e.username, e.user_agent, e.path, e.weight, e.occurred_at, e.received_at, e.ignored_reason, e.site_url ?? null)
+      .changes > 0;
+  }
+
+  /** The `limit` events of an address received last, read hour by hour; latest occurred_at first. */
+  function eventsForIpKey(ipKey: string, limit = 500): EventRow[] {
+    const events: EventRow[] = [];
+    for (const [hour, first, last] of s.activityHoursOfIpKey.iterate(ipKey) as IterableIterator<[string, number, number]>) {
+      events.push(...(s.eventsOfIpKeyInHour.all(first, last, ipKey, hour, limit - events.length) as EventRow[]));
+      if (events.length >= limit) break;
+    }
+    return events.sort((a, b) => (a.occurred_at === b.occurred_at ? b.seq - a.seq : a.occurred_at < b.occurred_at ? 1 : -1));
+  }
+
   return {
     db,
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
@@ -168,7 +238,7 @@ export function createStore(db: Db) {
      * waited for (busy_timeout). A deferred transaction that has read cannot wait: SQLite
      * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
      */
-    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    transaction,
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
       s.insertSite.run(site.id, site.name, site.secret, site.created_at);
@@ -184,13 +254,14 @@ export function createStore(db: Db) {
 
     /** Returns false for an event id already stored: the caller counts it as a duplicate. */
     // Positional: binding 13 named values from an object cost about 3 µs of every event's write.
-    insertEvent: (e: NewEvent) =>
-      s.insertEvent.run(e.id, e.site_id, e.type, e.ip, e.ip_key, e.username, e.user_agent, e.path, e.weight, e.occurred_at, e.received_at, e.ignored_reason, e.site_url ?? null)
-        .changes > 0,
-    eventsForIpKey: (ipKey: string, limit = 500) => s.eventsForIpKey.all(ipKey, limit) as EventRow[],
+    insertEvent,
+    eventsForIpKey,
     /** Whether this site itself reported an attempt from ipKey since then (self-unlock's proof of a lock-out there). */
-    siteReportedIpKeySince: (siteId: string, ipKey: string, sinceIso: string) =>
-      s.siteReportedIpKeySince.get({ ip_key: ipKey, site_id: siteId, since: sinceIso }) !== undefined,
+    siteReportedIpKeySince(siteId: string, ipKey: string, sinceIso: string): boolean {
+      const q = { ip_key: ipKey, site_id: siteId, since: sinceIso };
+      if (s.siteReportedIpKeySince.get(q) !== undefined) return true;
+      return eventsAfter !== null && s.siteReportedIpKeyAfterSeq.get({ ...q, after: eventsAfter }) !== undefined;
+    },
     countedEventsSince: (iso: string) =>
       s.countedEventsSince.iterate({ from: iso, received_from: new Date(Date.parse(iso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString() }) as IterableIterator<EventRow>,
     countEvents: () => (s.countEvents.get() as { n: number }).n,
@@ -199,6 +270,14 @@ export function createStore(db: Db) {
     purgeEventsChunk(iso: string, chunk: number): number {
       const { seq } = s.oldestEventSeqBefore.get(iso, chunk) as { seq: number | null };
       return seq === null ? 0 : s.deleteEventsUpToSeq.run(seq, iso).changes;
+    },
+    /** Deletes one chunk of the activity of hours wholly before `iso`; returns how many rows went. */
+    purgeActivityChunk(iso: string, chunk: number): number {
+      return transaction(() => {
+        const rows = s.oldestActivityBefore.all(iso.slice(0, 13), chunk) as Array<[string, string, string]>;
+        for (const [hour, ipKey, siteId] of rows) s.deleteActivity.run(hour, ipKey, siteId);
+        return rows.length;
+      });
     },
 
     insertBan: (ban: NewBan) => (s.insertBan.get(ban) as { id: number }).id,

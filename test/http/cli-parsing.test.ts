@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, ADMIN_TOKEN } from '../support/service.ts';
+import { createStore } from '../../server/store/store.ts';
 import { ROOT, runCli } from '../support/process.ts';
 
 const tmp = tempDir();
@@ -89,9 +90,11 @@ test('attacker-chosen text is escaped in human output; JSON output parses to the
   const agent = 'Mozilla \u202egnp.exe\u202c \x9b31m \x7f';
   const at = new Date().toISOString();
   const d = db();
-  d.prepare(`INSERT INTO events (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at)
-             VALUES (?, ?, 'login_failed', '203.0.113.66', '203.0.113.66', ?, ?, '/wp-login.php\n203.0.113.1 forged row', 1, ?, ?)`)
-    .run(randomUUID(), site.id, username, agent, at, at);
+  // Through the store, as ingest writes it, which the per-address lookups read.
+  createStore(d).insertEvent({
+    id: randomUUID(), site_id: site.id, type: 'login_failed', ip: '203.0.113.66', ip_key: '203.0.113.66', username, user_agent: agent,
+    path: '/wp-login.php\n203.0.113.1 forged row', weight: 1, occurred_at: at, received_at: at, ignored_reason: null,
+  });
   d.close();
 
   const human = runCli(['history', '203.0.113.66'], env);

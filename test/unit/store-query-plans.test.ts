@@ -32,7 +32,11 @@ const HOT: Array<[string, string, RegExp]> = [
   ['blockedIpKeys', enforcement.sql.blockedIpKeys, /SEARCH bans USING INDEX bans_active \(state=\? AND expires_at>\?\)/],
   ['isBlocked', enforcement.sql.isBlocked, /SEARCH bans USING (COVERING )?INDEX bans_ip_key_state \(ip_key=\? AND state=\? AND expires_at>\?\)/],
   ['countedEventsSince', store.sql.countedEventsSince, /SEARCH events USING INDEX events_received \(received_at>\?\)/],
-  ['eventsForIpKey', store.sql.eventsForIpKey, /SEARCH events USING INDEX events_ip_key_time \(ip_key=\?\)/],
+  ['activityHoursOfIpKey', store.sql.activityHoursOfIpKey, /SEARCH ip_activity USING INDEX ip_activity_ip_key \(ip_key=\?\)/],
+  ['eventsOfIpKeyInHour', store.sql.eventsOfIpKeyInHour, /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/],
+  ['siteReportedIpKeySince', store.sql.siteReportedIpKeySince, /SEARCH ip_activity USING INDEX ip_activity_ip_key \(ip_key=\? AND hour>\?\)/],
+  ['lastSeen', enforcement.sql.lastSeen, /SEARCH ip_activity USING INDEX ip_activity_ip_key \(ip_key=\?\)/],
+  ['oldestActivityBefore', store.sql.oldestActivityBefore, /SEARCH ip_activity USING PRIMARY KEY \(hour<\?\)/],
   ['auditForIpKey', store.sql.auditForIpKey, /SEARCH audit_log USING INDEX audit_log_ip_key \(ip_key=\?\)/],
   ['desiredFor', enforcement.sql.desiredFor, /SEARCH bans USING INDEX bans_ip_key_state \(ip_key=\? AND state=\? AND expires_at>\?\)/],
   ['latestBanId', enforcement.sql.latestBanId, /SEARCH bans USING (COVERING )?INDEX bans_ip_key/],
@@ -42,6 +46,6 @@ for (const [name, sql, expected] of HOT) {
   test(`${name} is an index search`, () => {
     const plan = planOf(sql);
     assert.match(plan, expected, plan);
-    assert.doesNotMatch(plan, /SCAN (bans|events|audit_log)(?! USING INDEX bans_created)/, plan);
+    assert.doesNotMatch(plan, /SCAN (bans|events|audit_log|ip_activity)(?! USING INDEX bans_created)/, plan);
   });
 }

@@ -1,0 +1,154 @@
+// The per-address lookups (an IP's history, when it was last seen, whether a site reported
+// it) read ip_activity, which each transaction fills from the events it inserted, instead
+// of an index on events(ip_key) that every commit dirtied a page of per address.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ROOT } from '../support/process.ts';
+import { listMigrations, migrate, openDatabase } from '../../server/store/db.ts';
+import { createStore, type NewEvent } from '../../server/store/store.ts';
+import { createEnforcementStore } from '../../server/store/enforcement.ts';
+import { tempDir } from '../support/service.ts';
+
+function setUp() {
+  const db = openDatabase(':memory:');
+  const store = createStore(db);
+  for (const id of ['a', 'b']) store.insertSite({ id, name: id, secret: 'x', created_at: '2026-01-01T00:00:00.000Z' });
+  return { db, store, enforcement: createEnforcementStore(db) };
+}
+
+function event(ipKey: string, at: string, over: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id: randomUUID(), site_id: 'a', type: 'login_failed', ip: ipKey, ip_key: ipKey, username: 'admin', user_agent: null, path: null,
+    weight: 1, occurred_at: at, received_at: at, ignored_reason: null, ...over,
+  };
+}
+
+test("an address's history spans hours and sites, newest first, and stops at the limit", () => {
+  const { store } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.1', '2026-03-01T10:05:00.000Z'));
+    store.insertEvent(event('192.0.2.2', '2026-03-01T10:06:00.000Z'));
+    store.insertEvent(event('192.0.2.1', '2026-03-01T10:59:00.000Z', { site_id: 'b' }));
+  });
+  store.transaction(() => {
+    for (let i = 0; i < 5; i++) store.insertEvent(event('192.0.2.1', `2026-03-01T12:0${i}:00.000Z`));
+    store.insertEvent(event('192.0.2.2', '2026-03-01T12:30:00.000Z'));
+  });
+  const all = store.eventsForIpKey('192.0.2.1');
+  assert.equal(all.length, 7);
+  assert.ok(all.every((e) => e.ip_key === '192.0.2.1'));
+  assert.deepEqual(all.map((e) => e.occurred_at), [...all.map((e) => e.occurred_at)].sort().reverse());
+  assert.deepEqual(new Set(all.map((e) => e.site_id)), new Set(['a', 'b']));
+  assert.deepEqual(store.eventsForIpKey('192.0.2.1', 3).map((e) => e.occurred_at), ['2026-03-01T12:04:00.000Z', '2026-03-01T12:03:00.000Z', '2026-03-01T12:02:00.000Z']);
+  assert.deepEqual(store.eventsForIpKey('198.51.100.9'), []);
+});
+
+test('an event written outside a transaction is found too', () => {
+  const { store, enforcement } = setUp();
+  store.insertEvent(event('192.0.2.3', '2026-03-01T10:00:00.000Z'));
+  assert.equal(store.eventsForIpKey('192.0.2.3').length, 1);
+  assert.equal(enforcement.lastSeen('192.0.2.3'), '2026-03-01T10:00:00.000Z');
+});
+
+test('a batch rolled back to its savepoint leaves no activity behind', () => {
+  const { store, enforcement } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.4', '2026-03-01T10:00:00.000Z'));
+    assert.throws(() =>
+      store.transaction(() => {
+        store.insertEvent(event('192.0.2.4', '2026-03-01T11:00:00.000Z'));
+        store.insertEvent(event('192.0.2.5', '2026-03-01T11:00:00.000Z'));
+        throw new Error('this batch fails');
+      }),
+    );
+  });
+  assert.equal(enforcement.lastSeen('192.0.2.4'), '2026-03-01T10:00:00.000Z', 'the rolled-back later event is not "seen"');
+  assert.equal(enforcement.lastSeen('192.0.2.5'), null);
+  assert.equal(store.eventsForIpKey('192.0.2.4').length, 1);
+});
+
+test('last seen is the latest occurred_at over every site, spooled events included', () => {
+  const { store, enforcement } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.6', '2026-03-01T10:00:00.000Z'));
+    // Spooled: it happened before the first, and arrived an hour later.
+    store.insertEvent(event('192.0.2.6', '2026-03-01T09:00:00.000Z', { site_id: 'b', received_at: '2026-03-01T11:00:00.000Z' }));
+  });
+  assert.equal(enforcement.lastSeen('192.0.2.6'), '2026-03-01T10:00:00.000Z');
+});
+
+test("a site's report counts for self-unlock, in the same transaction too; another site's or a self-unlock does not", () => {
+  const { store } = setUp();
+  const since = '2026-03-01T00:00:00.000Z';
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.7', '2026-03-01T10:00:00.000Z'));
+    assert.equal(store.siteReportedIpKeySince('a', '192.0.2.7', since), true, 'seen before the commit');
+  });
+  assert.equal(store.siteReportedIpKeySince('a', '192.0.2.7', since), true);
+  assert.equal(store.siteReportedIpKeySince('b', '192.0.2.7', since), false);
+  assert.equal(store.siteReportedIpKeySince('a', '192.0.2.7', '2026-03-01T10:00:00.001Z'), false, 'too long ago');
+  store.insertEvent(event('192.0.2.8', '2026-03-01T10:00:00.000Z', { type: 'self_unlock', ignored_reason: 'self_unlock' }));
+  assert.equal(store.siteReportedIpKeySince('a', '192.0.2.8', since), false);
+});
+
+test('purge removes the activity of the hours it emptied, and keeps the rest', () => {
+  const { db, store } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.9', '2026-03-01T08:00:00.000Z'));
+    store.insertEvent(event('192.0.2.10', '2026-03-01T09:10:00.000Z'));
+    store.insertEvent(event('192.0.2.9', '2026-03-01T12:00:00.000Z'));
+  });
+  const before = '2026-03-01T10:00:00.000Z';
+  while (store.purgeEventsChunk(before, 1) === 1);
+  while (store.purgeActivityChunk(before, 1) === 1);
+  assert.deepEqual(db.prepare('SELECT hour, ip_key FROM ip_activity').all(), [{ hour: '2026-03-01T12', ip_key: '192.0.2.9' }]);
+  assert.deepEqual(store.eventsForIpKey('192.0.2.10'), []);
+  assert.equal(store.eventsForIpKey('192.0.2.9').length, 1);
+});
+
+test('the migration fills ip_activity from the events already stored', () => {
+  const tmp = tempDir('edgejail-activity-');
+  try {
+    const file = join(tmp.dir, 'edgejail.db');
+    const old = new Database(file);
+    migrate(old, listMigrations().filter((m) => m.version <= 10));
+    old.prepare("INSERT INTO sites (id, name, secret, created_at) VALUES ('a', 'a', 'x', '2026-01-01T00:00:00Z')").run();
+    const insert = old.prepare(`INSERT INTO events (id, site_id, type, ip, ip_key, weight, occurred_at, received_at)
+      VALUES (?, 'a', 'login_failed', ?, ?, 1, ?, ?)`);
+    for (const [ip, at] of [['192.0.2.11', '2026-03-01T10:00:00.000Z'], ['192.0.2.11', '2026-03-01T11:00:00.000Z'], ['192.0.2.12', '2026-03-01T11:30:00.000Z']]) {
+      insert.run(randomUUID(), ip, ip, at, at);
+    }
+    old.close();
+    const db = openDatabase(file);
+    const store = createStore(db);
+    assert.equal(store.eventsForIpKey('192.0.2.11').length, 2);
+    assert.equal(createEnforcementStore(db).lastSeen('192.0.2.12'), '2026-03-01T11:30:00.000Z');
+    assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'events_ip_key_time'").get() as { n: number }).n, 0);
+    db.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("the README's every-attempt-from-an-IP query returns each event once, in order", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const sql = /Every attempt from an IP:\n\n```sql\n([\s\S]+?)```/.exec(readme)?.[1];
+  assert.ok(sql, 'the query is in the README');
+  const { db, store } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('203.0.113.7', '2026-03-01T10:59:59.000Z'));
+    store.insertEvent(event('198.51.100.1', '2026-03-01T11:00:00.000Z'));
+    store.insertEvent(event('203.0.113.7', '2026-03-01T11:00:01.000Z', { site_id: 'b' }));
+  });
+  store.insertEvent(event('203.0.113.7', '2026-03-01T11:30:00.000Z'));
+  const rows = db.prepare(sql).all() as Array<{ occurred_at: string; site_id: string }>;
+  assert.deepEqual(rows.map((r) => [r.occurred_at, r.site_id]), [
+    ['2026-03-01T10:59:59.000Z', 'a'],
+    ['2026-03-01T11:00:01.000Z', 'b'],
+    ['2026-03-01T11:30:00.000Z', 'a'],
+  ]);
+});
