@@ -182,6 +182,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
         inside,
         defaultBanDuration: formatDuration(core.config.manual_ban_duration),
         events: core.store.eventsForIpKey(ipKey, IP_PAGE_LIMITS.events),
+        eventsStored: core.store.eventCountOfIpKey(ipKey),
         bans: core.store.bansForIpKey(ipKey, IP_PAGE_LIMITS.bans),
         audit: core.store.auditForIpKey(ipKey, IP_PAGE_LIMITS.audit),
         cloudflareActions: app.enforcer.actionsFor(ipKey, IP_PAGE_LIMITS.cloudflareActions),

@@ -134,6 +134,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       banned_until: ban ? new Date(ban.expiresAtMs).toISOString() : null,
       cloudflare: app.enforcer.enforcementStateOf(ipKey),
       events: core.store.eventsForIpKey(ipKey),
+      events_stored: core.store.eventCountOfIpKey(ipKey),
       bans: core.store.bansForIpKey(ipKey),
       audit: core.store.auditForIpKey(ipKey),
       cloudflare_actions: app.enforcer.actionsFor(ipKey),

@@ -27,6 +27,12 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 /** Applies pending migrations in order, each in its own transaction; returns the names applied. */
 export function migrate(db: Db, migrations = listMigrations()): string[] {
   const current = db.pragma('user_version', { simple: true }) as number;
+  const known = migrations.at(-1)?.version ?? 0;
+  // An older edgejail on a newer schema would write rows the new one relies on incompletely
+  // (migration 011: events without their ip_activity): stop it before its first write.
+  if (current > known) {
+    throw new Error(`the database's schema is version ${current}, newer than this edgejail knows (${known}): run the edgejail that upgraded it`);
+  }
   const applied: string[] = [];
   for (const migration of migrations) {
     if (migration.version <= current) continue;

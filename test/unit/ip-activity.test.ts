@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ROOT } from '../support/process.ts';
 import { listMigrations, migrate, openDatabase } from '../../server/store/db.ts';
-import { createStore, type NewEvent } from '../../server/store/store.ts';
+import { createStore, HISTORY_SCAN_ROWS, type NewEvent } from '../../server/store/store.ts';
 import { createEnforcementStore } from '../../server/store/enforcement.ts';
 import { tempDir } from '../support/service.ts';
 
@@ -54,22 +54,32 @@ test('an event written outside a transaction is found too', () => {
   assert.equal(enforcement.lastSeen('192.0.2.3'), '2026-03-01T10:00:00.000Z');
 });
 
-test('a batch rolled back to its savepoint leaves no activity behind', () => {
-  const { store, enforcement } = setUp();
-  store.transaction(() => {
-    store.insertEvent(event('192.0.2.4', '2026-03-01T10:00:00.000Z'));
-    assert.throws(() =>
-      store.transaction(() => {
-        store.insertEvent(event('192.0.2.4', '2026-03-01T11:00:00.000Z'));
-        store.insertEvent(event('192.0.2.5', '2026-03-01T11:00:00.000Z'));
-        throw new Error('this batch fails');
-      }),
-    );
+// 1 and 10 events a batch: a few are bound row by row, more read back with one statement.
+for (const n of [1, 10]) {
+  test(`a batch rolled back to its savepoint leaves no activity behind (${n} a batch)`, () => {
+    const { store, enforcement } = setUp();
+    store.transaction(() => {
+      assert.throws(() =>
+        store.transaction(() => {
+          for (let i = 0; i < n; i++) store.insertEvent(event('192.0.2.5', '2026-03-01T09:00:00.000Z'));
+          throw new Error('the first batch fails');
+        }),
+      );
+      for (let i = 0; i < n; i++) store.insertEvent(event('192.0.2.4', '2026-03-01T10:00:00.000Z'));
+      assert.throws(() =>
+        store.transaction(() => {
+          for (let i = 0; i < n; i++) store.insertEvent(event('192.0.2.4', '2026-03-01T11:00:00.000Z'));
+          store.insertEvent(event('192.0.2.5', '2026-03-01T11:00:00.000Z'));
+          throw new Error('this batch fails');
+        }),
+      );
+    });
+    assert.equal(enforcement.lastSeen('192.0.2.4'), '2026-03-01T10:00:00.000Z', 'the rolled-back later event is not "seen"');
+    assert.equal(enforcement.lastSeen('192.0.2.5'), null);
+    assert.equal(store.eventsForIpKey('192.0.2.4').length, n);
+    assert.equal(store.eventCountOfIpKey('192.0.2.4'), n);
   });
-  assert.equal(enforcement.lastSeen('192.0.2.4'), '2026-03-01T10:00:00.000Z', 'the rolled-back later event is not "seen"');
-  assert.equal(enforcement.lastSeen('192.0.2.5'), null);
-  assert.equal(store.eventsForIpKey('192.0.2.4').length, 1);
-});
+}
 
 test('last seen is the latest occurred_at over every site, spooled events included', () => {
   const { store, enforcement } = setUp();
@@ -104,7 +114,7 @@ test('purge removes the activity of the hours it emptied, and keeps the rest', (
   });
   const before = '2026-03-01T10:00:00.000Z';
   while (store.purgeEventsChunk(before, 1) === 1);
-  while (store.purgeActivityChunk(before, 1) === 1);
+  while (store.purgeActivityChunk(before, 1) > 0);
   assert.deepEqual(db.prepare('SELECT hour, ip_key FROM ip_activity').all(), [{ hour: '2026-03-01T12', ip_key: '192.0.2.9' }]);
   assert.deepEqual(store.eventsForIpKey('192.0.2.10'), []);
   assert.equal(store.eventsForIpKey('192.0.2.9').length, 1);
@@ -151,4 +161,34 @@ test("the README's every-attempt-from-an-IP query returns each event once, in or
     ['2026-03-01T11:00:01.000Z', 'b'],
     ['2026-03-01T11:30:00.000Z', 'a'],
   ]);
+});
+
+test('a second commit in the same hour widens that hour\'s row', () => {
+  const { db, store } = setUp();
+  store.transaction(() => store.insertEvent(event('192.0.2.13', '2026-03-01T10:10:00.000Z')));
+  store.transaction(() => store.insertEvent(event('192.0.2.14', '2026-03-01T10:20:00.000Z')));
+  store.transaction(() => store.insertEvent(event('192.0.2.13', '2026-03-01T10:30:00.000Z', { type: 'self_unlock', ignored_reason: 'self_unlock' })));
+  const row = db.prepare("SELECT first_seq, last_seq, events, last_occurred_at, last_reported_at FROM ip_activity WHERE ip_key = '192.0.2.13'").get();
+  assert.deepEqual(row, { first_seq: 1, last_seq: 3, events: 2, last_occurred_at: '2026-03-01T10:30:00.000Z', last_reported_at: '2026-03-01T10:10:00.000Z' });
+  assert.equal(store.eventCountOfIpKey('192.0.2.13'), 2);
+  assert.equal(store.eventsForIpKey('192.0.2.13').length, 2, 'the other address inside the range is not listed');
+});
+
+test("a history reads at most HISTORY_SCAN_ROWS rows, the newest, and the count says how many there are", () => {
+  const { store } = setUp();
+  const at = '2026-03-01T10:00:00.000Z';
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.15', at));
+    for (let i = 0; i < HISTORY_SCAN_ROWS; i++) store.insertEvent(event('198.51.100.20', at));
+    store.insertEvent(event('192.0.2.15', at));
+  });
+  assert.equal(store.eventsForIpKey('192.0.2.15').length, 1, 'the oldest one lies past the rows it reads');
+  assert.equal(store.eventCountOfIpKey('192.0.2.15'), 2);
+});
+
+test('a database from a newer edgejail is refused before anything is written', () => {
+  const db = new Database(':memory:');
+  migrate(db);
+  db.pragma('user_version = 999');
+  assert.throws(() => migrate(db), /schema is version 999, newer than this edgejail knows \(\d+\)/);
 });

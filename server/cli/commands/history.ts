@@ -12,16 +12,17 @@ export default defineCommand({
       const ipKey = needIpKey(core, args.ip!);
       const siteNames = new Map(core.store.listSites().map((s) => [s.id, s.name]));
       const events = core.store.eventsForIpKey(ipKey).map((e) => ({ ...e, site: siteNames.get(e.site_id) ?? e.site_id }));
+      const stored = core.store.eventCountOfIpKey(ipKey);
       const bans = core.store.bansForIpKey(ipKey).map((b) => ({ ...b, trigger_event_ids: triggerEventIds(b) }));
       const audit = core.store.auditForIpKey(ipKey);
       const actions = cloudflareActionsFor(core.db, ipKey);
       if (options.json) {
-        out.json({ ip_key: ipKey, events, bans, audit, cloudflare_actions: actions });
+        out.json({ ip_key: ipKey, events, events_stored: stored, bans, audit, cloudflare_actions: actions });
         return 0;
       }
       out.line(`# ${ipKey}\n\n## bans`);
       out.table(bans, ['id', 'jail', 'state', 'created_at', 'expires_at', 'lifted_by', 'reason']);
-      out.line('\n## events (newest first)');
+      out.line(events.length < stored ? `\n## events (the newest ${events.length} of about ${stored} stored)` : '\n## events (newest first)');
       out.table(events, ['occurred_at', 'type', 'site', 'username', 'weight', 'path', 'ignored_reason', 'user_agent']);
       out.line('\n## audit');
       out.table(audit, ['at', 'actor', 'action', 'ban_id', 'detail']);

@@ -26,6 +26,8 @@ export interface IpPageData {
   /** For a network: the keys inside it with attempts in the last 24 h (null for a single key). */
   inside: Array<{ ip_key: string; attempts: number; last_seen: string; counted: boolean; banned: boolean }> | null;
   events: EventRow[];
+  /** How many events are stored for the key, about; `events` holds the newest of them. */
+  eventsStored: number;
   bans: BanRow[];
   audit: Array<Record<string, unknown>>;
   cloudflareActions: CloudflareActionRow[];
@@ -34,11 +36,12 @@ export interface IpPageData {
 
 const when = (iso: string, nowMs: number) => html`<time datetime="${iso}" title="${relativeTime(iso, nowMs)}">${formatTime(iso)}</time>`;
 
-function section(id: string, title: string, count: number, table: Renderable, empty: string, limit?: number) {
+function section(id: string, title: string, count: number, table: Renderable, empty: string, limit?: number, stored = count) {
+  const partial = (limit !== undefined && count >= limit) || count < stored;
   return html`<section class="card" aria-labelledby="${id}">
     <h2 id="${id}">${title} <span class="count">${formatCount(count)}</span></h2>
     ${count ? html`<div class="table-scroll">${table}</div>` : html`<p class="empty">${empty}</p>`}
-    ${limit !== undefined && count >= limit ? html`<p class="muted">The latest ${formatCount(limit)}; <code>edgejail history</code> and the database have them all.</p>` : ''}
+    ${partial ? html`<p class="muted">The latest ${formatCount(count)}${count < stored ? html` of about ${formatCount(stored)} stored` : ''}; the database has them all.</p>` : ''}
   </section>`;
 }
 
@@ -156,7 +159,7 @@ export function ipPage(d: IpPageData, options: { csrf: string; flash?: Flash | n
     </div>`}
     ${d.inside ? insideSection(d) : ''}
     ${section('bans-heading', 'Bans', d.bans.length, bans, 'Never banned.', IP_PAGE_LIMITS.bans)}
-    ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events)}
+    ${section('events-heading', 'Events', d.events.length, events, 'No events stored for this address (they are purged after the retention period).', IP_PAGE_LIMITS.events, d.eventsStored)}
     ${section('audit-heading', 'Audit log', d.audit.length, audit, 'No audit entries.', IP_PAGE_LIMITS.audit)}
     ${section('cf-heading', 'Cloudflare calls', d.cloudflareActions.length, calls, 'No Cloudflare calls about this address.', IP_PAGE_LIMITS.cloudflareActions)}`;
   return page({ title: d.ipKey, csrf, flash: options.flash, current: 'ip' }, body);
