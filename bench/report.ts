@@ -266,7 +266,8 @@ ${survivalTable(r)}
   its options and never loads ajv or fast-json-stringify (−1.5 MB); @fastify/swagger loads on the first
   GET /openapi.json (−0.3 MB); the bundle is written in ASCII, so V8 holds its source one byte a
   character (0.97 MB instead of 1.93 MB, by heap snapshot). No Intl call is made in the idle service.
-- **\`rss_peak_mb\`** (2026-12-05: 120.7 MB, missed by 0.7; 141.3 on 2026-12-04): the windows' keys moved from a
+- **\`rss_peak_mb\`** (2026-12-06: 116.5 MB, met; 120.7 on 2026-12-05, 141.3 on 2026-12-04; the interleaved runs of
+  2026-12-06 put the old and new code within 113-118 MB each, so that last step is noise): the windows' keys moved from a
   Map (7.0 MB table for 100,000 keys, as much again while rehashing) to a typed-array LRU index (−8 MB,
   interleaved A/B); SQLite's page cache is 2 MB per connection instead of better-sqlite3's built-in 16 MB
   (−17 MB: malloc_info showed 24.5 MB live in the main arena). The same run now serves ~25% more events
@@ -303,13 +304,22 @@ ${survivalTable(r)}
   filter); JSON.parse of the body 3%; HMAC 2%. In a bare better-sqlite3 loop the same INSERT costs 5.9 µs;
   ids as 16-byte BLOBs, times as integers and no received_at index bring it to 4.4 µs (measured, not done:
   it changes every query of the events table).
-- **\`tail_lines_per_s\`** (issue 15) was met on 2026-12-03 (21,751 against fail2ban-regex's 21,395) and is
-  missed on 2026-12-04 (37,848 against 61,068): on this machine fail2ban-regex ran 2.9 times faster than the
-  day before, \`edgejail tail\` 1.7 times (no change of ours slowed it: the code of the start of 2026-12-04
-  tailed 300,000 lines at 56.8k/47.1k lines/s, today's at 55.6k/57.0k). Where the tailer's ~27 µs a line go
-  (\`--cpu-prof\`, 300,000 lines, 2,000 bans): SQLite writes, the events' rows and indexes and the bans'
-  own rows, 34%; the jails 12%; garbage collection 9%; the commits 7%; parsing the line 6%; the enforcer
-  placing the bans (dry run) 4%; the line's id (SHA-256) 3%. fail2ban-regex only matches each line.
+- **\`tail_lines_per_s\`** (issue 15; 2026-12-06: 71,251 against fail2ban-regex's 61,353, met; 37,848 against
+  61,068 on 2026-12-04): \`--cpu-prof\` put ~73% of the tailer's ~24 µs a line in the events INSERT, and a
+  bare better-sqlite3 loop showed why: 13.6 µs an insert with the index on events(ip_key, occurred_at), 5.2
+  without it. A poll of 18,000 lines from 5,000 addresses dirtied one leaf of that index per address, ~20 MB
+  of WAL a commit; a bigger page cache (+20%) or sorting the rows by address (+15%) did not get near. The
+  index is gone (migrations/011): \`ip_activity\` keeps one row per address, hour and site, written once a
+  commit, and an address's history reads each hour's seq range. Interleaved runs: 39-41k → 73k lines/s;
+  batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
+  keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
+  row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
+- **\`ingest_batched_events_per_s\`** (2026-12-06: 37,744, 0.66× fail2ban-regex's 57,390; 50,363 and 0.81×
+  on 2026-12-05): the old code measured 42-48k in the interleaved runs of the same hour, so the machine,
+  not the change, moved most of it. Where a saturated batch-50 run's CPU went (\`--cpu-prof\`, 2026-12-06):
+  the events INSERT 17.5%, garbage collection 11.4%, idle 9.8%, zod's validation 9.4%, the activity rows
+  and the commit's other statements ~8.5%, the commit 4.2%, the jails 4.7%, HMAC 2%, Fastify and HTTP the
+  rest.
 
 ## Every figure
 
