@@ -13,7 +13,7 @@ export function purgeOldEvents(core: Core, nowMs: number, maxAgeSeconds = core.c
     if (deleted < CHUNK) break;
   }
   // The hours whose events are gone; the hour `before` falls in keeps its row until the next purge.
-  while (core.store.purgeActivityChunk(before, CHUNK) > 0);
+  core.store.purgeActivity(before, new Date(nowMs).toISOString(), CHUNK);
   if (total) core.store.audit({ at: new Date(nowMs).toISOString(), actor: 'system', action: 'purge', detail: { events_deleted: total, before } });
   return total;
 }

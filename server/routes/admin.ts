@@ -122,7 +122,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       ...admin,
       operationId: 'ipHistory',
       summary: "An IP's whole history",
-      description: 'Every stored event, ban, audit entry and Cloudflare call for the IP (or its IPv6 prefix).',
+      description: 'The newest stored events (`events_stored` says how many there are), and every ban, audit entry and Cloudflare call, for the IP (or its IPv6 prefix).',
       params: ipParams,
       response: { 200: answer('History', R.ipHistoryResponseSchema), 400: failure('Not an IP address or prefix (`invalid_ip`)'), ...ADMIN_ERRORS },
     },

@@ -140,7 +140,9 @@ export function createStore(db: Db) {
     ),
     eventCountOfIpKey: db.prepare('SELECT coalesce(sum(events), 0) FROM ip_activity WHERE ip_key = ?').pluck(),
     // Rows are numbered as they are made, so the oldest hours come first.
-    purgeActivityChunk: db.prepare('DELETE FROM ip_activity WHERE id IN (SELECT id FROM ip_activity ORDER BY id LIMIT ?) AND hour < ?'),
+    activityHoursAfter: db.prepare('SELECT id, hour FROM ip_activity WHERE id > ? ORDER BY id LIMIT ?').raw(),
+    deleteActivityBefore: db.prepare('DELETE FROM ip_activity WHERE id > ? AND id <= ? AND hour < ?'),
+    schemaVersion: db.prepare('PRAGMA user_version').pluck(),
     // received_at bounds the scan through its index; the margin keeps events a site spooled
     // or reported with a clock running ahead, whose occurred_at is later than their arrival.
     countedEventsSince: db.prepare(
@@ -209,6 +211,7 @@ export function createStore(db: Db) {
   // What the outermost open transaction of ours inserted, for ip_activity at its end (a
   // batch rolled back to its savepoint takes its part with it); null: none is open.
   let inserted: InsertedEvent[] | null = null;
+  const schemaVersion = s.schemaVersion.get() as number;
 
   /**
    * BEGIN IMMEDIATE: the write lock is taken before the first read, so a busy lock is
@@ -229,6 +232,12 @@ export function createStore(db: Db) {
     }
     return db
       .transaction(() => {
+        // A newer edgejail migrated the database under this process: its writes would now
+        // miss what the new schema relies on (011: events without their activity rows).
+        const version = s.schemaVersion.get() as number;
+        if (version !== schemaVersion) {
+          throw new Error(`the database was upgraded to schema ${version} by a newer edgejail while this one ran on ${schemaVersion}: restart it`);
+        }
         const mine: InsertedEvent[] = (inserted = []);
         try {
           const result = fn();
@@ -242,7 +251,8 @@ export function createStore(db: Db) {
   }
 
   function recordActivity(events: InsertedEvent[]): void {
-    if (events.length === 0) return;
+    // SQLite rolled the whole transaction back (a full disk): its events are gone with it.
+    if (events.length === 0 || !db.inTransaction) return;
     // The rows from the first survivor on are this transaction's: the write lock is ours, and
     // rows of a savepoint rolled back before it are gone.
     if (events.length > BOUND_ACTIVITY_ROWS) return void s.recordIpActivity.run(events[0]!.seq);
@@ -338,11 +348,26 @@ export function createStore(db: Db) {
       return seq === null ? 0 : s.deleteEventsUpToSeq.run(seq, iso).changes;
     },
     /**
-     * Deletes the rows, among the oldest `chunk`, of hours wholly before `iso`; returns how
-     * many went (0: done). A row made while the clock stood behind stays until those before
-     * it go: its events are purged all the same, so it only pads eventCountOfIpKey.
+     * Deletes the activity of hours wholly before `iso`, `chunk` rows read at a time, oldest
+     * first, up to the first chunk with nothing to delete and nothing from after `nowIso`:
+     * rows a clock run ahead made would otherwise stand first for good and stop every purge.
      */
-    purgeActivityChunk: (iso: string, chunk: number) => s.purgeActivityChunk.run(chunk, iso.slice(0, 13)).changes,
+    purgeActivity(iso: string, nowIso: string, chunk: number): number {
+      const cutoff = iso.slice(0, 13);
+      const now = nowIso.slice(0, 13);
+      let after = 0;
+      let deleted = 0;
+      for (;;) {
+        const rows = s.activityHoursAfter.all(after, chunk) as Array<[number, string]>;
+        if (rows.length === 0) break;
+        const last = rows.at(-1)![0];
+        const old = rows.some(([, hour]) => hour < cutoff);
+        if (old) deleted += s.deleteActivityBefore.run(after, last, cutoff).changes;
+        if (!old && !rows.some(([, hour]) => hour > now)) break;
+        after = last;
+      }
+      return deleted;
+    },
 
     insertBan: (ban: NewBan) => (s.insertBan.get(ban) as { id: number }).id,
     /** insertBan, and the blogs its trigger events came from (JSON, or null). */

@@ -114,10 +114,28 @@ test('purge removes the activity of the hours it emptied, and keeps the rest', (
   });
   const before = '2026-03-01T10:00:00.000Z';
   while (store.purgeEventsChunk(before, 1) === 1);
-  while (store.purgeActivityChunk(before, 1) > 0);
+  assert.equal(store.purgeActivity(before, '2026-03-01T12:30:00.000Z', 1), 2);
   assert.deepEqual(db.prepare('SELECT hour, ip_key FROM ip_activity').all(), [{ hour: '2026-03-01T12', ip_key: '192.0.2.9' }]);
   assert.deepEqual(store.eventsForIpKey('192.0.2.10'), []);
   assert.equal(store.eventsForIpKey('192.0.2.9').length, 1);
+});
+
+test('rows a clock run ahead made first do not stop the purge for good', () => {
+  const { db, store } = setUp();
+  // The clock stood a year ahead, then was put right.
+  for (let i = 0; i < 3; i++) store.insertEvent(event(`192.0.2.${20 + i}`, '2027-03-01T08:00:00.000Z'));
+  store.insertEvent(event('192.0.2.30', '2026-03-01T08:00:00.000Z'));
+  store.insertEvent(event('192.0.2.31', '2026-03-01T12:00:00.000Z'));
+  assert.equal(store.purgeActivity('2026-03-01T10:00:00.000Z', '2026-03-01T12:30:00.000Z', 2), 1);
+  assert.deepEqual(db.prepare('SELECT ip_key FROM ip_activity ORDER BY id').pluck().all(), ['192.0.2.20', '192.0.2.21', '192.0.2.22', '192.0.2.31']);
+});
+
+test('a process whose database a newer edgejail migrated under it stops writing', () => {
+  const { db, store } = setUp();
+  const version = db.pragma('user_version', { simple: true }) as number;
+  db.pragma(`user_version = ${version + 1}`);
+  assert.throws(() => store.insertEvent(event('192.0.2.40', '2026-03-01T08:00:00.000Z')), /upgraded to schema \d+ by a newer edgejail while this one ran on \d+: restart it/);
+  assert.equal(store.countEvents(), 0);
 });
 
 test('the migration fills ip_activity from the events already stored', () => {
