@@ -6,6 +6,7 @@ const CHUNK = 5000;
 
 export function purgeOldEvents(core: Core, nowMs: number, maxAgeSeconds = core.config.retention.events): number {
   const before = new Date(nowMs - maxAgeSeconds * 1000).toISOString();
+  const at = new Date(nowMs).toISOString();
   let total = 0;
   for (;;) {
     const deleted = core.store.purgeEventsChunk(before, CHUNK);
@@ -13,7 +14,7 @@ export function purgeOldEvents(core: Core, nowMs: number, maxAgeSeconds = core.c
     if (deleted < CHUNK) break;
   }
   // The hours whose events are gone; the hour `before` falls in keeps its row until the next purge.
-  core.store.purgeActivity(before, new Date(nowMs).toISOString(), CHUNK);
-  if (total) core.store.audit({ at: new Date(nowMs).toISOString(), actor: 'system', action: 'purge', detail: { events_deleted: total, before } });
+  core.store.purgeActivity(before, at, CHUNK);
+  if (total) core.store.audit({ at, actor: 'system', action: 'purge', detail: { events_deleted: total, before } });
   return total;
 }

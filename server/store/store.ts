@@ -93,6 +93,9 @@ const ACTIVITY_UPDATE = `first_seq = min(first_seq, excluded.first_seq), last_se
  */
 const BOUND_ACTIVITY_ROWS = 4;
 
+/** An ISO time's hour, as ip_activity keys it: the SQL reads it as substr(received_at, 1, 13). */
+const hourOf = (iso: string) => iso.slice(0, 13);
+
 /** Rows an address's history reads at most: about 100 ms of the event loop. */
 export const HISTORY_SCAN_ROWS = 250_000;
 
@@ -278,7 +281,7 @@ export function createStore(db: Db) {
     const info = s.insertEvent.run(e.id, e.site_id, e.type, e.ip, e.ip_key, e.username, e.user_agent, e.path, e.weight, e.occurred_at, e.received_at, e.ignored_reason, e.site_url ?? null);
     if (info.changes === 0) return false;
     inserted.push({
-      seq: Number(info.lastInsertRowid), hour: e.received_at.slice(0, 13), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
+      seq: Number(info.lastInsertRowid), hour: hourOf(e.received_at), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
       reportedAt: e.type === 'self_unlock' ? null : e.received_at,
     });
     return true;
@@ -306,11 +309,6 @@ export function createStore(db: Db) {
     db,
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
     sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
-    /**
-     * BEGIN IMMEDIATE: the write lock is taken before the first read, so a busy lock is
-     * waited for (busy_timeout). A deferred transaction that has read cannot wait: SQLite
-     * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
-     */
     transaction,
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
@@ -353,8 +351,8 @@ export function createStore(db: Db) {
      * rows a clock run ahead made would otherwise stand first for good and stop every purge.
      */
     purgeActivity(iso: string, nowIso: string, chunk: number): number {
-      const cutoff = iso.slice(0, 13);
-      const now = nowIso.slice(0, 13);
+      const cutoff = hourOf(iso);
+      const now = hourOf(nowIso);
       let after = 0;
       let deleted = 0;
       for (;;) {
