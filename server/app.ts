@@ -13,7 +13,7 @@ import { createMetricsRegistry, startProcessMetrics, type MetricsRegistry } from
 import { MAX_BODY_BYTES } from './contract/events.ts';
 import { registerRawJsonBody } from './http/raw-json-body.ts';
 import { frameworkErrors, registerErrorHandler } from './http/error-handler.ts';
-import { registerOverloadShedding } from './http/overload.ts';
+import { createIngestAdmission, registerOverloadShedding } from './http/overload.ts';
 import { registerRequestLog } from './http/request-log.ts';
 import { createListenerServer, loadTls, planListeners, registerListenerGate, type ListenerPlan } from './http/listeners.ts';
 import { checkSiteHeaders, verifySiteSignature } from './auth/site-signature.ts';
@@ -86,6 +86,7 @@ function readMetricsToken(file: string | undefined): string | null {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const tlsFiles = loadTls(config); // before anything opens: a bad file stops start-up naming it
+  const admission = createIngestAdmission(config.overload);
   const app = Fastify({
     logger: options.logger ?? {
       level: config.log_level,
@@ -102,7 +103,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestTimeout: config.timeouts.request * 1000,
     keepAliveTimeout: config.timeouts.keep_alive * 1000,
     connectionTimeout: config.timeouts.idle * 1000,
-    serverFactory: (handler) => createListenerServer(config, tlsFiles, handler),
+    // The main listener serves ingest; its door refuses a saturated ingest request before Fastify.
+    serverFactory: (handler) => createListenerServer(config, tlsFiles, (req, res) => {
+      if (!admission.door(req, res)) handler(req, res);
+    }),
     frameworkErrors,
     schemaController,
   });
@@ -200,6 +204,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await registerOverloadShedding(
     app,
     config.overload,
+    admission,
     (reason) => {
       shed.inc({ reason });
       notifier!.recordShed(reason);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Summary } from 'prom-client';
 import { eventBatchSchema, describeZodError } from '../contract/events.ts';
 import { finishBatch, stageBatch, type IngestContext } from '../ingest/ingest-batch.ts';
-import { createGroupCommit } from '../ingest/group-commit.ts';
+import { createGroupCommit, GROUP_SLICE_MS, SHEDDING_SLICE_MS } from '../ingest/group-commit.ts';
 import { HttpError } from '../http/errors.ts';
 import { misconfiguredProxyWarnings } from '../ingest/misconfigured-proxy.ts';
 import { answerSigner } from '../auth/response-signature.ts';
@@ -61,6 +61,9 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
       rejected.inc({ status: String(reply.statusCode) });
     }
   });
+  app.ingestAdmission.onRefused((_reason, atDoor) => {
+    if (atDoor) rejected.inc({ status: '429' });
+  });
 
   const ingest: IngestContext = {
     store: core.store,
@@ -71,7 +74,9 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     selfUnlock: (siteId, ip, username) => core.selfUnlock(siteId, ip, username),
   };
   // The ban service's transaction around each group: it tells the enforcer once that commits.
-  const group = createGroupCommit((fn) => core.bans.transaction(fn), (fn) => core.bans.transaction(fn));
+  const group = createGroupCommit((fn) => core.bans.transaction(fn), (fn) => core.bans.transaction(fn), {
+    sliceMs: () => (app.ingestAdmission.shedding() ? SHEDDING_SLICE_MS : GROUP_SLICE_MS),
+  });
 
   // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
   app.post('/v1/events', { schema: POST_EVENTS_SCHEMA, preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {

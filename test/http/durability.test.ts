@@ -70,6 +70,11 @@ test('more ingest requests in flight than allowed are shed with 429 and Retry-Af
   const shed = await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });
   assert.equal(shed.status, 429);
   assert.equal(shed.headers.get('retry-after'), '7');
+  assert.equal(((await shed.json()) as { error: string }).error, 'overloaded');
+  // Refused at the door, before Fastify: still counted by cause and among ingest's refusals.
+  const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+  assert.match(metrics, /edgejail_requests_shed_total\{reason="inflight"\} 1\b/);
+  assert.match(metrics, /edgejail_events_rejected_total\{status="429"\} 1\b/);
   held.end(body.slice(10));
   await new Promise((r) => held.on('response', r));
   const after = await fetch(`${svc.url}/v1/events`, { method: 'POST', headers: signedHeaders(site, body), body });

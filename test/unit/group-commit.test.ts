@@ -100,3 +100,23 @@ test('a batch slower than the whole slice still runs, alone in its group', async
   assert.deepEqual(results, [1, 2]);
   assert.equal(transactions, 2);
 });
+
+test('a slice given as a function is read once a group: a flood shortens the next one', async () => {
+  const db = new Database(':memory:');
+  let now = 0;
+  const commits: number[][] = [];
+  let open: number[] = [];
+  const slices = [13, 4, 4];
+  const group = createGroupCommit(
+    (fn) => {
+      open = [];
+      db.transaction(fn)();
+      commits.push(open);
+    },
+    (fn) => fn(),
+    { sliceMs: () => slices.shift() ?? 100, clock: () => now },
+  );
+  // Each batch takes 3 ms and the slice is checked before each: five start within 13 ms, two within 4.
+  await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => group.run(() => ((now += 3), open.push(n)))));
+  assert.deepEqual(commits, [[1, 2, 3, 4, 5], [6, 7], [8]]);
+});
