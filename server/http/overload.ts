@@ -88,6 +88,7 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
   const meter = serviceTimeMeter();
   let inFlight = 0;
   let refusedAt = -Infinity;
+  let closing = false;
   const listeners: Array<(reason: string, atDoor: boolean) => void> = [];
   // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
   const queueDelay: Refusal = { status: 429, reason: 'queue_delay', retryAfterSeconds: 1, message: QUEUE_DELAY_MESSAGE };
@@ -116,7 +117,8 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
     },
     /** The server's request listener: answers a saturated ingest request itself and returns true. */
     door(req: IncomingMessage, res: ServerResponse): boolean {
-      if (req.method !== 'POST' || !isIngestPath(req.url)) return false;
+      // Closing, Fastify answers 503 with Connection: close, which sends clients elsewhere.
+      if (closing || req.method !== 'POST' || !isIngestPath(req.url)) return false;
       const refusal = admission.saturated(clock());
       if (!refusal) return false;
       admission.refused(refusal.reason, true, true);
@@ -128,6 +130,9 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
     /** `atDoor`: answered in the request listener, so no Fastify hook (onResponse) saw it. */
     onRefused(fn: (reason: string, atDoor: boolean) => void): void {
       listeners.push(fn);
+    },
+    close(): void {
+      closing = true;
     },
     take(): void {
       inFlight++;
@@ -143,6 +148,10 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
 
 export type IngestAdmission = ReturnType<typeof createIngestAdmission>;
 
+/**
+ * The route's own URL, with or without a query. Other spellings the router also takes
+ * (a fragment, percent-escapes, an absolute URL) meet the same check in onRequest.
+ */
 function isIngestPath(url: string | undefined): boolean {
   return url === '/v1/events' || (url !== undefined && url.startsWith('/v1/events?'));
 }
@@ -159,6 +168,7 @@ export async function registerOverloadShedding(
   claim: (request: FastifyRequest) => void,
 ): Promise<void> {
   admission.onRefused(onShed);
+  app.addHook('preClose', async () => admission.close());
   const perPeer = new Map<string, number>(); // ingest requests in flight per client address
   const release = (request: FastifyRequest) => {
     if (request.countedInFlight) {

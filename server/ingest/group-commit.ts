@@ -8,9 +8,10 @@
 // A group is also a time slice: once its batches have taken `sliceMs`, it commits and the
 // rest wait for the next turn. Node reads sockets only between turns, so a turn that
 // judged every batch a flood had let in (300 ms at 10x load) held every other request,
-// the 429s that shed the flood among them, for as long. While requests are being refused
-// the slice is shorter (`sliceMs` is then a function, read once a group): a commit over
-// fewer batches costs a little throughput, and every refused request waits for less.
+// the 429s that shed the flood among them, for as long. While the service refuses requests
+// because its loop is saturated the slice is shorter (`sliceMs` is then a function, read
+// once a group): a commit over fewer batches costs a little throughput, and every refused
+// request waits for less.
 export interface GroupCommit {
   /** Runs `stage` in the next group's transaction; resolves after that transaction committed. */
   run<T>(stage: () => T): Promise<T>;
@@ -25,9 +26,10 @@ interface Job {
 /** Long enough that a commit serves many batches, short enough that a shed answer waits for little. */
 export const GROUP_SLICE_MS = 10;
 /**
- * The slice while the service refuses requests. Under 10x the saturating load (bench,
- * interleaved runs) 5 ms halved the refusals' p99 and served as many events; 3 ms refused
- * no faster and served a fifth fewer. Outside a flood 5 ms served ~10% fewer than 10.
+ * The slice while the service refuses requests for saturation. Under 10x the saturating
+ * load (bench, interleaved runs, with the door in overload.ts) 5 ms halved the refusals'
+ * p99 and served ~6% fewer events, within the noise; 3 ms refused no faster and served a
+ * fifth fewer. Outside a flood 5 ms served ~10% fewer than 10.
  */
 export const SHEDDING_SLICE_MS = 5;
 

@@ -71,7 +71,7 @@ test('more ingest requests in flight than allowed are shed with 429 and Retry-Af
   assert.equal(shed.status, 429);
   assert.equal(shed.headers.get('retry-after'), '7');
   assert.equal(((await shed.json()) as { error: string }).error, 'overloaded');
-  // Refused at the door, before Fastify: still counted by cause and among ingest's refusals.
+  // Counted by cause and among ingest's refusals, whether the door or the hook refused it.
   const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
   assert.match(metrics, /edgejail_requests_shed_total\{reason="inflight"\} 1\b/);
   assert.match(metrics, /edgejail_events_rejected_total\{status="429"\} 1\b/);
