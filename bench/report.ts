@@ -257,6 +257,20 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 18.83 ms at 3,801 req/s, missed; 8.52 ms at 3,443 req/s
+  on 2026-12-06): the code of the day before, run interleaved with today's at 3,800 req/s, three pairs each,
+  gave p99 42.4 / 8.4 / 24.4 ms against today's 13.5 / 9.6 / 8.9 ms. The row swings with the machine, not with
+  the change. A traced run (one 10 s run, every group commit and GC pause timed) shows where the tail comes
+  from. After the warm-up, turns are 0.6 ms at p50 and 4 ms at p99, but a few clusters of 10-17 ms turns fill
+  the 64 ingest slots at this rate, and the next requests are refused (\`not_2xx\`). Their causes:
+  - group commits held 8-9 ms by the checkpoint thread's RESTART, which blocks writers while it runs. SQLite's
+    busy handler then sleeps 1, 2, then 5 ms between tries. Single-event commits write ~8 KB of WAL an event,
+    so a RESTART comes about every half second at this rate;
+  - scavenges of up to 4.6 ms;
+  - poll phases of ~13 ms with almost nothing committed in them.
+
+  Restarting at 16,384 WAL pages instead of 4,096 did not help (three pairs: 21 / 275 / 82 ms against
+  14 / 24 / 15 ms).
 - **\`rss_idle_mb\`** (72.7 MB by mapping in one run, 2026-12-04, after the changes below): 40.1 MB are the
   \`node\` binary's own file pages (a bare \`node\` idling touches 30 MB; the rest is the code of what the
   service uses: OpenSSL for HMAC, http, ICU), 15.3 MB V8 heap pages (18.7 MB live: 5.3 MB of module
@@ -292,10 +306,18 @@ ${survivalTable(r)}
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
   max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
   batch unchanged (freshly signed) as the plugin's spool would, instead of building a new one: it went from
-  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (72.5 ms, missed, was 483): a 429 still costs about
-  100 µs of Fastify's hooks and reply, and a poll phase that reads ~100 retries before the next 10 ms slice,
-  plus garbage collection (15% of the loop's time under this load, \`--cpu-prof\`), make turns of 30-70 ms.
-  Refusing below Fastify (in the server's request listener) and a shorter slice are what is left to try.
+  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07: 43 ms, missed; 80.6 on 2026-12-06):
+  the in-flight and Little's-law refusals are now answered in the server's request listener, in front of
+  Fastify, with a prepared 429 (~18 µs each with its socket write, \`--cpu-prof\`; ~100 µs through Fastify's
+  hooks), and while refusals are recent the group commit cuts 5 ms slices instead of 10. Interleaved with the
+  old code, 6 pairs each: shed p99 41-58 vs 79-91 ms, p99 of all answers 144-158 vs 173-262 ms, events/s
+  within noise (26.6k vs 28.3k mean); saturated batch-50, which refuses nothing, within noise. What is left is
+  the length of a turn (one traced 8 s run: p50 15 ms, p99 33-41 ms): it commits ~12 batches (~7 ms), reads
+  and checks the ~12 that follow them (JSON, HMAC, zod: ~5 ms), answers ~85 retries, which the generator
+  sends again at once, and collects garbage (13.5% of the loop). A 3 ms slice refused no faster (38-42 ms)
+  and served a fifth fewer events: each shorter turn reads the same ~85 retries again. The checkpoint thread
+  at nice 10 changed nothing. Under 20 ms needs turns of ~10 ms with those retries in them, which one event
+  loop that also commits cannot give; the parsing and the commits would have to leave its thread.
 - **fail2ban-regex** only matches lines; each EdgeJail event is verified (HMAC), validated, committed to
   SQLite before the answer, and judged by every jail. Where a saturated batch-50 run's ~10.2 s of CPU went
   (\`--cpu-prof\`, 2026-12-04, ~390,000 events, ~26 µs an event): the event's INSERT (its row and three
