@@ -71,8 +71,8 @@ function serviceTimeMeter() {
 /** Ingest is refused for saturation (in flight, queueing delay) this long after the last refusal: the loop is still busy. */
 const SHEDDING_WINDOW_MS = 1000;
 
+/** Every one is a 429: the client may retry, and the plugin's spool does. */
 interface Refusal {
-  status: 429;
   reason: 'inflight' | 'queue_delay';
   retryAfterSeconds: number;
   message: string;
@@ -83,6 +83,7 @@ const QUEUE_DELAY_MESSAGE = 'the service is saturated (queueing delay over budge
 /**
  * What ingest admission knows before Fastify sees a request: the slots in flight and the
  * loop's service time. Built with the server, before the app that counts its refusals.
+ * `clock` times the shedding window only.
  */
 export function createIngestAdmission(limits: Config['overload'], clock: () => number = () => performance.now()) {
   const meter = serviceTimeMeter();
@@ -91,8 +92,8 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
   let closing = false;
   const listeners: Array<(reason: string, atDoor: boolean) => void> = [];
   // A saturated queue drains in a turn or two: come back in a second, not retry_after_seconds.
-  const queueDelay: Refusal = { status: 429, reason: 'queue_delay', retryAfterSeconds: 1, message: QUEUE_DELAY_MESSAGE };
-  const tooMany: Refusal = { status: 429, reason: 'inflight', retryAfterSeconds: limits.retry_after_seconds, message: 'too many requests in flight; retry after the Retry-After delay' };
+  const queueDelay: Refusal = { reason: 'queue_delay', retryAfterSeconds: 1, message: QUEUE_DELAY_MESSAGE };
+  const tooMany: Refusal = { reason: 'inflight', retryAfterSeconds: limits.retry_after_seconds, message: 'too many requests in flight; retry after the Retry-After delay' };
   const prepared = (refusal: Refusal) => {
     const body = JSON.stringify({ error: 'overloaded', message: refusal.message });
     return { body, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'retry-after': String(refusal.retryAfterSeconds) } };
@@ -101,9 +102,10 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
 
   const admission = {
     /** Why an ingest request arriving now is refused before its site is looked up or its body read, if it is. */
-    saturated(now: number): Refusal | undefined {
+    saturated(): Refusal | undefined {
       if (inFlight >= limits.max_inflight_ingest) return tooMany;
-      if (inFlight * meter.ms(now) > limits.max_queue_delay_ms) return queueDelay;
+      // The meter's own clock, real time: it samples the event loop's utilization.
+      if (inFlight * meter.ms(performance.now()) > limits.max_queue_delay_ms) return queueDelay;
       return undefined;
     },
     /** Counts a refusal; `loopBusy` ones (not a slow peer's) shorten the group commit's slices. */
@@ -119,12 +121,12 @@ export function createIngestAdmission(limits: Config['overload'], clock: () => n
     door(req: IncomingMessage, res: ServerResponse): boolean {
       // Closing, Fastify answers 503 with Connection: close, which sends clients elsewhere.
       if (closing || req.method !== 'POST' || !isIngestPath(req.url)) return false;
-      const refusal = admission.saturated(clock());
+      const refusal = admission.saturated();
       if (!refusal) return false;
       admission.refused(refusal.reason, true, true);
       const answer = answers.get(refusal)!;
       // The body the client is still sending is read and dropped by Node once this ends.
-      res.writeHead(refusal.status, answer.headers).end(answer.body);
+      res.writeHead(429, answer.headers).end(answer.body);
       return true;
     },
     /** `atDoor`: answered in the request listener, so no Fastify hook (onResponse) saw it. */
@@ -211,10 +213,10 @@ export async function registerOverloadShedding(
   // cannot starve the other sites (the request timeout ends it).
   app.addHook('onRequest', async (request, reply) => {
     if (!isIngestRequest(request)) return;
-    const refusal = admission.saturated(performance.now());
+    const refusal = admission.saturated();
     if (refusal) {
       admission.refused(refusal.reason, true);
-      return refuse(reply, refusal.status, refusal.retryAfterSeconds, refusal.message);
+      return refuse(reply, 429, refusal.retryAfterSeconds, refusal.message);
     }
     claim(request);
     const peer = request.ip;
