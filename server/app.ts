@@ -6,7 +6,7 @@ import fastifyAuth from '@fastify/auth';
 import type { Config } from './config/schema.ts';
 import { databasePath } from './config/load.ts';
 import { openDatabase, type Db } from './store/db.ts';
-import { startCheckpointer } from './store/checkpointer.ts';
+import { startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { createCore, type Core } from './core.ts';
 import { Counter } from 'prom-client';
 import { createMetricsRegistry, startProcessMetrics, type MetricsRegistry } from './metrics/prometheus.ts';
@@ -53,6 +53,8 @@ declare module 'fastify' {
     aggregates: Aggregates;
     tableStats: TableStats;
     listenerPlan: ListenerPlan;
+    /** The WAL checkpoint thread; none when the caller brought its own connection. */
+    checkpointer: Checkpointer | undefined;
   }
   interface FastifyRequest {
     site?: SiteRow;
@@ -194,6 +196,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('aggregates', aggregates);
   app.decorate('tableStats', createTableStats(aggregates, core.now));
   app.decorate('listenerPlan', listenerPlan);
+  app.decorate('checkpointer', checkpointer);
   app.decorate('tlsFiles', tlsFiles);
 
   registerRawJsonBody(app);

@@ -15,6 +15,11 @@
 export interface GroupCommit {
   /** Runs `stage` in the next group's transaction; resolves after that transaction committed. */
   run<T>(stage: () => T): Promise<T>;
+  /**
+   * Holds every commit until the returned release is called (once is enough; more are
+   * ignored). Batches still queue, and the event loop runs on.
+   */
+  hold(): () => void;
 }
 
 interface Job {
@@ -44,6 +49,7 @@ export function createGroupCommit(
   const clock = options.clock ?? (() => performance.now());
   const queue: Job[] = [];
   let scheduled = false;
+  let holds = 0;
 
   function schedule(): void {
     if (scheduled) return;
@@ -54,6 +60,7 @@ export function createGroupCommit(
 
   function flush(): void {
     scheduled = false;
+    if (holds > 0) return; // the release schedules again
     const pending = queue;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     const started = clock();
@@ -91,6 +98,16 @@ export function createGroupCommit(
         queue.push({ stage, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
+    },
+    hold() {
+      holds++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        holds--;
+        if (holds === 0 && queue.length > 0) schedule();
+      };
     },
   };
 }

@@ -77,6 +77,8 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
   const group = createGroupCommit((fn) => core.bans.transaction(fn), (fn) => core.bans.transaction(fn), {
     sliceMs: () => (app.ingestAdmission.shedding() ? SHEDDING_SLICE_MS : GROUP_SLICE_MS),
   });
+  // The WAL starts over only between two commits: the checkpoint holds them for one pass.
+  app.checkpointer?.holdCommitsWith(() => group.hold());
 
   // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
   app.post('/v1/events', { schema: POST_EVENTS_SCHEMA, preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {

@@ -35,6 +35,20 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   scrapedGauge(metrics, { name: 'edgejail_bans_active', help: 'IP keys under an active ban' }, () => core.bans.activeCount());
   scrapedGauge(metrics, { name: 'edgejail_ingest_in_flight', help: 'Ingest requests being handled now' }, () => app.ingestInFlight());
   scrapedGauge(metrics, { name: 'edgejail_cloudflare_outbox_depth', help: 'IP keys waiting for Cloudflare to catch up' }, () => app.enforcer.status().outboxDepth);
+  const wal = () => app.checkpointer?.stats();
+  scrapedGauge(metrics, { name: 'edgejail_wal_pages', help: 'Pages in the SQLite WAL at the last checkpoint pass' }, () => wal()?.lastWalPages ?? []);
+  scrapedGauge(
+    metrics,
+    {
+      name: 'edgejail_wal_starts_over',
+      help: 'Times the WAL started over since start: reset (a commit, after a held pass) or restart (RESTART took the writer lock)',
+      labelNames: ['how'],
+    },
+    () => {
+      const stats = wal();
+      return stats ? [{ labels: { how: 'reset' }, value: stats.resets }, { labels: { how: 'restart' }, value: stats.restarts }] : [];
+    },
+  );
 
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => {
     core.db.prepare('SELECT 1').get();

@@ -120,3 +120,28 @@ test('a slice given as a function is read once a group: a flood shortens the nex
   await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => group.run(() => ((now += 3), open.push(n)))));
   assert.deepEqual(commits, [[1, 2, 3, 4, 5], [6, 7], [8]]);
 });
+
+test('a hold keeps batches out of any transaction until its release, while the event loop runs on', async () => {
+  const h = harness();
+  const release = h.group.hold();
+  let answered = false;
+  const pending = h.group.run(() => h.insert.run('held')).then(() => (answered = true));
+  // Several turns pass: timers fire, nothing is committed.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(answered, false);
+  assert.equal(h.transactions(), 0);
+  assert.deepEqual(h.rows(), []);
+  const second = h.group.hold();
+  release();
+  release(); // a second call is ignored: the other hold still counts
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(h.transactions(), 0, 'the other hold still holds');
+  second();
+  await pending;
+  assert.equal(h.transactions(), 1, 'everything queued while held goes in one group');
+  assert.deepEqual(h.rows(), ['held']);
+  // A release with nothing queued schedules nothing; the next batch commits as usual.
+  h.group.hold()();
+  await h.group.run(() => h.insert.run('after'));
+  assert.equal(h.transactions(), 2);
+});
