@@ -49,6 +49,11 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       return stats ? [{ labels: { how: 'reset' }, value: stats.resets }, { labels: { how: 'restart' }, value: stats.restarts }] : [];
     },
   );
+  scrapedGauge(
+    metrics,
+    { name: 'edgejail_wal_commit_holds', help: 'Times since start the ingest commits waited for one checkpoint pass (a few ms each)' },
+    () => wal()?.holds ?? [],
+  );
 
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => {
     core.db.prepare('SELECT 1').get();

@@ -96,6 +96,8 @@ checkpoint();
 export interface CheckpointStats {
   checkpoints: number;
   restarts: number;
+  /** Times the commits' owner held them for a pass. */
+  holds: number;
   /** Times a commit started the WAL over after the worker had copied every frame back (no RESTART). */
   resets: number;
   lastWalPages: number;
@@ -153,7 +155,7 @@ function walPages(db: Db, file: string): number {
  * WAL must never grow without bound because a helper thread failed.
  */
 export function startCheckpointer(db: Db, file: string, options: CheckpointerOptions = {}): Checkpointer {
-  const stats: CheckpointStats = { checkpoints: 0, restarts: 0, resets: 0, lastWalPages: 0, errors: 0, workerStarts: 0 };
+  const stats: CheckpointStats = { checkpoints: 0, restarts: 0, resets: 0, holds: 0, lastWalPages: 0, errors: 0, workerStarts: 0 };
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const workerData = {
     file,
@@ -171,7 +173,7 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
   let worker: Worker | null = null;
   let stopped = false;
   let changesWhenIdle = 0;
-  let holdCommits: () => () => void = () => () => {};
+  let holdCommits: (() => () => void) | null = null;
   let releaseHold: (() => void) | null = null;
   let holdTimer: NodeJS.Timeout | undefined;
   const holdMaxMs = options.holdMaxMs ?? 20;
@@ -187,7 +189,10 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
   // the next commit, and what has been committed so far is what the pass copies.
   function hold(target: Worker): void {
     release();
-    releaseHold = holdCommits();
+    if (holdCommits) {
+      stats.holds++;
+      releaseHold = holdCommits();
+    }
     // A worker that never answers must not hold ingest: the commits go on after holdMaxMs.
     holdTimer = setTimeout(release, holdMaxMs);
     target.postMessage('held');

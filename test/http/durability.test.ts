@@ -153,3 +153,30 @@ async function postAllAtOnce(url: string, site: { id: string; secret: string }, 
     agent.destroy();
   }
 }
+
+test('under a steady stream of commits the WAL starts over between two of them, with no RESTART', async () => {
+  const site = addSite();
+  const svc = await startServiceProcess(env);
+  const scrape = async () => (await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text());
+  const resets = (text: string) => Number(/edgejail_wal_starts_over\{how="reset"\} (\d+)/.exec(text)?.[1] ?? 0);
+  try {
+    // Four writers at once, so that commits follow each other without a pause, until the WAL
+    // has passed 16 MB and started over (or far past what that takes: ~150 batches here).
+    let n = 0;
+    const writer = async () => {
+      for (let i = 0; i < 1500 && resets(await scrape()) === 0; i++) {
+        const events = Array.from({ length: 50 }, () => attempt(`10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n++ & 255}`));
+        const res = await post(svc.url, site, events);
+        assert.ok(res.status === 200 || res.status === 429, `status ${res.status}`);
+      }
+    };
+    await Promise.all([writer(), writer(), writer(), writer()]);
+    const metrics = await scrape();
+    assert.ok(resets(metrics) >= 1, 'a commit after a held pass started the WAL over');
+    assert.match(metrics, /edgejail_wal_commit_holds [1-9]\d*\b/, 'the ingest commits were held for the pass');
+    assert.match(metrics, /edgejail_wal_starts_over\{how="restart"\} 0\b/, 'SQLite\'s writer lock was never taken for it');
+    assert.match(metrics, /edgejail_wal_pages \d+/);
+  } finally {
+    await svc.stop();
+  }
+});
