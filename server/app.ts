@@ -169,6 +169,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (!options.db) db.close();
     throw error;
   }
+  // A tail reading a backlog commits without a pause, as ingest does under load.
+  checkpointer?.holdCommitsWith(tail.hold);
 
   app.decorate('core', core);
   app.decorate('metrics', metrics);

@@ -46,7 +46,15 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
 
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let stopped = false;
+  // While the WAL checkpoint holds the commits, a due poll waits for the release.
+  let holds = 0;
+  let waiting = false;
   function tick(): void {
+    timer = null;
+    if (holds > 0) {
+      waiting = true;
+      return;
+    }
     let read = 0;
     for (const t of tailers) {
       try {
@@ -70,6 +78,19 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
       tick();
     },
     stats: () => tailers.map((t) => ({ site: t.site, ...t.tailer.stats() })),
+    hold(): () => void {
+      holds++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        holds--;
+        if (holds === 0 && waiting && !stopped) {
+          waiting = false;
+          timer = setImmediate(tick);
+        }
+      };
+    },
     stop(): void {
       stopped = true;
       if (timer) {

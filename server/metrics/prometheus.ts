@@ -3,7 +3,7 @@
 // file descriptors) come from prom-client's default collectors, started once per process
 // into a registry beside it: their GC observer and event-loop monitor cannot be stopped,
 // and they describe the process, not one app.
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export type MetricsRegistry = Registry;
 export const createMetricsRegistry = (): MetricsRegistry => new Registry();
@@ -62,6 +62,21 @@ export function scrapedGauge(
       if (typeof samples === 'number') return this.set(samples);
       if (!(spec.labelNames?.length) && !samples.length) this.remove();
       for (const s of samples) this.set(s.labels ?? {}, s.value);
+    },
+  });
+}
+
+/** A counter kept elsewhere (a worker's tally), read when /metrics is scraped; no sample while it is unknown. */
+export function scrapedCounter(registry: MetricsRegistry, spec: { name: string; help: string }, read: () => number | undefined): Counter {
+  return new Counter({
+    name: spec.name,
+    help: spec.help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const value = read();
+      if (value === undefined) this.remove();
+      else this.inc(value);
     },
   });
 }

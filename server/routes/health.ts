@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { healthResponseSchema } from '../contract/responses.ts';
 import { answer, failure, NO_AUTH } from '../openapi/describe.ts';
-import { METRICS_CONTENT_TYPE, renderMetrics, scrapedGauge } from '../metrics/prometheus.ts';
+import { METRICS_CONTENT_TYPE, renderMetrics, scrapedCounter, scrapedGauge } from '../metrics/prometheus.ts';
 
 const HEALTH_SCHEMA = {
   operationId: 'health',
@@ -37,22 +37,16 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   scrapedGauge(metrics, { name: 'edgejail_cloudflare_outbox_depth', help: 'IP keys waiting for Cloudflare to catch up' }, () => app.enforcer.status().outboxDepth);
   const wal = () => app.checkpointer?.stats();
   scrapedGauge(metrics, { name: 'edgejail_wal_pages', help: 'Pages in the SQLite WAL at the last checkpoint pass' }, () => wal()?.lastWalPages ?? []);
-  scrapedGauge(
+  scrapedCounter(metrics, { name: 'edgejail_wal_starts_over_total', help: 'Times the SQLite WAL file started over from its beginning' }, () => wal()?.startsOver);
+  scrapedCounter(
     metrics,
-    {
-      name: 'edgejail_wal_starts_over',
-      help: 'Times the WAL started over since start: reset (a commit, after a held pass) or restart (RESTART took the writer lock)',
-      labelNames: ['how'],
-    },
-    () => {
-      const stats = wal();
-      return stats ? [{ labels: { how: 'reset' }, value: stats.resets }, { labels: { how: 'restart' }, value: stats.restarts }] : [];
-    },
+    { name: 'edgejail_wal_restarts_total', help: 'WAL RESTARTs that had the writer lock: the fallback when held passes could not catch up' },
+    () => wal()?.restarts,
   );
-  scrapedGauge(
+  scrapedCounter(
     metrics,
-    { name: 'edgejail_wal_commit_holds', help: 'Times since start the ingest commits waited for one checkpoint pass (a few ms each)' },
-    () => wal()?.holds ?? [],
+    { name: 'edgejail_wal_commit_holds_total', help: 'Times the commits waited for one checkpoint pass (a few ms each, the event loop running on)' },
+    () => wal()?.holds,
   );
 
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => {

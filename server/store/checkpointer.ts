@@ -28,82 +28,130 @@ import type { Db } from './db.ts';
 // Plain CommonJS so it runs the same from the sources and from the esbuild bundle.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 5000');
+// PASSIVE takes no lock a writer needs and never calls the busy handler; only the RESTART
+// fallback waits, for as long as it says.
+db.pragma('busy_timeout = 0');
 let stopping = false;
 let quietPasses = 0;
 let lastLog = -1;
+// Passes to let go by before the next hold, after holds that did not start the WAL over (a
+// reader kept an old snapshot): each one delays the commits for nothing.
+let failedHolds = 0;
+let skipHolds = 0;
+let saltAtHold = null;
+let holdTimer = null;
+let walFd = -1;
+const header = Buffer.alloc(32);
+// Salt-1 of the WAL file's header: SQLite adds one each time the file starts over, whoever
+// started it (the new header is written with the first frame after), so the main thread
+// counts starts-over exactly; the frame count alone cannot tell a reset from a regrowth.
+function walSalt() {
+  try {
+    if (walFd < 0) walFd = openSync(workerData.file + '-wal', 'r');
+    return readSync(walFd, header, 0, 32, 0) === 32 ? header.readUInt32BE(16) : null;
+  } catch {
+    return null;
+  }
+}
+function stop() {
+  stopping = true;
+  clearTimeout(holdTimer);
+  if (walFd >= 0) closeSync(walFd);
+  db.close();
+  parentPort.close();
+}
+function report(result, restarted) {
+  parentPort.postMessage({ type: 'checkpoint', walPages: result.log, restarted, salt: walSalt() });
+}
 function checkpoint() {
   if (stopping) return;
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     // No frame added since the last pass and every frame copied back: nothing to do. Enough
     // of those in a row and the thread goes.
-    quietPasses = result.log === lastLog && result.log === result.checkpointed ? quietPasses + 1 : 0;
+    const quiet = result.log === lastLog && result.log === result.checkpointed;
+    quietPasses = quiet ? quietPasses + 1 : 0;
     lastLog = result.log;
     if (quietPasses >= workerData.idlePasses) {
       parentPort.postMessage({ type: 'idle' });
-      stopping = true;
-      db.close();
-      parentPort.close();
-      return;
+      return stop();
     }
-    if (result.log >= workerData.catchUpPages) {
+    if (saltAtHold !== null) {
+      const salt = walSalt();
+      failedHolds = salt === saltAtHold ? failedHolds + 1 : 0;
+      skipHolds = Math.min(failedHolds, workerData.maxSkippedHolds);
+      saltAtHold = null;
+    }
+    // A pass reports every frame copied back even while a commit is under way on the main
+    // thread, so that is no sign the next commit starts the WAL over; only a WAL that has not
+    // moved since the last pass (writes stopped) needs no hold.
+    if (result.log >= workerData.catchUpPages && !quiet && skipHolds-- <= 0) {
       // The WAL only starts over when a commit begins with every frame copied back, and
       // under a steady stream of commits a pass never ends between two of them. So the
-      // main thread holds its next commit (not its event loop) while one more pass copies
+      // main thread holds its next commits (not its event loop) while one more pass copies
       // the last few frames; the 'held' message brings us back. One more pass first, unheld:
       // it copies what came in during this one, so that the held one has only a commit or
       // two left (holds of ~7 ms instead of ~8 at p50, and a lower p99 of acknowledgements).
       db.pragma('wal_checkpoint(PASSIVE)');
       parentPort.postMessage({ type: 'hold' });
+      // A main thread that never answers must not stop the checkpoints.
+      holdTimer = setTimeout(catchUp, workerData.holdAnswerMs);
       return;
     }
-    parentPort.postMessage({ type: 'checkpoint', walPages: result.log, restarted: false });
+    report(result, false);
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: String(error && error.message || error) });
   }
   setTimeout(checkpoint, workerData.intervalMs).unref();
 }
 function catchUp() {
+  clearTimeout(holdTimer);
+  holdTimer = null;
   if (stopping) return;
   try {
+    saltAtHold = walSalt();
     let [result] = db.pragma('wal_checkpoint(PASSIVE)');
     let restarted = false;
-    // Held passes that left the file this long did not start it over: commits went on
-    // through the hold (or a reader kept its snapshot).
     if (result.log >= workerData.restartPages) {
-      // Something else kept frames back: a write outside the held commits, or a reader on an
-      // old snapshot. RESTART takes the writer lock and then waits for readers, and a commit
-      // on the main thread waits for it; so only as the bound on the file. A short busy
-      // timeout: it must get the lock between writes that ignore the hold, but not hold it
-      // for seconds behind a long reader (the next pass tries again).
-      db.pragma('busy_timeout = 100');
-      [result] = db.pragma('wal_checkpoint(RESTART)');
-      db.pragma('busy_timeout = 5000');
-      restarted = true;
+      // Held passes came and the WAL still did not start over: a writer that does not wait
+      // for the hold (another process; a pass then reports every frame copied back while
+      // its commit is under way), or a reader on an old snapshot. RESTART tries too: it waits
+      // up to restartWaitMs for the writer lock between that writer's commits and for the
+      // readers to go. Our own commits are held until this pass reports, so they never
+      // meet the lock; the wait only holds them longer, and only this far past the target.
+      db.pragma('busy_timeout = ' + workerData.restartWaitMs);
+      try {
+        [result] = db.pragma('wal_checkpoint(RESTART)');
+      } finally {
+        db.pragma('busy_timeout = 0');
+      }
+      restarted = result.busy === 0;
     }
-    parentPort.postMessage({ type: 'checkpoint', walPages: result.log, restarted });
+    report(result, restarted);
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: String(error && error.message || error) });
   }
   setTimeout(checkpoint, workerData.intervalMs).unref();
 }
 parentPort.on('message', (msg) => {
-  if (msg === 'held') catchUp();
-  else if (msg === 'stop') { stopping = true; db.close(); parentPort.close(); }
+  if (msg === 'held') {
+    if (holdTimer !== null) catchUp();
+  } else if (msg === 'stop') stop();
 });
 checkpoint();
 `;
 
 export interface CheckpointStats {
   checkpoints: number;
+  /** Times the WAL file started over (counted from its header's salt, whoever started it). */
+  startsOver: number;
+  /** RESTARTs that had the writer lock and no reader in the way: the fallback, not the rule. */
   restarts: number;
-  /** Times the commits' owner held them for a pass. */
+  /** Times the commits were held for a pass. */
   holds: number;
-  /** Times a commit started the WAL over after the worker had copied every frame back (no RESTART). */
-  resets: number;
   lastWalPages: number;
   errors: number;
   /** Times the worker was started (it leaves when idle and comes back on writes). */
@@ -116,21 +164,26 @@ export interface Checkpointer {
   running(): boolean;
   stop(): Promise<void>;
   /**
-   * How to hold the main connection's commits for one pass; returns the release. Set by
-   * whoever owns the commits (the ingest route's group commit). Without it the pass still
-   * runs, it just rarely catches up while commits keep coming.
+   * Adds a writer whose commits are held for one pass: `hold` holds them and returns the
+   * release. Every steady writer of the main connection registers (the ingest group
+   * commit, the in-service log tail); one that does not makes held passes miss, and the
+   * WAL then grows to restartPages.
    */
   holdCommitsWith(hold: () => () => void): void;
+  /** Holds every registered writer's commits now, as a pass does; returns the release. */
+  holdCommits(): () => void;
 }
 
 export interface CheckpointerOptions {
   intervalMs?: number;
   /** WAL pages at which the worker asks for the commits to be held while it catches up. */
   catchUpPages?: number;
-  /** WAL pages past which it takes the writer lock (RESTART) when a held pass could not catch up. */
+  /** WAL pages past which a held pass that could not catch up also tries RESTART. */
   restartPages?: number;
   /** Longest the commits are held for one pass, whatever the worker does. */
   holdMaxMs?: number;
+  /** Most passes let go by without a hold after holds that did not start the WAL over. */
+  maxSkippedHolds?: number;
   /** Passes in a row with nothing new in the WAL before the worker leaves. */
   idlePasses?: number;
   /** How often the main thread looks at its write count while the worker is away. */
@@ -159,7 +212,7 @@ function walPages(db: Db, file: string): number {
  * WAL must never grow without bound because a helper thread failed.
  */
 export function startCheckpointer(db: Db, file: string, options: CheckpointerOptions = {}): Checkpointer {
-  const stats: CheckpointStats = { checkpoints: 0, restarts: 0, resets: 0, holds: 0, lastWalPages: 0, errors: 0, workerStarts: 0 };
+  const stats: CheckpointStats = { checkpoints: 0, startsOver: 0, restarts: 0, holds: 0, lastWalPages: 0, errors: 0, workerStarts: 0 };
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const workerData = {
     file,
@@ -169,6 +222,10 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
     // journal_size_limit's 64 MB.
     restartPages: options.restartPages ?? 16384,
     idlePasses: options.idlePasses ?? 25,
+    maxSkippedHolds: options.maxSkippedHolds ?? 10,
+    // How long the worker waits for the main thread to answer a hold before it passes anyway.
+    holdAnswerMs: 1000,
+    restartWaitMs: 100,
   };
   const wakeChanges = options.wakeChanges ?? 200;
   const totalChanges = db.prepare('SELECT total_changes()').pluck();
@@ -177,15 +234,22 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
   let worker: Worker | null = null;
   let stopped = false;
   let changesWhenIdle = 0;
-  let holdCommits: (() => () => void) | null = null;
-  let releaseHold: (() => void) | null = null;
+  const holders: Array<() => () => void> = [];
+  let releaseHeld: (() => void) | null = null;
   let holdTimer: NodeJS.Timeout | undefined;
-  const holdMaxMs = options.holdMaxMs ?? 20;
+  // Past a RESTART's wait for its locks: a hold ends with the pass's report, this is a backstop.
+  const holdMaxMs = options.holdMaxMs ?? 250;
+  let lastSalt: number | null = null;
+
+  function holdAll(): () => void {
+    const releases = holders.map((h) => h());
+    return () => releases.forEach((r) => r());
+  }
 
   function release(): void {
     clearTimeout(holdTimer);
-    const held = releaseHold;
-    releaseHold = null;
+    const held = releaseHeld;
+    releaseHeld = null;
     held?.();
   }
 
@@ -193,13 +257,21 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
   // the next commit, and what has been committed so far is what the pass copies.
   function hold(target: Worker): void {
     release();
-    if (holdCommits) {
+    try {
+      if (stopped || !holders.length) return;
       stats.holds++;
-      releaseHold = holdCommits();
+      releaseHeld = holdAll();
+      // Whatever the worker does, the commits go on after holdMaxMs.
+      holdTimer = setTimeout(release, holdMaxMs);
+    } finally {
+      target.postMessage('held');
     }
-    // A worker that never answers must not hold ingest: the commits go on after holdMaxMs.
-    holdTimer = setTimeout(release, holdMaxMs);
-    target.postMessage('held');
+  }
+
+  function countStartsOver(salt: number | null | undefined): void {
+    if (salt === null || salt === undefined) return;
+    if (lastSalt !== null) stats.startsOver += (salt - lastSalt) >>> 0;
+    lastSalt = salt;
   }
 
   const fallBack = (why: string) => {
@@ -221,7 +293,7 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
     });
     started.unref();
     let idle = false;
-    started.on('message', (msg: { type: string; walPages?: number; restarted?: boolean; message?: string }) => {
+    started.on('message', (msg: { type: string; walPages?: number; restarted?: boolean; salt?: number | null; message?: string }) => {
       if (msg.type === 'hold') {
         hold(started);
         return;
@@ -230,7 +302,7 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
       if (msg.type === 'checkpoint') {
         stats.checkpoints++;
         if (msg.restarted) stats.restarts++;
-        else if ((msg.walPages ?? 0) < stats.lastWalPages) stats.resets++;
+        countStartsOver(msg.salt);
         stats.lastWalPages = msg.walPages ?? 0;
       } else if (msg.type === 'idle') {
         idle = true;
@@ -263,9 +335,10 @@ export function startCheckpointer(db: Db, file: string, options: CheckpointerOpt
   return {
     stats: () => ({ ...stats }),
     running: () => worker !== null,
-    holdCommitsWith(next) {
-      holdCommits = next;
+    holdCommitsWith(hold) {
+      holders.push(hold);
     },
+    holdCommits: holdAll,
     async stop() {
       if (stopped) return;
       stopped = true;

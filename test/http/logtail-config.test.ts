@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../server/app.ts';
 import { ConfigError } from '../../server/config/load.ts';
+import { createConfiguredTail } from '../../server/logtail/in-service.ts';
 import { addSite, ADMIN_TOKEN, tempDir, testConfig } from '../support/service.ts';
 import { runCli } from '../support/process.ts';
 import { failedLoginLines, until } from '../support/log-lines.ts';
@@ -112,4 +113,29 @@ test('edgejail tail refuses a file the service follows itself (tail: in the conf
   const r = runCli(['tail', '--site', 'blog', access], { EDGEJAIL_DATA_DIR: tmp.dir, EDGEJAIL_ADMIN_TOKEN: ADMIN_TOKEN, EDGEJAIL_CONFIG: configFile });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /is followed by the service itself \(tail\.0 in the config\): running both would count its lines twice/);
+});
+
+test("while the WAL checkpoint holds the commits, the service's tail reads nothing; on release it goes on", async () => {
+  const app = await build([]);
+  await app.ready();
+  const log = join(tmp.dir, 'held.log');
+  writeFileSync(log, '');
+  const tail = createConfiguredTail(app.core, [{ site: 'blog', format: 'nginx', paths: [log], trusted_peers: [], from_start: true }], { info: () => {}, warn: () => {} });
+  try {
+    tail.start();
+    appendFileSync(log, failedLoginLines('198.51.100.40', 1));
+    await until(() => eventsOf(app, '198.51.100.40') === 1);
+    const release = tail.hold();
+    appendFileSync(log, failedLoginLines('198.51.100.41', 2));
+    // Several of its polls (250 ms apart) come and go while held: no line is committed.
+    const heldUntil = Date.now() + 800;
+    await until(() => Date.now() > heldUntil);
+    assert.equal(eventsOf(app, '198.51.100.41'), 0);
+    release();
+    release(); // a second release is ignored
+    await until(() => eventsOf(app, '198.51.100.41') === 2);
+  } finally {
+    tail.stop();
+    await app.close();
+  }
 });
