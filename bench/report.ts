@@ -257,21 +257,33 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 18.83 ms at 3,801 req/s, missed; 8.52 ms at 3,443 req/s
-  on 2026-12-06): the code of the day before, run interleaved with today's at 3,800 req/s, three pairs each,
-  gave p99 42.4 / 8.4 / 24.4 ms against today's 13.5 / 9.6 / 8.9 ms. The row swings with the machine, not with
-  the change. A traced run (one 10 s run, every group commit and GC pause timed) shows where the tail comes
-  from. After the warm-up, turns are 0.6 ms at p50 and 4 ms at p99, but a few clusters of 10-17 ms turns fill
-  the 64 ingest slots at this rate, and the next requests are refused (\`not_2xx\`). Their causes:
-  - group commits held 8-9 ms by the checkpoint thread's RESTART, which blocks writers while it runs. SQLite's
-    busy handler then sleeps 1, 2, then 5 ms between tries. Single-event commits write ~8 KB of WAL an event,
-    so a RESTART comes about every half second at this rate;
-  - scavenges of up to 4.6 ms;
-  - poll phases of ~13 ms with almost nothing committed in them.
-
-  Restarting at 16,384 WAL pages instead of 4,096 did not help (three pairs: 21 / 275 / 82 ms against
-  14 / 24 / 15 ms).
-- **\`rss_idle_mb\`** (72.7 MB by mapping in one run, 2026-12-04, after the changes below): 40.1 MB are the
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 03:15: 10.07 ms at 3,990.5 req/s, missed by 0.07 ms; 18.83 ms
+  at 3,801 req/s at 01:14 the same day, 8.52 ms at 3,443 req/s on 2026-12-06). Half the saturated single-event
+  rate is not half the core. At 3,000 req/s (2026-12-07, \`/proc/<pid>/task\` over 4 s, three runs) the main
+  thread took 70-73% of the pinned core and the checkpoint thread 18-23%. A saturated run commits ~30
+  requests at a time; at half the rate a commit holds one or two, and each writes its own WAL frames (~1.3
+  pages a row written, ~4 a request), which the checkpoint thread then copies back and fsyncs. So the row
+  runs at ~90% of its core, and its p99 swings with the machine: four interleaved pairs at 3,000 req/s
+  that morning gave 8.6-109 ms for the code before the change below and 15-31 ms after it, too noisy to
+  tell them apart; on 2026-12-06 the code before that gave 8.4-42 ms at 3,800.
+  - **The RESTART stalls are gone** (2026-12-07). The WAL only starts over when a commit begins with every
+    frame copied back, which never happens between back-to-back commits. So the checkpoint thread used to
+    RESTART, which takes the writer lock: the next commit slept in SQLite's busy handler (1, 2, then 5 ms) with
+    the event loop stopped, about every half second at this rate. Now the thread asks the group commit (and
+    the in-service tail) to hold their next commits, not the event loop, for one more pass (~7 ms from hold to
+    release), and the next commit starts the WAL over. A loop committing three events at a fixed rate on one
+    core, timed from when each was due, three interleaved pairs against the code before: longest commit
+    19-25 → 4-8 ms, p99 of acknowledgements 10-13 → 5-6.5 ms. \`edgejail_wal_commit_holds_total\`,
+    \`edgejail_wal_starts_over_total\` and \`edgejail_wal_restarts_total\` count it.
+  - Tried, not kept: committing at most every 2 ms, so that a commit holds more requests. It halved the
+    WAL pages a row written (1.3 → 0.7) but left the checkpoint thread's share (18-20% vs 21-23%) and the p99
+    where they were. Checkpoint passes every 50 ms instead of 200: no change.
+  - What is left: the checkpoint thread's CPU on the service's one core, scavenges of up to 4.6 ms, and poll
+    phases of ~13 ms with almost nothing committed in them.
+- **\`rss_idle_mb\`** (2026-12-07 03:12: 70.0 MB, the median of three starts, missed by a hair; 69.9 MB at 01:14 the
+  same day. Nothing the idle service runs changed in between: the checkpoint thread is not started at idle.
+  Twelve starts by hand in the same hour gave 70.6-74.8 MB, with and without \`--enable-source-maps\` and with
+  \`MALLOC_ARENA_MAX=2\`, neither of which moved it.) By mapping (72.7 MB in one run, 2026-12-04, after the changes below): 40.1 MB are the
   \`node\` binary's own file pages (a bare \`node\` idling touches 30 MB; the rest is the code of what the
   service uses: OpenSSL for HMAC, http, ICU), 15.3 MB V8 heap pages (18.7 MB live: 5.3 MB of module
   sources, 4.6 MB of code), 5.9 MB malloc, 6.3 MB of shared libraries (better-sqlite3, libstdc++, libc).
@@ -336,12 +348,16 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-06: 37,744, 0.66× fail2ban-regex's 57,390; 50,363 and 0.81×
-  on 2026-12-05): the old code measured 42-48k in the interleaved runs of the same hour, so the machine,
-  not the change, moved most of it. Where a saturated batch-50 run's CPU went (\`--cpu-prof\`, 2026-12-06):
-  the events INSERT 17.5%, garbage collection 11.4%, idle 9.8%, zod's validation 9.4%, the activity rows
-  and the commit's other statements ~8.5%, the commit 4.2%, the jails 4.7%, HMAC 2%, Fastify and HTTP the
-  rest.
+- **\`ingest_batched_events_per_s\`** (2026-12-07 03:15: 43,794, 0.73× fail2ban-regex's 60,127; 37,744 and 0.66× on
+  2026-12-06, 50,363 and 0.81× on 2026-12-05). Where a saturated batch-50 run's main thread went
+  (\`--cpu-prof\`, 2026-12-07, self time): the events INSERT 16.4%, garbage collection 13.6%, idle 8.1%, the
+  activity rows 7.3%, the transactions and savepoints 3.9%, the site lookup 1.8% and its \`last_event_at\` 1.2%,
+  zod 9.3% (inclusive), JSON.parse 2.4%, HMAC ~2%, the jails ~5%, Fastify and HTTP most of the rest. SQLite's
+  part is ~31%: even free storage would leave ~1.05× of this run's fail2ban-regex, short of 1.2×; the target
+  needs the HTTP, validation and allocation cost per event cut by half as well. Outside a transaction each
+  small read also opens one of its own (shared-memory locks: ~13 µs for the site lookup in the service
+  against ~1.5 µs inside one): 6% of a single-event request, ~1.5% of a batch of 50. Not changed: a cached
+  site row must still see a secret rotated by another process.
 
 ## Every figure
 
