@@ -4,6 +4,7 @@
 import type { Db } from './db.ts';
 import type { BanRow } from './store.ts';
 import { CidrSet, parseCidr } from '../jail/ip.ts';
+import { preparedOnFirstUse } from './prepared.ts';
 
 // Everything a site reports except a successful login is part of an attack.
 const ATTACKS = "type != 'login_succeeded'";
@@ -80,53 +81,53 @@ export interface ApiCallCount {
 }
 
 export function createDashboardQueries(db: Db) {
-  const s = {
+  const s = preparedOnFirstUse({
     // better-sqlite3 binds JS numbers as REAL; the cast keeps the division an integer one.
-    attemptsByBucket: db.prepare(`SELECT site_id,
+    attemptsByBucket: () => db.prepare(`SELECT site_id,
         (CAST(strftime('%s', occurred_at) AS INTEGER) / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS bucket,
         sum(weight) AS attempts
       FROM events WHERE ${WINDOW} AND ${ATTACKS} GROUP BY site_id, bucket ORDER BY bucket`),
-    totals: db.prepare(`SELECT coalesce(sum(weight), 0) AS attempts,
+    totals: () => db.prepare(`SELECT coalesce(sum(weight), 0) AS attempts,
         count(DISTINCT CASE WHEN ${COUNTED} THEN ip_key END) AS ips,
         count(DISTINCT CASE WHEN ignored_reason IS NOT NULL THEN ip_key END) AS protected_ips,
         coalesce(sum(CASE WHEN ignored_reason IS NOT NULL THEN weight END), 0) AS ignored
       FROM events WHERE ${WINDOW} AND ${ATTACKS}`),
-    bansCreatedSince: db.prepare('SELECT count(*) AS n FROM bans WHERE created_at >= ?'),
-    topIps: db.prepare(`SELECT ip_key, sum(weight) AS attempts, count(DISTINCT site_id) AS sites,
+    bansCreatedSince: () => db.prepare('SELECT count(*) AS n FROM bans WHERE created_at >= ?'),
+    topIps: () => db.prepare(`SELECT ip_key, sum(weight) AS attempts, count(DISTINCT site_id) AS sites,
         count(DISTINCT username) AS usernames, max(occurred_at) AS last_seen
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND ${COUNTED} GROUP BY ip_key ORDER BY attempts DESC, ip_key LIMIT @limit`),
-    protectedSeen: db.prepare(`SELECT ip_key, ignored_reason AS reason, sum(weight) AS attempts, max(occurred_at) AS last_seen
+    protectedSeen: () => db.prepare(`SELECT ip_key, ignored_reason AS reason, sum(weight) AS attempts, max(occurred_at) AS last_seen
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND ignored_reason IS NOT NULL AND ignored_reason != 'invalid_ip'
       GROUP BY ip_key, ignored_reason ORDER BY attempts DESC, ip_key LIMIT @limit`),
     // rtrim of the digits leaves "a.b.c." of an IPv4 address: its /24.
-    topNetworks: db.prepare(`SELECT CASE WHEN instr(ip, ':') > 0 THEN ip_key ELSE rtrim(ip, '0123456789') END AS net,
+    topNetworks: () => db.prepare(`SELECT CASE WHEN instr(ip, ':') > 0 THEN ip_key ELSE rtrim(ip, '0123456789') END AS net,
         CASE WHEN instr(ip, ':') > 0 THEN 6 ELSE 4 END AS family, sum(weight) AS attempts, count(DISTINCT ip) AS ips
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND ${COUNTED} GROUP BY net ORDER BY attempts DESC, net LIMIT @limit`),
-    topUsernames: db.prepare(`SELECT username, sum(weight) AS attempts, count(DISTINCT ip_key) AS ips
+    topUsernames: () => db.prepare(`SELECT username, sum(weight) AS attempts, count(DISTINCT ip_key) AS ips
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND username IS NOT NULL AND username != ''
       GROUP BY username ORDER BY attempts DESC, username LIMIT @limit`),
     // Candidates by text (IPv4 leading octets, or every IPv6 key); the exact test is a CidrSet's.
-    keysLike: db.prepare(`SELECT ip_key, sum(weight) AS attempts, max(occurred_at) AS last_seen, max(ignored_reason IS NULL) AS counted
+    keysLike: () => db.prepare(`SELECT ip_key, sum(weight) AS attempts, max(occurred_at) AS last_seen, max(ignored_reason IS NULL) AS counted
       FROM events WHERE ${WINDOW} AND ${ATTACKS} AND ip_key LIKE @like GROUP BY ip_key`),
-    recentAudit: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
+    recentAudit: () => db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?'),
     // Newest first: the ban someone is looking for is usually the one that just happened.
-    activeBansPage: db.prepare(`SELECT * FROM bans WHERE ${ACTIVE_MATCHING} ORDER BY created_at DESC, id DESC LIMIT @limit`),
+    activeBansPage: () => db.prepare(`SELECT * FROM bans WHERE ${ACTIVE_MATCHING} ORDER BY created_at DESC, id DESC LIMIT @limit`),
     // One IP can be in several jails at once: bans and banned IPs are two numbers.
-    activeBanCounts: db.prepare(`SELECT count(*) AS bans, count(DISTINCT ip_key) AS ips FROM bans WHERE ${ACTIVE_MATCHING}`),
-    enforcementDetail: db.prepare(`SELECT k.value AS ip_key, o.attempts, o.next_attempt_at, o.last_error AS outbox_error, e.last_error AS block_error
+    activeBanCounts: () => db.prepare(`SELECT count(*) AS bans, count(DISTINCT ip_key) AS ips FROM bans WHERE ${ACTIVE_MATCHING}`),
+    enforcementDetail: () => db.prepare(`SELECT k.value AS ip_key, o.attempts, o.next_attempt_at, o.last_error AS outbox_error, e.last_error AS block_error
       FROM json_each(?) k LEFT JOIN enforcement_outbox o ON o.ip_key = k.value LEFT JOIN cloudflare_enforcement e ON e.ip_key = k.value
       WHERE o.ip_key IS NOT NULL OR e.last_error IS NOT NULL`),
     // Blocks that failed and that the enforcer no longer retries: those need a person.
-    failedNotRetried: db.prepare(`SELECT count(*) AS n FROM cloudflare_enforcement e
+    failedNotRetried: () => db.prepare(`SELECT count(*) AS n FROM cloudflare_enforcement e
       WHERE e.state = 'failed' AND NOT EXISTS (SELECT 1 FROM enforcement_outbox o WHERE o.ip_key = e.ip_key)`),
-    retrying: db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE attempts > 0 AND last_error IS NOT NULL'),
-    activeBansByJail: db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
-    bansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state ORDER BY state'),
-    apiCallsSince: db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
+    retrying: () => db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE attempts > 0 AND last_error IS NOT NULL'),
+    activeBansByJail: () => db.prepare("SELECT jail, count(*) AS n FROM bans WHERE state = 'active' GROUP BY jail ORDER BY jail"),
+    bansByState: () => db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state ORDER BY state'),
+    apiCallsSince: () => db.prepare(`SELECT operation, outcome, coalesce(http_status, 0) AS status, count(*) AS n, max(id) AS last_id
       FROM cloudflare_actions WHERE id > ? GROUP BY operation, outcome, status`),
-    enforcementByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state ORDER BY state'),
-    siteLastEvent: db.prepare('SELECT id, name, last_event_at FROM sites ORDER BY name'),
-  };
+    enforcementByState: () => db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state ORDER BY state'),
+    siteLastEvent: () => db.prepare('SELECT id, name, last_event_at FROM sites ORDER BY name'),
+  });
   const window = (sinceIso: string, limit = 10) => ({ since: sinceIso, limit });
 
   return {

@@ -1,6 +1,7 @@
 // Enforcement's SQL: the per-ip_key state at Cloudflare, the outbox the core fills,
 // the bans that decide what must be blocked, and the record of every API call.
 import type { Db } from './db.ts';
+import { preparedOnFirstUse } from './prepared.ts';
 
 export type EnforcementRowState =
   | 'pending'
@@ -99,19 +100,19 @@ const toDesired = (raw: DesiredRaw | undefined): DesiredBlock | null =>
     : null;
 
 export function createEnforcementStore(db: Db) {
-  const s = {
-    desiredFor: db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
+  const s = preparedOnFirstUse({
+    desiredFor: () => db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
       FROM bans WHERE ip_key = ? AND state = 'active' AND expires_at > ?`),
-    desiredAll: db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
+    desiredAll: () => db.prepare(`SELECT ip_key, max(expires_at) AS until, json_group_array(DISTINCT jail) AS jails, max(id) AS ban_id
       FROM bans WHERE state = 'active' AND expires_at > ? GROUP BY ip_key`),
-    latestBanId: db.prepare('SELECT max(id) AS id FROM bans WHERE ip_key = ?'),
+    latestBanId: () => db.prepare('SELECT max(id) AS id FROM bans WHERE ip_key = ?'),
 
-    enforcementOf: db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
+    enforcementOf: () => db.prepare('SELECT * FROM cloudflare_enforcement WHERE ip_key = ?'),
     // What a listing shows needs only whether a block is wanted and where it stands.
-    blockedIpKeys: db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?").pluck(),
-    isBlocked: db.prepare("SELECT 1 FROM bans WHERE ip_key = ? AND state = 'active' AND expires_at > ? LIMIT 1").pluck(),
-    enforcementPlaces: db.prepare('SELECT ip_key, state, placement FROM cloudflare_enforcement'),
-    saveEnforcement: db.prepare(`INSERT INTO cloudflare_enforcement
+    blockedIpKeys: () => db.prepare("SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?").pluck(),
+    isBlocked: () => db.prepare("SELECT 1 FROM bans WHERE ip_key = ? AND state = 'active' AND expires_at > ? LIMIT 1").pluck(),
+    enforcementPlaces: () => db.prepare('SELECT ip_key, state, placement FROM cloudflare_enforcement'),
+    saveEnforcement: () => db.prepare(`INSERT INTO cloudflare_enforcement
       (ip_key, backend, scope, state, cloudflare_id, create_uncertain, target, value, mode, notes, applied_until,
        foreign_rule_id, attempts, last_error, applied_at, updated_at, placement, rev)
       VALUES (@ip_key, @backend, @scope, @state, @cloudflare_id, @create_uncertain, @target, @value, @mode, @notes, @applied_until,
@@ -121,63 +122,63 @@ export function createEnforcementStore(db: Db) {
         value = excluded.value, mode = excluded.mode, notes = excluded.notes, applied_until = excluded.applied_until,
         foreign_rule_id = excluded.foreign_rule_id, attempts = excluded.attempts, last_error = excluded.last_error,
         applied_at = excluded.applied_at, updated_at = excluded.updated_at, placement = excluded.placement, rev = cloudflare_enforcement.rev + 1`),
-    liveEnforcement: db.prepare(
+    liveEnforcement: () => db.prepare(
       "SELECT * FROM cloudflare_enforcement WHERE state NOT IN ('removed') ORDER BY ip_key",
     ),
-    countByState: db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state'),
-    slotsUsed: db.prepare("SELECT count(*) AS n FROM cloudflare_enforcement WHERE placement = ? AND state != 'removed'"),
+    countByState: () => db.prepare('SELECT state, count(*) AS n FROM cloudflare_enforcement GROUP BY state'),
+    slotsUsed: () => db.prepare("SELECT count(*) AS n FROM cloudflare_enforcement WHERE placement = ? AND state != 'removed'"),
     // The bans waiting for an edge slot, best first: seen at the origin most recently, then
     // the longest left to run. A manual ban has no events, so it ranks by its expiry alone.
-    waitingForSlot: db.prepare(`SELECT e.ip_key,
+    waitingForSlot: () => db.prepare(`SELECT e.ip_key,
         (SELECT max(last_occurred_at) FROM ip_activity WHERE ip_key = e.ip_key) AS seen,
         (SELECT max(expires_at) FROM bans WHERE ip_key = e.ip_key AND state = 'active') AS until
       FROM cloudflare_enforcement e
       WHERE e.placement = 'origin_only' AND e.state = 'pending'
         AND NOT EXISTS (SELECT 1 FROM enforcement_outbox o WHERE o.ip_key = e.ip_key)
       ORDER BY seen IS NULL, seen DESC, until DESC LIMIT ?`),
-    lastSeen: db.prepare('SELECT max(last_occurred_at) AS seen FROM ip_activity WHERE ip_key = ?'),
-    bansByPlacement: db.prepare(`SELECT CASE
+    lastSeen: () => db.prepare('SELECT max(last_occurred_at) AS seen FROM ip_activity WHERE ip_key = ?'),
+    bansByPlacement: () => db.prepare(`SELECT CASE
         WHEN e.state IN ('active', 'foreign') AND e.placement IN ('list', 'access_rule') THEN e.placement
         WHEN e.placement = 'range' THEN 'range'
         WHEN e.placement = 'origin_only' OR e.state = 'dry_run' THEN 'origin_only'
         ELSE 'pending' END AS placement, count(*) AS n
       FROM (SELECT DISTINCT ip_key FROM bans WHERE state = 'active' AND expires_at > ?) b
       LEFT JOIN cloudflare_enforcement e ON e.ip_key = b.ip_key GROUP BY 1`),
-    ranges: db.prepare('SELECT range_key, members FROM enforcement_ranges'),
-    rangeByKey: db.prepare('SELECT range_key, members FROM enforcement_ranges WHERE range_key = ?'),
-    upsertRange: db.prepare(`INSERT INTO enforcement_ranges (range_key, members, created_at, updated_at) VALUES (?, ?, ?, ?)
+    ranges: () => db.prepare('SELECT range_key, members FROM enforcement_ranges'),
+    rangeByKey: () => db.prepare('SELECT range_key, members FROM enforcement_ranges WHERE range_key = ?'),
+    upsertRange: () => db.prepare(`INSERT INTO enforcement_ranges (range_key, members, created_at, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(range_key) DO UPDATE SET members = excluded.members, updated_at = excluded.updated_at`),
-    deleteRange: db.prepare('DELETE FROM enforcement_ranges WHERE range_key = ?'),
-    oldestDue: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at <= ?'),
+    deleteRange: () => db.prepare('DELETE FROM enforcement_ranges WHERE range_key = ?'),
+    oldestDue: () => db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at <= ?'),
 
-    dueOutbox: db.prepare('SELECT * FROM enforcement_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, ip_key LIMIT ?'),
-    outboxRow: db.prepare('SELECT * FROM enforcement_outbox WHERE ip_key = ?'),
-    claimOutbox: db.prepare('UPDATE enforcement_outbox SET attempts = attempts + 1 WHERE ip_key = ? RETURNING *'),
-    completeOutbox: db.prepare('DELETE FROM enforcement_outbox WHERE ip_key = ? AND attempts = ?'),
-    rescheduleOutbox: db.prepare(
+    dueOutbox: () => db.prepare('SELECT * FROM enforcement_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, ip_key LIMIT ?'),
+    outboxRow: () => db.prepare('SELECT * FROM enforcement_outbox WHERE ip_key = ?'),
+    claimOutbox: () => db.prepare('UPDATE enforcement_outbox SET attempts = attempts + 1 WHERE ip_key = ? RETURNING *'),
+    completeOutbox: () => db.prepare('DELETE FROM enforcement_outbox WHERE ip_key = ? AND attempts = ?'),
+    rescheduleOutbox: () => db.prepare(
       'UPDATE enforcement_outbox SET next_attempt_at = ?, last_error = ? WHERE ip_key = ? AND attempts = ?',
     ),
-    enqueue: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
+    enqueue: () => db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
       ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
-    outboxDepth: db.prepare('SELECT count(*) AS n FROM enforcement_outbox'),
-    outboxDueCount: db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE next_attempt_at <= ?'),
-    nextOutboxAfter: db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at > ?'),
-    outboxKeys: db.prepare('SELECT ip_key FROM enforcement_outbox'),
-    revisions: db.prepare('SELECT ip_key, rev FROM cloudflare_enforcement'),
+    outboxDepth: () => db.prepare('SELECT count(*) AS n FROM enforcement_outbox'),
+    outboxDueCount: () => db.prepare('SELECT count(*) AS n FROM enforcement_outbox WHERE next_attempt_at <= ?'),
+    nextOutboxAfter: () => db.prepare('SELECT min(next_attempt_at) AS at FROM enforcement_outbox WHERE next_attempt_at > ?'),
+    outboxKeys: () => db.prepare('SELECT ip_key FROM enforcement_outbox'),
+    revisions: () => db.prepare('SELECT ip_key, rev FROM cloudflare_enforcement'),
 
-    insertAction: db.prepare(`INSERT INTO cloudflare_actions
+    insertAction: () => db.prepare(`INSERT INTO cloudflare_actions
       (at, ip_key, ban_id, operation, target, outcome, http_status, cf_error_codes, error, duration_ms, batch_id)
       VALUES (@at, @ip_key, @ban_id, @operation, @target, @outcome, @http_status, @cf_error_codes, @error, @duration_ms, @batch_id)`),
-    insertBatch: db.prepare('INSERT INTO cloudflare_batches (at, operation, size) VALUES (?, ?, ?)'),
-    insertBatchItem: db.prepare('INSERT OR IGNORE INTO cloudflare_batch_items (batch_id, ip_key) VALUES (?, ?)'),
-    actionsForIpKey: db.prepare(`SELECT * FROM cloudflare_actions
+    insertBatch: () => db.prepare('INSERT INTO cloudflare_batches (at, operation, size) VALUES (?, ?, ?)'),
+    insertBatchItem: () => db.prepare('INSERT OR IGNORE INTO cloudflare_batch_items (batch_id, ip_key) VALUES (?, ?)'),
+    actionsForIpKey: () => db.prepare(`SELECT * FROM cloudflare_actions
       WHERE ip_key = @ip_key OR batch_id IN (SELECT batch_id FROM cloudflare_batch_items WHERE ip_key = @ip_key)
       ORDER BY id DESC LIMIT @limit`),
-    countActions: db.prepare("SELECT count(*) AS n FROM cloudflare_actions WHERE outcome != 'dry_run'"),
+    countActions: () => db.prepare("SELECT count(*) AS n FROM cloudflare_actions WHERE outcome != 'dry_run'"),
 
-    insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
+    insertAudit: () => db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
       VALUES (?, 'system', ?, ?, ?, NULL, ?)`),
-  };
+  });
 
   return {
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */

@@ -1,6 +1,7 @@
 // The reads the notifier's ticker makes (new bans, recent Cloudflare calls, sites) and
 // the audit rows of its messages. Prepared once; every read is bounded by an index.
 import type { Db } from './db.ts';
+import { preparedOnFirstUse } from './prepared.ts';
 
 export interface RecentCallRow {
   at: string;
@@ -11,15 +12,15 @@ export interface RecentCallRow {
 }
 
 export function createNotifyStore(db: Db) {
-  const s = {
-    maxBanId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM bans'),
-    newBansByJail: db.prepare('SELECT jail, count(*) AS n, max(id) AS last FROM bans WHERE id > ? GROUP BY jail'),
-    newBanSample: db.prepare('SELECT ip_key FROM bans WHERE id > ? ORDER BY id LIMIT ?'),
-    recentCalls: db.prepare("SELECT at, outcome, http_status, operation, error FROM cloudflare_actions WHERE outcome != 'dry_run' ORDER BY at DESC, id DESC LIMIT ?"),
-    sites: db.prepare('SELECT id, name, created_at, last_event_at FROM sites ORDER BY created_at'),
+  const s = preparedOnFirstUse({
+    maxBanId: () => db.prepare('SELECT coalesce(max(id), 0) AS id FROM bans'),
+    newBansByJail: () => db.prepare('SELECT jail, count(*) AS n, max(id) AS last FROM bans WHERE id > ? GROUP BY jail'),
+    newBanSample: () => db.prepare('SELECT ip_key FROM bans WHERE id > ? ORDER BY id LIMIT ?'),
+    recentCalls: () => db.prepare("SELECT at, outcome, http_status, operation, error FROM cloudflare_actions WHERE outcome != 'dry_run' ORDER BY at DESC, id DESC LIMIT ?"),
+    sites: () => db.prepare('SELECT id, name, created_at, last_event_at FROM sites ORDER BY created_at'),
     // Bounded by the audit_log_at index: read once at start.
-    sentNotifications: db.prepare("SELECT at, detail FROM audit_log WHERE at > ? AND action = 'notify_sent' ORDER BY at DESC, id DESC LIMIT ?"),
-  };
+    sentNotifications: () => db.prepare("SELECT at, detail FROM audit_log WHERE at > ? AND action = 'notify_sent' ORDER BY at DESC, id DESC LIMIT ?"),
+  });
   return {
     maxBanId: () => (s.maxBanId.get() as { id: number }).id,
     /** Bans created after `afterId`, counted by jail, with a few keys, and the new cursor. */

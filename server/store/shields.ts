@@ -1,6 +1,7 @@
 // The login shield's rows and the sites' zone settings. Statements prepared once per database.
 import type { Db } from './db.ts';
 import { enqueueEnforcementKey, shieldOutboxKey } from './enforcement.ts';
+import { preparedOnFirstUse } from './prepared.ts';
 
 export interface ShieldRow {
   id: number;
@@ -45,30 +46,30 @@ export interface ShieldRuleRow {
 }
 
 export function createShieldStore(db: Db) {
-  const s = {
-    insert: db.prepare(`INSERT INTO shields (site_id, state, raised_at, raised_by, reason, expires_at)
+  const s = preparedOnFirstUse({
+    insert: () => db.prepare(`INSERT INTO shields (site_id, state, raised_at, raised_by, reason, expires_at)
       VALUES (@site_id, 'up', @raised_at, @raised_by, @reason, @expires_at)`),
-    extend: db.prepare("UPDATE shields SET expires_at = ?, reason = ?, extended_at = ? WHERE id = ? AND state = 'up'"),
-    lower: db.prepare("UPDATE shields SET state = 'down', lowered_at = ?, lowered_by = ?, lowered_reason = ? WHERE id = ? AND state = 'up'"),
-    up: db.prepare("SELECT * FROM shields WHERE state = 'up' ORDER BY raised_at"),
-    upForSite: db.prepare("SELECT * FROM shields WHERE state = 'up' AND site_id = ?"),
-    byId: db.prepare('SELECT * FROM shields WHERE id = ?'),
-    recent: db.prepare('SELECT * FROM shields ORDER BY raised_at DESC, id DESC LIMIT ?'),
-    forSite: db.prepare('SELECT * FROM shields WHERE site_id = ? ORDER BY raised_at DESC, id DESC LIMIT ?'),
-    siteZones: db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites ORDER BY created_at'),
-    siteZone: db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites WHERE id = ?'),
-    siteByName: db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites WHERE name = ? ORDER BY created_at'),
-    setZone: db.prepare('UPDATE sites SET zone_id = ? WHERE id = ?'),
-    setHostname: db.prepare('UPDATE sites SET hostname = ? WHERE id = ?'),
-    ruleOf: db.prepare('SELECT * FROM shield_rules WHERE site_id = ? AND part = ?'),
-    liveRules: db.prepare("SELECT * FROM shield_rules WHERE state != 'removed' ORDER BY site_id, part"),
-    saveRule: db.prepare(`INSERT INTO shield_rules (site_id, part, zone_id, state, rule_id, ruleset_id, create_uncertain, action, expression, attempts, last_error, applied_at, updated_at)
+    extend: () => db.prepare("UPDATE shields SET expires_at = ?, reason = ?, extended_at = ? WHERE id = ? AND state = 'up'"),
+    lower: () => db.prepare("UPDATE shields SET state = 'down', lowered_at = ?, lowered_by = ?, lowered_reason = ? WHERE id = ? AND state = 'up'"),
+    up: () => db.prepare("SELECT * FROM shields WHERE state = 'up' ORDER BY raised_at"),
+    upForSite: () => db.prepare("SELECT * FROM shields WHERE state = 'up' AND site_id = ?"),
+    byId: () => db.prepare('SELECT * FROM shields WHERE id = ?'),
+    recent: () => db.prepare('SELECT * FROM shields ORDER BY raised_at DESC, id DESC LIMIT ?'),
+    forSite: () => db.prepare('SELECT * FROM shields WHERE site_id = ? ORDER BY raised_at DESC, id DESC LIMIT ?'),
+    siteZones: () => db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites ORDER BY created_at'),
+    siteZone: () => db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites WHERE id = ?'),
+    siteByName: () => db.prepare('SELECT id, name, site_url, zone_id, hostname FROM sites WHERE name = ? ORDER BY created_at'),
+    setZone: () => db.prepare('UPDATE sites SET zone_id = ? WHERE id = ?'),
+    setHostname: () => db.prepare('UPDATE sites SET hostname = ? WHERE id = ?'),
+    ruleOf: () => db.prepare('SELECT * FROM shield_rules WHERE site_id = ? AND part = ?'),
+    liveRules: () => db.prepare("SELECT * FROM shield_rules WHERE state != 'removed' ORDER BY site_id, part"),
+    saveRule: () => db.prepare(`INSERT INTO shield_rules (site_id, part, zone_id, state, rule_id, ruleset_id, create_uncertain, action, expression, attempts, last_error, applied_at, updated_at)
       VALUES (@site_id, @part, @zone_id, @state, @rule_id, @ruleset_id, @create_uncertain, @action, @expression, @attempts, @last_error, @applied_at, @updated_at)
       ON CONFLICT(site_id, part) DO UPDATE SET zone_id = excluded.zone_id, state = excluded.state, rule_id = excluded.rule_id,
         ruleset_id = excluded.ruleset_id, create_uncertain = excluded.create_uncertain, action = excluded.action, expression = excluded.expression,
         attempts = excluded.attempts, last_error = excluded.last_error, applied_at = excluded.applied_at, updated_at = excluded.updated_at`),
-    since: db.prepare(`SELECT * FROM shields WHERE raised_at < @until AND (lowered_at IS NULL OR lowered_at >= @from) ORDER BY raised_at`),
-  };
+    since: () => db.prepare(`SELECT * FROM shields WHERE raised_at < @until AND (lowered_at IS NULL OR lowered_at >= @from) ORDER BY raised_at`),
+  });
   // The edge must follow every raise and lowering: queued with the shield row, one transaction.
   const queueEdge = (siteId: string, at: string) => enqueueEnforcementKey(db, shieldOutboxKey(siteId), at);
 

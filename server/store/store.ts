@@ -1,6 +1,7 @@
 // The only place the core writes SQL: named prepared statements over the audit store,
 // created once per database. Enforcement's own statements live in enforcement.ts.
 import type { Db } from './db.ts';
+import { preparedOnFirstUse } from './prepared.ts';
 
 export interface SiteRow {
   id: string;
@@ -103,113 +104,113 @@ export const HISTORY_SCAN_ROWS = 250_000;
 const RESTORE_ARRIVAL_MARGIN_MS = 3_600_000;
 
 export function createStore(db: Db) {
-  const s = {
-    insertSite: db.prepare('INSERT INTO sites (id, name, secret, created_at) VALUES (?, ?, ?, ?)'),
-    siteById: db.prepare('SELECT * FROM sites WHERE id = ?'),
-    listSites: db.prepare(`SELECT ${PUBLIC_SITE_COLUMNS} FROM sites ORDER BY created_at`),
-    rotateSecret: db.prepare('UPDATE sites SET secret = ?, secret_rotated_at = ? WHERE id = ?'),
-    removeSite: db.prepare('DELETE FROM sites WHERE id = ?'),
-    recordHello: db.prepare(
+  const s = preparedOnFirstUse({
+    insertSite: () => db.prepare('INSERT INTO sites (id, name, secret, created_at) VALUES (?, ?, ?, ?)'),
+    siteById: () => db.prepare('SELECT * FROM sites WHERE id = ?'),
+    listSites: () => db.prepare(`SELECT ${PUBLIC_SITE_COLUMNS} FROM sites ORDER BY created_at`),
+    rotateSecret: () => db.prepare('UPDATE sites SET secret = ?, secret_rotated_at = ? WHERE id = ?'),
+    removeSite: () => db.prepare('DELETE FROM sites WHERE id = ?'),
+    recordHello: () => db.prepare(
       'UPDATE sites SET site_url = ?, plugin_version = ?, wp_version = ?, last_hello_at = ? WHERE id = ?',
     ),
-    touchSite: db.prepare('UPDATE sites SET last_event_at = ? WHERE id = ?'),
+    touchSite: () => db.prepare('UPDATE sites SET last_event_at = ? WHERE id = ?'),
 
-    insertEvent: db.prepare(`INSERT INTO events
+    insertEvent: () => db.prepare(`INSERT INTO events
       (id, site_id, type, ip, ip_key, username, user_agent, path, weight, occurred_at, received_at, ignored_reason, site_url)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(id) DO NOTHING`),
     // See migrations/011: one row per (hour, address, site) a commit inserted events for,
     // read back from the rows it inserted, or for a handful of events bound one by one.
-    recordIpActivity: db.prepare(`INSERT INTO ip_activity
+    recordIpActivity: () => db.prepare(`INSERT INTO ip_activity
         (hour, ip_key, site_id, first_seq, last_seq, events, last_occurred_at, last_reported_at)
       SELECT substr(received_at, 1, 13), ip_key, site_id, min(seq), max(seq), count(*), max(occurred_at),
         max(CASE WHEN type <> 'self_unlock' THEN received_at END)
       FROM events WHERE seq >= ? GROUP BY 1, 2, 3
       ON CONFLICT (ip_key, hour, site_id) DO UPDATE SET ${ACTIVITY_UPDATE}`),
-    upsertIpActivity: db.prepare(`INSERT INTO ip_activity
+    upsertIpActivity: () => db.prepare(`INSERT INTO ip_activity
         (hour, ip_key, site_id, first_seq, last_seq, events, last_occurred_at, last_reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (ip_key, hour, site_id) DO UPDATE SET ${ACTIVITY_UPDATE}`),
-    activityHoursOfIpKey: db
+    activityHoursOfIpKey: () => db
       .prepare('SELECT hour, min(first_seq), max(last_seq) FROM ip_activity WHERE ip_key = ? GROUP BY hour ORDER BY hour DESC')
       .raw(),
     // The hour too: batches staged in one group may arrive a moment out of seq order, so two
     // hours' seq ranges can overlap at the boundary, and an event must be read in one of them.
-    eventsOfIpKeyInHour: db.prepare(
+    eventsOfIpKeyInHour: () => db.prepare(
       'SELECT * FROM events WHERE seq BETWEEN ? AND ? AND ip_key = ? AND substr(received_at, 1, 13) = ? ORDER BY seq DESC LIMIT ?',
     ),
-    siteReportedIpKeySince: db.prepare(
+    siteReportedIpKeySince: () => db.prepare(
       `SELECT 1 FROM ip_activity WHERE ip_key = @ip_key AND hour >= substr(@since, 1, 13) AND site_id = @site_id
        AND last_reported_at >= @since LIMIT 1`,
     ),
-    eventCountOfIpKey: db.prepare('SELECT coalesce(sum(events), 0) FROM ip_activity WHERE ip_key = ?').pluck(),
+    eventCountOfIpKey: () => db.prepare('SELECT coalesce(sum(events), 0) FROM ip_activity WHERE ip_key = ?').pluck(),
     // Rows are numbered as they are made, so the oldest hours come first.
-    activityHoursAfter: db.prepare('SELECT id, hour FROM ip_activity WHERE id > ? ORDER BY id LIMIT ?').raw(),
-    deleteActivityBefore: db.prepare('DELETE FROM ip_activity WHERE id > ? AND id <= ? AND hour < ?'),
-    schemaVersion: db.prepare('PRAGMA user_version').pluck(),
+    activityHoursAfter: () => db.prepare('SELECT id, hour FROM ip_activity WHERE id > ? ORDER BY id LIMIT ?').raw(),
+    deleteActivityBefore: () => db.prepare('DELETE FROM ip_activity WHERE id > ? AND id <= ? AND hour < ?'),
+    schemaVersion: () => db.prepare('PRAGMA user_version').pluck(),
     // received_at bounds the scan through its index; the margin keeps events a site spooled
     // or reported with a clock running ahead, whose occurred_at is later than their arrival.
-    countedEventsSince: db.prepare(
+    countedEventsSince: () => db.prepare(
       `SELECT * FROM events WHERE received_at > @received_from AND occurred_at > @from AND ignored_reason IS NULL
        ORDER BY occurred_at`,
     ),
-    oldestEventSeqBefore: db.prepare('SELECT max(seq) AS seq FROM (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)'),
-    deleteEventsUpToSeq: db.prepare('DELETE FROM events WHERE seq <= ? AND received_at < ?'),
-    countEvents: db.prepare('SELECT count(*) AS n FROM events'),
-    countEventsReceivedBetween: db.prepare('SELECT count(*) AS n FROM events WHERE received_at >= ? AND received_at < ?'),
+    oldestEventSeqBefore: () => db.prepare('SELECT max(seq) AS seq FROM (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)'),
+    deleteEventsUpToSeq: () => db.prepare('DELETE FROM events WHERE seq <= ? AND received_at < ?'),
+    countEvents: () => db.prepare('SELECT count(*) AS n FROM events'),
+    countEventsReceivedBetween: () => db.prepare('SELECT count(*) AS n FROM events WHERE received_at >= ? AND received_at < ?'),
 
     // The blogs attacked are read from the trigger events, stored in the same transaction before.
-    insertBan: db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state, site_urls)
+    insertBan: () => db.prepare(`INSERT INTO bans (ip_key, jail, reason, trigger_event_ids, ban_count, created_at, expires_at, state, site_urls)
       VALUES (@ip_key, @jail, @reason, @trigger_event_ids, @ban_count, @created_at, @expires_at, 'active',
         (SELECT nullif(json_group_array(site_url), '[]') FROM (SELECT DISTINCT e.site_url FROM json_each(coalesce(@trigger_event_ids, '[]')) AS t
           JOIN events AS e ON e.id = t.value WHERE e.site_url IS NOT NULL ORDER BY e.site_url)))
       RETURNING id, site_urls`),
-    banById: db.prepare('SELECT * FROM bans WHERE id = ?'),
-    activeBans: db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
-    activeBanListing: db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans WHERE state = 'active' ORDER BY expires_at`),
-    activeBansForIpKey: db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
-    furthestActiveBan: db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
-    countActiveBans: db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
+    banById: () => db.prepare('SELECT * FROM bans WHERE id = ?'),
+    activeBans: () => db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
+    activeBanListing: () => db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans WHERE state = 'active' ORDER BY expires_at`),
+    activeBansForIpKey: () => db.prepare("SELECT * FROM bans WHERE state = 'active' AND ip_key = ? ORDER BY expires_at DESC"),
+    furthestActiveBan: () => db.prepare("SELECT jail, expires_at FROM bans WHERE ip_key = ? AND state = 'active' ORDER BY expires_at DESC LIMIT 1"),
+    countActiveBans: () => db.prepare("SELECT count(*) AS n FROM bans WHERE state = 'active'"),
     // The covering index in ip_key order: no temporary B-tree for DISTINCT, and a keyset to page by.
-    activeBanIpKeysAfter: db
+    activeBanIpKeysAfter: () => db
       .prepare("SELECT DISTINCT ip_key FROM bans INDEXED BY bans_ip_key_state WHERE state = 'active' AND ip_key > ? ORDER BY ip_key LIMIT ?")
       .pluck(),
     // Keyset pages by id from the first ban created after the look-back, for the ban history's
     // filter. Without statistics SQLite answers min(id) by walking the rowids from the start,
     // every ban older than the look-back: the created_at index finds the range instead.
-    firstBanIdCreatedAfter: db.prepare('SELECT min(id) FROM bans INDEXED BY bans_created WHERE created_at > ?').pluck(),
-    banIpKeysCreatedAfterFrom: db.prepare('SELECT id, ip_key FROM bans WHERE id >= ? AND created_at > ? ORDER BY id LIMIT ?').raw(),
-    restorableBansOfIpKey: db.prepare('SELECT jail, created_at, expires_at, lifted_at FROM bans WHERE ip_key = ? AND created_at > ? ORDER BY created_at').raw(),
-    dataVersion: db.prepare('PRAGMA data_version').pluck(),
-    expiredActiveBans: db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
-    nextExpiry: db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
-    liftBan: db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
-    extendBan: db.prepare("UPDATE bans SET expires_at = ?, reason = ?, ban_count = max(ban_count, ?) WHERE id = ? AND state = 'active'"),
-    bansForIpKey: db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
-    recentBans: db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
-    recentBanListing: db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans ORDER BY created_at DESC LIMIT ?`),
-    countBansByState: db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
+    firstBanIdCreatedAfter: () => db.prepare('SELECT min(id) FROM bans INDEXED BY bans_created WHERE created_at > ?').pluck(),
+    banIpKeysCreatedAfterFrom: () => db.prepare('SELECT id, ip_key FROM bans WHERE id >= ? AND created_at > ? ORDER BY id LIMIT ?').raw(),
+    restorableBansOfIpKey: () => db.prepare('SELECT jail, created_at, expires_at, lifted_at FROM bans WHERE ip_key = ? AND created_at > ? ORDER BY created_at').raw(),
+    dataVersion: () => db.prepare('PRAGMA data_version').pluck(),
+    expiredActiveBans: () => db.prepare("SELECT * FROM bans WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT 1000"),
+    nextExpiry: () => db.prepare("SELECT min(expires_at) AS at FROM bans WHERE state = 'active'"),
+    liftBan: () => db.prepare("UPDATE bans SET state = 'lifted', lifted_at = ?, lifted_by = ? WHERE id = ? AND state = 'active'"),
+    extendBan: () => db.prepare("UPDATE bans SET expires_at = ?, reason = ?, ban_count = max(ban_count, ?) WHERE id = ? AND state = 'active'"),
+    bansForIpKey: () => db.prepare('SELECT * FROM bans WHERE ip_key = ? ORDER BY created_at DESC LIMIT ?'),
+    recentBans: () => db.prepare('SELECT * FROM bans ORDER BY created_at DESC LIMIT ?'),
+    recentBanListing: () => db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans ORDER BY created_at DESC LIMIT ?`),
+    countBansByState: () => db.prepare('SELECT state, count(*) AS n FROM bans GROUP BY state'),
 
-    insertAudit: db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
+    insertAudit: () => db.prepare(`INSERT INTO audit_log (at, actor, action, ip_key, ban_id, site_id, detail)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    lastAuditId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM audit_log'),
-    banChangesSince: db.prepare(`SELECT id, actor, ip_key FROM audit_log
+    lastAuditId: () => db.prepare('SELECT coalesce(max(id), 0) AS id FROM audit_log'),
+    banChangesSince: () => db.prepare(`SELECT id, actor, ip_key FROM audit_log
       WHERE id > ? AND action IN ('ban', 'unban', 'extend', 'expire', 'import') ORDER BY id LIMIT 10000`),
-    auditForIpKey: db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
-    unbansSince: db.prepare(`SELECT id, ip_key FROM audit_log
+    auditForIpKey: () => db.prepare('SELECT * FROM audit_log WHERE ip_key = ? ORDER BY at DESC, id DESC LIMIT ?'),
+    unbansSince: () => db.prepare(`SELECT id, ip_key FROM audit_log
       WHERE id > ? AND action = 'unban' AND ip_key IS NOT NULL ORDER BY id LIMIT ?`),
 
-    enqueueEnforcement: db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
+    enqueueEnforcement: () => db.prepare(`INSERT INTO enforcement_outbox (ip_key, queued_at, next_attempt_at) VALUES (?, ?, ?)
       ON CONFLICT(ip_key) DO UPDATE SET queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, attempts = 0`),
 
-    listAllowlist: db.prepare('SELECT * FROM allowlist ORDER BY created_at'),
-    addAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by) VALUES (?, ?, ?, ?)
+    listAllowlist: () => db.prepare('SELECT * FROM allowlist ORDER BY created_at'),
+    addAllowlist: () => db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by) VALUES (?, ?, ?, ?)
       ON CONFLICT(cidr) DO UPDATE SET note = excluded.note, expires_at = NULL`),
     // An expiring entry never shortens a permanent one or a later expiry.
-    addExpiringAllowlist: db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)
+    addExpiringAllowlist: () => db.prepare(`INSERT INTO allowlist (cidr, note, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(cidr) DO UPDATE SET expires_at = max(allowlist.expires_at, excluded.expires_at) WHERE allowlist.expires_at IS NOT NULL`),
-    expiredAllowlist: db.prepare('SELECT cidr, expires_at FROM allowlist WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at'),
-    removeAllowlist: db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
-  };
+    expiredAllowlist: () => db.prepare('SELECT cidr, expires_at FROM allowlist WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at'),
+    removeAllowlist: () => db.prepare('DELETE FROM allowlist WHERE cidr = ?'),
+  });
 
   // What the outermost open transaction of ours inserted, for ip_activity at its end (a
   // batch rolled back to its savepoint takes its part with it); null: none is open.
