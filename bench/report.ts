@@ -257,8 +257,14 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 03:15: 10.07 ms at 3,990.5 req/s, missed by 0.07 ms; 18.83 ms
-  at 3,801 req/s at 01:14 the same day, 8.52 ms at 3,443 req/s on 2026-12-06). Half the saturated single-event
+- **\`ingest_open_loop_p99_ms\`** (2026-12-07 07:15: 23.77 ms at 405 req/s, missed; 15.01 ms at 438 req/s at 03:15
+  the same day, met). Right after that run, at 405 req/s, three interleaved pairs of the code of 03:15 and of
+  07:15 (the two changes under \`rss_idle_mb\` below) gave 7.2 / 7.9 / 8.6 ms against 8.9 / 12.2 / 7.9 ms:
+  the miss is the machine's swing in that run, not the change. Saturated batch-50 in the same pairs:
+  47.6k / 42.9k / 41.2k events/s before, 44.2k / 42.1k / 43.4k after; single events 9.3k / 8.5k / 8.3k
+  against 8.4k / 8.4k / 9.5k req/s.
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 07:15: 19.59 ms at 3,661.8 req/s, missed; 10.07 ms at
+  3,990.5 req/s at 03:15, missed by 0.07 ms; 18.83 ms at 3,801 req/s at 01:14 the same day, 8.52 ms at 3,443 req/s on 2026-12-06). Half the saturated single-event
   rate is not half the core. At 3,000 req/s (2026-12-07, \`/proc/<pid>/task\` over 4 s, three runs) the main
   thread took 70-73% of the pinned core and the checkpoint thread 18-23%. A saturated run commits ~30
   requests at a time; at half the rate a commit holds one or two, and each writes its own WAL frames (~1.3
@@ -280,10 +286,19 @@ ${survivalTable(r)}
     where they were. Checkpoint passes every 50 ms instead of 200: no change.
   - What is left: the checkpoint thread's CPU on the service's one core, scavenges of up to 4.6 ms, and poll
     phases of ~13 ms with almost nothing committed in them.
-- **\`rss_idle_mb\`** (2026-12-07 03:12: 70.0 MB, the median of three starts, missed by a hair; 69.9 MB at 01:14 the
-  same day. Nothing the idle service runs changed in between: the checkpoint thread is not started at idle.
-  Twelve starts by hand in the same hour gave 70.6-74.8 MB, with and without \`--enable-source-maps\` and with
-  \`MALLOC_ARENA_MAX=2\`, neither of which moved it.) By mapping (72.7 MB in one run, 2026-12-04, after the changes below): 40.1 MB are the
+- **\`rss_idle_mb\`** (2026-12-07 07:12: 67.5 MB, met; 70.0 MB at 03:12 the same day, missed by a hair). What moved
+  it, each in interleaved starts by hand (VmRSS 10 s after /healthz): fastify, its plugins and prom-client are
+  now bundled, and what stays in node_modules is loaded with \`require()\`, −1.2 MB (5 pairs, median 70.3
+  against 71.5 MB). With ~60 files of fastify outside the bundle, Node's resolution walks and its
+  CommonJS export lexer ran hot enough at start-up for V8 to optimise them (\`--trace-opt\`: the lexer's
+  \`parseSource\` compiled twice, 31 ms each), and the optimiser's code and output stayed resident; \`--no-opt\`
+  alone takes 4.6 MB off, so what still tiers up at start-up (zod building its schemas, the remaining
+  \`require()\`s) is worth ~4 MB more. Statements prepared on first use, −0.3 MB (4 pairs): a set of the
+  service's 133 takes ~570 KB of malloc's heap, but an idle service still prepares most of them at start-up.
+  Tried and not kept: pino bundled too (no change), \`--interrupt-budget\` raised 4× and 15× (no change),
+  \`--no-sparkplug\` (−1.5 MB, at a cost to warm code on every request), \`--lite-mode\` (−6 MB, no optimiser
+  at all). Before: twelve starts by hand at 03:00 gave 70.6-74.8 MB, with and without
+  \`--enable-source-maps\` and with \`MALLOC_ARENA_MAX=2\`, neither of which moved it. By mapping (72.7 MB in one run, 2026-12-04, after the changes below): 40.1 MB are the
   \`node\` binary's own file pages (a bare \`node\` idling touches 30 MB; the rest is the code of what the
   service uses: OpenSSL for HMAC, http, ICU), 15.3 MB V8 heap pages (18.7 MB live: 5.3 MB of module
   sources, 4.6 MB of code), 5.9 MB malloc, 6.3 MB of shared libraries (better-sqlite3, libstdc++, libc).
@@ -318,7 +333,7 @@ ${survivalTable(r)}
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
   max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
   batch unchanged (freshly signed) as the plugin's spool would, instead of building a new one: it went from
-  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07: 43 ms, missed; 80.6 on 2026-12-06):
+  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07 07:18: 44.6 ms, missed; 43 ms at 03:18, 80.6 on 2026-12-06):
   the in-flight and Little's-law refusals are now answered in the server's request listener, in front of
   Fastify, with a prepared 429 (~18 µs each with its socket write, \`--cpu-prof\`; ~100 µs through Fastify's
   hooks), and while refusals are recent the group commit cuts 5 ms slices instead of 10. Interleaved with the
@@ -348,7 +363,8 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-07 03:15: 43,794, 0.73× fail2ban-regex's 60,127; 37,744 and 0.66× on
+- **\`ingest_batched_events_per_s\`** (2026-12-07 07:14: 40,494, 0.66× fail2ban-regex's 61,796; 43,794 and 0.73× at
+  03:15 (the interleaved pairs under \`ingest_open_loop_p99_ms\` put the two builds within noise); 37,744 and 0.66× on
   2026-12-06, 50,363 and 0.81× on 2026-12-05). Where a saturated batch-50 run's main thread went
   (\`--cpu-prof\`, 2026-12-07, self time): the events INSERT 16.4%, garbage collection 13.6%, idle 8.1%, the
   activity rows 7.3%, the transactions and savepoints 3.9%, the site lookup 1.8% and its \`last_event_at\` 1.2%,
