@@ -12,6 +12,8 @@
 // because its loop is saturated the slice is shorter (`sliceMs` is then a function, read
 // once a group): a commit over fewer batches costs a little throughput, and every refused
 // request waits for less.
+import { createHolds } from '../shared/holds.ts';
+
 export interface GroupCommit {
   /** Runs `stage` in the next group's transaction; resolves after that transaction committed. */
   run<T>(stage: () => T): Promise<T>;
@@ -49,7 +51,9 @@ export function createGroupCommit(
   const clock = options.clock ?? (() => performance.now());
   const queue: Job[] = [];
   let scheduled = false;
-  let holds = 0;
+  const holds = createHolds(() => {
+    if (queue.length > 0) schedule();
+  });
 
   function schedule(): void {
     if (scheduled) return;
@@ -60,7 +64,7 @@ export function createGroupCommit(
 
   function flush(): void {
     scheduled = false;
-    if (holds > 0) return; // the release schedules again
+    if (holds.held) return; // the release schedules again
     const pending = queue;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     const started = clock();
@@ -99,15 +103,6 @@ export function createGroupCommit(
         schedule();
       });
     },
-    hold() {
-      holds++;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        holds--;
-        if (holds === 0 && queue.length > 0) schedule();
-      };
-    },
+    hold: holds.hold,
   };
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load.ts';
 import type { TailSource } from './config.ts';
 import { siteForTail } from './site.ts';
 import { createTailer } from './tail.ts';
+import { createHolds } from '../shared/holds.ts';
 
 const POLL_MS = 250;
 // A few tens of ms of ingest per turn: requests waiting (the webhook, the dashboard) go
@@ -47,11 +48,16 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let stopped = false;
   // While the WAL checkpoint holds the commits, a due poll waits for the release.
-  let holds = 0;
   let waiting = false;
+  const holds = createHolds(() => {
+    if (waiting && !stopped) {
+      waiting = false;
+      timer = setImmediate(tick);
+    }
+  });
   function tick(): void {
     timer = null;
-    if (holds > 0) {
+    if (holds.held) {
       waiting = true;
       return;
     }
@@ -78,19 +84,7 @@ export function createConfiguredTail(core: Core, sources: TailSource[], log: InS
       tick();
     },
     stats: () => tailers.map((t) => ({ site: t.site, ...t.tailer.stats() })),
-    hold(): () => void {
-      holds++;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        holds--;
-        if (holds === 0 && waiting && !stopped) {
-          waiting = false;
-          timer = setImmediate(tick);
-        }
-      };
-    },
+    hold: holds.hold,
     stop(): void {
       stopped = true;
       if (timer) {
