@@ -293,8 +293,10 @@ ${survivalTable(r)}
   CommonJS export lexer ran hot enough at start-up for V8 to optimise them (\`--trace-opt\`: the lexer's
   \`parseSource\` compiled twice, 31 ms each), and the optimiser's code and output stayed resident; \`--no-opt\`
   alone takes 4.6 MB off, so what still tiers up at start-up (zod building its schemas, the remaining
-  \`require()\`s) is worth ~4 MB more. Statements prepared on first use, −0.3 MB (4 pairs): a set of the
-  service's 133 takes ~570 KB of malloc's heap, but an idle service still prepares most of them at start-up.
+  \`require()\`s) is worth ~4 MB more. Statements prepared on first use, −0.4 MB (4 pairs, against the bundling
+  alone): a set of the service's 133 takes ~570 KB of malloc's heap, and an idle service now prepares ~19. In
+  the build this run measured, two stores still prepared all theirs at creation (a listing of their SQL
+  for a test read every one; a review found it, and it is a getter now): −0.3 MB then, in 4 pairs of its own.
   Tried and not kept: pino bundled too (no change), \`--interrupt-budget\` raised 4× and 15× (no change),
   \`--no-sparkplug\` (−1.5 MB, at a cost to warm code on every request), \`--lite-mode\` (−6 MB, no optimiser
   at all). Before: twelve starts by hand at 03:00 gave 70.6-74.8 MB, with and without

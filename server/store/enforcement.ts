@@ -182,7 +182,10 @@ export function createEnforcementStore(db: Db) {
 
   return {
     /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
-    sql: Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>,
+    // A getter: reading every statement's text prepares every statement (the query-plan test's).
+    get sql() {
+      return Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>;
+    },
     // IMMEDIATE: these transactions read before they write, and a deferred one cannot wait
     // for the write lock (SQLite answers BUSY at once while another connection holds it).
     transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
