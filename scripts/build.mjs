@@ -28,7 +28,7 @@ const externalPackages = {
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (!EXTERNAL.test(args.path)) return undefined;
-      if (args.kind === 'import-statement' && !args.path.startsWith('node:')) return { path: args.path, namespace: 'node-require' };
+      if (args.kind === 'import-statement') return { path: args.path, namespace: 'node-require' };
       return { path: args.path, external: true };
     });
     b.onLoad({ filter: /.*/, namespace: 'node-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js', resolveDir: root }));

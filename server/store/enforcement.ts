@@ -1,7 +1,7 @@
 // Enforcement's SQL: the per-ip_key state at Cloudflare, the outbox the core fills,
 // the bans that decide what must be blocked, and the record of every API call.
 import type { Db } from './db.ts';
-import { preparedOnFirstUse } from './prepared.ts';
+import { preparedOnFirstUse, statementSources } from './prepared.ts';
 
 export type EnforcementRowState =
   | 'pending'
@@ -181,10 +181,9 @@ export function createEnforcementStore(db: Db) {
   });
 
   return {
-    /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
-    // A getter: reading every statement's text prepares every statement (the query-plan test's).
+    /** Each named statement's SQL (see statementSources). */
     get sql() {
-      return Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>;
+      return statementSources(s);
     },
     // IMMEDIATE: these transactions read before they write, and a deferred one cannot wait
     // for the write lock (SQLite answers BUSY at once while another connection holds it).

@@ -1,7 +1,7 @@
 // The only place the core writes SQL: named prepared statements over the audit store,
 // created once per database. Enforcement's own statements live in enforcement.ts.
 import type { Db } from './db.ts';
-import { preparedOnFirstUse } from './prepared.ts';
+import { preparedOnFirstUse, statementSources } from './prepared.ts';
 
 export interface SiteRow {
   id: string;
@@ -308,10 +308,9 @@ export function createStore(db: Db) {
 
   return {
     db,
-    /** Each named statement's SQL, so a test can check the query plans of the hot ones. */
-    // A getter: reading every statement's text prepares every statement (the query-plan test's).
+    /** Each named statement's SQL (see statementSources). */
     get sql() {
-      return Object.fromEntries(Object.entries(s).map(([name, statement]) => [name, statement.source])) as Record<keyof typeof s, string>;
+      return statementSources(s);
     },
     transaction,
 
