@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Summary } from 'prom-client';
 import { eventBatchSchema, describeZodError } from '../contract/events.ts';
+import { fastSafeParse } from '../contract/compiled-parse.ts';
 import { finishBatch, stageBatch, type IngestContext } from '../ingest/ingest-batch.ts';
 import { createGroupCommit, GROUP_SLICE_MS, SHEDDING_SLICE_MS } from '../ingest/group-commit.ts';
 import { HttpError } from '../http/errors.ts';
@@ -43,6 +44,8 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     registers,
   });
   const proxyWarnings = misconfiguredProxyWarnings(core.now);
+  // zod's own parse made ~2.2 KB of garbage an event; this answers valid batches with none.
+  const parseBatch = fastSafeParse(eventBatchSchema);
   // Quantiles over the last 5 to 10 minutes (one of two windows is reset every 5 minutes), in bounded memory.
   const decisionLatency = new Summary({
     name: 'edgejail_ingest_seconds',
@@ -83,7 +86,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
   // Per-request access logs would cost more than the ingest itself under a flood; metrics count instead.
   app.post('/v1/events', { schema: POST_EVENTS_SCHEMA, preHandler: app.auth([app.verifySite]), logLevel: 'warn' }, async (request) => {
     const started = process.hrtime.bigint();
-    const parsed = eventBatchSchema.safeParse(request.body);
+    const parsed = parseBatch(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', describeZodError(parsed.error));
     const site = request.site!;
     const staged = await group.run(() => stageBatch(ingest, site, parsed.data, core.now()));
