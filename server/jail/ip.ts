@@ -285,7 +285,8 @@ export interface LabelledCidr {
  * length and an address is masked once per length present.
  */
 export class CidrSet {
-  // prefix length → network value → label ('' when none was given)
+  // prefix length → network value as an int32 → label ('' when none was given). Signed:
+  // an unsigned value past 2^31 is a heap number, one allocated per prefix on every lookup.
   private readonly v4 = new Map<number, Map<number, string>>();
   // bigint keys hash badly in V8 (thousands of /48s made lookups 20× slower); hex strings do not.
   private readonly v6 = new Map<number, Map<string, string>>();
@@ -308,8 +309,9 @@ export class CidrSet {
       if (parsed.family === 4) {
         let byNetwork = this.v4.get(parsed.prefix);
         if (!byNetwork) this.v4.set(parsed.prefix, (byNetwork = new Map()));
-        if (!byNetwork.has(parsed.value as number)) size++;
-        byNetwork.set(parsed.value as number, label);
+        const key = (parsed.value as number) | 0;
+        if (!byNetwork.has(key)) size++;
+        byNetwork.set(key, label);
       } else {
         let byNetwork = this.v6.get(parsed.prefix);
         if (!byNetwork) this.v6.set(parsed.prefix, (byNetwork = new Map()));
@@ -322,7 +324,7 @@ export class CidrSet {
     // Most specific first, so labelOf names the narrowest range that matched.
     this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
     this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
-    this.v4Starts = [...this.v4.values()].flatMap((byNetwork) => [...byNetwork.keys()]).sort((a, b) => a - b);
+    this.v4Starts = [...this.v4.values()].flatMap((byNetwork) => [...byNetwork.keys()].map((key) => key >>> 0)).sort((a, b) => a - b);
     this.v6Starts = [...this.v6.values()]
       .flatMap((byNetwork) => [...byNetwork.keys()].map((hex) => BigInt(`0x${hex}`)))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -373,7 +375,7 @@ export class CidrSet {
   private lookupV4(value: number, maxPrefix: number): string | null {
     for (const p of this.v4Prefixes) {
       if (p > maxPrefix) continue;
-      const label = this.v4.get(p)!.get((value & V4_MASKS[p]!) >>> 0);
+      const label = this.v4.get(p)!.get(value & V4_MASKS[p]!);
       if (label !== undefined) return label;
     }
     return null;
