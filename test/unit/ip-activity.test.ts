@@ -210,3 +210,17 @@ test('a database from a newer edgejail is refused before anything is written', (
   db.pragma('user_version = 999');
   assert.throws(() => migrate(db), /schema is version 999, newer than this edgejail knows \(\d+\)/);
 });
+
+test('removing a site takes its events and their activity with it, with no index by site (migration 012)', () => {
+  const { db, store } = setUp();
+  store.transaction(() => {
+    for (let i = 0; i < 5; i++) store.insertEvent(event(`192.0.2.${50 + i}`, '2026-03-01T10:00:00.000Z'));
+    store.insertEvent(event('192.0.2.60', '2026-03-01T10:00:00.000Z', { site_id: 'b' }));
+  });
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'events_site_time'").pluck().get(), 0);
+  assert.equal(store.removeSite('a'), true);
+  assert.equal(store.countEvents(), 1);
+  assert.deepEqual(db.prepare('SELECT site_id, ip_key FROM ip_activity').all(), [{ site_id: 'b', ip_key: '192.0.2.60' }]);
+  assert.equal(store.eventsForIpKey('192.0.2.50').length, 0);
+  assert.equal(store.eventsForIpKey('192.0.2.60').length, 1);
+});
