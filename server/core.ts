@@ -121,7 +121,7 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
     const eventsFrom = new Date(nowMs - eventFindtime * 1000).toISOString();
     const events: JailEvent[] = [];
     for (const row of store.countedEventsSince(eventsFrom)) {
-      events.push({ id: row.id, siteId: row.site_id, type: row.type as EventType, ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) });
+      events.push({ seq: row.seq, siteId: row.site_id, type: row.type as EventType, ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) });
     }
     const keys = new Set(events.map((event) => event.ipKey));
     restoreJailState(jails, { events, bans: [...keys].flatMap((ipKey) => history.read(ipKey)) }, nowMs);

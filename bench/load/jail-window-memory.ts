@@ -1,12 +1,11 @@
 // Issue 14's `jail_window_bytes_per_key`: the jail engine's memory per tracked IP key, over
 // 100,000 keys with one failed login each (a botnet's first pass, the common shape), with
-// event ids and usernames as the plugin sends them. Runs in its own process under
+// each event named by its seq (as ingest stores it) and usernames as the plugin sends them. Runs in its own process under
 // --expose-gc so the heap before and after is measured after full collections.
 // Prints one JSON line.
 import { createJailState, observeEvent } from '../../server/jail/engine.ts';
 import { DEFAULT_JAILS_CONFIG } from '../../server/jail/jail-config.ts';
 import { benchIp } from '../lib/addresses.ts';
-import { pluginEventId } from '../lib/event-id.ts';
 
 const keys = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -23,7 +22,7 @@ const before = collect();
 const state = createJailState(DEFAULT_JAILS_CONFIG, { maxTrackedKeys: keys });
 for (let i = 0; i < keys; i++) {
   // Parsed from the request as ingest does, so the strings are the ones a real event holds.
-  const event = JSON.parse(JSON.stringify({ id: pluginEventId(now), siteId: 'site-1', type: 'login_failed', ipKey: benchIp(i), username: USERS[i % USERS.length], weight: 1, occurredAtMs: now }));
+  const event = JSON.parse(JSON.stringify({ seq: i + 1, siteId: 'site-1', type: 'login_failed', ipKey: benchIp(i), username: USERS[i % USERS.length], weight: 1, occurredAtMs: now }));
   observeEvent(state, event, now);
 }
 // The slots live in resizable ArrayBuffers, outside the JS heap and outside

@@ -151,15 +151,16 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     const pending = [...decisions];
     while (pending.length) {
       const d = pending.shift()!;
+      const triggerEventIds = d.triggerEventSeqs.length ? store.eventIdsBySeq(d.triggerEventSeqs) : [];
       const ban = insertBan({
         ip_key: d.ipKey,
         jail: d.jail,
         reason: d.reason,
-        trigger_event_ids: JSON.stringify(d.triggerEventIds),
+        trigger_event_ids: JSON.stringify(triggerEventIds),
         ban_count: d.banCount,
         created_at: iso(nowMs),
         expires_at: iso(d.expiresAtMs),
-      }, `jail:${d.jail}`, { ban_count: d.banCount, duration_seconds: d.durationSeconds, trigger_event_ids: d.triggerEventIds });
+      }, `jail:${d.jail}`, { ban_count: d.banCount, duration_seconds: d.durationSeconds, trigger_event_ids: triggerEventIds });
       created.push(ban);
       // Known to the engine already (it recorded its own decision): this only returns a
       // ban the engine has not yet been told of, which a restart would otherwise decide.

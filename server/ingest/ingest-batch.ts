@@ -104,7 +104,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
       const ignoredReason = verdict.protectedBy;
       const occurredAtMs = Date.parse(attempt.occurred_at);
       const occurredAt = isoOf(occurredAtMs);
-      const inserted = ctx.store.insertEvent({
+      const seq = ctx.store.insertEvent({
         id: attempt.id,
         site_id: site.id,
         type: attempt.type,
@@ -120,7 +120,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
         site_url: attempt.site_url ?? null,
       });
       batchIps.set(ipKey, attempt.ip);
-      if (!inserted) {
+      if (seq === 0) {
         duplicates++;
         continue;
       }
@@ -133,7 +133,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
       }
       bansCreated += ctx.bans.judgeEvent(
         {
-          id: attempt.id,
+          seq,
           siteId: site.id,
           type: attempt.type,
           ipKey,

@@ -28,7 +28,8 @@ import { createBanMarks, NO_MARK, type BanMarks } from './ban-marks.ts';
 import { createWindowStore, NO_WINDOW, type WindowEntryInput, type WindowStore } from './window-store.ts';
 
 export interface JailEvent {
-  id: string;
+  /** The stored event's seq in the events table: a ban names its trigger by it (8 bytes a window entry, where the UUID took 16). */
+  seq: number;
   siteId: string;
   type: EventType;
   ipKey: string;
@@ -46,8 +47,8 @@ export interface BanDecision {
   expiresAtMs: number;
   /** e.g. "5 failures (login_failed×4, xmlrpc_multicall×1) in 10m". */
   reason: string;
-  /** Events in the window that reached maxretry; empty for a jail that counts bans. */
-  triggerEventIds: string[];
+  /** Seqs of the events in the window that reached maxretry; empty for a jail that counts bans. */
+  triggerEventSeqs: number[];
 }
 
 export interface PastBan {
@@ -290,7 +291,7 @@ function windowKey(jail: Jail, siteId: string, ipKey: string): string {
 
 function eventEntry(event: JailEvent): WindowEntry {
   return {
-    id: event.id,
+    seq: event.seq,
     t: event.occurredAtMs,
     attempts: event.weight,
     counted: event.weight,
@@ -381,10 +382,10 @@ function countInJail(
 
 /** What decideBan reads of an entry; only for the entries of a trigger, so rare. */
 function entryAt(windows: WindowStore, slot: number): TriggerEntry {
-  return { id: windows.id(slot), attempts: windows.attempts(slot), counted: windows.counted(slot), label: windows.label(slot) };
+  return { seq: windows.seq(slot), attempts: windows.attempts(slot), counted: windows.counted(slot), label: windows.label(slot) };
 }
 
-type TriggerEntry = Pick<WindowEntry, 'id' | 'attempts' | 'counted' | 'label'>;
+type TriggerEntry = Pick<WindowEntry, 'seq' | 'attempts' | 'counted' | 'label'>;
 
 /**
  * The entry slots of a window (t − findtime, t] that reaches maxretry, among the windows
@@ -444,7 +445,7 @@ function decideBan(
     durationSeconds: seconds,
     expiresAtMs: nowMs + seconds * 1000,
     reason: describeTrigger(jail, trigger, previousForRetries),
-    triggerEventIds: jail.countsBans ? [] : trigger.map((entry) => entry.id),
+    triggerEventSeqs: jail.countsBans ? [] : trigger.map((entry) => entry.seq),
   };
 }
 
@@ -476,8 +477,8 @@ function recordBan(state: JailState, ban: PastBan, nowMs: number, decide: boolea
   for (const jail of state.banJails) {
     if (jail.name === ban.jail) continue;
     const entry: WindowEntry = {
-      // A ban's entry is known by its jail (label) and time: no id string per entry.
-      id: '',
+      // A ban's entry is known by its jail (label) and time: no event behind it.
+      seq: 0,
       t: ban.createdAtMs,
       attempts: 1,
       counted: 1,

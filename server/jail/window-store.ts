@@ -1,8 +1,9 @@
 // One jail's windows (the counted entries of each key within findtime) in typed arrays.
 // An object per entry, its UUID string, its lower-cased username and an object and array
 // per key came to about 800 bytes a tracked key: at the 100,000 distinct addresses of a
-// botnet that was most of the service's peak memory. Here an entry is 46 bytes of slots,
-// a UUID is kept as its 16 bytes, usernames and sites are interned, and a key costs a few
+// botnet that was most of the service's peak memory. Here an entry is 38 bytes of slots:
+// an event is named by its sequence number in the events table (8 bytes, where its UUID
+// took 16), usernames and sites are interned, and a key costs a few
 // numbers (see lru-key-index.ts). Entries of a key form a linked list sorted by time; the
 // index keeps keys in least-recently-updated order. Plain data, no I/O.
 
@@ -11,23 +12,9 @@ import { formatIpv4, parseIpv4 } from './ip.ts';
 import { createLruKeyIndex } from './lru-key-index.ts';
 
 const NONE = -1;
-/** A lower-case hex digit's value by UTF-16 code unit, else -1 (an upper-case id is kept as text, so it reads back as sent). */
-const HEX_VALUE = new Int8Array(65_536).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-/** Where each byte's two digits start in the 36-character form. */
-const BYTE_AT = Uint8Array.from([0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]);
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/**
- * An entry's id is kept as its 16 bytes, or as the string it came as (in textIds), and
- * none (a ban's entry) is 16 zero bytes: a byte per entry for its kind was 2% of a slot.
- * The nil UUID, whose bytes are zero too, is kept as text.
- */
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-
 export interface WindowEntryInput {
-  /** '' for none. */
-  id: string;
+  /** The event's seq in the events table; 0 for none (a ban's entry). */
+  seq: number;
   t: number;
   /** Raw attempts (the event's weight, or 1 for a ban); at most 2^32 − 1. */
   attempts: number;
@@ -94,12 +81,10 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
   let labelOf = entryColumns.add(Uint16Array);
   let siteOf = entryColumns.add(Int32Array); // NONE: no site
   let userOf = entryColumns.add(Int32Array); // NONE: no username
-  let idBytes = entryColumns.add(Uint8Array, 16);
+  let seqOf = entryColumns.add(Float64Array); // 0: none
   let nextOf = entryColumns.add(Int32Array);
   let entryHighWater = 0;
   let freeEntry = NONE;
-  /** Ids that are not lower-case UUIDs (tests, foreign callers), by slot; filled only where used. */
-  const textIds: Array<string | null> = [];
 
   // Windows.
   const windowReserve = 1 << 20;
@@ -128,14 +113,13 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       return slot;
     }
     if (entryHighWater === entryColumns.length && entryColumns.grow()) {
-      [times, attemptsOf, countedOf, labelOf, siteOf, userOf, idBytes, nextOf] = entryColumns.arrays as [Float64Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint16Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Uint8Array<ArrayBuffer>, Int32Array<ArrayBuffer>];
+      [times, attemptsOf, countedOf, labelOf, siteOf, userOf, seqOf, nextOf] = entryColumns.arrays as [Float64Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint32Array<ArrayBuffer>, Uint16Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Int32Array<ArrayBuffer>, Float64Array<ArrayBuffer>, Int32Array<ArrayBuffer>];
     }
     return entryHighWater++;
   }
 
   function freeEntrySlot(slot: number): void {
     if (userOf[slot] !== NONE) usernames.release(userOf[slot]!);
-    if (slot < textIds.length) textIds[slot] = null;
     nextOf[slot] = freeEntry;
     freeEntry = slot;
   }
@@ -195,44 +179,6 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       lastSite = site;
     }
     return lastSiteId;
-  }
-
-  /** Decodes a lower-case UUID into the slot's 16 bytes; false (bytes undefined) for anything else. */
-  function packUuid(slot: number, id: string): boolean {
-    if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return false;
-    const o = slot * 16;
-    for (let b = 0; b < 16; b++) {
-      const at = BYTE_AT[b]!;
-      const hi = HEX_VALUE[id.charCodeAt(at)]!;
-      const lo = HEX_VALUE[id.charCodeAt(at + 1)]!;
-      if ((hi | lo) < 0) return false;
-      idBytes[o + b] = (hi << 4) | lo;
-    }
-    return true;
-  }
-
-  function writeId(slot: number, id: string): void {
-    if (id === '') {
-      idBytes.fill(0, slot * 16, slot * 16 + 16);
-    } else if (id === NIL_UUID || !packUuid(slot, id)) {
-      while (textIds.length <= slot) textIds.push(null); // dense, so V8 keeps it a plain array
-      textIds[slot] = id;
-    }
-  }
-
-  function readId(slot: number): string {
-    const text = slot < textIds.length ? textIds[slot] : null;
-    if (text) return text;
-    const o = slot * 16;
-    let zero = true;
-    let s = '';
-    for (let i = 0; i < 16; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-      const byte = idBytes[o + i]!;
-      if (byte !== 0) zero = false;
-      s += HEX[byte];
-    }
-    return zero ? '' : s;
   }
 
   /** Unlinks the first entry of window w. */
@@ -309,7 +255,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
     counted: (slot: number): number => countedOf[slot]!,
     attempts: (slot: number): number => attemptsOf[slot]!,
     label: (slot: number): string => labels[labelOf[slot]!]!,
-    id: readId,
+    seq: (slot: number): number => seqOf[slot]!,
 
     /** The window's entry slots in time order (for the rare walks that need positions). */
     slots(w: number): number[] {
@@ -327,7 +273,7 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       labelOf[slot] = labelId(entry.label);
       siteOf[slot] = entry.siteId === null ? NONE : siteId(entry.siteId);
       userOf[slot] = entry.username === null ? NONE : usernames.acquire(entry.username);
-      writeId(slot, entry.id);
+      seqOf[slot] = entry.seq;
       sumOf[w]! += entry.counted;
       countOf[w]!++;
       const tail = tailOf[w]!;

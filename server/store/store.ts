@@ -164,6 +164,8 @@ export function createStore(db: Db) {
         (SELECT nullif(json_group_array(site_url), '[]') FROM (SELECT DISTINCT e.site_url FROM json_each(coalesce(@trigger_event_ids, '[]')) AS t
           JOIN events AS e ON e.id = t.value WHERE e.site_url IS NOT NULL ORDER BY e.site_url)))
       RETURNING id, site_urls`),
+    // In the trigger's order; a ban is decided in the transaction that stored its events.
+    eventIdsBySeq: () => db.prepare('SELECT e.id FROM json_each(?) AS t JOIN events AS e ON e.seq = t.value ORDER BY t.key').pluck(),
     banById: () => db.prepare('SELECT * FROM bans WHERE id = ?'),
     activeBans: () => db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
     activeBanListing: () => db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans WHERE state = 'active' ORDER BY expires_at`),
@@ -289,16 +291,18 @@ export function createStore(db: Db) {
     for (const g of groups.values()) s.upsertIpActivity.run(...g);
   }
 
-  function insertEvent(e: NewEvent): boolean {
+  /** The new event's seq, or 0 when its id is stored already (a retried batch). */
+  function insertEvent(e: NewEvent): number {
     // Outside a transaction of ours, the event and its activity row commit together here.
     if (inserted === null) return transaction(() => insertEvent(e));
     const info = s.insertEvent.run(e.id, e.site_id, e.type, e.ip, e.ip_key, e.username, e.user_agent, e.path, e.weight, e.occurred_at, e.received_at, e.ignored_reason, e.site_url ?? null);
-    if (info.changes === 0) return false;
+    if (info.changes === 0) return 0;
+    const seq = Number(info.lastInsertRowid);
     inserted.push({
-      seq: Number(info.lastInsertRowid), hour: hourOf(e.received_at), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
+      seq, hour: hourOf(e.received_at), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
       reportedAt: e.type === 'self_unlock' ? null : e.received_at,
     });
-    return true;
+    return seq;
   }
 
   /**
@@ -383,6 +387,8 @@ export function createStore(db: Db) {
       return deleted;
     },
 
+    /** The ids of the events with these seqs, in that order (a ban's trigger, which the jails keep by seq). */
+    eventIdsBySeq: (seqs: readonly number[]) => s.eventIdsBySeq.all(JSON.stringify(seqs)) as string[],
     insertBan: (ban: NewBan) => (s.insertBan.get(ban) as { id: number }).id,
     /** insertBan, and the blogs its trigger events came from (JSON, or null). */
     insertBanWithSites: (ban: NewBan) => s.insertBan.get(ban) as { id: number; site_urls: string | null },

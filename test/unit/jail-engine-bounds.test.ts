@@ -9,7 +9,7 @@ import { MAX_BAN_SECONDS } from '../../server/config/duration.ts';
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1, 12);
 let seq = 0;
-const ev = (ipKey: string, occurredAtMs: number, weight = 1): JailEvent => ({ id: `e${++seq}`, siteId: 'site-a', type: 'login_failed', ipKey, username: 'alice', weight, occurredAtMs });
+const ev = (ipKey: string, occurredAtMs: number, weight = 1): JailEvent => ({ seq: ++seq, siteId: 'site-a', type: 'login_failed', ipKey, username: 'alice', weight, occurredAtMs });
 const jails = (overrides: Record<string, unknown> = {}) =>
   jailsConfigSchema.parse({ blocked_username: { enabled: false }, wordpress_probe: { enabled: false }, ...overrides });
 

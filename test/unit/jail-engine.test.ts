@@ -34,7 +34,7 @@ function jailsConfig(enabled: string[], overrides: Record<string, unknown> = {})
 
 let seq = 0;
 function ev(partial: Partial<JailEvent> = {}): JailEvent {
-  return { id: `e${++seq}`, siteId: 'site-a', type: 'login_failed', ipKey: IP, username: 'alice', weight: 1, occurredAtMs: T0, ...partial };
+  return { seq: ++seq, siteId: 'site-a', type: 'login_failed', ipKey: IP, username: 'alice', weight: 1, occurredAtMs: T0, ...partial };
 }
 
 /** Feeds events arriving at their own time (or at `nowMs`); returns every decision. */
@@ -70,7 +70,7 @@ test('maxretry is exact: 4 failures do not ban, the 5th does', () => {
       durationSeconds: 3600,
       expiresAtMs: T0 + 4 * S + H,
       reason: '5 failures (login_failed×4, xmlrpc_multicall×1) in 10m',
-      triggerEventIds: [...first4, fifth].map((e) => e.id),
+      triggerEventSeqs: [...first4, fifth].map((e) => e.seq),
     },
   ]);
 });
@@ -111,7 +111,7 @@ test('out-of-order arrival still bans at the right moment', async (t) => {
       const last = events.splice(lastIndex, 1)[0]!;
       assert.deepEqual(feed(state, events, T0 + MIN), []);
       const decisions = feed(state, [last], T0 + MIN);
-      assert.deepEqual(new Set(decisions[0]!.triggerEventIds), new Set([...events, last].map((e) => e.id)));
+      assert.deepEqual(new Set(decisions[0]!.triggerEventSeqs), new Set([...events, last].map((e) => e.seq)));
     }
   });
 
@@ -127,7 +127,7 @@ test('out-of-order arrival still bans at the right moment', async (t) => {
     // 2m30s: the window ending at 11m55s now holds b, g, f, c, d.
     const g = at(2.5);
     const decisions = feed(state, [g], now);
-    assert.deepEqual(new Set(decisions[0]!.triggerEventIds), new Set([b!, g, f, c!, d!].map((x) => x.id)));
+    assert.deepEqual(new Set(decisions[0]!.triggerEventSeqs), new Set([b!, g, f, c!, d!].map((x) => x.seq)));
   });
 
   await t.test('matches a brute-force count for random times, weights and arrival orders', () => {
@@ -155,7 +155,7 @@ test('out-of-order arrival still bans at the right moment', async (t) => {
         const decisions = observeEvent(state, event, now);
         if (decisions.length && gotAt === -1) {
           gotAt = k;
-          const trigger = arrived.filter((e) => decisions[0]!.triggerEventIds.includes(e.id));
+          const trigger = arrived.filter((e) => decisions[0]!.triggerEventSeqs.includes(e.seq));
           const times = trigger.map((e) => e.occurredAtMs);
           assert.ok(trigger.reduce((s, e) => s + e.weight, 0) >= maxretry, `trial ${trial}: trigger below maxretry`);
           assert.ok(Math.max(...times) - Math.min(...times) < findtime, `trial ${trial}: trigger wider than findtime`);
@@ -290,7 +290,7 @@ test('recidive bans an address banned 5 times within a day', async (t) => {
     const decisions = feed(state, failures(5, now));
     assert.deepEqual(decisions.map((d) => [d.jail, d.banCount, d.durationSeconds]), [['wordpress', 5, 16 * 3600], ['recidive', 1, 604_800]]);
     assert.equal(decisions[1]!.reason, '5 bans (wordpress×5) in 1d');
-    assert.deepEqual(decisions[1]!.triggerEventIds, []);
+    assert.deepEqual(decisions[1]!.triggerEventSeqs, []);
   });
 
   await t.test('bans from observeBan count; bans older than findtime and lifted bans do not', () => {

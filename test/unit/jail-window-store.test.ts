@@ -3,50 +3,34 @@ import { test } from 'node:test';
 import { createWindowStore, NO_WINDOW, packKey, unpackKey, type WindowEntryInput } from '../../server/jail/window-store.ts';
 
 const entry = (over: Partial<WindowEntryInput> = {}): WindowEntryInput => ({
-  id: '', t: 0, attempts: 1, counted: 1, label: 'login_failed', siteId: 'site-1', username: null, ...over,
+  seq: 0, t: 0, attempts: 1, counted: 1, label: 'login_failed', siteId: 'site-1', username: null, ...over,
 });
 
 const times = (store: ReturnType<typeof createWindowStore>, w: number) => store.slots(w).map((s) => store.t(s));
 
-test('an id reads back exactly as it was given: packed UUIDs, and anything else as text', () => {
+test('a seq reads back exactly as it was given, up to 2^53, and a reused slot reads its new one', () => {
   const store = createWindowStore(2);
   const w = store.touch('198.51.100.1', 0);
-  const ids = [
-    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091',
-    '00000000-0000-4000-8000-000000000000',
-    'ffffffff-ffff-7fff-bfff-ffffffffffff',
-    '0193A2B4-7C1D-7E2F-8A3B-4C5D6E7F8091', // upper case: kept as sent, never re-cased
-    '0193a2b4x7c1d-7e2f-8a3b-4c5d6e7f8091',
-    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f809\u00e9',
-    '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f809\u0130',
-    'e1',
-    '',
-    '00000000-0000-0000-0000-000000000000', // the nil UUID: its bytes are those of "no id"
-  ];
-  const slots = ids.map((id, i) => store.insert(w, entry({ id, t: i })));
-  assert.deepEqual(slots.map((s) => store.id(s)), ids);
-});
-
-test('a reused slot reads back its new id, never its last one', () => {
-  const store = createWindowStore(2);
-  const w = store.touch('198.51.100.1', 0);
-  for (const [first, second] of [['e1', '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091'], ['0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091', ''], ['e2', ''], ['', 'e3']]) {
-    store.insert(w, entry({ id: first!, t: 1 }));
+  const seqs = [1, 0, 2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER, 42];
+  const slots = seqs.map((seq, i) => store.insert(w, entry({ seq, t: i })));
+  assert.deepEqual(slots.map((s) => store.seq(s)), seqs);
+  for (const [first, second] of [[7, 8], [9, 0], [0, 10]]) {
+    store.dropOlderThan(w, Infinity);
+    store.insert(w, entry({ seq: first!, t: 1 }));
     store.dropOlderThan(w, 1); // frees the slot the next insert takes
-    const slot = store.insert(w, entry({ id: second!, t: 2 }));
-    assert.equal(store.id(slot), second);
-    store.dropOlderThan(w, 2);
+    const slot = store.insert(w, entry({ seq: second!, t: 2 }));
+    assert.equal(store.seq(slot), second);
   }
 });
 
 test('entries stay in time order, a later one after others of the same time', () => {
   const store = createWindowStore(2, 2);
   const w = store.touch('k', 0);
-  for (const [t, id] of [[5, 'a'], [1, 'b'], [9, 'c'], [5, 'd'], [0, 'e'], [9, 'f']] as const) store.insert(w, entry({ t, id }));
+  for (const [t, seq] of [[5, 1], [1, 2], [9, 3], [5, 4], [0, 5], [9, 6]] as const) store.insert(w, entry({ t, seq }));
   assert.deepEqual(times(store, w), [0, 1, 5, 5, 9, 9]);
-  assert.deepEqual(store.slots(w).map((s) => store.id(s)), ['e', 'b', 'a', 'd', 'c', 'f']);
+  assert.deepEqual(store.slots(w).map((s) => store.seq(s)), [5, 2, 1, 4, 3, 6]);
   assert.equal(store.t(store.last(w)), 9);
-  assert.equal(store.id(store.last(w)), 'f');
+  assert.equal(store.seq(store.last(w)), 6);
   assert.equal(store.count(w), 6);
   assert.equal(store.sum(w), 6);
 });
@@ -109,16 +93,16 @@ test('slots and interned usernames are given back: a flood of guessed names leav
   const store = createWindowStore(4, 4);
   for (let i = 0; i < 10_000; i++) {
     const w = store.touch(`198.51.${i >> 8}.${i & 255}`, i);
-    store.insert(w, entry({ t: i, username: `guess-${i}`, id: i % 2 ? `id-${i}` : '0193a2b4-7c1d-7e2f-8a3b-4c5d6e7f8091' }));
+    store.insert(w, entry({ t: i, username: `guess-${i}`, seq: i + 1 }));
   }
   assert.deepEqual(store.stats(), { entries: 10_000, usernames: 10_000 });
   store.pruneOlderThan(10_000);
   assert.equal(store.size, 0);
   assert.deepEqual(store.stats(), { entries: 0, usernames: 0 });
-  // Reused slots read back their own ids, not a previous tenant's.
+  // Reused slots read back their own seqs, not a previous tenant's.
   const w = store.touch('k', 0);
-  const slot = store.insert(w, entry({ id: 'fresh', username: 'guess-1' }));
-  assert.equal(store.id(slot), 'fresh');
+  const slot = store.insert(w, entry({ seq: 123_456, username: 'guess-1' }));
+  assert.equal(store.seq(slot), 123_456);
   assert.deepEqual(store.stats(), { entries: 1, usernames: 1 });
 });
 
