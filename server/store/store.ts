@@ -2,6 +2,7 @@
 // created once per database. Enforcement's own statements live in enforcement.ts.
 import type { Db } from './db.ts';
 import { preparedOnFirstUse, statementSources } from './prepared.ts';
+import { siteRowsMemo } from './site-rows-memo.ts';
 
 export interface SiteRow {
   id: string;
@@ -323,6 +324,9 @@ export function createStore(db: Db) {
     return events.sort((a, b) => (a.occurred_at === b.occurred_at ? b.seq - a.seq : a.occurred_at < b.occurred_at ? 1 : -1));
   }
 
+  const sites = siteRowsMemo<SiteRow>(db);
+  const readSite = (id: string) => s.siteById.get(id) as SiteRow | undefined;
+
   return {
     db,
     /** Each named statement's SQL (see statementSources). */
@@ -332,16 +336,19 @@ export function createStore(db: Db) {
     transaction,
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
+      sites.forget();
       s.insertSite.run(site.id, site.name, site.secret, site.created_at);
     },
-    siteById: (id: string) => s.siteById.get(id) as SiteRow | undefined,
+    /** The row as of this turn of the event loop (see site-rows-memo.ts). */
+    siteById: (id: string) => sites.get(id, readSite),
     listSites: () => s.listSites.all() as PublicSite[],
-    rotateSecret: (id: string, secret: string, at: string) => s.rotateSecret.run(secret, at, id).changes > 0,
-    removeSite: (id: string) => s.removeSite.run(id).changes > 0,
+    rotateSecret: (id: string, secret: string, at: string) => (sites.forget(), s.rotateSecret.run(secret, at, id).changes > 0),
+    removeSite: (id: string) => (sites.forget(), s.removeSite.run(id).changes > 0),
     recordHello(id: string, hello: { site_url: string | null; plugin_version: string | null; wp_version: string | null; at: string }) {
+      sites.forget();
       s.recordHello.run(hello.site_url, hello.plugin_version, hello.wp_version, hello.at, id);
     },
-    touchSite: (id: string, at: string) => void s.touchSite.run(at, id),
+    touchSite: (id: string, at: string) => (sites.forget(), void s.touchSite.run(at, id)),
 
     /** Returns false for an event id already stored: the caller counts it as a duplicate. */
     // Positional: binding 13 named values from an object cost about 3 µs of every event's write.
