@@ -8,6 +8,8 @@ export function unbannedSince(store: Store, cursor: number | undefined): Unbanne
   const latest = store.lastAuditId();
   // No cursor (a first sync, or a plugin older than the cursor): its cache may hold anything.
   if (cursor === undefined || cursor > latest) return { cursor: latest, ip_keys: [], clear_all: true };
+  // Nothing audited since: the common answer, without a read of its own.
+  if (cursor === latest) return { cursor: latest, ip_keys: [], clear_all: false };
   // Rows another process writes after `latest` was read wait for the next answer.
   const rows = store.unbansSince(cursor, MAX_UNBANNED_PER_ANSWER + 1).filter((r) => r.id <= latest);
   if (rows.length > MAX_UNBANNED_PER_ANSWER) return { cursor: latest, ip_keys: [], clear_all: true };

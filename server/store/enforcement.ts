@@ -2,6 +2,7 @@
 // the bans that decide what must be blocked, and the record of every API call.
 import type { Db } from './db.ts';
 import { preparedOnFirstUse, statementSources } from './prepared.ts';
+import { AUDIT_MEMO, turnMemo } from './turn-memo.ts';
 
 export type EnforcementRowState =
   | 'pending'
@@ -269,6 +270,7 @@ export function createEnforcementStore(db: Db) {
     countApiActions: () => (s.countActions.get() as { n: number }).n,
 
     auditSystem(at: string, action: string, ipKey: string | null, banId: number | null, detail: unknown): void {
+      turnMemo(db, AUDIT_MEMO).forget();
       s.insertAudit.run(at, action, ipKey, banId, JSON.stringify(detail));
     },
   };

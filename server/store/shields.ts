@@ -2,7 +2,7 @@
 import type { Db } from './db.ts';
 import { enqueueEnforcementKey, shieldOutboxKey } from './enforcement.ts';
 import { preparedOnFirstUse } from './prepared.ts';
-import { siteRowsMemo } from './site-rows-memo.ts';
+import { SITES_MEMO, turnMemo } from './turn-memo.ts';
 
 export interface ShieldRow {
   id: number;
@@ -108,7 +108,7 @@ export function createShieldStore(db: Db) {
     /** `undefined` leaves a field as it is; `null` returns it to its default. */
     setSiteZone(siteId: string, change: { zone_id?: string | null; hostname?: string | null }): boolean {
       let changed = false;
-      siteRowsMemo(db).forget();
+      turnMemo(db, SITES_MEMO).forget();
       if (change.zone_id !== undefined) changed = s.setZone.run(change.zone_id, siteId).changes > 0 || changed;
       if (change.hostname !== undefined) changed = s.setHostname.run(change.hostname, siteId).changes > 0 || changed;
       return changed || s.siteZone.get(siteId) !== undefined;

@@ -2,7 +2,7 @@
 // created once per database. Enforcement's own statements live in enforcement.ts.
 import type { Db } from './db.ts';
 import { preparedOnFirstUse, statementSources } from './prepared.ts';
-import { siteRowsMemo } from './site-rows-memo.ts';
+import { AUDIT_MEMO, SITES_MEMO, turnMemo } from './turn-memo.ts';
 
 export interface SiteRow {
   id: string;
@@ -324,8 +324,10 @@ export function createStore(db: Db) {
     return events.sort((a, b) => (a.occurred_at === b.occurred_at ? b.seq - a.seq : a.occurred_at < b.occurred_at ? 1 : -1));
   }
 
-  const sites = siteRowsMemo<SiteRow>(db);
+  const sites = turnMemo<SiteRow | undefined>(db, SITES_MEMO);
   const readSite = (id: string) => s.siteById.get(id) as SiteRow | undefined;
+  const auditIds = turnMemo<number>(db, AUDIT_MEMO);
+  const readLastAuditId = () => (s.lastAuditId.get() as { id: number }).id;
 
   return {
     db,
@@ -339,7 +341,7 @@ export function createStore(db: Db) {
       sites.forget();
       s.insertSite.run(site.id, site.name, site.secret, site.created_at);
     },
-    /** The row as of this turn of the event loop (see site-rows-memo.ts). */
+    /** The row as of this turn of the event loop (see turn-memo.ts). */
     siteById: (id: string) => sites.get(id, readSite),
     listSites: () => s.listSites.all() as PublicSite[],
     rotateSecret: (id: string, secret: string, at: string) => (sites.forget(), s.rotateSecret.run(secret, at, id).changes > 0),
@@ -432,6 +434,7 @@ export function createStore(db: Db) {
 
     /** Returns the entry's id. */
     audit(entry: AuditEntry): number {
+      auditIds.forget();
       return Number(s.insertAudit.run(
         entry.at,
         entry.actor,
@@ -442,7 +445,8 @@ export function createStore(db: Db) {
         entry.detail === undefined ? null : JSON.stringify(entry.detail),
       ).lastInsertRowid);
     },
-    lastAuditId: () => (s.lastAuditId.get() as { id: number }).id,
+    /** As of this turn of the event loop (see turn-memo.ts); a lower id than the newest is always a safe cursor. */
+    lastAuditId: () => auditIds.get('last', readLastAuditId),
     banChangesSince: (id: number) => s.banChangesSince.all(id) as Array<{ id: number; actor: string; ip_key: string }>,
     auditForIpKey: (ipKey: string, limit = 500) => s.auditForIpKey.all(ipKey, limit) as Array<Record<string, unknown>>,
     /** Unbans audited after an audit id, oldest first (the plugins' origin caches follow them). */

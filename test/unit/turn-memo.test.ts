@@ -1,5 +1,6 @@
-// A turn's signed requests share one read of their site's row; what changes it is seen at
-// once when this process wrote it, and from the next turn when another process did.
+// A turn's signed requests share one read of their site's row and of the newest audit id;
+// what changes them is seen at once when this process wrote it, and from the next turn when
+// another process did.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -7,6 +8,8 @@ import { join } from 'node:path';
 import { openDatabase } from '../../server/store/db.ts';
 import { createStore } from '../../server/store/store.ts';
 import { createShieldStore } from '../../server/store/shields.ts';
+import { createEnforcementStore } from '../../server/store/enforcement.ts';
+import { unbannedSince } from '../../server/ingest/unbanned-since.ts';
 import { tempDir } from '../support/service.ts';
 
 function twoProcesses() {
@@ -70,6 +73,29 @@ test('a read inside a transaction is not kept: a rollback takes back what it saw
       throw new Error('rolled back');
     }), /rolled back/);
     assert.equal(service.siteById('s1')?.last_event_at, null);
+  } finally {
+    done();
+  }
+});
+
+test("the newest audit id: another process's entries count from the next turn, this process's at once", async () => {
+  const { service, cli, done } = twoProcesses();
+  try {
+    await nextTurn();
+    const first = service.lastAuditId();
+    const unban = { at: '2026-01-02T00:00:00.000Z', actor: 'cli', action: 'unban', ip_key: '203.0.113.9' };
+    const byCli = cli.audit(unban);
+    assert.equal(service.lastAuditId(), first, 'the same turn keeps the id it read');
+    // A cursor that old is safe: the unban is listed as soon as the id moves on.
+    assert.deepEqual(unbannedSince(service, first), { cursor: first, ip_keys: [], clear_all: false });
+    await nextTurn();
+    assert.equal(service.lastAuditId(), byCli);
+    assert.deepEqual(unbannedSince(service, first), { cursor: byCli, ip_keys: ['203.0.113.9'], clear_all: false });
+    const own = service.audit({ ...unban, actor: 'admin', ip_key: '203.0.113.10' });
+    assert.equal(service.lastAuditId(), own);
+    assert.deepEqual(unbannedSince(service, byCli), { cursor: own, ip_keys: ['203.0.113.10'], clear_all: false });
+    createEnforcementStore(service.db).auditSystem('2026-01-02T00:00:01.000Z', 'enforce', null, null, {});
+    assert.equal(service.lastAuditId(), own + 1);
   } finally {
     done();
   }
