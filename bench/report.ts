@@ -257,14 +257,26 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`ingest_open_loop_p99_ms\`** (2026-12-07 07:15: 23.77 ms at 405 req/s, missed; 15.01 ms at 438 req/s at 03:15
-  the same day, met). Right after that run, at 405 req/s, three interleaved pairs of the code of 03:15 and of
-  07:15 (the two changes under \`rss_idle_mb\` below) gave 7.2 / 7.9 / 8.6 ms against 8.9 / 12.2 / 7.9 ms:
-  the miss is the machine's swing in that run, not the change. Saturated batch-50 in the same pairs:
-  47.6k / 42.9k / 41.2k events/s before, 44.2k / 42.1k / 43.4k after; single events 9.3k / 8.5k / 8.3k
-  against 8.4k / 8.4k / 9.5k req/s.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 07:15: 19.59 ms at 3,661.8 req/s, missed; 10.07 ms at
-  3,990.5 req/s at 03:15, missed by 0.07 ms; 18.83 ms at 3,801 req/s at 01:14 the same day, 8.52 ms at 3,443 req/s on 2026-12-06). Half the saturated single-event
+- **\`ingest_open_loop_p99_ms\`** (2026-12-07: 9.24 ms at 513.7 req/s at 11:50, met; 33.91 ms at 500.6 at 12:35, with
+  the seq change under \`rss_peak_mb\`, and 22.7 ms at 485.9 at 12:55, with the per-turn memos too, missed; 23.77 ms at
+  405 req/s at 07:15). The row swings with the machine, not with the code: five minutes after the 12:35 run, at 500
+  req/s, three interleaved pairs gave 39.2 / 30.7 / 18.4 ms for the code before the seq change and 12.8 / 23.5 /
+  18.7 ms after it; at 07:15, three pairs of that morning's two builds gave 7.2-8.6 against 7.9-12.2 ms. This
+  machine is a virtual one that shares its host (\`/proc/stat\` counts steal time), and fail2ban-regex's own
+  rate moved as far between those runs (61.1k, 54.5k, 57.6k lines/s). What is in a stall at half load is under
+  the single-event row below: the checkpoint thread on the same core, scavenges, and poll phases.
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 6.78 ms at 4,282.3 req/s at 11:50, met; 17.63 ms at
+  3,945.2 at 12:35 and 36.46 ms at 3,943.8 at 12:55, missed; 19.59 ms at 3,661.8 at 07:15, 10.07 ms at 3,990.5 at 03:15;
+  8.52 ms at 3,443 req/s on 2026-12-06). Three interleaved pairs at 3,900 req/s right after the 12:55 run: 19.2 /
+  40.8 / 40.1 ms for the code before the two per-turn memos below, 29.6 / 9.5 / 50.9 ms after them; the same
+  swing as the batch-50 row. What a single-event request costs did come down: a turn's requests now share one
+  read of their site's row and one of the newest audit id (server/store/turn-memo.ts), where each read, outside
+  a transaction, opened a read transaction of its own (~10 µs; the site lookup was 8.5% of the request by
+  \`--cpu-prof\`), and an answer whose unban cursor is already the newest reads nothing more. Saturated single
+  events, four interleaved pairs each (service on core 0, autocannon on core 1, 32 connections, 8 s): the site
+  memo 7.2k / 8.3k / 7.0k / 8.6k → 8.1k / 8.6k / 8.6k / 9.6k req/s (+12%, CPU per request 116-142 → 104-122 µs),
+  the audit id and cursor 8.8k / 9.4k / 9.0k / 9.6k → 8.8k / 9.6k / 9.8k / 10.8k (+5.8%). Half the saturated single-event
+  rate is not half the core.Half the saturated single-event
   rate is not half the core. At 3,000 req/s (2026-12-07, \`/proc/<pid>/task\` over 4 s, three runs) the main
   thread took 70-73% of the pinned core and the checkpoint thread 18-23%. A saturated run commits ~30
   requests at a time; at half the rate a commit holds one or two, and each writes its own WAL frames (~1.3
@@ -309,13 +321,24 @@ ${survivalTable(r)}
   its options and never loads ajv or fast-json-stringify (−1.5 MB); @fastify/swagger loads on the first
   GET /openapi.json (−0.3 MB); the bundle is written in ASCII, so V8 holds its source one byte a
   character (0.97 MB instead of 1.93 MB, by heap snapshot). No Intl call is made in the idle service.
-- **\`rss_peak_mb\`** (2026-12-06: 116.5 MB, met; 120.7 on 2026-12-05, 141.3 on 2026-12-04; the interleaved runs of
-  2026-12-06 put the old and new code within 113-118 MB each, so that last step is noise): the windows' keys moved from a
-  Map (7.0 MB table for 100,000 keys, as much again while rehashing) to a typed-array LRU index (−8 MB,
-  interleaved A/B); SQLite's page cache is 2 MB per connection instead of better-sqlite3's built-in 16 MB
-  (−17 MB: malloc_info showed 24.5 MB live in the main arena). The same run now serves ~25% more events
-  (50.4k/s), so ~25% more window entries, at 46 bytes each, are in that peak. The paragraph below is the
-  breakdown of 2026-12-04.
+- **\`rss_peak_mb\`** (2026-12-07 12:55: 111.8 MB, met; 112.4 at 12:35; 121.4 MB at 11:50, missed, before the change
+  below; 113.7 at 07:15, 116.5 on 2026-12-06, 141.3 on 2026-12-04). The peak follows the run's throughput: the
+  generator sends each of the 100,000 addresses its events in turn, so a faster run holds more window entries
+  (up to four an address, the fifth bans) and makes more bans in its 8 s. A window entry named its event by the
+  UUID (16 bytes); it now keeps the event's seq in the events table (8 bytes, known from the insert), and the ban
+  service reads the trigger's ids back by seq when it writes a ban: an entry is 38 bytes instead of 46
+  (\`jail_window_bytes_per_key\` 105 → 96). Three interleaved pairs (service pinned, 16 connections, 8 s):
+  123.0 / 124.0 / 123.6 MB before, 118.6 / 115.9 / 119.4 after, at 50.1-50.8k events/s both. Where the peak is
+  (2026-12-07, the build before that change, 122 MB at 55.5k events/s): the \`node\` binary's pages 41 MB; V8's
+  heap 32 MB (old space 23 MB, 18 MB of it live; new space 4; code 2.5; large objects 2.6, chiefly the bundle's
+  source, 1.6 MB, and its source map, 1.1 MB); the windows' slots in resizable buffers, ~21 MB then (the UUIDs'
+  7.2 MB of it); malloc's main arena 10 MB; the rest thread stacks and arenas. Tried, not kept:
+  \`--max-semi-space-size=1\` (−3 MB, −5% events/s in three pairs); a 256 KB page cache and a 1 MB young
+  generation for the checkpoint thread (no change); \`MALLOC_MMAP_THRESHOLD_=131072\` (−3 MB in three pairs, but
+  glibc reads it only from the environment, so \`npm start\` and the systemd unit would both have to set it; left
+  for when the margin is needed). Earlier steps: the windows' keys moved from a Map to a typed-array LRU index
+  (−8 MB), and SQLite's page cache is 2 MB per connection instead of better-sqlite3's built-in 16 MB (−17 MB).
+  The paragraph below is the breakdown of 2026-12-04.
 - **RSS** at the end of a saturated batch-50 run (~400,000 events over the 100,000 IPs, 2026-12-04), by
   mapping (\`/proc/<pid>/smaps\`) and heap snapshot: the \`node\` binary's own pages ~41 MB (idle has them
   too); V8's heap pages ~34 MB (~33 MB live: 10 MB of strings, of which 3.2 MB are the windows' IP keys and
@@ -335,7 +358,7 @@ ${survivalTable(r)}
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
   max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
   batch unchanged (freshly signed) as the plugin's spool would, instead of building a new one: it went from
-  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07 07:18: 44.6 ms, missed; 43 ms at 03:18, 80.6 on 2026-12-06):
+  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07: 40.0, 48.8 and 48.1 ms at 11:50, 12:35 and 12:55, missed; 44.6 ms at 07:18, 43 ms at 03:18, 80.6 on 2026-12-06):
   the in-flight and Little's-law refusals are now answered in the server's request listener, in front of
   Fastify, with a prepared 429 (~18 µs each with its socket write, \`--cpu-prof\`; ~100 µs through Fastify's
   hooks), and while refusals are recent the group commit cuts 5 ms slices instead of 10. Interleaved with the
@@ -365,17 +388,24 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-07 07:14: 40,494, 0.66× fail2ban-regex's 61,796; 43,794 and 0.73× at
-  03:15 (the interleaved pairs under \`ingest_open_loop_p99_ms\` put the two builds within noise); 37,744 and 0.66× on
-  2026-12-06, 50,363 and 0.81× on 2026-12-05). Where a saturated batch-50 run's main thread went
-  (\`--cpu-prof\`, 2026-12-07, self time): the events INSERT 16.4%, garbage collection 13.6%, idle 8.1%, the
-  activity rows 7.3%, the transactions and savepoints 3.9%, the site lookup 1.8% and its \`last_event_at\` 1.2%,
-  zod 9.3% (inclusive), JSON.parse 2.4%, HMAC ~2%, the jails ~5%, Fastify and HTTP most of the rest. SQLite's
-  part is ~31%: even free storage would leave ~1.05× of this run's fail2ban-regex, short of 1.2×; the target
-  needs the HTTP, validation and allocation cost per event cut by half as well. Outside a transaction each
-  small read also opens one of its own (shared-memory locks: ~13 µs for the site lookup in the service
-  against ~1.5 µs inside one): 6% of a single-event request, ~1.5% of a batch of 50. Not changed: a cached
-  site row must still see a secret rotated by another process.
+- **\`ingest_batched_events_per_s\`** (2026-12-07: 51,362.5 against fail2ban-regex's 61,116 at 11:50, 0.84×; 50,056
+  and 0.92× at 12:35; 48,587.5 and 0.84× at 12:55; 40,494 and 0.66× at 07:14, before the changes below). What
+  moved it that day, each in interleaved runs of the bundle (service pinned to core 0, autocannon on core 1, 16
+  connections, 8 s): validating a batch by walking the zod schema in place (server/contract/compiled-parse.ts:
+  zod's own leaf parsers and checks, any doubt handed to \`safeParse\`, which stays the authority and words the
+  error; a differential test runs ~4,000 mutated batches through both) took 1.77 → 1.30 µs and 2,313 → 105 bytes
+  of garbage an event, 45.2k → 54.1k events/s in 3 pairs, and garbage collection on the main thread 12.8% →
+  4.4%; IPv4 networks in the allowlist and never-ban sets keyed by int32 (no heap number per lookup) and one
+  better-sqlite3 transaction function for every transaction (~6 KB of garbage a request less): 50.1k → 52.5k;
+  migrations/012 (an index no query read): 51.1k → 54.3k. Where a saturated run's main thread goes now
+  (\`--cpu-prof\`, 2026-12-07 12:30, self time): the events INSERT 17.6%, the activity rows 10.4%, idle 8.1%,
+  garbage collection 4.5%, the commits 4.2%, the schema walk ~5%, JSON.parse 3.2%, the stage loop 3.1%, the site
+  lookup 1.8% (a read per turn since), HMAC ~2%, the jails ~4%, Fastify and HTTP most of the rest. SQLite's part is
+  ~34% (~7 µs of the ~20 µs an event costs); 1.2× of these runs' fail2ban-regex needs ~14 µs, ~30% less. Tried, not kept: the index on
+  received_at replaced by a row per hour with its seq range (one write a commit instead of a B-tree insert an
+  event): seven interleaved pairs gave 50.1k against 50.3k events/s mean, within noise; three earlier pairs had
+  shown +5%. \`--max-semi-space-size=4\` (+13% events/s, but +3 MB peak and +6 MB under overload, which would
+  pass 120 MB there) and folding the activity rows once a second (+6%, noisy, with stalls at each fold).
 
 ## Every figure
 
