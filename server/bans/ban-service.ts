@@ -151,7 +151,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     const pending = [...decisions];
     while (pending.length) {
       const d = pending.shift()!;
-      const triggerEventIds = d.triggerEventSeqs.length ? store.eventIdsBySeq(d.triggerEventSeqs) : [];
+      const triggerEventIds = d.triggerEventSeqs.length ? store.eventIdsBySeq(d.triggerEventSeqs, d.ipKey) : [];
       const ban = insertBan({
         ip_key: d.ipKey,
         jail: d.jail,

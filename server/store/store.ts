@@ -165,8 +165,12 @@ export function createStore(db: Db) {
         (SELECT nullif(json_group_array(site_url), '[]') FROM (SELECT DISTINCT e.site_url FROM json_each(coalesce(@trigger_event_ids, '[]')) AS t
           JOIN events AS e ON e.id = t.value WHERE e.site_url IS NOT NULL ORDER BY e.site_url)))
       RETURNING id, site_urls`),
-    // In the trigger's order; a ban is decided in the transaction that stored its events.
-    eventIdsBySeq: () => db.prepare('SELECT e.id FROM json_each(?) AS t JOIN events AS e ON e.seq = t.value ORDER BY t.key').pluck(),
+    moveEventSeq: () => db.prepare('UPDATE events SET seq = ? WHERE seq = ?'),
+    // In the trigger's order; a ban is decided in the transaction that stored its events. The
+    // address guards against a seq another process reused (see insertEvent).
+    eventIdsBySeq: () => db
+      .prepare('SELECT e.id FROM json_each(?) AS t JOIN events AS e ON e.seq = t.value WHERE e.ip_key = ? ORDER BY t.key')
+      .pluck(),
     banById: () => db.prepare('SELECT * FROM bans WHERE id = ?'),
     activeBans: () => db.prepare("SELECT * FROM bans WHERE state = 'active' ORDER BY expires_at"),
     activeBanListing: () => db.prepare(`SELECT ${BAN_LISTING_COLUMNS} FROM bans WHERE state = 'active' ORDER BY expires_at`),
@@ -218,6 +222,8 @@ export function createStore(db: Db) {
   // What the outermost open transaction of ours inserted, for ip_activity at its end (a
   // batch rolled back to its savepoint takes its part with it); null: none is open.
   let inserted: InsertedEvent[] | null = null;
+  /** The highest seq this process has stored, rolled back or not (see insertEvent). */
+  let highestSeq = 0;
   const schemaVersion = s.schemaVersion.get() as number;
 
   // One better-sqlite3 transaction function, made once, that runs the innermost caller's
@@ -298,7 +304,16 @@ export function createStore(db: Db) {
     if (inserted === null) return transaction(() => insertEvent(e));
     const info = s.insertEvent.run(e.id, e.site_id, e.type, e.ip, e.ip_key, e.username, e.user_agent, e.path, e.weight, e.occurred_at, e.received_at, e.ignored_reason, e.site_url ?? null);
     if (info.changes === 0) return 0;
-    const seq = Number(info.lastInsertRowid);
+    let seq = Number(info.lastInsertRowid);
+    // SQLite hands out the highest seq left plus one: a seq freed by a rolled-back savepoint,
+    // or by deleting the newest rows (a site removed, a short purge), comes back, and the
+    // jails may still hold an entry naming it (they name a ban's trigger by seq). The seqs
+    // this process hands out only go up; the rare reuse moves its row past them.
+    if (seq <= highestSeq) {
+      s.moveEventSeq.run(highestSeq + 1, seq);
+      seq = highestSeq + 1;
+    }
+    highestSeq = seq;
     inserted.push({
       seq, hour: hourOf(e.received_at), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
       reportedAt: e.type === 'self_unlock' ? null : e.received_at,
@@ -396,8 +411,12 @@ export function createStore(db: Db) {
       return deleted;
     },
 
-    /** The ids of the events with these seqs, in that order (a ban's trigger, which the jails keep by seq). */
-    eventIdsBySeq: (seqs: readonly number[]) => s.eventIdsBySeq.all(JSON.stringify(seqs)) as string[],
+    /**
+     * The ids of ipKey's events with these seqs, in that order (a ban's trigger, which the
+     * jails keep by seq). An event no longer stored (its site removed, purged, its batch
+     * rolled back) is left out: the ban's reason still counts it.
+     */
+    eventIdsBySeq: (seqs: readonly number[], ipKey: string) => s.eventIdsBySeq.all(JSON.stringify(seqs), ipKey) as string[],
     insertBan: (ban: NewBan) => (s.insertBan.get(ban) as { id: number }).id,
     /** insertBan, and the blogs its trigger events came from (JSON, or null). */
     insertBanWithSites: (ban: NewBan) => s.insertBan.get(ban) as { id: number; site_urls: string | null },
