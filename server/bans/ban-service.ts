@@ -3,7 +3,7 @@
 // rows, audit entries and outbox work, lifts bans when they expire, and tells the
 // enforcer after every commit that changed what Cloudflare must enforce.
 import type { Store, BanRow, NewBan } from '../store/store.ts';
-import { observeBan, observeEvent, observeForeignBan, observeUnban, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
+import { observeBan, observeEvent, observeForeignBan, observeUnban, rebuildKeyState, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
 import { MANUAL_JAIL } from '../jail/jail-config.ts';
 import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
 import { createBanLookup, type ActiveBanSummary } from './ban-lookup.ts';
@@ -51,6 +51,8 @@ const MINUTE_MS = 60_000;
 const MAX_OWN_CHANGES = 20_000;
 /** A foreign change reads the ip_key's latest bans: enough for escalation, which counts ended ones too. */
 const FOREIGN_BANS_READ = 20;
+/** A rolled-back key's newest events replayed into its windows: far more than any maxretry. */
+const REBUILD_EVENTS = 2_000;
 /** The LIMIT of store.banChangesSince. */
 const BAN_CHANGES_PAGE = 10_000;
 
@@ -76,15 +78,39 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   let depth = 0;
   let enforcementChanged = false;
   const touched = new Set<string>();
+  // The keys and sites judged in the open transaction, in order: a savepoint that rolls back
+  // rebuilds the jails' state of those it judged from what is still stored.
+  const judged: Array<{ ipKey: string; siteId: string }> = [];
+  const eventFindtimeMs = Math.max(0, ...jails.jails.filter((jail) => !jail.countsBans).map((jail) => jail.findtimeMs));
+
+  function rebuildJudged(rolledBack: Array<{ ipKey: string; siteId: string }>): void {
+    const sitesOf = new Map<string, Set<string>>();
+    for (const { ipKey, siteId } of rolledBack) {
+      if (!sitesOf.has(ipKey)) sitesOf.set(ipKey, new Set());
+      sitesOf.get(ipKey)!.add(siteId);
+    }
+    const nowMs = now();
+    for (const [ipKey, sites] of sitesOf) {
+      const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - eventFindtimeMs), REBUILD_EVENTS);
+      for (const row of rows) sites.add(row.site_id);
+      const events = rows.map((row): JailEvent => ({
+        seq: row.seq, siteId: row.site_id, type: row.type as JailEvent['type'], ipKey, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at),
+      }));
+      rebuildKeyState(jails, ipKey, sites, { events, bans: history.read(ipKey) }, nowMs);
+    }
+  }
 
   function transaction<T>(fn: () => T): T {
     depth++;
     const pushesBefore = ownPushes;
+    const judgedBefore = judged.length;
     let result: T;
     try {
       result = store.transaction(fn);
     } catch (error) {
       depth--;
+      // Within what is still open (the group's transaction), or after the whole one: either way without the rolled-back rows.
+      if (judged.length > judgedBefore) rebuildJudged(judged.splice(judgedBefore));
       // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
       // cache and the count learnt inside it is re-read, within the transaction still open.
       for (const ipKey of touched) lookup.forget(ipKey);
@@ -99,6 +125,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     }
     depth--;
     if (depth === 0) {
+      judged.length = 0;
       touched.clear();
       if (enforcementChanged) {
         enforcementChanged = false;
@@ -217,6 +244,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
      */
     judgeEvent(event: JailEvent, nowMs: number): BanRow[] {
       history.ensure(event.ipKey, nowMs, lookup.inStep());
+      if (depth > 0) judged.push({ ipKey: event.ipKey, siteId: event.siteId });
       const refused: Array<{ decision: BanDecision; refusal: Refusal }> = [];
       const decisions = observeEvent(jails, event, nowMs, (decision) => {
         const refusal = admission.check(event.siteId, activeBans, nowMs);

@@ -250,6 +250,30 @@ export function restoreJailState(
 }
 
 /**
+ * Forgets what the state holds of one ip_key (its windows in every jail, on the given sites
+ * too for jails scoped by site, and its ban marks) and rebuilds it from the key's stored
+ * events and bans, as restoreJailState does after a restart. For a batch whose savepoint
+ * rolled back after it was judged: its events and bans are gone, and entries kept for them
+ * would count a retried batch twice. Pass every site the key's windows may be on (those of
+ * the rolled-back events and of the stored ones).
+ */
+export function rebuildKeyState(
+  state: JailState,
+  ipKey: string,
+  siteIds: Iterable<string>,
+  input: { events: Iterable<JailEvent>; bans: Iterable<PastBan> },
+  nowMs: number,
+): void {
+  const sites = [...siteIds];
+  for (const jail of state.jails) {
+    jail.windows.delete(ipKey);
+    if (jail.config.scope === 'site' && !jail.countsBans) for (const site of sites) jail.windows.delete(windowKey(jail, site, ipKey));
+  }
+  state.bans.forget(ipKey);
+  restoreJailState(state, input, nowMs);
+}
+
+/**
  * One ip_key's past bans, the first time the caller meets the key after a restart (before
  * it passes any event or ban of that key): recorded as restoreJailState records them,
  * deciding nothing, so escalation and recidive come out as if the restore had read them

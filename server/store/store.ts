@@ -166,6 +166,7 @@ export function createStore(db: Db) {
           JOIN events AS e ON e.id = t.value WHERE e.site_url IS NOT NULL ORDER BY e.site_url)))
       RETURNING id, site_urls`),
     moveEventSeq: () => db.prepare('UPDATE events SET seq = ? WHERE seq = ?'),
+    eventsBySeq: () => db.prepare('SELECT e.* FROM json_each(?) AS t JOIN events AS e ON e.seq = t.value'),
     // In the trigger's order; a ban is decided in the transaction that stored its events. The
     // address guards against a seq another process reused (see insertEvent).
     eventIdsBySeq: () => db
@@ -339,6 +340,22 @@ export function createStore(db: Db) {
     return events.sort((a, b) => (a.occurred_at === b.occurred_at ? b.seq - a.seq : a.occurred_at < b.occurred_at ? 1 : -1));
   }
 
+  /**
+   * ipKey's events the jails count (not ignored) that occurred after `sinceIso`, the open
+   * transaction's included (ip_activity holds those only once it commits), at most `limit`
+   * of the newest. For rebuilding a key's jail state after a savepoint rolled back.
+   */
+  function countedEventsOfIpKeySince(ipKey: string, sinceIso: string, limit: number): EventRow[] {
+    const open = inserted?.filter((e) => e.ipKey === ipKey).map((e) => e.seq) ?? [];
+    // A seq of a rolled-back savepoint has no row: its events are simply not found.
+    const own = open.length ? (s.eventsBySeq.all(JSON.stringify(open)) as EventRow[]) : [];
+    const bySeq = new Map<number, EventRow>();
+    for (const row of [...eventsForIpKey(ipKey, limit), ...own]) {
+      if (row.ignored_reason === null && row.occurred_at > sinceIso) bySeq.set(row.seq, row);
+    }
+    return [...bySeq.values()];
+  }
+
   const sites = turnMemo<SiteRow | undefined>(db, SITES_MEMO);
   const readSite = (id: string) => s.siteById.get(id) as SiteRow | undefined;
   const auditIds = turnMemo<number>(db, AUDIT_MEMO);
@@ -371,6 +388,7 @@ export function createStore(db: Db) {
     // Positional: binding 13 named values from an object cost about 3 µs of every event's write.
     insertEvent,
     eventsForIpKey,
+    countedEventsOfIpKeySince,
     /** The events stored for an address, about: an hour half purged still counts them all. */
     eventCountOfIpKey: (ipKey: string) => s.eventCountOfIpKey.get(ipKey) as number,
     /** Whether this site itself reported an attempt from ipKey since then (self-unlock's proof of a lock-out there). */

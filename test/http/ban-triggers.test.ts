@@ -18,6 +18,15 @@ const triggersOf = (svc: Awaited<ReturnType<typeof startService>>, ipKey: string
   return JSON.parse(ban.trigger_event_ids!) as string[];
 };
 
+/** Stages batches on the service's own site as the group commit does, each call in a transaction or savepoint of the caller's. */
+function stagingOn(svc: Awaited<ReturnType<typeof startService>>) {
+  const core = svc.app.core;
+  const site = core.store.siteById(svc.site.id)!;
+  const ctx = { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists };
+  const now = Date.now();
+  return { core, stage: (events: unknown[]) => stageBatch(ctx, site, { events } as unknown as EventBatch, now) };
+}
+
 test("a site removed by another process: the ban lists the address's own stored events, never a reused seq's", async () => {
   const svc = await startService();
   try {
@@ -39,29 +48,55 @@ test("a site removed by another process: the ban lists the address's own stored 
   }
 });
 
-test("a batch whose savepoint rolled back after it was judged: the next batches' events do not stand in for its own", async () => {
+test("a batch whose savepoint rolled back after it was judged counts once when it is sent again, and its ban lists its own events", async () => {
   const svc = await startService();
   try {
-    const core = svc.app.core;
-    const site = core.store.siteById(svc.site.id)!;
-    const ctx = { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists };
-    const batch = (events: unknown[]) => ({ events }) as unknown as EventBatch;
+    const { core, stage } = stagingOn(svc);
     const Y = '203.0.113.8';
-    const now = Date.now();
-    // As the group commit runs a batch: in a savepoint of the group's transaction, here one that fails.
+    const four = [1, 2, 3, 4].map(() => attempt(Y));
+    const z = [1, 2, 3, 4].map(() => attempt('192.0.2.55'));
+    // As the group commit runs batches: each in a savepoint of the group's transaction, here
+    // Z's first, then Y's, which fails after its events were judged.
     core.bans.transaction(() => {
+      core.bans.transaction(() => stage(z));
       assert.throws(() => core.bans.transaction(() => {
-        stageBatch(ctx, site, batch([1, 2, 3, 4].map(() => attempt(Y))), now);
+        stage(four);
         throw new Error('the batch fails after its events were judged');
       }), /the batch fails/);
     });
-    const z = [1, 2, 3, 4].map(() => attempt('192.0.2.55'));
-    core.bans.transaction(() => stageBatch(ctx, site, batch(z), now));
+    // The plugin sends Y's batch again, as its spool does: four failures, not eight.
+    const again = core.bans.transaction(() => stage(four));
+    assert.equal(again.bansCreated, 0, 'a retried batch is not counted twice');
+    assert.equal(core.bans.currentBan(Y), null);
     const y5 = attempt(Y);
-    core.bans.transaction(() => stageBatch(ctx, site, batch([y5]), now));
-    const triggers = triggersOf(svc, Y);
-    assert.ok(!triggers.some((id) => z.some((e) => e.id === id)), `Y's ban lists none of Z's events: ${triggers.join(', ')}`);
-    assert.deepEqual(triggers, [y5.id]);
+    assert.equal(core.bans.transaction(() => stage([y5])).bansCreated, 1);
+    assert.deepEqual(triggersOf(svc, Y), [...four, y5].map((e) => e.id), "Y's own five, none of Z's");
+    // Z's batch, committed in the same group, still counts.
+    const z5 = attempt('192.0.2.55');
+    assert.equal(core.bans.transaction(() => stage([z5])).bansCreated, 1);
+  } finally {
+    await svc.close();
+  }
+});
+
+test("the rebuild after a rolled-back savepoint keeps what the same key's earlier batches of the group stored", async () => {
+  const svc = await startService();
+  try {
+    const { core, stage } = stagingOn(svc);
+    const V = '203.0.113.20';
+    const kept = [1, 2].map(() => attempt(V));
+    const failed = [1, 2].map(() => attempt(V));
+    core.bans.transaction(() => {
+      core.bans.transaction(() => stage(kept));
+      assert.throws(() => core.bans.transaction(() => {
+        stage(failed);
+        throw new Error('rolled back');
+      }), /rolled back/);
+    });
+    assert.equal(core.bans.transaction(() => stage(failed)).bansCreated, 0);
+    const fifth = attempt(V);
+    assert.equal(core.bans.transaction(() => stage([fifth])).bansCreated, 1, 'two kept + two sent again + one');
+    assert.deepEqual(triggersOf(svc, V), [...kept, ...failed, fifth].map((e) => e.id));
   } finally {
     await svc.close();
   }

@@ -9,6 +9,7 @@ import {
   observeEvent,
   observeUnban,
   pruneJailState,
+  rebuildKeyState,
   restoreBanHistory,
   restoreJailState,
   type BanDecision,
@@ -552,4 +553,33 @@ test('one event can ban in several jails', () => {
   }));
   const decisions = feed(state, [ev({ type: 'blocked_username', username: 'admin' })]);
   assert.deepEqual(decisions.map((d) => [d.jail, d.durationSeconds]), [['blocked_username', 86_400], ['strict', 300]]);
+});
+
+test('rebuildKeyState forgets a key in every jail and on every site given, and replays what is stored', () => {
+  const config = jailsConfig(['wordpress', 'recidive'], { per_site: { event_types: ['login_failed'], maxretry: 3, findtime: '10m', bantime: '1h', scope: 'site' } });
+  const state = createJailState(config);
+  const other = '198.51.100.77';
+  const a = failures(2, T0, { siteId: 'site-a' });
+  const b = failures(2, T0 + 10 * S, { siteId: 'site-b' });
+  assert.deepEqual(feed(state, [...a, ...b, ...failures(2, T0, { ipKey: other })]), []);
+  // site-b's two were rolled back: only site-a's are stored.
+  rebuildKeyState(state, IP, ['site-a', 'site-b'], { events: a, bans: [] }, T0 + MIN);
+  // Without the rebuild, site-b's window would reach 3 here and the global one 5.
+  assert.deepEqual(feed(state, [ev({ siteId: 'site-b', occurredAtMs: T0 + MIN })], T0 + MIN), []);
+  assert.deepEqual(feed(state, [ev({ siteId: 'site-a', occurredAtMs: T0 + MIN })], T0 + MIN).map((d) => d.jail), ['per_site']);
+  // Another key is untouched: its two still count, on its site and overall.
+  assert.deepEqual(feed(state, failures(3, T0 + MIN, { ipKey: other })).map((d) => d.jail), ['per_site', 'wordpress']);
+});
+
+test('rebuildKeyState restores the ban marks from the stored bans only', () => {
+  const state = createJailState(jailsConfig(['wordpress']));
+  const { decision } = failUntilBanned(state, T0);
+  assert.equal(decision.banCount, 1);
+  // The ban's batch rolled back: no ban is stored, so the next ban is a first offence again.
+  rebuildKeyState(state, IP, ['site-a'], { events: [], bans: [] }, decision.expiresAtMs + S);
+  assert.equal(failUntilBanned(state, decision.expiresAtMs + 2 * S).decision.banCount, 1);
+  // A stored ban is one to escalate from.
+  const kept: PastBan = { ipKey: IP, jail: 'wordpress', createdAtMs: T0, expiresAtMs: T0 + H, liftedAtMs: null };
+  rebuildKeyState(state, IP, ['site-a'], { events: [], bans: [kept] }, T0 + 2 * H);
+  assert.equal(failUntilBanned(state, T0 + 2 * H).decision.banCount, 2);
 });
