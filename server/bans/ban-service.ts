@@ -109,8 +109,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       result = store.transaction(fn);
     } catch (error) {
       depth--;
-      // Within what is still open (the group's transaction), or after the whole one: either way without the rolled-back rows.
-      if (judged.length > judgedBefore) rebuildJudged(judged.splice(judgedBefore));
+      const rolledBack = judged.splice(judgedBefore);
       // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
       // cache and the count learnt inside it is re-read, within the transaction still open.
       for (const ipKey of touched) lookup.forget(ipKey);
@@ -120,6 +119,15 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       if (depth === 0) {
         touched.clear();
         enforcementChanged = false;
+      }
+      // Last, so a read failing here (the disk that failed the batch) leaves the rest put right;
+      // within what is still open (the group's transaction), or after the whole one: either
+      // way without the rolled-back rows. The batch's own error is the one that matters.
+      try {
+        if (rolledBack.length) rebuildJudged(rolledBack);
+      } catch {
+        // The batch's error is thrown below and reported; the keys keep their entries, and a
+        // resent batch may count twice, as it did before this rebuild existed.
       }
       throw error;
     }

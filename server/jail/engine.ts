@@ -226,8 +226,14 @@ export function restoreJailState(
   input: { events: Iterable<JailEvent>; bans: Iterable<PastBan> },
   nowMs: number,
 ): void {
+  replay(state, input, nowMs);
+  pruneJailState(state, nowMs);
+}
+
+/** Events and bans in time order, deciding nothing; events of one time in the order they were stored (a success after the failures it forgives). */
+function replay(state: JailState, input: { events: Iterable<JailEvent>; bans: Iterable<PastBan> }, nowMs: number): void {
   advanceClock(state, nowMs);
-  const events = [...input.events].sort((a, b) => a.occurredAtMs - b.occurredAtMs);
+  const events = [...input.events].sort((a, b) => a.occurredAtMs - b.occurredAtMs || a.seq - b.seq);
   const bans = [...input.bans].sort((a, b) => a.createdAtMs - b.createdAtMs);
   let e = 0;
   let b = 0;
@@ -246,13 +252,12 @@ export function restoreJailState(
       countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, false);
     }
   }
-  pruneJailState(state, nowMs);
 }
 
 /**
  * Forgets what the state holds of one ip_key (its windows in every jail, on the given sites
  * too for jails scoped by site, and its ban marks) and rebuilds it from the key's stored
- * events and bans, as restoreJailState does after a restart. For a batch whose savepoint
+ * events and bans, replayed as restoreJailState does after a restart. For a batch whose savepoint
  * rolled back after it was judged: its events and bans are gone, and entries kept for them
  * would count a retried batch twice. Pass every site the key's windows may be on (those of
  * the rolled-back events and of the stored ones).
@@ -270,7 +275,11 @@ export function rebuildKeyState(
     if (jail.config.scope === 'site' && !jail.countsBans) for (const site of sites) jail.windows.delete(windowKey(jail, site, ipKey));
   }
   state.bans.forget(ipKey);
-  restoreJailState(state, input, nowMs);
+  replay(state, input, nowMs);
+  // Only this key's marks past memory go: a whole prune passes over every remembered key.
+  let end = -Infinity;
+  for (let mark = state.bans.first(ipKey); mark !== NO_MARK; mark = state.bans.next(mark)) end = Math.max(end, state.bans.effectiveEnd(mark));
+  if (state.bans.has(ipKey) && end + state.banMemoryMs <= nowMs) state.bans.forget(ipKey);
 }
 
 /**

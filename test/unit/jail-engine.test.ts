@@ -583,3 +583,29 @@ test('rebuildKeyState restores the ban marks from the stored bans only', () => {
   rebuildKeyState(state, IP, ['site-a'], { events: [], bans: [kept] }, T0 + 2 * H);
   assert.equal(failUntilBanned(state, T0 + 2 * H).decision.banCount, 2);
 });
+
+test('a replay puts events of one time in the order they were stored: a success forgives the failures before it', () => {
+  // The plugin reports whole seconds: four failures and the success that ends them share one.
+  const four = failures(4, T0).map((e) => ({ ...e, occurredAtMs: T0 }));
+  const success = ev({ type: 'login_succeeded', occurredAtMs: T0 });
+  const newestFirst = [...four, success].reverse(); // as an address's history reads them back
+  for (const rebuild of [
+    (state: JailState) => restoreJailState(state, { events: newestFirst, bans: [] }, T0 + S),
+    (state: JailState) => rebuildKeyState(state, IP, ['site-a'], { events: newestFirst, bans: [] }, T0 + S),
+  ]) {
+    const state = createJailState(jailsConfig(['wordpress']));
+    rebuild(state);
+    assert.deepEqual(feed(state, [ev({ occurredAtMs: T0 + S })]), [], 'forgiven: one failure is one');
+  }
+});
+
+test('rebuildKeyState leaves other keys as they are: no pass over every remembered ban', () => {
+  const state = createJailState(jailsConfig(['wordpress']));
+  const other = '198.51.100.78';
+  const { decision } = failUntilBanned(state, T0, { ipKey: other });
+  const later = decision.expiresAtMs + state.banMemoryMs + H;
+  rebuildKeyState(state, IP, ['site-a'], { events: [], bans: [] }, later);
+  assert.ok(state.bans.has(other), 'past memory, but only a prune forgets it');
+  pruneJailState(state, later);
+  assert.ok(!state.bans.has(other));
+});
