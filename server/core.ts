@@ -3,16 +3,14 @@
 import type { Config } from './config/schema.ts';
 import { dataVersion, type Db } from './store/db.ts';
 import { createStore, type BanRow } from './store/store.ts';
-import { createBanService } from './bans/ban-service.ts';
+import { createBanService, jailEventOf } from './bans/ban-service.ts';
 import { createBanHistory } from './bans/ban-history.ts';
-import { createJailState, restoreJailState, type JailEvent } from './jail/engine.ts';
-import { BAN_EVENT } from './jail/jail-config.ts';
+import { createJailState, eventFindtimeMs, restoreJailState, type JailEvent } from './jail/engine.ts';
 import type { RefusalCause } from './bans/ban-admission.ts';
 import { CidrSet, keyOfNetwork, parseCidr } from './jail/ip.ts';
 import { NEVER_BAN_RANGES } from './jail/never-ban.ts';
 import { parseAllowlistEntry } from './jail/allowlist-entry.ts';
 import { ipKeyFromInput, judgeAddress } from './jail/bannable.ts';
-import type { EventType } from './contract/events.ts';
 import { createShieldService } from './shield/shield-service.ts';
 
 // A site may free at most this many addresses an hour by self-unlock (see selfUnlock).
@@ -117,12 +115,9 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
   function restoreJails(): void {
     const nowMs = now();
     // Only jails that count events need events; recidive's day of findtime counts bans.
-    const eventFindtime = Math.max(0, ...Object.values(config.jails).filter((jail) => !jail.event_types.includes(BAN_EVENT)).map((jail) => jail.findtime));
-    const eventsFrom = new Date(nowMs - eventFindtime * 1000).toISOString();
+    const eventsFrom = new Date(nowMs - eventFindtimeMs(jails)).toISOString();
     const events: JailEvent[] = [];
-    for (const row of store.countedEventsSince(eventsFrom)) {
-      events.push({ seq: row.seq, siteId: row.site_id, type: row.type as EventType, ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) });
-    }
+    for (const row of store.countedEventsSince(eventsFrom)) events.push(jailEventOf(row));
     const keys = new Set(events.map((event) => event.ipKey));
     restoreJailState(jails, { events, bans: [...keys].flatMap((ipKey) => history.read(ipKey)) }, nowMs);
   }

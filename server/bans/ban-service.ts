@@ -2,8 +2,8 @@
 // engine returns (jail bans, manual bans and the recidive bans either may bring) as ban
 // rows, audit entries and outbox work, lifts bans when they expire, and tells the
 // enforcer after every commit that changed what Cloudflare must enforce.
-import type { Store, BanRow, NewBan } from '../store/store.ts';
-import { observeBan, observeEvent, observeForeignBan, observeUnban, rebuildKeyState, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
+import type { Store, BanRow, EventRow, NewBan } from '../store/store.ts';
+import { eventFindtimeMs, observeBan, observeEvent, observeForeignBan, observeUnban, rebuildKeyState, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
 import { MANUAL_JAIL } from '../jail/jail-config.ts';
 import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
 import { createBanLookup, type ActiveBanSummary } from './ban-lookup.ts';
@@ -56,6 +56,11 @@ const REBUILD_EVENTS = 2_000;
 /** The LIMIT of store.banChangesSince. */
 const BAN_CHANGES_PAGE = 10_000;
 
+/** A stored event as the jails count it (a restart's replay, a rollback's rebuild). */
+export function jailEventOf(row: EventRow): JailEvent {
+  return { seq: row.seq, siteId: row.site_id, type: row.type as JailEvent['type'], ipKey: row.ip_key, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at) };
+}
+
 export function createBanService({ store, jails, history, now, limits, lookupCacheSize = 10_000, onEnforcementChange, onRefusal }: BanServiceDeps) {
   const lookup = createBanLookup(store, lookupCacheSize);
   const admission = createBanAdmission(limits);
@@ -81,7 +86,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   // The keys and sites judged in the open transaction, in order: a savepoint that rolls back
   // rebuilds the jails' state of those it judged from what is still stored.
   const judged: Array<{ ipKey: string; siteId: string }> = [];
-  const eventFindtimeMs = Math.max(0, ...jails.jails.filter((jail) => !jail.countsBans).map((jail) => jail.findtimeMs));
+  const findtimeMs = eventFindtimeMs(jails);
 
   function rebuildJudged(rolledBack: Array<{ ipKey: string; siteId: string }>): void {
     const sitesOf = new Map<string, Set<string>>();
@@ -91,12 +96,9 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     }
     const nowMs = now();
     for (const [ipKey, sites] of sitesOf) {
-      const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - eventFindtimeMs), REBUILD_EVENTS);
+      const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - findtimeMs), REBUILD_EVENTS);
       for (const row of rows) sites.add(row.site_id);
-      const events = rows.map((row): JailEvent => ({
-        seq: row.seq, siteId: row.site_id, type: row.type as JailEvent['type'], ipKey, username: row.username, weight: row.weight, occurredAtMs: Date.parse(row.occurred_at),
-      }));
-      rebuildKeyState(jails, ipKey, sites, { events, bans: history.read(ipKey) }, nowMs);
+      rebuildKeyState(jails, ipKey, sites, { events: rows.map(jailEventOf), bans: history.read(ipKey) }, nowMs);
     }
   }
 

@@ -205,12 +205,21 @@ export function pruneJailState(state: JailState, nowMs: number): void {
   for (const jail of state.jails) jail.windows.pruneOlderThan(nowMs - jail.findtimeMs);
   // A pass over every remembered key: a few ms at 200,000, every PRUNE tick; cheaper in
   // memory than a schedule per key, which cost more than the bans it schedules.
+  for (const ipKey of state.bans.keys()) forgetBansPastMemory(state, ipKey, nowMs);
+}
+
+/** Forgets ipKey's ban marks once the last of them has ended longer than the memory ago. */
+function forgetBansPastMemory(state: JailState, ipKey: string, nowMs: number): void {
   const marks = state.bans;
-  for (const ipKey of marks.keys()) {
-    let end = -Infinity;
-    for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) end = Math.max(end, marks.effectiveEnd(mark));
-    if (end + state.banMemoryMs <= nowMs) marks.forget(ipKey);
-  }
+  if (!marks.has(ipKey)) return;
+  let end = -Infinity;
+  for (let mark = marks.first(ipKey); mark !== NO_MARK; mark = marks.next(mark)) end = Math.max(end, marks.effectiveEnd(mark));
+  if (end + state.banMemoryMs <= nowMs) marks.forget(ipKey);
+}
+
+/** The longest findtime of the jails that count events (recidive's counts bans): how far back their windows reach. */
+export function eventFindtimeMs(state: JailState): number {
+  return Math.max(0, ...state.jails.filter((jail) => !jail.countsBans).map((jail) => jail.findtimeMs));
 }
 
 /**
@@ -276,10 +285,8 @@ export function rebuildKeyState(
   }
   state.bans.forget(ipKey);
   replay(state, input, nowMs);
-  // Only this key's marks past memory go: a whole prune passes over every remembered key.
-  let end = -Infinity;
-  for (let mark = state.bans.first(ipKey); mark !== NO_MARK; mark = state.bans.next(mark)) end = Math.max(end, state.bans.effectiveEnd(mark));
-  if (state.bans.has(ipKey) && end + state.banMemoryMs <= nowMs) state.bans.forget(ipKey);
+  // Only this key: a whole prune passes over every remembered key.
+  forgetBansPastMemory(state, ipKey, nowMs);
 }
 
 /**

@@ -384,7 +384,7 @@ export function createStore(db: Db) {
     },
     touchSite: (id: string, at: string) => (sites.forget(), void s.touchSite.run(at, id)),
 
-    /** Returns false for an event id already stored: the caller counts it as a duplicate. */
+    /** Returns the new event's seq, or 0 for an event id already stored: the caller counts it as a duplicate. */
     // Positional: binding 13 named values from an object cost about 3 µs of every event's write.
     insertEvent,
     eventsForIpKey,
