@@ -79,6 +79,11 @@ const ROWS: Row[] = [
     target: '≥ 1.2 × fail2ban-regex', met: (r) => both(num(r, 'ingest_batched_events_per_s'), num(r, 'fail2ban_regex_lines_per_s'), (e, f) => e >= 1.2 * f),
   },
   {
+    row: '14', figure: 'ingest_batched_scattered_events_per_s: the batch-50 load with its addresses scattered, as a botnet\'s arrive; bytes written per event, in turn / scattered',
+    value: (r) => `${fmt(num(r, 'ingest_batched_scattered_events_per_s'))} events/s; ${fmt(num(r, 'ingest_batched_write_bytes_per_event'), ' B')} / ${fmt(num(r, 'ingest_batched_scattered_write_bytes_per_event'), ' B')}`,
+    target: 'measured (no target)', met: () => undefined,
+  },
+  {
     row: '14', figure: 'ingest_open_loop_p99_ms: batch 50 at half the saturated rate, open loop, after its warm-up ramp',
     value: (r) => `${fmt(num(r, 'ingest_open_loop_p99_ms'), ' ms')} at ${fmt(num(r, 'ingest_open_loop_rate'))} req/s`,
     target: '< 20 ms', met: (r) => cmp(num(r, 'ingest_open_loop_p99_ms'), (v) => v < 20),
@@ -234,7 +239,10 @@ ${survivalTable(r)}
 - **Every ingest row** runs a fresh service from the bundle, as \`npm start\` runs it (its flags from
   \`package.json\`), on a new database with one site, for \`ingest_seconds_per_run\` s per run, median of the
   runs; ${String(r.ingest_cpu_pinning ?? 'pinning not recorded')}. Events are \`login_failed\` from 100,000
-  distinct IPs in turn, each with a fresh id and signature.
+  distinct IPs in turn, each with a fresh id and signature. The \`scattered\` run sends the same addresses in
+  the order a botnet's arrive, each next one in another /24 (\`scatteredBenchIp\`). Bytes written per event
+  are the service's write(2) bytes over the run (/proc/<pid>/io \`wchar\`, every thread: the WAL, the
+  checkpoints into the database and the answers), divided by the events it stored.
 - **Saturated rows** (events/s, req/s, their p50/p99, \`rss_peak_mb\`): autocannon (bench/load/ingest-load.ts),
   closed loop, 32 connections at batch 1 and 16 at batch 50. \`rss_peak_mb\` is the kernel's high-water mark
   (VmHWM) after the run.

@@ -9,6 +9,15 @@ export const BENCH_IP_CAPACITY = 2 ** 17;
 /** The n-th bench address (n mod 2^17): 198.18.0.0 … 198.19.255.255. */
 export const benchIp = (n: number, second = 18) => `198.${second + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
 
+/**
+ * benchIp's addresses in the order a botnet's arrive: consecutive n land far apart, in other
+ * /24s of the range (n times an odd number, mod 2^17, is a permutation). In turn, one /24's
+ * 256 addresses follow each other, and an index keyed by address takes them on a page or
+ * two; scattered, nearly every new address writes a page of its own.
+ */
+export const scatteredBenchIp = (n: number) => benchIp(Math.imul(n & (BENCH_IP_CAPACITY - 1), SCATTER) & (BENCH_IP_CAPACITY - 1));
+const SCATTER = 40_503;
+
 /** How many distinct addresses spreadBenchIp yields, one per /24, before repeating. */
 export const SPREAD_IP_CAPACITY = 2 ** 16;
 

@@ -8,7 +8,7 @@
 import autocannon from 'autocannon';
 import { createHmac } from 'node:crypto';
 import { pluginEventId } from '../lib/event-id.ts';
-import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
+import { benchIp, scatteredBenchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const url = String(args.url);
@@ -20,6 +20,10 @@ const connections = Number(args.connections ?? 20);
 const distinctIps = Number(args.ips ?? 100_000);
 // Past the capacity addresses would repeat silently and the run would measure fewer attackers.
 if (!(distinctIps >= 1 && distinctIps <= BENCH_IP_CAPACITY)) throw new Error(`--ips must be 1..${BENCH_IP_CAPACITY}, got ${args.ips}`);
+// 'in-turn' (the default): the addresses one after another; 'scattered': as a botnet's arrive.
+const order = String(args.order ?? 'in-turn');
+if (order !== 'in-turn' && order !== 'scattered') throw new Error(`--order must be in-turn or scattered, got ${args.order}`);
+const ipOf = order === 'scattered' ? scatteredBenchIp : benchIp;
 // Requests per second across all connections; 0 = as fast as the service answers (saturation).
 const rate = Number(args.rate ?? 0);
 
@@ -29,7 +33,7 @@ function nextBody(): string {
   const events = [];
   for (let i = 0; i < batch; i++) {
     const n = counter++ % distinctIps;
-    events.push({ id: pluginEventId(), type: 'login_failed', ip: benchIp(n), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+    events.push({ id: pluginEventId(), type: 'login_failed', ip: ipOf(n), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
   }
   return JSON.stringify({ events });
 }

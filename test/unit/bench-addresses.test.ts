@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CidrSet } from '../../server/jail/ip.ts';
 import { ignoreReasonFor } from '../../server/jail/ignore.ts';
 import { NEVER_BAN_RANGES } from '../../server/jail/never-ban.ts';
-import { BENCH_IP_CAPACITY, SPREAD_IP_CAPACITY, benchIp, denseBenchIp, spreadBenchIp } from '../../bench/lib/addresses.ts';
+import { BENCH_IP_CAPACITY, SPREAD_IP_CAPACITY, benchIp, denseBenchIp, scatteredBenchIp, spreadBenchIp } from '../../bench/lib/addresses.ts';
 import { ROOT } from '../support/process.ts';
 
 test('every bench address is one the jails count', () => {
@@ -20,6 +20,15 @@ test('every bench address is one the jails count', () => {
   }
   assert.equal(ignoreReasonFor(benchIp(BENCH_IP_CAPACITY - 1), lists), null);
   assert.equal(new Set(Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => benchIp(n))).size, BENCH_IP_CAPACITY, 'distinct up to the capacity');
+});
+
+test('the scattered order is the same addresses, each next one in another /24', () => {
+  const scattered = Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => scatteredBenchIp(n));
+  assert.deepEqual(new Set(scattered), new Set(Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => benchIp(n))), 'a permutation of benchIp');
+  const network = (ip: string) => ip.slice(0, ip.lastIndexOf('.'));
+  // In turn, 255 of every 256 neighbours share a /24; scattered, none of the first 100,000 do.
+  for (let n = 1; n < 100_000; n++) assert.notEqual(network(scattered[n]!), network(scattered[n - 1]!), `${scattered[n - 1]} then ${scattered[n]}`);
+  assert.equal(scatteredBenchIp(BENCH_IP_CAPACITY + 5), scatteredBenchIp(5), 'repeats past the capacity, as benchIp does');
 });
 
 test('the spread and dense botnets are counted too, spread one per /24', () => {
