@@ -265,7 +265,8 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`ingest_open_loop_p99_ms\`** (2026-12-07: 9.24 ms at 513.7 req/s at 11:50, met; 33.91 ms at 500.6 at 12:35, with
+- **\`ingest_open_loop_p99_ms\`** (2026-12-07: 24.25 ms at 520.5 req/s at 15:12, missed; 17.55 ms at 502.2 at
+  15:00, met; 9.24 ms at 513.7 req/s at 11:50, met; 33.91 ms at 500.6 at 12:35, with
   the seq change under \`rss_peak_mb\`, and 22.7 ms at 485.9 at 12:55, with the per-turn memos too, missed; 23.77 ms at
   405 req/s at 07:15). The row swings with the machine, not with the code: five minutes after the 12:35 run, at 500
   req/s, three interleaved pairs gave 39.2 / 30.7 / 18.4 ms for the code before the seq change and 12.8 / 23.5 /
@@ -273,7 +274,8 @@ ${survivalTable(r)}
   machine is a virtual one that shares its host (\`/proc/stat\` counts steal time), and fail2ban-regex's own
   rate moved as far between those runs (61.1k, 54.5k, 57.6k lines/s). What is in a stall at half load is under
   the single-event row below: the checkpoint thread on the same core, scavenges, and poll phases.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 6.78 ms at 4,282.3 req/s at 11:50, met; 17.63 ms at
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 27.67 ms at 5,259.1 req/s at 15:12 and 27.27 ms at 4,591.2
+  at 15:00, missed; 6.78 ms at 4,282.3 req/s at 11:50, met; 17.63 ms at
   3,945.2 at 12:35 and 36.46 ms at 3,943.8 at 12:55, missed; 19.59 ms at 3,661.8 at 07:15, 10.07 ms at 3,990.5 at 03:15;
   8.52 ms at 3,443 req/s on 2026-12-06). Three interleaved pairs at 3,900 req/s right after the 12:55 run: 19.2 /
   40.8 / 40.1 ms for the code before the two per-turn memos below, 29.6 / 9.5 / 50.9 ms after them; the same
@@ -284,7 +286,6 @@ ${survivalTable(r)}
   events, four interleaved pairs each (service on core 0, autocannon on core 1, 32 connections, 8 s): the site
   memo 7.2k / 8.3k / 7.0k / 8.6k → 8.1k / 8.6k / 8.6k / 9.6k req/s (+12%, CPU per request 116-142 → 104-122 µs),
   the audit id and cursor 8.8k / 9.4k / 9.0k / 9.6k → 8.8k / 9.6k / 9.8k / 10.8k (+5.8%). Half the saturated single-event
-  rate is not half the core.Half the saturated single-event
   rate is not half the core. At 3,000 req/s (2026-12-07, \`/proc/<pid>/task\` over 4 s, three runs) the main
   thread took 70-73% of the pinned core and the checkpoint thread 18-23%. A saturated run commits ~30
   requests at a time; at half the rate a commit holds one or two, and each writes its own WAL frames (~1.3
@@ -305,7 +306,17 @@ ${survivalTable(r)}
     WAL pages a row written (1.3 → 0.7) but left the checkpoint thread's share (18-20% vs 21-23%) and the p99
     where they were. Checkpoint passes every 50 ms instead of 200: no change.
   - What is left: the checkpoint thread's CPU on the service's one core, scavenges of up to 4.6 ms, and poll
-    phases of ~13 ms with almost nothing committed in them.
+    phases of ~13 ms with almost nothing committed in them. Traced again on 2026-12-07 at 3,900 req/s (a probe
+    timing each group commit and each timer): checkpoint passes of 8-16 ms every 200 ms on the shared core,
+    and clusters of 10-30 ms gaps between commits in which the queue reaches the 64 requests
+    \`max_inflight_ingest\` allows, so the rest of such a burst is refused with 429 (484 of ~37,000 at 4,591
+    req/s at 15:00, 988 of ~42,000 at 5,259 at 15:12; \`ingest_unbatched_open_loop_not_2xx\`). The generator's own loop was late by over 6 ms a few
+    times a run and then sent what was due at once; most gaps came without that. Raising the cap to 256
+    refused none at half load, but under 10× overload let more batches queue (+3-4 MB, to 119-120 MB): not
+    kept while \`rss_overload_mb\` has that little margin.
+  - A site's \`last_event_at\` is now written when it moves a second, not by every batch: every commit had
+    dirtied the sites table's page and made the next turn read the site's row again. Single events at
+    saturation, 3 interleaved pairs: 9.5-9.9k → 9.8-10.6k requests/s, 5.2-5.3 → 5.0-5.1 KB written an event.
 - **\`rss_idle_mb\`** (2026-12-07 07:12: 67.5 MB, met; 70.0 MB at 03:12 the same day, missed by a hair). What moved
   it, each in interleaved starts by hand (VmRSS 10 s after /healthz): fastify, its plugins and prom-client are
   now bundled, and what stays in node_modules is loaded with \`require()\`, −1.2 MB (5 pairs, median 70.3
@@ -329,7 +340,7 @@ ${survivalTable(r)}
   its options and never loads ajv or fast-json-stringify (−1.5 MB); @fastify/swagger loads on the first
   GET /openapi.json (−0.3 MB); the bundle is written in ASCII, so V8 holds its source one byte a
   character (0.97 MB instead of 1.93 MB, by heap snapshot). No Intl call is made in the idle service.
-- **\`rss_peak_mb\`** (2026-12-07 12:55: 111.8 MB, met; 112.4 at 12:35; 121.4 MB at 11:50, missed, before the change
+- **\`rss_peak_mb\`** (2026-12-07 15:12: 117.3 MB, met; 115.2 at 15:00; 111.8 MB at 12:55; 112.4 at 12:35; 121.4 MB at 11:50, missed, before the change
   below; 113.7 at 07:15, 116.5 on 2026-12-06, 141.3 on 2026-12-04). The peak follows the run's throughput: the
   generator sends each of the 100,000 addresses its events in turn, so a faster run holds more window entries
   (up to four an address, the fifth bans) and makes more bans in its 8 s. A window entry named its event by the
@@ -366,7 +377,7 @@ ${survivalTable(r)}
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
   max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
   batch unchanged (freshly signed) as the plugin's spool would, instead of building a new one: it went from
-  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07: 40.0, 48.8 and 48.1 ms at 11:50, 12:35 and 12:55, missed; 44.6 ms at 07:18, 43 ms at 03:18, 80.6 on 2026-12-06):
+  ~80% to ~43% of its core. **\`overload_shed_p99_ms\`** (2026-12-07: 40.0, 48.8, 48.1, 55.0 and 42.2 ms at 11:50, 12:35, 12:55, 15:00 and 15:12, missed; 44.6 ms at 07:18, 43 ms at 03:18, 80.6 on 2026-12-06):
   the in-flight and Little's-law refusals are now answered in the server's request listener, in front of
   Fastify, with a prepared 429 (~18 µs each with its socket write, \`--cpu-prof\`; ~100 µs through Fastify's
   hooks), and while refusals are recent the group commit cuts 5 ms slices instead of 10. Interleaved with the
@@ -377,7 +388,12 @@ ${survivalTable(r)}
   sends again at once, and collects garbage (13.5% of the loop). A 3 ms slice refused no faster (38-42 ms)
   and served a fifth fewer events: each shorter turn reads the same ~85 retries again. The checkpoint thread
   at nice 10 changed nothing. Under 20 ms needs turns of ~10 ms with those retries in them, which one event
-  loop that also commits cannot give; the parsing and the commits would have to leave its thread.
+  loop that also commits cannot give; the parsing and the commits would have to leave its thread. Traced
+  again on 2026-12-07 (group commits timed in the bundle, 4 runs of 8 s): a commit takes 7-7.5 ms at p50 (the
+  5 ms slice, ~10 batches, and the commit), the time between two commits 9-12 ms at p50 and 25-35 ms at p99
+  (~90 refusals a turn, the admitted bodies read and checked, their answers, and ~55 scavenges a second of
+  1-5 ms). The generator's own loop was late by 9 ms at p99, not the cause. A shorter queue
+  (\`max_queue_delay_ms\` 50) took the served p99 from ~160 to ~106 ms and left the shed p99 where it was.
 - **fail2ban-regex** only matches lines; each EdgeJail event is verified (HMAC), validated, committed to
   SQLite before the answer, and judged by every jail. Where a saturated batch-50 run's ~10.2 s of CPU went
   (\`--cpu-prof\`, 2026-12-04, ~390,000 events, ~26 µs an event): the event's INSERT (its row and three
@@ -396,7 +412,8 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-07: 51,362.5 against fail2ban-regex's 61,116 at 11:50, 0.84×; 50,056
+- **\`ingest_batched_events_per_s\`** (2026-12-07: 52,050 against fail2ban-regex's 61,149 at 15:12, 0.85×; 50,219
+  against 52,453 at 15:00, 0.96×; 51,362.5 against 61,116 at 11:50, 0.84×; 50,056
   and 0.92× at 12:35; 48,587.5 and 0.84× at 12:55; 40,494 and 0.66× at 07:14, before the changes below). What
   moved it that day, each in interleaved runs of the bundle (service pinned to core 0, autocannon on core 1, 16
   connections, 8 s): validating a batch by walking the zod schema in place (server/contract/compiled-parse.ts:
@@ -414,6 +431,17 @@ ${survivalTable(r)}
   event): seven interleaved pairs gave 50.1k against 50.3k events/s mean, within noise; three earlier pairs had
   shown +5%. \`--max-semi-space-size=4\` (+13% events/s, but +3 MB peak and +6 MB under overload, which would
   pass 120 MB there) and folding the activity rows once a second (+6%, noisy, with stalls at each fold).
+- **Scattered addresses** (\`ingest_batched_scattered_events_per_s\`, measured since 2026-12-07 15:00, no
+  target): the rows above send the 100,000 addresses in turn, so each /24's 256 addresses follow one another
+  and the (ip_key, hour, site_id) index of \`ip_activity\` takes them on a page or two a commit. A botnet's
+  arrive scattered, and nearly every new address then dirties a page of its own. At 15:12: 45,462.5 against
+  52,050 events/s in turn (−13%), 3,627 against 1,614 bytes written an event (2.2×), peak 109.9 MB; at 15:00:
+  40,025 against 50,219 (−20%), 3,968 against 1,645 bytes (2.4×).
+  A page size of 1 KB instead of 4 (two interleaved pairs each order, the database made by VACUUM) took the
+  bytes down by a fifth to a quarter but cost the scattered run more CPU an event (deeper trees, the same
+  2 MB of cache holding four times the pages): not kept. What would pay is writing the current hour's
+  activity in bulk, in address order, instead of once a commit: a page would then be written once a fold
+  rather than once a commit, and the reads of an address's history would take the unfolded part from memory.
 
 ## Every figure
 
