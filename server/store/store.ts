@@ -98,8 +98,8 @@ const BOUND_ACTIVITY_ROWS = 4;
 /** An ISO time's hour, as ip_activity keys it: the SQL reads it as substr(received_at, 1, 13). */
 const hourOf = (iso: string) => iso.slice(0, 13);
 
-/** A site's last_event_at is rewritten when it moves this far (see touchSite). */
-export const TOUCH_SITE_EVERY_MS = 1_000;
+/** The least step by which a site's last_event_at is rewritten (see touchSite). */
+export const TOUCH_SITE_STEP_MS = 1_000;
 
 /** Rows an address's history reads at most: about 100 ms of the event loop. */
 export const HISTORY_SCAN_ROWS = 250_000;
@@ -228,6 +228,10 @@ export function createStore(db: Db) {
   let inserted: InsertedEvent[] | null = null;
   /** The highest seq this process has stored, rolled back or not (see insertEvent). */
   let highestSeq = 0;
+  /** The last_event_at this process wrote per site, when it is on disk or goes with a rollback of ours (see touchSite). */
+  const touchedAtMs = new Map<string, number>();
+  /** True while the outermost transaction is one this store began, not a savepoint in someone else's. */
+  let outerIsOurs = false;
   const schemaVersion = s.schemaVersion.get() as number;
 
   // One better-sqlite3 transaction function, made once, that runs the innermost caller's
@@ -272,6 +276,9 @@ export function createStore(db: Db) {
   }
 
   function outermost<T>(fn: () => T): T {
+    // Opened inside a transaction of someone else's (a raw BEGIN, another store's), ours is
+    // a savepoint that theirs may still roll back after we return.
+    const ownsOuter = !db.inTransaction;
     return immediate(() => {
       // A newer edgejail migrated the database under this process: its writes would now
       // miss what the new schema relies on (011: events without their activity rows).
@@ -280,12 +287,14 @@ export function createStore(db: Db) {
         throw new Error(`the database was upgraded to schema ${version} by a newer edgejail while this one ran on ${schemaVersion}: restart it`);
       }
       const mine: InsertedEvent[] = (inserted = []);
+      outerIsOurs = ownsOuter;
       try {
         const result = fn();
         recordActivity(mine);
         return result;
       } finally {
         inserted = null;
+        outerIsOurs = false;
       }
     });
   }
@@ -313,19 +322,19 @@ export function createStore(db: Db) {
   }
 
   // A site's last_event_at is read in seconds and minutes (a metric's age, the silent-site
-  // alert, `site list`), but written by every batch it dirtied the sites table's page in
-  // every commit and made the next turn read the site row again (turn-memo.ts). It is now
-  // written when it moves a second or more (or back); a rollback forgets what was written,
-  // so the next batch writes again. Single events at saturation, 3 interleaved pairs
-  // (2026-12-07): 9.5-9.9k -> 9.8-10.6k requests/s, 5.2-5.3 -> 5.0-5.1 KB written per event.
-  const touchedAtMs = new Map<string, number>();
+  // alert, `site list`). Writing it on every batch dirtied the sites table's page in every
+  // commit and made the next turn read the site's row again (turn-memo.ts): 3-6% of what a
+  // single-event request wrote. So it is written when it moves a second or more, or back.
+  // What is remembered as written must be on disk or go with a rollback: a write that
+  // failed is not remembered, a rollback of ours forgets all (transaction() above), and a
+  // write inside someone else's transaction, which may roll back without us, is not kept.
   function touchSite(id: string, at: string): void {
     const ms = Date.parse(at);
     const last = touchedAtMs.get(id);
-    if (last !== undefined && ms >= last && ms - last < TOUCH_SITE_EVERY_MS) return;
-    touchedAtMs.set(id, ms);
+    if (last !== undefined && ms >= last && ms - last < TOUCH_SITE_STEP_MS) return;
     sites.forget();
     s.touchSite.run(at, id);
+    if (!db.inTransaction || outerIsOurs) touchedAtMs.set(id, ms);
   }
 
   /** The new event's seq, or 0 when its id is stored already (a retried batch). */
