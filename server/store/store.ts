@@ -255,21 +255,13 @@ export function createStore(db: Db) {
    * answers BUSY at once when it must upgrade while the checkpointer or the CLI writes.
    */
   function transaction<T>(fn: () => T): T {
+    // Nested in one of ours: a savepoint, whose rollback takes back its part of `inserted`.
     const open = inserted;
-    if (open !== null) {
-      // Nested: a savepoint.
-      const mark = open.length;
-      try {
-        return immediate(fn);
-      } catch (error) {
-        open.length = mark;
-        touchedAtMs.clear();
-        throw error;
-      }
-    }
+    const mark = open?.length ?? 0;
     try {
-      return outermost(fn);
+      return open !== null ? immediate(fn) : outermost(fn);
     } catch (error) {
+      if (open !== null) open.length = mark;
       touchedAtMs.clear();
       throw error;
     }

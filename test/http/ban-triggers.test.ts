@@ -24,7 +24,18 @@ function stagingOn(svc: Awaited<ReturnType<typeof startService>>) {
   const site = core.store.siteById(svc.site.id)!;
   const ctx = { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists };
   const now = Date.now();
-  return { core, stage: (events: unknown[]) => stageBatch(ctx, site, { events } as unknown as EventBatch, now) };
+  const stage = (events: unknown[]) => stageBatch(ctx, site, { events } as unknown as EventBatch, now);
+  /** As the group commit runs two batches: each in a savepoint of the group's transaction, the second failing after its events were judged. */
+  const groupWhereSecondFails = (first: unknown[], second: unknown[]) => {
+    core.bans.transaction(() => {
+      core.bans.transaction(() => stage(first));
+      assert.throws(() => core.bans.transaction(() => {
+        stage(second);
+        throw new Error('the batch fails after its events were judged');
+      }), /the batch fails/);
+    });
+  };
+  return { core, stage, groupWhereSecondFails };
 }
 
 test("a site removed by another process: the ban lists the address's own stored events, never a reused seq's", async () => {
@@ -51,19 +62,12 @@ test("a site removed by another process: the ban lists the address's own stored 
 test("a batch whose savepoint rolled back after it was judged counts once when it is sent again, and its ban lists its own events", async () => {
   const svc = await startService();
   try {
-    const { core, stage } = stagingOn(svc);
+    const { core, stage, groupWhereSecondFails } = stagingOn(svc);
     const Y = '203.0.113.8';
     const four = [1, 2, 3, 4].map(() => attempt(Y));
     const z = [1, 2, 3, 4].map(() => attempt('192.0.2.55'));
-    // As the group commit runs batches: each in a savepoint of the group's transaction, here
-    // Z's first, then Y's, which fails after its events were judged.
-    core.bans.transaction(() => {
-      core.bans.transaction(() => stage(z));
-      assert.throws(() => core.bans.transaction(() => {
-        stage(four);
-        throw new Error('the batch fails after its events were judged');
-      }), /the batch fails/);
-    });
+    // Z's batch first, then Y's, which fails after its events were judged.
+    groupWhereSecondFails(z, four);
     // The plugin sends Y's batch again, as its spool does: four failures, not eight.
     const again = core.bans.transaction(() => stage(four));
     assert.equal(again.bansCreated, 0, 'a retried batch is not counted twice');
@@ -82,17 +86,11 @@ test("a batch whose savepoint rolled back after it was judged counts once when i
 test("the rebuild after a rolled-back savepoint keeps what the same key's earlier batches of the group stored", async () => {
   const svc = await startService();
   try {
-    const { core, stage } = stagingOn(svc);
+    const { core, stage, groupWhereSecondFails } = stagingOn(svc);
     const V = '203.0.113.20';
     const kept = [1, 2].map(() => attempt(V));
     const failed = [1, 2].map(() => attempt(V));
-    core.bans.transaction(() => {
-      core.bans.transaction(() => stage(kept));
-      assert.throws(() => core.bans.transaction(() => {
-        stage(failed);
-        throw new Error('rolled back');
-      }), /rolled back/);
-    });
+    groupWhereSecondFails(kept, failed);
     assert.equal(core.bans.transaction(() => stage(failed)).bansCreated, 0);
     const fifth = attempt(V);
     assert.equal(core.bans.transaction(() => stage([fifth])).bansCreated, 1, 'two kept + two sent again + one');
@@ -105,11 +103,11 @@ test("the rebuild after a rolled-back savepoint keeps what the same key's earlie
 test("trigger ids are read back for the banned address only: a seq another process reused names someone else's event", async () => {
   const svc = await startService();
   try {
-    const [w] = [attempt('198.51.100.20')];
+    const w = attempt('198.51.100.20');
     assert.equal((await postEvents(svc.app, svc.site, [w])).statusCode, 200);
     const store = svc.app.core.store;
-    const seq = svc.app.core.db.prepare('SELECT seq FROM events WHERE id = ?').pluck().get(w!.id) as number;
-    assert.deepEqual(store.eventIdsBySeq([seq], '198.51.100.20'), [w!.id]);
+    const seq = svc.app.core.db.prepare('SELECT seq FROM events WHERE id = ?').pluck().get(w.id) as number;
+    assert.deepEqual(store.eventIdsBySeq([seq], '198.51.100.20'), [w.id]);
     assert.deepEqual(store.eventIdsBySeq([seq], '203.0.113.9'), []);
   } finally {
     await svc.close();
