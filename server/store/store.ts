@@ -230,6 +230,8 @@ export function createStore(db: Db) {
   let highestSeq = 0;
   /** The last_event_at this process wrote per site, when it is on disk or goes with a rollback of ours (see touchSite). */
   const touchedAtMs = new Map<string, number>();
+  /** What each transaction of ours open now runs if it rolls back, innermost last (see onRollback). */
+  const undoScopes: Array<Array<() => void>> = [];
   /** True while the outermost transaction is one this store began, not a savepoint in someone else's. */
   let outerIsOurs = false;
   const schemaVersion = s.schemaVersion.get() as number;
@@ -257,14 +259,47 @@ export function createStore(db: Db) {
   function transaction<T>(fn: () => T): T {
     // Nested in one of ours: a savepoint, whose rollback takes back its part of `inserted`.
     const open = inserted;
+    // SQLite rolled the whole of ours back (a full disk) while its body still runs: what
+    // follows must not commit on its own, outside it, and then count as rolled back with it.
+    if (open !== null && !db.inTransaction) throw new Error('the transaction was rolled back by SQLite; nothing more is written in it');
     const mark = open?.length ?? 0;
+    const scope: Array<() => void> = [];
+    undoScopes.push(scope);
+    let result: T;
     try {
-      return open !== null ? immediate(fn) : outermost(fn);
+      result = open !== null ? immediate(fn) : outermost(fn);
     } catch (error) {
+      undoScopes.pop();
       if (open !== null) open.length = mark;
       touchedAtMs.clear();
+      undo(scope);
       throw error;
     }
+    undoScopes.pop();
+    // Committed into the enclosing transaction of ours, whose rollback still takes it back.
+    const parent = undoScopes.at(-1);
+    if (parent) for (const fn of scope) parent.push(fn);
+    return result;
+  }
+
+  function undo(scope: Array<() => void>): void {
+    for (let i = scope.length - 1; i >= 0; i--) {
+      try {
+        scope[i]!();
+      } catch {
+        // One that fails must not keep the rest from running, nor replace the error that rolled back.
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` if the innermost transaction of ours open now rolls back, or one around it
+   * does, once SQLite has rolled it back: for state kept beside the rows (a quota in memory,
+   * a cache read inside the transaction). Outside a transaction of ours nothing can roll
+   * back, and `fn` is dropped.
+   */
+  function onRollback(fn: () => void): void {
+    undoScopes.at(-1)?.push(fn);
   }
 
   function outermost<T>(fn: () => T): T {
@@ -398,6 +433,7 @@ export function createStore(db: Db) {
       return statementSources(s);
     },
     transaction,
+    onRollback,
 
     insertSite(site: { id: string; name: string; secret: string; created_at: string }): void {
       sites.forget();
