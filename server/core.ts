@@ -131,7 +131,13 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
       store.addExpiringAllowlist(entry.cidr, note, at, actor, expiresAt);
       store.audit({ at, actor, action: 'allowlist_add', ip_key: entry.cidr, detail: { note, expires_at: expiresAt } });
     });
+    // Read inside the caller's transaction (a self-unlock's batch): if that rolls back, the
+    // entry is gone from the database, and must not stay in force, unaudited, in memory.
     reloadAllowlist();
+    store.onRollback(() => {
+      seenDataVersion = -1; // should this reload fail, the next sync from the store retries it
+      reloadAllowlist();
+    });
     return { cidr: entry.cidr, lifted: liftBansReaching([new CidrSet([entry.cidr])], actor) };
   }
 
@@ -187,6 +193,12 @@ export function createCore(config: Config, db: Db, options: CoreOptions = {}) {
       const recent = (selfUnlocks.get(siteId) ?? []).filter((t) => t > nowMs - 3_600_000);
       if (recent.length >= SELF_UNLOCKS_PER_SITE_PER_HOUR) return refuse('over_quota');
       selfUnlocks.set(siteId, [...recent, nowMs]);
+      // A batch rolled back is retried: its unlock must not spend the quota twice.
+      store.onRollback(() => {
+        const times = selfUnlocks.get(siteId);
+        const i = times?.lastIndexOf(nowMs) ?? -1;
+        if (i >= 0) times!.splice(i, 1);
+      });
       allowUntil(ip, `self-unlock from site ${siteId}`, actor, nowMs + config.unlock_ttl * 1000);
       return 'unlocked';
     },

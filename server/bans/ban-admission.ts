@@ -52,6 +52,12 @@ export function createBanAdmission(limits: AdmissionLimits) {
     record(siteId: string, nowMs: number): void {
       recent(siteId, nowMs).push(nowMs);
     },
+    /** Takes back one ban recorded at `atMs`: its transaction rolled back. */
+    unrecord(siteId: string, atMs: number): void {
+      const times = recentBySite.get(siteId);
+      const i = times?.lastIndexOf(atMs) ?? -1;
+      if (i >= 0) times!.splice(i, 1);
+    },
   };
 }
 

@@ -94,12 +94,15 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       if (!sitesOf.has(ipKey)) sitesOf.set(ipKey, new Set());
       sitesOf.get(ipKey)!.add(siteId);
     }
+    for (const [ipKey, sites] of sitesOf) rebuildKey(ipKey, sites);
+  }
+
+  /** A key's jail state from what is stored: its events of the last findtime, its bans. */
+  function rebuildKey(ipKey: string, sites: Set<string>): void {
     const nowMs = now();
-    for (const [ipKey, sites] of sitesOf) {
-      const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - findtimeMs), REBUILD_EVENTS);
-      for (const row of rows) sites.add(row.site_id);
-      rebuildKeyState(jails, ipKey, sites, { events: rows.map(jailEventOf), bans: history.read(ipKey) }, nowMs);
-    }
+    const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - findtimeMs), REBUILD_EVENTS);
+    for (const row of rows) sites.add(row.site_id);
+    rebuildKeyState(jails, ipKey, sites, { events: rows.map(jailEventOf), bans: history.read(ipKey) }, nowMs);
   }
 
   function transaction<T>(fn: () => T): T {
@@ -233,6 +236,8 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       },
     });
     refusalLog.set(key, { sinceMs: nowMs, unlogged: 0 });
+    // Its audit row gone with a rollback, the next refusal writes one.
+    store.onRollback(() => (log ? refusalLog.set(key, log) : refusalLog.delete(key)));
   }
 
   function currentBan(ipKey: string, nowMs = now()): ActiveBanSummary | null {
@@ -263,6 +268,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
           return false;
         }
         admission.record(event.siteId, nowMs);
+        store.onRollback(() => admission.unrecord(event.siteId, nowMs));
         return true;
       });
       for (const { decision, refusal } of refused) refuse(event.siteId, decision, refusal, nowMs);
@@ -366,7 +372,12 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
         }
         return bans;
       });
-      if (lifted.length) observeUnban(jails, ipKey, jail ?? null);
+      if (lifted.length) {
+        observeUnban(jails, ipKey, jail ?? null);
+        // Inside a transaction of ours (a self-unlock's batch) that rolls back, the bans are
+        // active again: the jails must not go on as if they were lifted.
+        store.onRollback(() => rebuildKey(ipKey, new Set()));
+      }
       return lifted;
     },
 

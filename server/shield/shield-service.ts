@@ -186,6 +186,15 @@ export function createShieldService({ db, store, config, defaultZoneId, now, onS
       if (!transition) return;
       record(transition, 'shield:detector');
       onShieldChange?.(site.id);
+      // Its row gone with the batch, a shield up in memory only would stop a real raise until
+      // it ran out. Down again, with the window kept: the batch sent again raises it at once.
+      if (transition.kind === 'raise') {
+        store.onRollback(() => {
+          rowBySite.delete(site.id);
+          setShieldStatus(detector, site.id, null);
+          onShieldChange?.(site.id);
+        });
+      }
     },
 
     /** Raises a site's shield by hand, or extends the one up (never shortens it). */

@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { openDatabase } from '../../server/store/db.ts';
 import { createStore } from '../../server/store/store.ts';
 import { databasePath } from '../../server/config/load.ts';
-import { stageBatch } from '../../server/ingest/ingest-batch.ts';
-import type { EventBatch } from '../../server/contract/events.ts';
 import { addSite, attempt, postEvents, startService } from '../support/service.ts';
+import { stagingOn } from '../support/staging.ts';
 
 const triggersOf = (svc: Awaited<ReturnType<typeof startService>>, ipKey: string): string[] => {
   const ban = svc.app.core.store.activeBans().find((b) => b.ip_key === ipKey);
@@ -18,25 +17,6 @@ const triggersOf = (svc: Awaited<ReturnType<typeof startService>>, ipKey: string
   return JSON.parse(ban.trigger_event_ids!) as string[];
 };
 
-/** Stages batches on the service's own site as the group commit does, each call in a transaction or savepoint of the caller's. */
-function stagingOn(svc: Awaited<ReturnType<typeof startService>>) {
-  const core = svc.app.core;
-  const site = core.store.siteById(svc.site.id)!;
-  const ctx = { store: core.store, bans: core.bans, ipv6Prefix: core.config.ipv6_prefix, ignoreLists: core.ignoreLists };
-  const now = Date.now();
-  const stage = (events: unknown[]) => stageBatch(ctx, site, { events } as unknown as EventBatch, now);
-  /** As the group commit runs two batches: each in a savepoint of the group's transaction, the second failing after its events were judged. */
-  const groupWhereSecondFails = (first: unknown[], second: unknown[]) => {
-    core.bans.transaction(() => {
-      core.bans.transaction(() => stage(first));
-      assert.throws(() => core.bans.transaction(() => {
-        stage(second);
-        throw new Error('the batch fails after its events were judged');
-      }), /the batch fails/);
-    });
-  };
-  return { core, stage, groupWhereSecondFails };
-}
 
 test("a site removed by another process: the ban lists the address's own stored events, never a reused seq's", async () => {
   const svc = await startService();
