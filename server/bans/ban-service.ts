@@ -2,7 +2,7 @@
 // engine returns (jail bans, manual bans and the recidive bans either may bring) as ban
 // rows, audit entries and outbox work, lifts bans when they expire, and tells the
 // enforcer after every commit that changed what Cloudflare must enforce.
-import type { Store, BanRow, EventRow, NewBan } from '../store/store.ts';
+import { HISTORY_SCAN_ROWS, type Store, type BanRow, type EventRow, type NewBan, type ScanBudget } from '../store/store.ts';
 import { eventFindtimeMs, observeBan, observeEvent, observeForeignBan, observeUnban, rebuildKeyState, remembersBansOf, type BanDecision, type JailEvent, type JailState } from '../jail/engine.ts';
 import { MANUAL_JAIL } from '../jail/jail-config.ts';
 import { banDurationCapMessage, MAX_BAN_SECONDS } from '../config/duration.ts';
@@ -94,13 +94,17 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       if (!sitesOf.has(ipKey)) sitesOf.set(ipKey, new Set());
       sitesOf.get(ipKey)!.add(siteId);
     }
-    for (const [ipKey, sites] of sitesOf) rebuildKey(ipKey, sites);
+    const scan = { rows: HISTORY_SCAN_ROWS };
+    for (const [ipKey, sites] of sitesOf) rebuildKey(ipKey, sites, scan);
   }
 
-  /** A key's jail state from what is stored: its events of the last findtime, its bans. */
-  function rebuildKey(ipKey: string, sites: Set<string>): void {
+  /**
+   * A key's jail state from what is stored: its events of the last findtime, its bans. Past
+   * the rows `scan` allows, a key is rebuilt from what was read: it may count less, never twice.
+   */
+  function rebuildKey(ipKey: string, sites: Set<string>, scan?: ScanBudget): void {
     const nowMs = now();
-    const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - findtimeMs), REBUILD_EVENTS);
+    const rows = store.countedEventsOfIpKeySince(ipKey, iso(nowMs - findtimeMs), REBUILD_EVENTS, scan);
     for (const row of rows) sites.add(row.site_id);
     rebuildKeyState(jails, ipKey, sites, { events: rows.map(jailEventOf), bans: history.read(ipKey) }, nowMs);
   }

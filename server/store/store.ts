@@ -104,6 +104,11 @@ export const TOUCH_SITE_STEP_MS = 1_000;
 /** Rows an address's history reads at most: about 100 ms of the event loop. */
 export const HISTORY_SCAN_ROWS = 250_000;
 
+/** The events rows a read may still go through (see eventsForIpKey). */
+export interface ScanBudget {
+  rows: number;
+}
+
 // A site's clock may run ahead of ours by up to the signature skew; an hour is well past it.
 const RESTORE_ARRIVAL_MARGIN_MS = 3_600_000;
 
@@ -391,16 +396,17 @@ export function createStore(db: Db) {
    * The `limit` events of an address received last, read hour by hour; latest occurred_at
    * first. An hour's seq range holds every other address's events of that hour too, so the
    * rows read are capped: an address among a flood's thousands lists its newest events, not
-   * all of them (eventCountOfIpKey says how many there are).
+   * all of them (eventCountOfIpKey says how many there are). `scan` may be shared by
+   * several reads that must together stay within it; hours before `fromHour` are not read.
    */
-  function eventsForIpKey(ipKey: string, limit = 500): EventRow[] {
+  function eventsForIpKey(ipKey: string, limit = 500, scan: ScanBudget = { rows: HISTORY_SCAN_ROWS }, fromHour = ''): EventRow[] {
     const events: EventRow[] = [];
-    let budget = HISTORY_SCAN_ROWS;
     for (const [hour, first, last] of s.activityHoursOfIpKey.iterate(ipKey) as IterableIterator<[string, number, number]>) {
-      const from = Math.max(first, last - budget + 1);
+      if (scan.rows <= 0 || hour < fromHour) break;
+      const from = Math.max(first, last - scan.rows + 1);
       events.push(...(s.eventsOfIpKeyInHour.all(from, last, ipKey, hour, limit - events.length) as EventRow[]));
-      budget -= last - from + 1;
-      if (events.length >= limit || budget <= 0) break;
+      scan.rows -= last - from + 1;
+      if (events.length >= limit) break;
     }
     return events.sort((a, b) => (a.occurred_at === b.occurred_at ? b.seq - a.seq : a.occurred_at < b.occurred_at ? 1 : -1));
   }
@@ -408,14 +414,17 @@ export function createStore(db: Db) {
   /**
    * ipKey's events the jails count (not ignored) that occurred after `sinceIso`, the open
    * transaction's included (ip_activity holds those only once it commits), at most `limit`
-   * of the newest. For rebuilding a key's jail state after a savepoint rolled back.
+   * of the newest. For rebuilding a key's jail state after a savepoint rolled back: only
+   * the hours that can hold them are read, within `scan`, which a rebuild of many keys
+   * shares, so that one under a flood costs the event loop ~100 ms, not that per key.
    */
-  function countedEventsOfIpKeySince(ipKey: string, sinceIso: string, limit: number): EventRow[] {
+  function countedEventsOfIpKeySince(ipKey: string, sinceIso: string, limit: number, scan?: ScanBudget): EventRow[] {
+    const fromHour = hourOf(new Date(Date.parse(sinceIso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString());
     const open = inserted?.filter((e) => e.ipKey === ipKey).map((e) => e.seq) ?? [];
     // A seq of a rolled-back savepoint has no row: its events are simply not found.
     const own = open.length ? (s.eventsBySeq.all(JSON.stringify(open)) as EventRow[]) : [];
     const bySeq = new Map<number, EventRow>();
-    for (const row of [...eventsForIpKey(ipKey, limit), ...own]) {
+    for (const row of [...eventsForIpKey(ipKey, limit, scan, fromHour), ...own]) {
       if (row.ignored_reason === null && row.occurred_at > sinceIso) bySeq.set(row.seq, row);
     }
     return [...bySeq.values()];

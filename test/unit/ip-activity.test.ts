@@ -224,3 +224,25 @@ test('removing a site takes its events and their activity with it, with no index
   assert.equal(store.eventsForIpKey('192.0.2.50').length, 0);
   assert.equal(store.eventsForIpKey('192.0.2.60').length, 1);
 });
+
+test('a rebuild reads only the hours that can hold its events, and the keys of one rebuild share a scan budget', () => {
+  const { store } = setUp();
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.16', '2026-03-01T06:00:00.000Z'));
+    for (let i = 0; i < 1000; i++) store.insertEvent(event('198.51.100.21', '2026-03-01T06:00:01.000Z'));
+    store.insertEvent(event('192.0.2.16', '2026-03-01T06:00:02.000Z'));
+  });
+  store.transaction(() => {
+    store.insertEvent(event('192.0.2.16', '2026-03-01T10:00:00.000Z'));
+    for (let i = 0; i < 100; i++) store.insertEvent(event('198.51.100.21', '2026-03-01T10:00:01.000Z'));
+    store.insertEvent(event('192.0.2.16', '2026-03-01T10:00:02.000Z'));
+    store.insertEvent(event('192.0.2.17', '2026-03-01T10:00:03.000Z'));
+  });
+  const since = '2026-03-01T09:55:00.000Z';
+  const scan = { rows: 1000 };
+  assert.equal(store.countedEventsOfIpKeySince('192.0.2.16', since, 100, scan).length, 2);
+  assert.equal(scan.rows, 1000 - 102, "the 10:00 hour's seq range is read, the 06:00 hour's is not");
+  scan.rows = 0;
+  assert.deepEqual(store.countedEventsOfIpKeySince('192.0.2.17', since, 100, scan), [], 'nothing left to read for the next key');
+  assert.equal(store.countedEventsOfIpKeySince('192.0.2.17', since, 100).length, 1, 'on its own it reads its own budget');
+});
