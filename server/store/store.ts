@@ -235,8 +235,8 @@ export function createStore(db: Db) {
   let highestSeq = 0;
   /** The last_event_at this process wrote per site, when it is on disk or goes with a rollback of ours (see touchSite). */
   const touchedAtMs = new Map<string, number>();
-  /** What each transaction of ours open now runs if it rolls back, innermost last (see onRollback). */
-  const undoScopes: Array<Array<() => void>> = [];
+  /** What the transactions of ours open now run if they roll back, oldest first (see onRollback). */
+  const undoLog: Array<() => void> = [];
   /** True while the outermost transaction is one this store began, not a savepoint in someone else's. */
   let outerIsOurs = false;
   const schemaVersion = s.schemaVersion.get() as number;
@@ -268,29 +268,24 @@ export function createStore(db: Db) {
     // follows must not commit on its own, outside it, and then count as rolled back with it.
     if (open !== null && !db.inTransaction) throw new Error('the transaction was rolled back by SQLite; nothing more is written in it');
     const mark = open?.length ?? 0;
-    const scope: Array<() => void> = [];
-    undoScopes.push(scope);
-    let result: T;
+    // A savepoint that commits leaves its hooks in the log: the enclosing one's rollback still takes them back.
+    const undoMark = open !== null ? undoLog.length : 0;
     try {
-      result = open !== null ? immediate(fn) : outermost(fn);
+      const result = open !== null ? immediate(fn) : outermost(fn);
+      if (open === null) undoLog.length = 0;
+      return result;
     } catch (error) {
-      undoScopes.pop();
       if (open !== null) open.length = mark;
       touchedAtMs.clear();
-      undo(scope);
+      undo(undoLog.splice(undoMark));
       throw error;
     }
-    undoScopes.pop();
-    // Committed into the enclosing transaction of ours, whose rollback still takes it back.
-    const parent = undoScopes.at(-1);
-    if (parent) for (const fn of scope) parent.push(fn);
-    return result;
   }
 
-  function undo(scope: Array<() => void>): void {
-    for (let i = scope.length - 1; i >= 0; i--) {
+  function undo(hooks: Array<() => void>): void {
+    for (let i = hooks.length - 1; i >= 0; i--) {
       try {
-        scope[i]!();
+        hooks[i]!();
       } catch {
         // One that fails must not keep the rest from running, nor replace the error that rolled back.
       }
@@ -304,7 +299,7 @@ export function createStore(db: Db) {
    * back, and `fn` is dropped.
    */
   function onRollback(fn: () => void): void {
-    undoScopes.at(-1)?.push(fn);
+    if (inserted !== null) undoLog.push(fn);
   }
 
   function outermost<T>(fn: () => T): T {

@@ -38,6 +38,11 @@ test('a savepoint that committed is taken back by the transaction around it', ()
   assert.deepEqual(ran, ['outer', 'inner']);
   store.transaction(() => store.transaction(() => store.onRollback(() => ran.push('again'))));
   assert.deepEqual(ran, ['outer', 'inner'], 'committed all the way out: nothing runs');
+  assert.throws(() => store.transaction(() => {
+    store.onRollback(() => ran.push('later'));
+    fail();
+  }), /rolled back/);
+  assert.deepEqual(ran, ['outer', 'inner', 'later'], 'nor later, with the next transaction that rolls back');
 });
 
 test('a hook registered outside a transaction is dropped, and one that throws does not stop the rest', () => {
