@@ -10,6 +10,14 @@ export const BENCH_IP_CAPACITY = 2 ** 17;
 export const benchIp = (n: number, second = 18) => `198.${second + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
 
 /**
+ * The n-th address (n mod 2^17) of a warm-up load: 11.0.0.0 … 11.1.255.255, in turn like
+ * benchIp's, and none of them benchIp's. A warm-up that sent the measured run's addresses
+ * would leave them in the jails' windows or banned, and the measured run would judge them
+ * differently from a first sighting.
+ */
+export const warmupBenchIp = (n: number) => `11.${(n >> 16) & 1}.${(n >> 8) & 255}.${n & 255}`;
+
+/**
  * benchIp's addresses in the order a botnet's arrive: consecutive n land far apart, in other
  * /24s of the range (n times an odd number, mod 2^17, is a permutation). In turn, one /24's
  * 256 addresses follow each other, and an index keyed by address takes them on a page or

@@ -8,7 +8,7 @@
 import autocannon from 'autocannon';
 import { createHmac } from 'node:crypto';
 import { pluginEventId } from '../lib/event-id.ts';
-import { benchIp, scatteredBenchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
+import { benchIp, scatteredBenchIp, warmupBenchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const url = String(args.url);
@@ -20,10 +20,11 @@ const connections = Number(args.connections ?? 20);
 const distinctIps = Number(args.ips ?? 100_000);
 // Past the capacity addresses would repeat silently and the run would measure fewer attackers.
 if (!(distinctIps >= 1 && distinctIps <= BENCH_IP_CAPACITY)) throw new Error(`--ips must be 1..${BENCH_IP_CAPACITY}, got ${args.ips}`);
-// 'in-turn' (the default): the addresses one after another; 'scattered': as a botnet's arrive.
+// 'in-turn' (the default): the addresses one after another; 'scattered': as a botnet's arrive;
+// 'warmup': in turn, from addresses no measured run sends (warmupBenchIp).
 const order = String(args.order ?? 'in-turn');
-if (order !== 'in-turn' && order !== 'scattered') throw new Error(`--order must be in-turn or scattered, got ${args.order}`);
-const ipOf = order === 'scattered' ? scatteredBenchIp : benchIp;
+if (order !== 'in-turn' && order !== 'scattered' && order !== 'warmup') throw new Error(`--order must be in-turn, scattered or warmup, got ${args.order}`);
+const ipOf = order === 'scattered' ? scatteredBenchIp : order === 'warmup' ? warmupBenchIp : benchIp;
 // Requests per second across all connections; 0 = as fast as the service answers (saturation).
 const rate = Number(args.rate ?? 0);
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CidrSet } from '../../server/jail/ip.ts';
 import { ignoreReasonFor } from '../../server/jail/ignore.ts';
 import { NEVER_BAN_RANGES } from '../../server/jail/never-ban.ts';
-import { BENCH_IP_CAPACITY, SPREAD_IP_CAPACITY, benchIp, denseBenchIp, scatteredBenchIp, spreadBenchIp } from '../../bench/lib/addresses.ts';
+import { BENCH_IP_CAPACITY, SPREAD_IP_CAPACITY, benchIp, denseBenchIp, scatteredBenchIp, spreadBenchIp, warmupBenchIp } from '../../bench/lib/addresses.ts';
 import { ROOT } from '../support/process.ts';
 
 test('every bench address is one the jails count', () => {
@@ -41,6 +41,15 @@ test('the spread and dense botnets are counted too, spread one per /24', () => {
   }
   assert.equal(networks.size, SPREAD_IP_CAPACITY, 'never two in one /24');
   for (const ip of [denseBenchIp(0, 0), denseBenchIp(49, 255)]) assert.equal(ignoreReasonFor(ip, lists), null, ip);
+});
+
+test('a warm-up sends addresses the jails count and no measured run sends', () => {
+  const lists = { allowlist: new CidrSet([]), neverBan: new CidrSet(NEVER_BAN_RANGES) };
+  const warm = Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => warmupBenchIp(n));
+  assert.equal(new Set(warm).size, BENCH_IP_CAPACITY, 'distinct up to the capacity');
+  const measured = new Set(Array.from({ length: BENCH_IP_CAPACITY }, (_, n) => benchIp(n)));
+  for (const ip of warm) assert.ok(!measured.has(ip), `${ip} is also a measured run's`);
+  for (let n = 0; n < BENCH_IP_CAPACITY; n += 97) assert.equal(ignoreReasonFor(warm[n]!, lists), null, warm[n]);
 });
 
 test('no bench load generator writes its own addresses', () => {
