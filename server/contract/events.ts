@@ -2,6 +2,7 @@
 // that defines what a site may send to POST /v1/events and what it gets back.
 import { z } from 'zod';
 import { normaliseIp } from '../jail/ip.ts';
+import { msOf } from '../shared/iso-time.ts';
 
 export const EVENT_TYPES = [
   'login_failed',
@@ -35,7 +36,7 @@ const MAX_CLOCK_SKEW_MS = 300_000;
 const isoTimestamp = z
   .string()
   .datetime({ offset: true, message: 'must be an ISO-8601 timestamp with a time zone' })
-  .refine((s) => Date.parse(s) <= Date.now() + MAX_CLOCK_SKEW_MS, 'is in the future');
+  .refine((s) => msOf(s) <= Date.now() + MAX_CLOCK_SKEW_MS, 'is in the future');
 
 const ipAddress = z
   .string()

@@ -6,7 +6,7 @@ import type { BanService } from '../bans/ban-service.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
 import type { ShieldService } from '../shield/shield-service.ts';
-import { isoOf } from '../shared/iso-time.ts';
+import { isoOf, msOf } from '../shared/iso-time.ts';
 import { unbannedSince } from './unbanned-since.ts';
 
 export interface IngestContext {
@@ -102,7 +102,7 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
       const verdict = judgeAddress(attempt.ip, lists, ctx.ipv6Prefix) ?? { ip: attempt.ip, ipKey: attempt.ip, protectedBy: 'invalid_ip' };
       const { ip, ipKey } = verdict;
       const ignoredReason = verdict.protectedBy;
-      const occurredAtMs = Date.parse(attempt.occurred_at);
+      const occurredAtMs = msOf(attempt.occurred_at);
       const occurredAt = isoOf(occurredAtMs);
       const seq = ctx.store.insertEvent({
         id: attempt.id,

@@ -15,3 +15,19 @@ export function isoOf(ms: number): string {
   }
   return lastIso;
 }
+
+let lastText: string | null = null;
+let lastParsedMs = NaN;
+
+/**
+ * `Date.parse(text)`, remembering the last answer: the contract's check and the ingest
+ * path both read an event's time, and a batch's events often share it (the plugin writes
+ * whole seconds), so most calls are repeats of the one before.
+ */
+export function msOf(text: string): number {
+  if (text !== lastText) {
+    lastParsedMs = Date.parse(text);
+    lastText = text;
+  }
+  return lastParsedMs;
+}
