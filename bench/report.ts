@@ -236,8 +236,8 @@ ${table.join('\n')}
 ${survivalTable(r)}
 ## How the issue 14 rows are measured
 
-- **Every ingest row** runs a fresh service from the bundle, as \`npm start\` runs it (its flags from
-  \`package.json\`), on a new database with one site, for \`ingest_seconds_per_run\` s per run, median of the
+- **Every ingest run** starts a service of its own from the bundle, as \`npm start\` runs it (its flags from
+  \`package.json\`), on a new database with one site, and measures it for \`ingest_seconds_per_run\` s per run, median of the
   runs; ${String(r.ingest_cpu_pinning ?? 'pinning not recorded')}. Events are \`login_failed\` from 100,000
   distinct IPs in turn, each with a fresh id and signature. The \`scattered\` run sends the same addresses in
   the order a botnet's arrive, each next one in another /24 (\`scatteredBenchIp\`). Bytes written per event
@@ -278,7 +278,18 @@ ${survivalTable(r)}
   requests outstanding against a service answering one at a time, so a request waits for those ahead of it
   (16 × ~1.8 ms per batch of 50 is already 29 ms). The service's own time per request, from its
   \`edgejail_ingest_seconds\` summary, is \`ingest_service_p99_ms\` below.
-- **\`ingest_open_loop_p99_ms\`** (2026-12-07: 24.25 ms at 520.5 req/s at 15:12, missed; 17.55 ms at 502.2 at
+- **The warm-up** (2026-12-07 23:35, the first run with it). What a fresh service's first seconds cost, in
+  the same run: batch 50 saturated, 24,287.5 events/s fresh against 36,706.3 warmed; batch 1, 2,687.8 against
+  4,390 requests/s. This machine was slow that night: \`node -e 0\` took 110-140 ms, and the same bundle
+  saturated at 22-29k events/s in checks around the run, against 50-55k at 15:00. Where a fresh service's time
+  went, by thread (250 ms samples of /proc/<pid>/task, open loop at 1,920 single-event requests a second): the
+  main thread 68% of the core, V8's one worker thread (\`--v8-pool-size=1\`) up to half the core for 3.5 s after
+  the first load (\`perf record\`: TurboFan's graph reducer and scheduler), the checkpoint thread ~5%. After
+  an 8 s warm-up that worker thread took 2-3% of the same load.
+- **\`ingest_open_loop_p99_ms\`** (2026-12-07 23:35: 84.14 ms at 367.1 req/s, missed, none refused; the rate is half
+  of the warmed batch-50 median, 36.7k events/s, and the machine's speed swung within minutes: a check right after
+  the run saturated at 22.4k events/s, so 367 req/s (18.4k events/s) was ~80% of its core, p50 14.5 ms, p99
+  124 ms. Before the warm-up: 24.25 ms at 520.5 req/s at 15:12, missed; 17.55 ms at 502.2 at
   15:00, met; 9.24 ms at 513.7 req/s at 11:50, met; 33.91 ms at 500.6 at 12:35, with
   the seq change under \`rss_peak_mb\`, and 22.7 ms at 485.9 at 12:55, with the per-turn memos too, missed; 23.77 ms at
   405 req/s at 07:15). The row swings with the machine, not with the code: five minutes after the 12:35 run, at 500
@@ -287,7 +298,10 @@ ${survivalTable(r)}
   machine is a virtual one that shares its host (\`/proc/stat\` counts steal time), and fail2ban-regex's own
   rate moved as far between those runs (61.1k, 54.5k, 57.6k lines/s). What is in a stall at half load is under
   the single-event row below: the checkpoint thread on the same core, scavenges, and poll phases.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07: 27.67 ms at 5,259.1 req/s at 15:12 and 27.27 ms at 4,591.2
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 23:35: 31.96 ms at 2,195 req/s on a warmed service, none
+  refused, missed. Checks that evening at 1,920 req/s: a fresh service 270-640 ms with 450-1,060 of 17,280 refused
+  (its first 3.5 s spent compiling, above), a warmed one 35 ms with 4 refused, the p99 of each 250 ms stretch
+  after the ramp 5-37 ms with one stretch of 96 ms. Before the warm-up: 27.67 ms at 5,259.1 req/s at 15:12 and 27.27 ms at 4,591.2
   at 15:00, missed; 6.78 ms at 4,282.3 req/s at 11:50, met; 17.63 ms at
   3,945.2 at 12:35 and 36.46 ms at 3,943.8 at 12:55, missed; 19.59 ms at 3,661.8 at 07:15, 10.07 ms at 3,990.5 at 03:15;
   8.52 ms at 3,443 req/s on 2026-12-06). Three interleaved pairs at 3,900 req/s right after the 12:55 run: 19.2 /
@@ -330,6 +344,11 @@ ${survivalTable(r)}
   - A site's \`last_event_at\` is now written when it moves a second, not by every batch: every commit had
     dirtied the sites table's page and made the next turn read the site's row again. Single events at
     saturation, 3 interleaved pairs: 9.5-9.9k → 9.8-10.6k requests/s, 5.2-5.3 → 5.0-5.1 KB written an event.
+- **\`cli_bans_ms\`** (2026-12-07 23:35: 552.7 ms, missed; 269.1 ms at 17:28 the same day, met, with the same
+  CLI code). The row is CPU from process start to exit, and this machine was ~2-3× slower that night: a bare
+  \`node -e 0\` took 110-140 ms. Where the time goes (\`--cpu-prof\`, one run): garbage collection 14%, reading
+  the 10,000 rows (SQLite) 11%, compiling the bundle's modules ~12%, rendering the table ~16% (escaping each
+  cell for the terminal 4.6%), the enforcement views 5.5%, the config's zod parse ~5%.
 - **\`rss_idle_mb\`** (2026-12-07 07:12: 67.5 MB, met; 70.0 MB at 03:12 the same day, missed by a hair). What moved
   it, each in interleaved starts by hand (VmRSS 10 s after /healthz): fastify, its plugins and prom-client are
   now bundled, and what stays in node_modules is loaded with \`require()\`, −1.2 MB (5 pairs, median 70.3
@@ -385,7 +404,8 @@ ${survivalTable(r)}
   a bench run (150.0 → 140.5 MB), but not past findtime/8, and it let a key that keeps failing be evicted
   like an idle one under a flood of new keys: reverted. Under 10× the connections TCP holds the excess
   outside the process, and batches that queue past 100 ms are shed.
-- **\`overload_p99_ms\`** (2026-12-05: 144 ms, met; 447 ms on 2026-12-04): a turn no longer judges every
+- **\`overload_p99_ms\`** (2026-12-07 23:35: 201 ms warmed, 204 ms fresh, met; shed 94.56 ms warmed, 88.33 ms
+  fresh, missed: the warm-up leaves the length of a turn, below, where it was; 2026-12-05: 144 ms, met; 447 ms on 2026-12-04): a turn no longer judges every
   batch a flood let in. The group commit stops after 10 ms and leaves the rest to the next turn, and a
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
   max_queue_delay_ms (Little's law), before its site lookup or body. The generator also resends a shed
@@ -425,7 +445,12 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-07: 52,050 against fail2ban-regex's 61,149 at 15:12, 0.85×; 50,219
+- **\`ingest_batched_events_per_s\`** (2026-12-07 23:35: 36,706.3 on a warmed service against fail2ban-regex's
+  running rate of 23,827 lines/s, 1.54×, met; a fresh service 24,287.5, 1.02×. fail2ban-regex's start-up,
+  filter compilation and report took 0.53 s; over its whole run of 200,000 lines it did 22,524 lines/s.
+  The Date.parse of an event's time, done by the contract and again by the jail path, is now done once
+  (~0.7 µs of ~35 µs an event; three interleaved pairs within this machine's noise). Before, on fresh services
+  against fail2ban-regex's whole-run rate: 52,050 against fail2ban-regex's 61,149 at 15:12, 0.85×; 50,219
   against 52,453 at 15:00, 0.96×; 51,362.5 against 61,116 at 11:50, 0.84×; 50,056
   and 0.92× at 12:35; 48,587.5 and 0.84× at 12:55; 40,494 and 0.66× at 07:14, before the changes below). What
   moved it that day, each in interleaved runs of the bundle (service pinned to core 0, autocannon on core 1, 16
@@ -449,7 +474,9 @@ ${survivalTable(r)}
   and the (ip_key, hour, site_id) index of \`ip_activity\` takes them on a page or two a commit. A botnet's
   arrive scattered, and nearly every new address then dirties a page of its own. At 15:12: 45,462.5 against
   52,050 events/s in turn (−13%), 3,627 against 1,614 bytes written an event (2.2×), peak 109.9 MB; at 15:00:
-  40,025 against 50,219 (−20%), 3,968 against 1,645 bytes (2.4×).
+  40,025 against 50,219 (−20%), 3,968 against 1,645 bytes (2.4×). Warmed, at 23:35: 16,775 against 36,706
+  (−54%), 7,664 against 1,326 bytes; the warm-up's own 100,000 addresses (in turn) were already in the index, so
+  each scattered address landed in a larger one.
   A page size of 1 KB instead of 4 (two interleaved pairs each order, the database made by VACUUM) took the
   bytes down by a fifth to a quarter but cost the scattered run more CPU an event (deeper trees, the same
   2 MB of cache holding four times the pages): not kept. Folding the activity in bulk, in the index's order,
