@@ -82,6 +82,9 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   // the cache and the count are put right after a rollback.
   let depth = 0;
   let enforcementChanged = false;
+  // Refusals reach the metric once their transaction commits: a batch rolled back and sent
+  // again would otherwise count its refusals twice.
+  const refusedUncommitted: RefusalCause[] = [];
   const touched = new Set<string>();
   // The keys and sites judged in the open transaction, in order: a savepoint that rolls back
   // rebuilds the jails' state of those it judged from what is still stored.
@@ -113,12 +116,14 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     depth++;
     const pushesBefore = ownPushes;
     const judgedBefore = judged.length;
+    const refusedBefore = refusedUncommitted.length;
     let result: T;
     try {
       result = store.transaction(fn);
     } catch (error) {
       depth--;
       const rolledBack = judged.splice(judgedBefore);
+      refusedUncommitted.length = refusedBefore;
       // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
       // cache and the count learnt inside it is re-read, within the transaction still open.
       for (const ipKey of touched) lookup.forget(ipKey);
@@ -144,6 +149,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     if (depth === 0) {
       judged.length = 0;
       touched.clear();
+      for (const cause of refusedUncommitted.splice(0)) onRefusal?.(cause);
       if (enforcementChanged) {
         enforcementChanged = false;
         onEnforcementChange?.();
@@ -217,11 +223,14 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   // flood of audit rows. The metric counts every one.
   const refusalLog = new Map<string, { sinceMs: number; unlogged: number }>();
   function refuse(siteId: string, decision: BanDecision, refusal: Refusal, nowMs: number): void {
-    onRefusal?.(refusal.cause);
+    if (depth > 0) refusedUncommitted.push(refusal.cause);
+    else onRefusal?.(refusal.cause);
     const key = `${siteId}\u0000${refusal.cause}`;
     const log = refusalLog.get(key);
     if (log && nowMs - log.sinceMs < MINUTE_MS) {
       log.unlogged++;
+      // The next audit entry counts the refusals since the last one that were kept.
+      store.onRollback(() => log.unlogged--);
       return;
     }
     store.audit({

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SELF_UNLOCKS_PER_SITE_PER_HOUR } from '../../server/core.ts';
-import { attempt, postEvents, startService } from '../support/service.ts';
+import { adminHeaders, attempt, postEvents, startService } from '../support/service.ts';
 import { stagingOn } from '../support/staging.ts';
 
 const fails = () => {
@@ -64,6 +64,34 @@ test("a ban rolled back with its batch gives back its share of the site's quota,
     core.bans.transaction(() => stage(attempts('198.51.100.44'), later));
     const [entry] = core.store.auditForIpKey('198.51.100.44').filter((a) => a.action === 'ban_refused');
     assert.equal(JSON.parse(String(entry!.detail)).refused_since_previous_entry, 1, "198.51.100.42's refusal, counted once");
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a refusal rolled back with its batch is counted neither by the metric nor by the next audit entry', async () => {
+  const svc = await startService({ overload: { max_new_bans_per_site_per_minute: 1 } });
+  try {
+    const { core, stage, groupWhereSecondFails } = stagingOn(svc);
+    const attempts = (ip: string, n = 5) => Array.from({ length: n }, () => attempt(ip));
+    const refusedTotal = async () => {
+      const text = (await svc.app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders })).body;
+      return [...text.matchAll(/^edgejail_bans_refused_total\{cause="\w+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    assert.equal(core.bans.transaction(() => stage(attempts('198.51.100.50'))).bansCreated, 1, "the minute's one new ban");
+    assert.equal(core.bans.transaction(() => stage(attempts('198.51.100.51'))).bansCreated, 0);
+    assert.equal(await refusedTotal(), 1);
+    // Refused inside a batch that rolls back: the plugin sends it again, and that one counts.
+    groupWhereSecondFails(attempts('192.0.2.63', 2), attempts('203.0.113.33'));
+    assert.equal(await refusedTotal(), 1, 'the rolled-back refusal is not counted');
+    core.bans.transaction(() => stage(attempts('203.0.113.33')));
+    assert.equal(await refusedTotal(), 2, 'the batch sent again is');
+    // A minute on, the entry that follows counts the refusals since the last one that were kept.
+    const later = Date.now() + 61_000;
+    assert.equal(core.bans.transaction(() => stage(attempts('198.51.100.52'), later)).bansCreated, 1);
+    core.bans.transaction(() => stage(attempts('198.51.100.53'), later));
+    const [entry] = core.store.auditForIpKey('198.51.100.53').filter((a) => a.action === 'ban_refused');
+    assert.equal(JSON.parse(String(entry!.detail)).refused_since_previous_entry, 1, "203.0.113.33's refusal, counted once");
   } finally {
     await svc.close();
   }
