@@ -11,7 +11,7 @@
 import { Agent, request } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { pluginEventId } from '../lib/event-id.ts';
-import { benchIp, warmupBenchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
+import { benchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const url = new URL(String(args.url));
@@ -22,9 +22,6 @@ const duration = Number(args.duration ?? 8);
 const rate = Number(args.rate);
 const warmup = Number(args.warmup ?? 2);
 if (!(rate > 0)) throw new Error(`--rate must be a positive number of requests per second, got ${args.rate}`);
-// --addresses=warmup sends addresses no measured run sends (warmupBenchIp).
-if (args.addresses !== undefined && args.addresses !== 'warmup') throw new Error(`--addresses must be warmup when given, got ${args.addresses}`);
-const ipOf = args.addresses === 'warmup' ? warmupBenchIp : benchIp;
 const distinctIps = Math.min(Number(args.ips ?? 100_000), BENCH_IP_CAPACITY);
 
 let counter = 0;
@@ -32,7 +29,7 @@ function nextBody(): string {
   const now = new Date().toISOString();
   const events = [];
   for (let i = 0; i < batch; i++) {
-    events.push({ id: pluginEventId(), type: 'login_failed', ip: ipOf(counter++ % distinctIps), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
+    events.push({ id: pluginEventId(), type: 'login_failed', ip: benchIp(counter++ % distinctIps), occurred_at: now, username: 'admin', user_agent: 'bench', path: '/wp-login.php', weight: 1 });
   }
   return JSON.stringify({ events });
 }

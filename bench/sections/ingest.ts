@@ -7,6 +7,7 @@ import { ROOT, runCli, startServiceProcess, type RunningService } from '../../te
 import { tempDir } from '../../test/support/service.ts';
 import { median, round } from '../lib/stats.ts';
 import { onGeneratorCore, pinning, pinService } from '../lib/pin.ts';
+import { procCpuSeconds, procStatusMb } from './bans-200k.ts';
 
 interface LoadResult {
   requests_per_s: number;
@@ -28,12 +29,6 @@ async function serviceP99Ms(svc: RunningService): Promise<number> {
   const line = /^edgejail_ingest_seconds\{quantile="0\.99"\} ([0-9.e-]+)$/m.exec(text);
   if (!line) throw new Error('edgejail_ingest_seconds{quantile="0.99"} missing from /metrics');
   return Number(line[1]) * 1000;
-}
-
-/** Peak resident memory of a process, from the kernel's high-water mark. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 /**
@@ -59,23 +54,15 @@ const WARMUP_SECONDS = 8;
 const SETTLED_CORE_SHARE = 0.1;
 const SETTLE_SAMPLE_MS = 250;
 const SETTLE_MAX_MS = 20_000;
-/** /proc's clock ticks per second (USER_HZ). */
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU time of a process so far, all its threads, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 /** Waits for a process to go quiet (its compiler thread and checkpoints done); returns the seconds waited. */
 async function cpuSettled(pid: number): Promise<number> {
   const started = performance.now();
-  let before = cpuTicks(pid);
+  let before = procCpuSeconds(pid);
   while (performance.now() - started < SETTLE_MAX_MS) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_SAMPLE_MS));
-    const now = cpuTicks(pid);
-    if ((now - before) / CLOCK_TICKS_PER_S < (SETTLED_CORE_SHARE * SETTLE_SAMPLE_MS) / 1000) break;
+    const now = procCpuSeconds(pid);
+    if (now - before < (SETTLED_CORE_SHARE * SETTLE_SAMPLE_MS) / 1000) break;
     before = now;
   }
   return (performance.now() - started) / 1000;
@@ -160,7 +147,7 @@ async function ingest(batch: number, connections: number, runs: number, seconds:
       const written = bytesWritten(svc.child.pid!) - writtenBefore;
       if (result.requests_per_s === 0) throw new Error(`ingest batch ${batch}: no request succeeded (${JSON.stringify(result.status_codes)})`);
       const events = result.events_per_s * seconds;
-      return { ...result, rss_peak_mb: peakRssMb(svc.child.pid!), service_p99_ms: await serviceP99Ms(svc), write_bytes_per_event: written / events, settle_seconds };
+      return { ...result, rss_peak_mb: procStatusMb(svc.child.pid!, 'VmHWM'), service_p99_ms: await serviceP99Ms(svc), write_bytes_per_event: written / events, settle_seconds };
     }));
   }
   const m = (k: keyof LoadResult | 'rss_peak_mb' | 'service_p99_ms' | 'write_bytes_per_event' | 'settle_seconds') => median(results.map((r) => r[k] as number));
