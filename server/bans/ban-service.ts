@@ -91,11 +91,16 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   const judged: Array<{ ipKey: string; siteId: string }> = [];
   const findtimeMs = eventFindtimeMs(jails);
 
-  function rebuildJudged(rolledBack: Array<{ ipKey: string; siteId: string }>): void {
+  /**
+   * The keys judged in a rolled-back transaction, then those a cap pushed out of the jails
+   * in it (their windows went for keys that are now gone): each rebuilt from what is stored.
+   * The judged go first, so the room their rolled-back windows held is free again for the others.
+   */
+  function rebuildJudged(rolledBack: Array<{ ipKey: string; siteId: string | null }>): void {
     const sitesOf = new Map<string, Set<string>>();
     for (const { ipKey, siteId } of rolledBack) {
       if (!sitesOf.has(ipKey)) sitesOf.set(ipKey, new Set());
-      sitesOf.get(ipKey)!.add(siteId);
+      if (siteId !== null) sitesOf.get(ipKey)!.add(siteId);
     }
     const scan = { rows: HISTORY_SCAN_ROWS };
     for (const [ipKey, sites] of sitesOf) rebuildKey(ipKey, sites, scan);
@@ -117,12 +122,16 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     const pushesBefore = ownPushes;
     const judgedBefore = judged.length;
     const refusedBefore = refusedUncommitted.length;
+    const forgotten = (jails.forgotten ??= []);
+    const forgottenBefore = forgotten.length;
     let result: T;
     try {
       result = store.transaction(fn);
     } catch (error) {
       depth--;
-      const rolledBack = judged.splice(judgedBefore);
+      const rolledBack: Array<{ ipKey: string; siteId: string | null }> = judged.splice(judgedBefore);
+      for (const key of forgotten.splice(forgottenBefore)) rolledBack.push(key);
+      if (depth === 0) jails.forgotten = null;
       refusedUncommitted.length = refusedBefore;
       // A rolled-back savepoint (one batch of a group commit) undoes its bans too: what the
       // cache and the count learnt inside it is re-read, within the transaction still open.
@@ -147,6 +156,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     }
     depth--;
     if (depth === 0) {
+      jails.forgotten = null;
       judged.length = 0;
       touched.clear();
       for (const cause of refusedUncommitted.splice(0)) onRefusal?.(cause);

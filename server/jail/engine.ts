@@ -20,7 +20,9 @@
 // - The caller may refuse a jail's decision (a quota): the engine then records nothing,
 //   and keeps the key's window just at maxretry, so the next counted event decides again.
 // - Memory is bounded: windows by maxTrackedKeys per jail, remembered bans by maxBanKeys
-//   (the least recently banned key is forgotten first).
+//   (the least recently banned key is forgotten first). While `forgotten` is an array, each
+//   key a cap makes the state forget is named in it: a caller whose transaction rolls back
+//   rebuilds those keys from the store too, since the event that pushed them out is gone.
 import { formatDuration, MAX_BAN_SECONDS } from '../config/duration.ts';
 import type { EventType } from '../contract/events.ts';
 import { BAN_EVENT, type JailConfig, type JailsConfig } from './jail-config.ts';
@@ -91,6 +93,12 @@ export interface JailState {
   evictions: number;
   /** ip_keys whose ban history was forgotten early to stay within maxBanKeys. */
   banKeyEvictions: number;
+  /**
+   * Null, or the keys a cap made the state forget since the caller set it to [] (a window
+   * evicted at maxTrackedKeys: its site too when its jail counts by site; a key's ban
+   * history at maxBanKeys: no site, and its windows in the jails that count bans go with it).
+   */
+  forgotten: Array<{ ipKey: string; siteId: string | null }> | null;
   /** The latest nowMs seen; used where the API passes no clock (observeUnban). */
   clockMs: number;
 }
@@ -126,6 +134,7 @@ export function createJailState(
     random: options.random ?? Math.random,
     evictions: 0,
     banKeyEvictions: 0,
+    forgotten: null,
     clockMs: 0,
   };
 }
@@ -329,6 +338,13 @@ function windowKey(jail: Jail, siteId: string, ipKey: string): string {
   return jail.config.scope === 'site' && !jail.countsBans ? `${siteId}\u0000${ipKey}` : ipKey;
 }
 
+/** windowKey's inverse. */
+function keyOfWindow(jail: Jail, key: string): { ipKey: string; siteId: string | null } {
+  if (jail.config.scope !== 'site' || jail.countsBans) return { ipKey: key, siteId: null };
+  const cut = key.indexOf('\u0000');
+  return { ipKey: key.slice(cut + 1), siteId: key.slice(0, cut) };
+}
+
 function eventEntry(event: JailEvent): WindowEntry {
   return {
     seq: event.seq,
@@ -402,7 +418,13 @@ function countInJail(
   entry.counted = entry.attempts * repeatOffenderMultiplier(previous);
 
   const windows = jail.windows;
-  if (!windows.has(key) && windows.size >= state.maxTrackedKeys && windows.evictOldest()) state.evictions++;
+  if (!windows.has(key) && windows.size >= state.maxTrackedKeys) {
+    const evicted = windows.evictOldest();
+    if (evicted !== null) {
+      state.evictions++;
+      state.forgotten?.push(keyOfWindow(jail, evicted));
+    }
+  }
   const window = windows.touch(key, nowMs);
   windows.dropOlderThan(window, Math.max(cutoff, lastEnd - 1));
   const slot = windows.insert(window, entry);
@@ -567,6 +589,7 @@ function forgetLeastRecentlyBanned(state: JailState): void {
   const ipKey = state.bans.forgetOldest();
   if (ipKey === null) return;
   state.banKeyEvictions++;
+  state.forgotten?.push({ ipKey, siteId: null });
   // Its counts in the jails that count bans go with it: they come from those bans, and a
   // caller restoring the key's history later (restoreBanHistory) would count them twice.
   for (const jail of state.banJails) jail.windows.delete(ipKey);

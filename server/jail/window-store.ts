@@ -223,13 +223,14 @@ export function createWindowStore(initialEntries = 1024, initialWindows = 1024) 
       releaseWindow(w);
     },
 
-    /** Drops the least recently updated window; false when there is none. */
-    evictOldest(): boolean {
+    /** Drops the least recently updated window and returns its key; null when there is none. */
+    evictOldest(): string | null {
       const oldest = byKey.oldest();
-      if (oldest === NONE) return false;
+      if (oldest === NONE) return null;
+      const key = unpackKey(byKey.keyOf(oldest));
       byKey.remove(oldest);
       releaseWindow(oldest);
-      return true;
+      return key;
     },
 
     /** Windows not updated after `cutoff` lose their entries up to it, and go when empty. Stops at the first later one. */

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SELF_UNLOCKS_PER_SITE_PER_HOUR } from '../../server/core.ts';
+import { jailStats } from '../../server/jail/engine.ts';
 import { adminHeaders, attempt, postEvents, startService } from '../support/service.ts';
 import { stagingOn } from '../support/staging.ts';
 
@@ -154,6 +155,34 @@ test("a self-unlock's unban rolled back leaves the ban in the jails' memory too:
     assert.ok(core.bans.currentBan(X), 'banned again once rolled back');
     core.bans.transaction(() => stage(five()));
     assert.equal(core.store.activeBansForIpKey(X).length, 1, 'one active ban, not a second');
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a window a rolled-back batch pushed out at the key cap comes back with its count', async () => {
+  const cap = 1_000;
+  const svc = await startService({ overload: { max_tracked_keys_per_jail: cap } });
+  try {
+    const { core, stage, groupWhereSecondFails } = stagingOn(svc);
+    const oldest = '203.0.113.50';
+    const others = Array.from({ length: cap - 1 }, (_, i) => `23.7.${i >> 8}.${i & 255}`);
+    core.bans.transaction(() => stage([1, 2, 3, 4].map(() => attempt(oldest))));
+    core.bans.transaction(() => stage(others.map((ip) => attempt(ip))));
+    assert.equal(jailStats(core.jails).trackedKeys.wordpress, cap, 'the jail is at its cap');
+    // A new key in the failing batch pushes the oldest window out, then goes with the rollback.
+    groupWhereSecondFails([attempt(others[0]!)], [attempt('198.51.100.50')]);
+    assert.equal(jailStats(core.jails).trackedKeys.wordpress, cap);
+    assert.equal(core.bans.transaction(() => stage([attempt(oldest)])).bansCreated, 1, 'its four stored failures still count: the fifth bans');
+    // The whole group's commit failing brings it back as well.
+    const next = '203.0.113.51';
+    core.bans.transaction(() => stage([1, 2, 3, 4].map(() => attempt(next))));
+    core.bans.transaction(() => stage(others.map((ip) => attempt(ip))));
+    assert.throws(() => core.bans.transaction(() => {
+      core.bans.transaction(() => stage([attempt('198.51.100.51')]));
+      fails();
+    }), /the batch fails/);
+    assert.equal(core.bans.transaction(() => stage([attempt(next)])).bansCreated, 1);
   } finally {
     await svc.close();
   }

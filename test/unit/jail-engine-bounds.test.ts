@@ -86,3 +86,21 @@ test('forgotten ban keys give their slots back: a steady flood over the key cap 
   assert.ok(state.bans.has('198.18.78.31'), 'i = 19,999 is kept');
   assert.ok(!state.bans.has('198.18.76.43'), 'i = 19,499 is forgotten');
 });
+
+test('while `forgotten` is open, every key a cap pushes out is named in it, with its site where its jail counts by site', () => {
+  const state = createJailState(jails({ wordpress: { scope: 'site' } }), { maxTrackedKeys: 2, maxBanKeys: 2 });
+  observeEvent(state, ev('203.0.113.1', T0), T0);
+  observeEvent(state, ev('203.0.113.2', T0 + 1), T0 + 1);
+  assert.equal(state.forgotten, null, 'closed by default: nothing is kept');
+  observeEvent(state, ev('203.0.113.3', T0 + 2), T0 + 2);
+  state.forgotten = [];
+  observeEvent(state, ev('203.0.113.4', T0 + 3), T0 + 3);
+  const ban = (ipKey: string, at: number) => observeBan(state, { ipKey, jail: 'manual', createdAtMs: at, expiresAtMs: at + 3_600_000, liftedAtMs: null }, at);
+  ban('192.0.2.1', T0 + 4);
+  ban('192.0.2.2', T0 + 5);
+  ban('192.0.2.3', T0 + 6);
+  assert.deepEqual(state.forgotten, [
+    { ipKey: '203.0.113.2', siteId: 'site-a' }, // the site-scoped wordpress jail's oldest window
+    { ipKey: '192.0.2.1', siteId: null }, // a ban history at maxBanKeys
+  ]);
+});

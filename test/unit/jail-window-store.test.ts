@@ -73,16 +73,16 @@ test('keys are least recently updated first: eviction takes the oldest, pruning 
   for (const [key, t] of [['a', 1], ['b', 2], ['c', 3]] as const) store.insert(store.touch(key, t), entry({ t }));
   store.insert(store.touch('a', 4), entry({ t: 4 }));
   assert.deepEqual([...store.keys()], ['b', 'c', 'a']);
-  assert.ok(store.evictOldest());
+  assert.equal(store.evictOldest(), 'b', 'the key evicted is named, so a rollback can restore it');
   assert.deepEqual([...store.keys()], ['c', 'a']);
   store.insert(store.touch('d', 5), entry({ t: 5 }));
   store.pruneOlderThan(3);
   assert.deepEqual([...store.keys()], ['a', 'd'], 'c had nothing after 3; a was updated at 4');
   // The pass stops at the first recently updated key: a keeps its old entry until it is next counted.
   assert.deepEqual(times(store, store.get('a')), [1, 4]);
-  assert.ok(store.evictOldest());
-  assert.ok(store.evictOldest());
-  assert.equal(store.evictOldest(), false);
+  assert.equal(store.evictOldest(), 'a');
+  assert.equal(store.evictOldest(), 'd');
+  assert.equal(store.evictOldest(), null);
   assert.equal(store.get('a'), NO_WINDOW);
   store.insert(store.touch('e', 6), entry({ t: 6 }));
   assert.ok(store.evictOldest(), 'eviction starts over once the store has emptied');
