@@ -347,10 +347,15 @@ export function enforcementViewOf(db: Db, ipKey: string, nowMs = Date.now()): { 
 /**
  * enforcementViewOf for a listing of many bans: two reads in all (every desired block, every
  * enforcement row) instead of two queries per ban, which were most of `edgejail bans`' time.
+ * A caller that has just read every active ban passes the keys those block (`blocked`), and
+ * saves the first.
  */
-export function enforcementViews(db: Db, nowMs = Date.now()): (ipKey: string) => { state: EnforcementState; placement: ShownPlacement | null } {
+export function enforcementViews(
+  db: Db,
+  nowMs = Date.now(),
+  blocked: ReadonlySet<string> = storeFor(db).blockedIpKeys(new Date(nowMs).toISOString()),
+): (ipKey: string) => { state: EnforcementState; placement: ShownPlacement | null } {
   const store = storeFor(db);
-  const blocked = store.blockedIpKeys(new Date(nowMs).toISOString());
   const rows = new Map(store.enforcementPlaces().map((row) => [row.ip_key, row]));
   return (ipKey) => {
     const want = blocked.has(ipKey);
