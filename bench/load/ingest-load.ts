@@ -7,6 +7,7 @@
 // service's.
 import autocannon from 'autocannon';
 import { createHmac } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pluginEventId } from '../lib/event-id.ts';
 import { benchIp, scatteredBenchIp, warmupBenchIp, BENCH_IP_CAPACITY } from '../lib/addresses.ts';
 
@@ -42,6 +43,11 @@ function nextBody(): string {
 // autocannon calls onResponse and then, synchronously, setupRequest for the same connection.
 let retryBody: string | undefined;
 
+// This process's own event-loop delay: a response that arrives while it is busy (signing the
+// next body, parsing the last answers) waits unread, and is timed as the service's.
+const ownDelay = monitorEventLoopDelay({ resolution: 1 });
+ownDelay.enable();
+
 // Shed answers (429/503) timed apart: the overload target wants them quick, whatever the served ones wait.
 const shedMs: number[] = [];
 const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -71,6 +77,7 @@ const result = await new Promise<autocannon.Result>((resolve, reject) => {
     if (statusCode === 429 || statusCode === 503) shedMs.push(responseTime);
   });
 });
+ownDelay.disable();
 shedMs.sort((a, b) => a - b);
 
 {
@@ -84,6 +91,7 @@ shedMs.sort((a, b) => a - b);
       non2xx: result.non2xx,
       shed_p99_ms: shedMs.length ? Math.round(shedMs[Math.min(shedMs.length - 1, Math.floor(0.99 * shedMs.length))]! * 100) / 100 : null,
       errors: result.errors,
+      generator_delay_p99_ms: Math.round(ownDelay.percentile(99) / 1e4) / 100,
       timeouts: result.timeouts,
       status_codes: result.statusCodeStats,
     })}\n`,

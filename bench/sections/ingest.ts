@@ -18,6 +18,8 @@ interface LoadResult {
   /** p99 of the 429/503 answers alone; null when none was shed. */
   shed_p99_ms: number | null;
   errors: number;
+  /** p99 of the load generator's own event-loop delay: how late it may have read an answer. */
+  generator_delay_p99_ms: number;
   status_codes: Record<string, { count: number }>;
 }
 
@@ -163,6 +165,7 @@ async function ingest(batch: number, connections: number, runs: number, seconds:
     // Over the runs that shed at all: one that shed nothing has no shed answer to time.
     shed_p99_ms: results.some((r) => r.shed_p99_ms !== null) ? median(results.flatMap((r) => (r.shed_p99_ms === null ? [] : [r.shed_p99_ms]))) : null,
     errors: m('errors'),
+    generator_delay_p99_ms: m('generator_delay_p99_ms'),
     settle_seconds: round(m('settle_seconds')),
   };
 }
@@ -235,6 +238,9 @@ export async function ingestSection(runs: number, seconds: number) {
     overload_shed_p99_ms: overload.shed_p99_ms,
     overload_p99_ms_cold: overloadCold.p99_ms,
     overload_shed_p99_ms_cold: overloadCold.shed_p99_ms,
+    // autocannon on its own core is near saturated by the instant retries; an answer it reads late is timed late.
+    overload_generator_delay_p99_ms: overload.generator_delay_p99_ms,
+    ingest_batched_generator_delay_p99_ms: batched.generator_delay_p99_ms,
     ingest_open_loop_rate: batchedOpen.rate,
     ingest_open_loop_p99_ms: batchedOpen.p99_ms,
     ingest_open_loop_not_2xx: batchedOpen.not_2xx,
