@@ -88,8 +88,10 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   const touched = new Set<string>();
   // The keys and sites judged in the open transaction, in order: a savepoint that rolls back
   // rebuilds the jails' state of those it judged from what is still stored.
-  const judged: Array<{ ipKey: string; siteId: string }> = [];
+  // Flat, ip_key then site: an object an event was garbage for every event judged.
+  const judged: string[] = [];
   const findtimeMs = eventFindtimeMs(jails);
+  const NO_BANS: readonly BanRow[] = Object.freeze([]);
 
   /**
    * The keys judged in a rolled-back transaction, then those a cap pushed out of the jails
@@ -129,7 +131,9 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
       result = store.transaction(fn);
     } catch (error) {
       depth--;
-      const rolledBack: Array<{ ipKey: string; siteId: string | null }> = judged.splice(judgedBefore);
+      const pairs = judged.splice(judgedBefore);
+      const rolledBack: Array<{ ipKey: string; siteId: string | null }> = [];
+      for (let i = 0; i < pairs.length; i += 2) rolledBack.push({ ipKey: pairs[i]!, siteId: pairs[i + 1]! });
       for (const key of forgotten.splice(forgottenBefore)) rolledBack.push(key);
       if (depth === 0) jails.forgotten = null;
       refusedUncommitted.length = refusedBefore;
@@ -206,7 +210,22 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
   }
 
   /** Writes decisions and whatever bans they bring in turn (recidive), until none is left. */
-  function applyDecisions(decisions: BanDecision[], nowMs: number): BanRow[] {
+  // The event judgeEvent is judging, for its admission check: one function for every event
+  // rather than a closure (and an array) made for each.
+  const judging = { siteId: '', nowMs: 0, refused: [] as Array<{ decision: BanDecision; refusal: Refusal }> };
+  function admitJudged(decision: BanDecision): boolean {
+    const { siteId, nowMs } = judging;
+    const refusal = admission.check(siteId, activeBans, nowMs);
+    if (refusal) {
+      judging.refused.push({ decision, refusal });
+      return false;
+    }
+    admission.record(siteId, nowMs);
+    store.onRollback(() => admission.unrecord(siteId, nowMs));
+    return true;
+  }
+
+  function applyDecisions(decisions: readonly BanDecision[], nowMs: number): BanRow[] {
     const created: BanRow[] = [];
     const pending = [...decisions];
     while (pending.length) {
@@ -280,22 +299,16 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
      * Counts one stored event in the jails and applies what they decide, within the
      * admission limits. Call inside transaction(); returns the bans created.
      */
-    judgeEvent(event: JailEvent, nowMs: number): BanRow[] {
+    judgeEvent(event: JailEvent, nowMs: number): readonly BanRow[] {
       history.ensure(event.ipKey, nowMs, lookup.inStep());
-      if (depth > 0) judged.push({ ipKey: event.ipKey, siteId: event.siteId });
-      const refused: Array<{ decision: BanDecision; refusal: Refusal }> = [];
-      const decisions = observeEvent(jails, event, nowMs, (decision) => {
-        const refusal = admission.check(event.siteId, activeBans, nowMs);
-        if (refusal) {
-          refused.push({ decision, refusal });
-          return false;
-        }
-        admission.record(event.siteId, nowMs);
-        store.onRollback(() => admission.unrecord(event.siteId, nowMs));
-        return true;
-      });
-      for (const { decision, refusal } of refused) refuse(event.siteId, decision, refusal, nowMs);
-      return applyDecisions(decisions, nowMs);
+      if (depth > 0) judged.push(event.ipKey, event.siteId);
+      judging.siteId = event.siteId;
+      judging.nowMs = nowMs;
+      const decisions = observeEvent(jails, event, nowMs, admitJudged);
+      if (judging.refused.length) {
+        for (const { decision, refusal } of judging.refused.splice(0)) refuse(event.siteId, decision, refusal, nowMs);
+      }
+      return decisions.length ? applyDecisions(decisions, nowMs) : NO_BANS;
     },
 
     /**

@@ -1,7 +1,8 @@
 // One signed batch from a site: store every event, let the jails count the ones that
 // count, record any bans, all in one transaction so a 2xx means it is on disk.
 import type { EventBatch, EventBatchResponse, AttemptEvent, HelloEvent, SelfUnlockEvent } from '../contract/events.ts';
-import type { Store, SiteRow } from '../store/store.ts';
+import type { Store, SiteRow, NewEvent } from '../store/store.ts';
+import type { JailEvent } from '../jail/engine.ts';
 import type { BanService } from '../bans/ban-service.ts';
 import { judgeAddress } from '../jail/bannable.ts';
 import type { CidrSet } from '../jail/ip.ts';
@@ -61,6 +62,10 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
   const ignoredByReason = new Map<string, number>();
   let bansCreated = 0;
   const lists = ctx.ignoreLists();
+  // One row and one jail event for every attempt of the batch, refilled: the store, the jails
+  // and the shield copy what they keep, and two objects an event were a good part of its garbage.
+  const row: NewEvent = { id: '', site_id: site.id, type: 'login_failed', ip: '', ip_key: '', username: null, user_agent: null, path: null, weight: 1, occurred_at: '', received_at: receivedAt, ignored_reason: null, site_url: null };
+  const counted: JailEvent = { seq: 0, siteId: site.id, type: 'login_failed', ipKey: '', username: null, weight: 1, occurredAtMs: 0 };
 
   ctx.bans.transaction(() => {
     for (const event of batch.events) {
@@ -104,21 +109,18 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
       const ignoredReason = verdict.protectedBy;
       const occurredAtMs = msOf(attempt.occurred_at);
       const occurredAt = isoOf(occurredAtMs);
-      const seq = ctx.store.insertEvent({
-        id: attempt.id,
-        site_id: site.id,
-        type: attempt.type,
-        ip,
-        ip_key: ipKey,
-        username: attempt.username ?? null,
-        user_agent: attempt.user_agent ?? null,
-        path: attempt.path ?? null,
-        weight: attempt.weight,
-        occurred_at: occurredAt,
-        received_at: receivedAt,
-        ignored_reason: ignoredReason,
-        site_url: attempt.site_url ?? null,
-      });
+      row.id = attempt.id;
+      row.type = attempt.type;
+      row.ip = ip;
+      row.ip_key = ipKey;
+      row.username = attempt.username ?? null;
+      row.user_agent = attempt.user_agent ?? null;
+      row.path = attempt.path ?? null;
+      row.weight = attempt.weight;
+      row.occurred_at = occurredAt;
+      row.ignored_reason = ignoredReason;
+      row.site_url = attempt.site_url ?? null;
+      const seq = ctx.store.insertEvent(row);
       batchIps.set(ipKey, attempt.ip);
       if (seq === 0) {
         duplicates++;
@@ -131,19 +133,14 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
         ignoredByReason.set(ignoredReason, (ignoredByReason.get(ignoredReason) ?? 0) + 1);
         continue;
       }
-      bansCreated += ctx.bans.judgeEvent(
-        {
-          seq,
-          siteId: site.id,
-          type: attempt.type,
-          ipKey,
-          username: attempt.username ?? null,
-          weight: attempt.weight,
-          occurredAtMs,
-        },
-        nowMs,
-      ).length;
-      ctx.shield?.observe(site, { type: attempt.type, ipKey, username: attempt.username ?? null, weight: attempt.weight, occurredAtMs }, nowMs);
+      counted.seq = seq;
+      counted.type = attempt.type;
+      counted.ipKey = ipKey;
+      counted.username = attempt.username ?? null;
+      counted.weight = attempt.weight;
+      counted.occurredAtMs = occurredAtMs;
+      bansCreated += ctx.bans.judgeEvent(counted, nowMs).length;
+      ctx.shield?.observe(site, counted, nowMs);
     }
     ctx.store.touchSite(site.id, receivedAt);
   });

@@ -147,16 +147,21 @@ export type AdmitDecision = (decision: BanDecision) => boolean;
  * (recidive included). `admit` may refuse a jail's decision; the recidive decisions that
  * follow an admitted one are always returned, they ban a key that is banned already.
  */
-export function observeEvent(state: JailState, event: JailEvent, nowMs: number, admit?: AdmitDecision): BanDecision[] {
+export function observeEvent(state: JailState, event: JailEvent, nowMs: number, admit?: AdmitDecision): readonly BanDecision[] {
   advanceClock(state, nowMs);
   if (event.type === 'login_succeeded') forgive(state, event);
-  const decisions: BanDecision[] = [];
-  for (const jail of state.jailsByType.get(event.type) ?? []) {
-    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, eventEntry(event), nowMs, true, admit);
-    if (decision) decisions.push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, true));
+  let decisions: BanDecision[] | null = null;
+  for (const jail of state.jailsByType.get(event.type) ?? NO_JAILS) {
+    // The window store copies an entry into its slots: one object serves every event and jail.
+    const decision = countInJail(state, jail, windowKey(jail, event.siteId, event.ipKey), event.ipKey, fillEntry(scratchEntry, event), nowMs, true, admit);
+    if (decision) (decisions ??= []).push(decision, ...recordBan(state, banOf(decision, nowMs), nowMs, true));
   }
-  return decisions;
+  // Most events decide nothing: no array for them (an event's garbage is what paces the scavenges).
+  return decisions ?? NO_DECISIONS;
 }
+
+const NO_JAILS: readonly Jail[] = Object.freeze([]);
+const NO_DECISIONS: readonly BanDecision[] = Object.freeze([]);
 
 /**
  * Records a ban from any jail or 'manual': it counts for escalation and feeds the jails
@@ -346,15 +351,21 @@ function keyOfWindow(jail: Jail, key: string): { ipKey: string; siteId: string |
 }
 
 function eventEntry(event: JailEvent): WindowEntry {
-  return {
-    seq: event.seq,
-    t: event.occurredAtMs,
-    attempts: event.weight,
-    counted: event.weight,
-    label: event.type,
-    siteId: event.siteId,
-    username: event.username === null ? null : event.username.toLowerCase(),
-  };
+  return fillEntry({ seq: 0, t: 0, attempts: 0, counted: 0, label: '', siteId: null, username: null }, event);
+}
+
+const scratchEntry: WindowEntry = { seq: 0, t: 0, attempts: 0, counted: 0, label: '', siteId: null, username: null };
+
+/** `entry` as a new entry of `event` (countInJail then sets what it counts for). */
+function fillEntry(entry: WindowEntry, event: JailEvent): WindowEntry {
+  entry.seq = event.seq;
+  entry.t = event.occurredAtMs;
+  entry.attempts = event.weight;
+  entry.counted = event.weight;
+  entry.label = event.type;
+  entry.siteId = event.siteId;
+  entry.username = event.username === null ? null : event.username.toLowerCase();
+  return entry;
 }
 
 function banOf(decision: BanDecision, nowMs: number): PastBan {
