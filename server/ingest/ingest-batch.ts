@@ -151,10 +151,11 @@ export function stageBatch(ctx: IngestContext, site: SiteRow, batch: EventBatch,
 export function finishBatch(ctx: IngestContext, site: SiteRow, staged: StagedBatch): IngestOutcome {
   const { batch, nowMs, batchIps, accepted, duplicates, acceptedByType, ignored, ignoredByReason, bansCreated } = staged;
   const decisions: EventBatchResponse['decisions'] = [];
-  for (const [ipKey, ip] of batchIps) {
+  // forEach: a for-of over the map makes an entry array per address.
+  batchIps.forEach((ip, ipKey) => {
     const ban = ctx.bans.currentBan(ipKey, nowMs);
     if (ban) decisions.push({ ip, ip_key: ipKey, jail: ban.jail, banned_until: new Date(ban.expiresAtMs).toISOString() });
-  }
+  });
   const shield = ctx.shield?.answerFor(site.id, nowMs);
   // Read after the commit: an unban this very batch's judging could not see is listed next time.
   const unbanned = unbannedSince(ctx.store, batch.unban_cursor);

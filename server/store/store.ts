@@ -73,15 +73,13 @@ export interface AuditEntry {
 const PUBLIC_SITE_COLUMNS =
   'id, name, created_at, secret_rotated_at, site_url, plugin_version, wp_version, last_hello_at, last_event_at, zone_id, hostname';
 
-interface InsertedEvent {
-  seq: number;
-  hour: string;
-  ipKey: string;
-  siteId: string;
-  occurredAt: string;
-  /** received_at, or null for a self-unlock, which is no report of an attempt. */
-  reportedAt: string | null;
-}
+/**
+ * The events the open transaction inserted, flat, INSERTED_STRIDE values each: seq, hour,
+ * ip_key, site_id, occurred_at, and received_at, or null for a self-unlock, which is no
+ * report of an attempt. An object an event was a good part of an ingested event's garbage.
+ */
+type InsertedEvents = Array<number | string | null>;
+const INSERTED_STRIDE = 6;
 
 const ACTIVITY_UPDATE = `first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq),
   events = events + excluded.events, last_occurred_at = max(last_occurred_at, excluded.last_occurred_at),
@@ -233,7 +231,7 @@ export function createStore(db: Db) {
 
   // What the outermost open transaction of ours inserted, for ip_activity at its end (a
   // batch rolled back to its savepoint takes its part with it); null: none is open.
-  let inserted: InsertedEvent[] | null = null;
+  let inserted: InsertedEvents | null = null;
   /** The highest seq this process has stored, rolled back or not (see insertEvent). */
   let highestSeq = 0;
   /** The last_event_at this process wrote per site, when it is on disk or goes with a rollback of ours (see touchSite). */
@@ -316,7 +314,7 @@ export function createStore(db: Db) {
       if (version !== schemaVersion) {
         throw new Error(`the database was upgraded to schema ${version} by a newer edgejail while this one ran on ${schemaVersion}: restart it`);
       }
-      const mine: InsertedEvent[] = (inserted = []);
+      const mine: InsertedEvents = (inserted = []);
       outerIsOurs = ownsOuter;
       try {
         const result = fn();
@@ -329,24 +327,30 @@ export function createStore(db: Db) {
     });
   }
 
-  function recordActivity(events: InsertedEvent[]): void {
+  function recordActivity(events: InsertedEvents): void {
     // SQLite rolled the whole transaction back (a full disk): its events are gone with it.
     if (events.length === 0 || !db.inTransaction) return;
     // The rows from the first survivor on are this transaction's: the write lock is ours, and
     // rows of a savepoint rolled back before it are gone.
-    if (events.length > BOUND_ACTIVITY_ROWS) return void s.recordIpActivity.run(events[0]!.seq);
+    if (events.length > BOUND_ACTIVITY_ROWS * INSERTED_STRIDE) return void s.recordIpActivity.run(events[0] as number);
     const groups = new Map<string, [string, string, string, number, number, number, string, string | null]>();
-    for (const e of events) {
-      const key = `${e.hour}\u0000${e.ipKey}\u0000${e.siteId}`;
+    for (let i = 0; i < events.length; i += INSERTED_STRIDE) {
+      const seq = events[i] as number;
+      const hour = events[i + 1] as string;
+      const ipKey = events[i + 2] as string;
+      const siteId = events[i + 3] as string;
+      const occurredAt = events[i + 4] as string;
+      const reportedAt = events[i + 5] as string | null;
+      const key = `${hour}\u0000${ipKey}\u0000${siteId}`;
       const g = groups.get(key);
       if (!g) {
-        groups.set(key, [e.hour, e.ipKey, e.siteId, e.seq, e.seq, 1, e.occurredAt, e.reportedAt]);
+        groups.set(key, [hour, ipKey, siteId, seq, seq, 1, occurredAt, reportedAt]);
         continue;
       }
-      g[4] = e.seq;
+      g[4] = seq;
       g[5]++;
-      if (e.occurredAt > g[6]) g[6] = e.occurredAt;
-      if (e.reportedAt !== null && (g[7] === null || e.reportedAt > g[7])) g[7] = e.reportedAt;
+      if (occurredAt > g[6]) g[6] = occurredAt;
+      if (reportedAt !== null && (g[7] === null || reportedAt > g[7])) g[7] = reportedAt;
     }
     for (const g of groups.values()) s.upsertIpActivity.run(...g);
   }
@@ -383,10 +387,7 @@ export function createStore(db: Db) {
       seq = highestSeq + 1;
     }
     highestSeq = seq;
-    inserted.push({
-      seq, hour: hourOf(e.received_at), ipKey: e.ip_key, siteId: e.site_id, occurredAt: e.occurred_at,
-      reportedAt: e.type === 'self_unlock' ? null : e.received_at,
-    });
+    inserted.push(seq, hourOf(e.received_at), e.ip_key, e.site_id, e.occurred_at, e.type === 'self_unlock' ? null : e.received_at);
     return seq;
   }
 
@@ -418,7 +419,8 @@ export function createStore(db: Db) {
    */
   function countedEventsOfIpKeySince(ipKey: string, sinceIso: string, limit: number, scan?: ScanBudget): EventRow[] {
     const fromHour = hourOf(new Date(Date.parse(sinceIso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString());
-    const open = inserted?.filter((e) => e.ipKey === ipKey).map((e) => e.seq) ?? [];
+    const open: number[] = [];
+    if (inserted !== null) for (let i = 0; i < inserted.length; i += INSERTED_STRIDE) if (inserted[i + 2] === ipKey) open.push(inserted[i] as number);
     // A seq of a rolled-back savepoint has no row: its events are simply not found.
     const own = open.length ? (s.eventsBySeq.all(JSON.stringify(open)) as EventRow[]) : [];
     const bySeq = new Map<number, EventRow>();
@@ -469,7 +471,12 @@ export function createStore(db: Db) {
       const q = { ip_key: ipKey, site_id: siteId, since: sinceIso };
       if (s.siteReportedIpKeySince.get(q) !== undefined) return true;
       // The open transaction's are not in ip_activity yet: a batch may report and unlock at once.
-      return inserted?.some((e) => e.ipKey === ipKey && e.siteId === siteId && e.reportedAt !== null && e.reportedAt >= sinceIso) ?? false;
+      if (inserted === null) return false;
+      for (let i = 0; i < inserted.length; i += INSERTED_STRIDE) {
+        const reportedAt = inserted[i + 5] as string | null;
+        if (inserted[i + 2] === ipKey && inserted[i + 3] === siteId && reportedAt !== null && reportedAt >= sinceIso) return true;
+      }
+      return false;
     },
     countedEventsSince: (iso: string) =>
       s.countedEventsSince.iterate({ from: iso, received_from: new Date(Date.parse(iso) - RESTORE_ARRIVAL_MARGIN_MS).toISOString() }) as IterableIterator<EventRow>,
