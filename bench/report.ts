@@ -291,7 +291,15 @@ ${survivalTable(r)}
   main thread 68% of the core, V8's one worker thread (\`--v8-pool-size=1\`) up to half the core for 3.5 s after
   the first load (\`perf record\`: TurboFan's graph reducer and scheduler), the checkpoint thread ~5%. After
   an 8 s warm-up that worker thread took 2-3% of the same load.
-- **\`ingest_open_loop_p99_ms\`** (2026-12-07 23:35: 84.14 ms at 367.1 req/s, missed, none refused; the rate is half
+- **\`ingest_open_loop_p99_ms\`** (2026-12-08 01:48: 50.35 ms at 381.9 req/s, missed, none refused. Since the run
+  before, an ingested batch makes a quarter less garbage: a sampling heap profile at a fixed 262 req/s (objects
+  collected by minor and major GC included) counted 108 KB allocated per batch-50 request, and the service
+  scavenged ~27 times a second with its 2 MB semi-space. The ingest path made an insert row, a jail event, a
+  shield event, a window entry per jail, a log entry, a closure and two arrays for the ban admission for every
+  event; a batch now refills one of each, and the store keeps what a transaction inserted flat: 76.6 KB per
+  request. What is left is the body's text and its parsed events (~23 KB), better-sqlite3's answer per insert,
+  the address's parse, and Fastify's request. Three interleaved pairs at 262 req/s on a warmed service: p99 41 /
+  333 / 49 ms before, 30 / 78 / 20 ms after, scavenges per run 546-583 → 386-422. 2026-12-07 23:35: 84.14 ms at 367.1 req/s, missed, none refused; the rate is half
   of the warmed batch-50 median, 36.7k events/s, and the machine's speed swung within minutes: a check right after
   the run saturated at 22.4k events/s, so 367 req/s (18.4k events/s) was ~80% of its core, p50 14.5 ms, p99
   124 ms. Before the warm-up: 24.25 ms at 520.5 req/s at 15:12, missed; 17.55 ms at 502.2 at
@@ -303,7 +311,10 @@ ${survivalTable(r)}
   machine is a virtual one that shares its host (\`/proc/stat\` counts steal time), and fail2ban-regex's own
   rate moved as far between those runs (61.1k, 54.5k, 57.6k lines/s). What is in a stall at half load is under
   the single-event row below: the checkpoint thread on the same core, scavenges, and poll phases.
-- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-07 23:35: 31.96 ms at 2,195 req/s on a warmed service, none
+- **\`ingest_unbatched_open_loop_p99_ms\`** (2026-12-08 01:48: 29.65 ms at 2,407.3 req/s, missed, none refused;
+  a single-event request allocates ~22 KB, nearly all of it Node's HTTP and Fastify's request, hooks and reply:
+  the garbage cut above is per event and leaves this row's requests almost as they were.
+  2026-12-07 23:35: 31.96 ms at 2,195 req/s on a warmed service, none
   refused, missed. Checks that evening at 1,920 req/s: a fresh service 270-640 ms with 450-1,060 of 17,280 refused
   (its first 3.5 s spent compiling, above), a warmed one 35 ms with 4 refused, the p99 of each 250 ms stretch
   after the ramp 5-37 ms with one stretch of 96 ms. Before the warm-up: 27.67 ms at 5,259.1 req/s at 15:12 and 27.27 ms at 4,591.2
@@ -349,12 +360,22 @@ ${survivalTable(r)}
   - A site's \`last_event_at\` is now written when it moves a second, not by every batch: every commit had
     dirtied the sites table's page and made the next turn read the site's row again. Single events at
     saturation, 3 interleaved pairs: 9.5-9.9k → 9.8-10.6k requests/s, 5.2-5.3 → 5.0-5.1 KB written an event.
-- **\`cli_bans_ms\`** (2026-12-07 23:35: 552.7 ms, missed; 269.1 ms at 17:28 the same day, met, with the same
+- **\`cli_bans_ms\`** (2026-12-08 01:40: 484.1 ms, met, on a machine about as slow as the night before: a bare
+  \`node -e 0\` took 130-140 ms. Two changes since: the table is filled as one flat array of cells and each line
+  concatenated, where it made an array per row, a spread copy of every row and a join per line; and the listing
+  hands the keys its own active bans block to the enforcement views, which had read every active ban a second
+  time. Same bytes out. Eleven interleaved pairs, pinned to one core: wall time 0.87× (0.66-1.10), peak RSS 92.9
+  → 84.0 MiB. Then zod's bundled locales (under \`rss_idle_mb\`): 0.97×, within the noise.
+  2026-12-07 23:35: 552.7 ms, missed; 269.1 ms at 17:28 the same day, met, with the same
   CLI code). The row is CPU from process start to exit, and this machine was ~2-3× slower that night: a bare
   \`node -e 0\` took 110-140 ms. Where the time goes (\`--cpu-prof\`, one run): garbage collection 14%, reading
   the 10,000 rows (SQLite) 11%, compiling the bundle's modules ~12%, rendering the table ~16% (escaping each
   cell for the terminal 4.6%), the enforcement views 5.5%, the config's zod parse ~5%.
-- **\`rss_idle_mb\`** (2026-12-07 07:12: 67.5 MB, met; 70.0 MB at 03:12 the same day, missed by a hair). What moved
+- **\`rss_idle_mb\`** (2026-12-08 01:40: 67.4 MB, met. zod's namespace re-exports every locale it has, ~45 of
+  them, and both bundles carried them: ~300 KB of source parsed at each start and kept for the process's life. The
+  build now resolves zod's locale index to English alone (the messages we show): main.mjs 1,624 → 1,330 KB, the
+  CLI's zod chunk 620 → 326 KB. Four interleaved starts: 67.5 → 67.1 MB, lower in all four pairs; spawn to
+  /healthz ~610 → ~580 ms. 2026-12-07 07:12: 67.5 MB, met; 70.0 MB at 03:12 the same day, missed by a hair). What moved
   it, each in interleaved starts by hand (VmRSS 10 s after /healthz): fastify, its plugins and prom-client are
   now bundled, and what stays in node_modules is loaded with \`require()\`, −1.2 MB (5 pairs, median 70.3
   against 71.5 MB). With ~60 files of fastify outside the bundle, Node's resolution walks and its
@@ -409,7 +430,16 @@ ${survivalTable(r)}
   a bench run (150.0 → 140.5 MB), but not past findtime/8, and it let a key that keeps failing be evicted
   like an idle one under a flood of new keys: reverted. Under 10× the connections TCP holds the excess
   outside the process, and batches that queue past 100 ms are shed.
-- **\`overload_p99_ms\`** (2026-12-07 23:35: 201 ms warmed, 204 ms fresh, met; shed 94.56 ms warmed, 88.33 ms
+- **\`overload_p99_ms\`** (2026-12-08 01:48: 168 ms warmed, 207 ms fresh, met; shed 63.16 ms warmed, 66.81 ms fresh,
+  missed. The generator's own event-loop delay is now recorded: p99 11.39 ms over the overload run, 5.73 ms over
+  the saturated batch-50 one. A \`--cpu-prof\` of autocannon under overload had it near the limit of its core
+  (88% of it in a 5 s sample), with randomBytes(16) per event id 11% of its CPU and the HMAC of each resent batch
+  8%, and its loop delay p99 at 15-19 ms: ids now take their random bytes from a pool filled 256 ids at a time,
+  and a batch resent within the second it was signed keeps its signature (the service checks it all the same);
+  three runs after that, 5-11 ms. The service's side, one traced 8 s run (\`--cpu-prof\`, samples cut into turns
+  at the group commit): turns of 30 ms at p50 and 46 ms at p90, each ~9 ms of HTTP header handling, most of it the
+  ~115 retries the door refuses, ~8.5 ms of group commit, ~4 ms of hooks and answers, ~2.5 ms of GC.
+  2026-12-07 23:35: 201 ms warmed, 204 ms fresh, met; shed 94.56 ms warmed, 88.33 ms
   fresh, missed: the warm-up leaves the length of a turn, below, where it was; 2026-12-05: 144 ms, met; 447 ms on 2026-12-04): a turn no longer judges every
   batch a flood let in. The group commit stops after 10 ms and leaves the rest to the next turn, and a
   request is refused at the door when the ones in flight times the loop's busy time per answer passes
@@ -450,7 +480,10 @@ ${survivalTable(r)}
   batch-50 ingest over 100,000 addresses within noise (41.5k vs 42.5k events/s, 3 pairs). The same table
   keyed hour first, with a second index by address, cost batch-50 ingest 12-16% (two B-tree inserts a new
   row) and was dropped. fail2ban-regex only matches each line; the tailer also stores, judges and audits it.
-- **\`ingest_batched_events_per_s\`** (2026-12-07 23:35: 36,706.3 on a warmed service against fail2ban-regex's
+- **\`ingest_batched_events_per_s\`** (2026-12-08 01:48: 38,187.5 on a warmed service against fail2ban-regex's
+  running rate of 26,406 lines/s, 1.45×, met; a fresh service 28,181.3, 1.07×. The garbage cut under
+  \`ingest_open_loop_p99_ms\`, three interleaved pairs at saturation (16 connections, 8 s, warmed): 26.7 / 25.6 /
+  27.5k → 27.9 / 30.4 / 28.6k events/s, CPU per event 36-39 → 32-35 µs. 2026-12-07 23:35: 36,706.3 on a warmed service against fail2ban-regex's
   running rate of 23,827 lines/s, 1.54×, met; a fresh service 24,287.5, 1.02×. fail2ban-regex's start-up,
   filter compilation and report took 0.53 s; over its whole run of 200,000 lines it did 22,524 lines/s.
   The Date.parse of an event's time, done by the contract and again by the jail path, is now done once
