@@ -209,7 +209,6 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     return { ...ban, id, site_urls, lifted_at: null, lifted_by: null, state: 'active' };
   }
 
-  /** Writes decisions and whatever bans they bring in turn (recidive), until none is left. */
   // The event judgeEvent is judging, for its admission check: one function for every event
   // rather than a closure (and an array) made for each.
   const judging = { siteId: '', nowMs: 0, refused: [] as Array<{ decision: BanDecision; refusal: Refusal }> };
@@ -225,6 +224,7 @@ export function createBanService({ store, jails, history, now, limits, lookupCac
     return true;
   }
 
+  /** Writes decisions and whatever bans they bring in turn (recidive), until none is left. */
   function applyDecisions(decisions: readonly BanDecision[], nowMs: number): BanRow[] {
     const created: BanRow[] = [];
     const pending = [...decisions];

@@ -350,11 +350,13 @@ function keyOfWindow(jail: Jail, key: string): { ipKey: string; siteId: string |
   return { ipKey: key.slice(cut + 1), siteId: key.slice(0, cut) };
 }
 
+const blankEntry = (): WindowEntry => ({ seq: 0, t: 0, attempts: 0, counted: 0, label: '', siteId: null, username: null });
+
 function eventEntry(event: JailEvent): WindowEntry {
-  return fillEntry({ seq: 0, t: 0, attempts: 0, counted: 0, label: '', siteId: null, username: null }, event);
+  return fillEntry(blankEntry(), event);
 }
 
-const scratchEntry: WindowEntry = { seq: 0, t: 0, attempts: 0, counted: 0, label: '', siteId: null, username: null };
+const scratchEntry = blankEntry();
 
 /** `entry` as a new entry of `event` (countInJail then sets what it counts for). */
 function fillEntry(entry: WindowEntry, event: JailEvent): WindowEntry {
